@@ -1,0 +1,8 @@
+//! The binary embeds `templates/` and the hand-written parts with `include_dir!`, which cannot
+//! tell cargo to watch them on stable Rust; this does, so editing a template rebuilds.
+
+fn main() {
+    for dir in ["../templates", "../terraform/modules", "../helm/charts"] {
+        println!("cargo:rerun-if-changed={dir}");
+    }
+}

@@ -1,0 +1,9 @@
+//! `platform`: one manifest in, a GitOps tree out.
+//!
+//! - [`manifest`]: parse, check and resolve `platform.yaml`;
+//! - [`render`]: resolved environments → embedded templates → files;
+//! - [`cli`]: the command line (clap types stay there).
+
+pub mod cli;
+pub mod manifest;
+pub mod render;

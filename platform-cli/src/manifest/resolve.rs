@@ -1,0 +1,415 @@
+//! Defaults resolved into one flat view per environment: what the templates see.
+//!
+//! Templates never compute: every derived name (buckets, hosts, namespaces, sync waves) is
+//! decided here, once, so a newcomer reads one function to learn where a value comes from.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, Provider};
+
+/// Everything one environment's files are rendered from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedEnvironment {
+    pub platform: String,
+    pub gitops: GitOpsView,
+    pub signing: SigningView,
+    pub env: EnvView,
+    pub cluster: ClusterView,
+    pub app: AppView,
+    pub database: DatabaseView,
+    pub backup: BackupView,
+    pub state: StateView,
+    pub observability: ObservabilityView,
+    /// Components in sync-wave order: operators and CRDs before their users.
+    pub components: Vec<ComponentView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GitOpsView {
+    pub repo_url: String,
+    pub target_revision: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SigningView {
+    /// `key` or `keyless`.
+    pub mode: &'static str,
+    pub public_key: Option<String>,
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+    pub workflow_repository: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvView {
+    pub name: String,
+    pub production: bool,
+    pub promoted_from: Option<String>,
+    pub domain: String,
+    pub acme_email: String,
+    pub replicas_min: u32,
+    pub replicas_max: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterView {
+    pub provider: &'static str,
+    pub name: String,
+    pub region: Option<String>,
+    pub kubernetes_version: String,
+    pub node_size: Option<String>,
+    pub nodes_min: u32,
+    pub nodes_max: u32,
+    pub network_cidr: String,
+    pub gcp_project: Option<String>,
+    pub kubeconfig_context: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppView {
+    pub image: String,
+    /// The image without its digest or tag, e.g. `ghcr.io/acme/app`.
+    pub repository: String,
+    pub digest: Option<String>,
+    pub tag: Option<String>,
+    pub chart_version: String,
+    pub host: String,
+    pub namespace: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseView {
+    pub managed: bool,
+    pub instances: u32,
+    pub storage_gib: u32,
+    pub cluster_name: &'static str,
+    pub namespace: &'static str,
+    /// Secret (in the app namespace) holding the app's connection URI; never rendered.
+    pub app_secret: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupView {
+    pub rpo_minutes: u32,
+    pub retention_days: u32,
+    /// `archive_timeout` forces a WAL switch at least this often: the RPO, in PostgreSQL units.
+    pub archive_timeout: String,
+    pub bucket: String,
+    /// Barman destination, e.g. `s3://acme-dev-backups/postgres`.
+    pub destination_path: String,
+    pub s3_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StateView {
+    /// Terraform backend type: s3, azurerm, gcs or kubernetes.
+    pub backend: &'static str,
+    pub bucket: Option<String>,
+    pub key: String,
+    pub resource_group: Option<String>,
+    pub storage_account: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservabilityView {
+    pub central: bool,
+    pub mimir_url: Option<String>,
+}
+
+/// How Argo CD gets a component's manifests.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// A chart from a Helm repository, values from this repository.
+    HelmRepo,
+    /// A chart in this repository (`helm/charts/<name>`).
+    LocalChart,
+    /// Plain manifests rendered into `argocd/<env>/manifests/<name>`.
+    Directory,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentView {
+    pub name: &'static str,
+    pub namespace: &'static str,
+    pub source: SourceKind,
+    pub repo_url: Option<&'static str>,
+    pub chart: Option<&'static str>,
+    pub chart_version: Option<String>,
+    pub sync_wave: i32,
+    /// Path in the GitOps repository: the values file, local chart or manifest folder.
+    pub path: String,
+    /// A values file rendered for this component (`helm/values/<env>/<name>.yaml`).
+    pub values_file: Option<String>,
+}
+
+/// Resolves every environment of a valid manifest, in manifest order.
+pub fn resolve(manifest: &Manifest) -> Vec<ResolvedEnvironment> {
+    manifest
+        .environments
+        .iter()
+        .map(|env| resolve_env(manifest, env))
+        .collect()
+}
+
+fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
+    let platform = m.metadata.name.clone();
+    let provider = provider_name(e.cluster.provider);
+    let image = e.app.image.clone().unwrap_or_else(|| m.app.image.clone());
+    let (repository, digest, tag) = split_image(&image);
+    let managed_db = e.database.mode == DatabaseMode::Managed;
+    let bucket = format!("{platform}-{}-backups", e.name);
+    let components = components(m, e, managed_db);
+    ResolvedEnvironment {
+        gitops: GitOpsView {
+            repo_url: m.gitops.repo_url.clone(),
+            target_revision: m.gitops.target_revision.clone(),
+        },
+        signing: SigningView {
+            mode: if m.signing.public_key.is_some() {
+                "key"
+            } else {
+                "keyless"
+            },
+            public_key: m.signing.public_key.as_ref().map(|k| k.trim().to_string()),
+            issuer: m.signing.keyless.as_ref().map(|k| k.issuer.clone()),
+            subject: m.signing.keyless.as_ref().map(|k| k.subject.clone()),
+            workflow_repository: m.signing.keyless.as_ref().and_then(|k| k.workflow_repository.clone()),
+        },
+        env: EnvView {
+            name: e.name.clone(),
+            production: e.production,
+            promoted_from: e.promoted_from.clone(),
+            domain: e.domain.clone(),
+            acme_email: e.acme_email.clone(),
+            replicas_min: e.replicas.min,
+            replicas_max: e.replicas.max,
+        },
+        cluster: ClusterView {
+            provider,
+            name: format!("{platform}-{}", e.name),
+            region: e.cluster.region.clone(),
+            kubernetes_version: e.cluster.kubernetes_version.clone(),
+            node_size: e.cluster.node_size.clone(),
+            nodes_min: e.cluster.nodes.min,
+            nodes_max: e.cluster.nodes.max,
+            network_cidr: e.cluster.network_cidr.clone(),
+            gcp_project: e.cluster.gcp_project.clone(),
+            kubeconfig_context: e.cluster.kubeconfig_context.clone(),
+        },
+        app: AppView {
+            image,
+            repository,
+            digest,
+            tag,
+            chart_version: e
+                .app
+                .chart_version
+                .clone()
+                .unwrap_or_else(|| m.app.chart_version.clone()),
+            host: format!("app.{}", e.domain),
+            namespace: "app",
+        },
+        database: DatabaseView {
+            managed: managed_db,
+            instances: e.database.instances,
+            storage_gib: e.database.storage_gib,
+            cluster_name: "postgres",
+            namespace: "data",
+            app_secret: "app-database",
+        },
+        backup: BackupView {
+            rpo_minutes: e.backup.rpo_minutes,
+            retention_days: e.backup.retention_days,
+            archive_timeout: format!("{}min", e.backup.rpo_minutes),
+            destination_path: match e.cluster.provider {
+                Provider::Aks => format!(
+                    "https://{}.blob.core.windows.net/postgres",
+                    storage_account_name(&format!("{platform}{}bk", e.name))
+                ),
+                Provider::Gke => format!("gs://{bucket}/postgres"),
+                Provider::Eks | Provider::Existing => format!("s3://{bucket}/postgres"),
+            },
+            bucket,
+            s3_endpoint: e.backup.s3_endpoint.clone(),
+        },
+        state: StateView {
+            backend: match e.cluster.provider {
+                Provider::Eks => "s3",
+                Provider::Aks => "azurerm",
+                Provider::Gke => "gcs",
+                Provider::Existing => "kubernetes",
+            },
+            bucket: match e.cluster.provider {
+                Provider::Eks | Provider::Gke => Some(
+                    e.terraform_state
+                        .bucket
+                        .clone()
+                        .unwrap_or_else(|| format!("{platform}-tfstate")),
+                ),
+                _ => None,
+            },
+            key: format!("envs/{}/terraform.tfstate", e.name),
+            resource_group: (e.cluster.provider == Provider::Aks).then(|| {
+                e.terraform_state
+                    .resource_group
+                    .clone()
+                    .unwrap_or_else(|| format!("{platform}-tfstate"))
+            }),
+            storage_account: (e.cluster.provider == Provider::Aks).then(|| {
+                e.terraform_state
+                    .storage_account
+                    .clone()
+                    .unwrap_or_else(|| storage_account_name(&format!("{platform}tfstate")))
+            }),
+        },
+        observability: ObservabilityView {
+            central: e.observability.mode == ObservabilityMode::Central,
+            mimir_url: e.observability.mimir_url.clone(),
+        },
+        components,
+        platform,
+    }
+}
+
+fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<ComponentView> {
+    let pin = |over: &Option<model::Component>, base: &model::Component| {
+        Some(over.as_ref().unwrap_or(base).chart_version.clone())
+    };
+    let (c, p) = (&m.components, &e.components);
+    let env = &e.name;
+    let helm = |name: &'static str, namespace, repo, chart, version, wave| ComponentView {
+        name,
+        namespace,
+        source: SourceKind::HelmRepo,
+        repo_url: Some(repo),
+        chart: Some(chart),
+        chart_version: version,
+        sync_wave: wave,
+        path: format!("helm/values/{env}/{name}.yaml"),
+        values_file: Some(format!("helm/values/{env}/{name}.yaml")),
+    };
+    let directory = |name: &'static str, namespace, wave| ComponentView {
+        name,
+        namespace,
+        source: SourceKind::Directory,
+        repo_url: None,
+        chart: None,
+        chart_version: None,
+        sync_wave: wave,
+        path: format!("argocd/{env}/manifests/{name}"),
+        values_file: None,
+    };
+    let mut list = vec![
+        directory("namespaces", "argocd", -6),
+        helm(
+            "argo-cd",
+            "argocd",
+            "https://argoproj.github.io/argo-helm",
+            "argo-cd",
+            pin(&p.argo_cd, &c.argo_cd),
+            -5,
+        ),
+        helm(
+            "cert-manager",
+            "cert-manager",
+            "https://charts.jetstack.io",
+            "cert-manager",
+            pin(&p.cert_manager, &c.cert_manager),
+            -4,
+        ),
+        helm(
+            "cloudnative-pg",
+            "cnpg-system",
+            "https://cloudnative-pg.github.io/charts",
+            "cloudnative-pg",
+            pin(&p.cloudnative_pg, &c.cloudnative_pg),
+            -4,
+        ),
+        helm(
+            "ingress-nginx",
+            "ingress-nginx",
+            "https://kubernetes.github.io/ingress-nginx",
+            "ingress-nginx",
+            pin(&p.ingress_nginx, &c.ingress_nginx),
+            -3,
+        ),
+        directory("cluster-issuers", "cert-manager", -3),
+        directory("redis-tls", "data", -2),
+        helm(
+            "redis",
+            "data",
+            "registry-1.docker.io/bitnamicharts",
+            "redis",
+            pin(&p.redis, &c.redis),
+            -1,
+        ),
+    ];
+    if !managed_db {
+        list.push(directory("postgres", "data", -1));
+    }
+    list.push(ComponentView {
+        name: "app",
+        namespace: "app",
+        source: SourceKind::LocalChart,
+        repo_url: None,
+        chart: None,
+        chart_version: Some(
+            e.app
+                .chart_version
+                .clone()
+                .unwrap_or_else(|| m.app.chart_version.clone()),
+        ),
+        sync_wave: 0,
+        path: "helm/charts/app".into(),
+        values_file: Some(format!("helm/values/{env}/app.yaml")),
+    });
+    list
+}
+
+fn provider_name(p: Provider) -> &'static str {
+    match p {
+        Provider::Eks => "eks",
+        Provider::Aks => "aks",
+        Provider::Gke => "gke",
+        Provider::Existing => "existing",
+    }
+}
+
+/// Azure storage account names: 3-24 lowercase letters and digits.
+fn storage_account_name(seed: &str) -> String {
+    seed.chars().filter(char::is_ascii_alphanumeric).take(24).collect()
+}
+
+/// `repo@sha256:…` / `repo:tag` → (repository, digest, tag), parsed as OCI distribution does.
+fn split_image(image: &str) -> (String, Option<String>, Option<String>) {
+    match oci_spec::distribution::Reference::from_str(image) {
+        Ok(r) => (
+            format!("{}/{}", r.registry(), r.repository()),
+            r.digest().map(str::to_string),
+            r.tag().map(str::to_string),
+        ),
+        // Validation has already refused unparsable references.
+        Err(_) => (image.to_string(), None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_image;
+
+    #[test]
+    fn splits_images() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            split_image(&format!("localhost:5000/acme/app:1.2@{digest}")),
+            ("localhost:5000/acme/app".into(), Some(digest), Some("1.2".into()))
+        );
+        assert_eq!(
+            split_image("ghcr.io/acme/app:1.0"),
+            ("ghcr.io/acme/app".into(), None, Some("1.0".into()))
+        );
+    }
+}

@@ -1,0 +1,760 @@
+//! Meaning checks: everything a well-shaped manifest can still get wrong.
+//!
+//! Each rule names the field by JSON pointer; the pointer finds the position in the source.
+//! Rules never stop at the first problem: the user fixes everything in one round.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use ipnet::Ipv4Net;
+use oci_spec::distribution::Reference;
+
+use super::diagnostic::{Code, Diagnostic};
+use super::model::{Component, ComponentPins, Components, DatabaseMode, Manifest, ObservabilityMode, Provider};
+use super::source::{Source, SpanIndex};
+use super::suggest::closest;
+
+const DNS_LABEL: &str = "a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters";
+
+struct Checker<'a> {
+    source: &'a Source,
+    spans: &'a SpanIndex,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn invalid(
+        &mut self,
+        pointer: &str,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let position = self.spans.nearest(pointer).label();
+        self.out
+            .push(Diagnostic::at(Code::InvalidValue, self.source, position, pointer).build(message, expected, hint));
+    }
+
+    fn missing(&mut self, pointer: &str, field: &str, expected: impl Into<String>, hint: impl Into<String>) {
+        let position = self.spans.nearest(pointer).label();
+        let child = format!("{pointer}/{field}");
+        self.out
+            .push(Diagnostic::at(Code::MissingField, self.source, position, &child).build(
+                format!("missing field `{field}`"),
+                expected,
+                hint,
+            ));
+    }
+
+    fn dns_label(&mut self, pointer: &str, value: &str) {
+        if !is_dns_label(value) {
+            let fixed = to_dns_label(value);
+            let hint = if fixed.is_empty() || fixed == value {
+                "use lowercase letters, digits and '-'".to_string()
+            } else {
+                format!("use \"{fixed}\"")
+            };
+            self.invalid(pointer, format!("\"{value}\" is not a DNS label"), DNS_LABEL, hint);
+        }
+    }
+
+    fn chart_version(&mut self, pointer: &str, value: &str) {
+        if semver::Version::parse(value.strip_prefix('v').unwrap_or(value)).is_err() {
+            self.invalid(
+                pointer,
+                format!("\"{value}\" is not a semantic version"),
+                "a chart version such as 1.2.3 (a leading 'v' is allowed)",
+                "pin an exact chart version: ranges and 'latest' make renders non-reproducible",
+            );
+        }
+    }
+
+    fn image(&mut self, pointer: &str, value: &str, require_digest: bool) {
+        match Reference::from_str(value) {
+            Err(e) => self.invalid(
+                pointer,
+                format!("\"{value}\" is not an image reference ({e})"),
+                "an OCI image reference such as ghcr.io/acme/app@sha256:<64 hex digits>",
+                "check for spaces, upper-case letters in the repository, or a stray ':'",
+            ),
+            Ok(reference) => {
+                let pinned = reference.digest().is_some_and(is_sha256_digest);
+                if require_digest && !pinned {
+                    self.invalid(
+                        pointer,
+                        format!("\"{value}\" is not pinned by digest"),
+                        "an image pinned by digest: <repository>@sha256:<64 hex digits>",
+                        "resolve the tag with `skopeo inspect docker://<image>` (or `crane digest`) and use the digest; \
+                         set `app.requireDigest: false` only for local experiments",
+                    );
+                } else if reference.tag() == Some("latest") {
+                    self.invalid(
+                        pointer,
+                        format!("\"{value}\" uses the `latest` tag"),
+                        "an immutable tag or a digest",
+                        "pin a release tag or, better, a digest",
+                    );
+                }
+            }
+        }
+    }
+
+    fn https_url(&mut self, pointer: &str, value: &str, what: &str) {
+        match url::Url::parse(value) {
+            Ok(u) if u.scheme() == "https" && u.host_str().is_some() => {}
+            Ok(u) => self.invalid(
+                pointer,
+                format!("\"{value}\" uses `{}`, not https", u.scheme()),
+                format!("an https:// URL of {what}"),
+                "use https: credentials and metrics must not travel in clear text",
+            ),
+            Err(e) => self.invalid(
+                pointer,
+                format!("\"{value}\" is not a URL ({e})"),
+                format!("an https:// URL of {what}"),
+                "write the full URL including the scheme, e.g. https://example.com/path",
+            ),
+        }
+    }
+
+    fn range(&mut self, pointer: &str, value: u32, min: u32, max: u32, hint: &str) {
+        if !(min..=max).contains(&value) {
+            self.invalid(
+                pointer,
+                format!("{value} is out of range"),
+                format!("a number from {min} to {max}"),
+                hint,
+            );
+        }
+    }
+}
+
+/// Every meaning error in a well-shaped manifest.
+pub fn check(manifest: &Manifest, source: &Source, spans: &SpanIndex) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        source,
+        spans,
+        out: Vec::new(),
+    };
+    c.dns_label("/metadata/name", &manifest.metadata.name);
+    check_gitops(&mut c, manifest);
+    check_registry(&mut c, manifest);
+    check_signing(&mut c, manifest);
+    c.image("/app/image", &manifest.app.image, manifest.app.require_digest);
+    c.chart_version("/app/chartVersion", &manifest.app.chart_version);
+    check_components(&mut c, "/components", &manifest.components);
+    check_environments(&mut c, manifest);
+    c.out.sort_by_key(|d| (d.position.offset, d.field.clone()));
+    c.out
+}
+
+fn check_gitops(c: &mut Checker<'_>, m: &Manifest) {
+    let url = &m.gitops.repo_url;
+    if !url.starts_with("git@") {
+        c.https_url("/gitops/repoURL", url, "the GitOps repository");
+    }
+    if m.gitops.target_revision.trim().is_empty() {
+        c.invalid(
+            "/gitops/targetRevision",
+            "the branch is empty",
+            "a branch name such as main",
+            "use the branch Argo CD should track",
+        );
+    }
+}
+
+fn check_registry(c: &mut Checker<'_>, m: &Manifest) {
+    let host = m.registry.host.split(':').next().unwrap_or_default();
+    if !is_domain(host) && host != "localhost" {
+        c.invalid(
+            "/registry/host",
+            format!("\"{}\" is not a registry host", m.registry.host),
+            "a host name with an optional port, e.g. ghcr.io or registry.example.com:5000",
+            "leave out the scheme (https://) and any path",
+        );
+    }
+    let ns = &m.registry.namespace;
+    let valid_ns = !ns.is_empty()
+        && ns.split('/').all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+        });
+    if !valid_ns {
+        c.invalid(
+            "/registry/namespace",
+            format!("\"{ns}\" is not a repository namespace"),
+            "lowercase path segments separated by '/', e.g. acme or acme/platform",
+            "OCI repository names are lowercase",
+        );
+    }
+}
+
+fn check_signing(c: &mut Checker<'_>, m: &Manifest) {
+    match (&m.signing.public_key, &m.signing.keyless) {
+        (Some(_), Some(_)) => c.invalid(
+            "/signing",
+            "both `publicKey` and `keyless` are set",
+            "exactly one of `publicKey` or `keyless`",
+            "keep the identity your CI actually signs with and remove the other",
+        ),
+        (None, None) => c.invalid(
+            "/signing",
+            "no signing identity",
+            "exactly one of `publicKey` or `keyless`",
+            "add `keyless:` with `issuer` and `subject` (GitHub Actions) or `publicKey:` with a cosign PEM key",
+        ),
+        (Some(key), None) => {
+            let key = key.trim();
+            if !(key.starts_with("-----BEGIN PUBLIC KEY-----") && key.ends_with("-----END PUBLIC KEY-----")) {
+                c.invalid(
+                    "/signing/publicKey",
+                    "not a PEM public key",
+                    "a PEM block from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----",
+                    "paste the content of cosign.pub as a YAML block scalar (`publicKey: |`)",
+                );
+            }
+        }
+        (None, Some(keyless)) => {
+            c.https_url("/signing/keyless/issuer", &keyless.issuer, "the OIDC issuer");
+            if keyless.subject.trim().is_empty() {
+                c.invalid(
+                    "/signing/keyless/subject",
+                    "the subject is empty",
+                    "the exact certificate identity (SAN) of the signer",
+                    "for GitHub Actions: https://github.com/OWNER/REPO/.github/workflows/FILE.yaml@refs/heads/main",
+                );
+            }
+            if let Some(repo) = &keyless.workflow_repository {
+                let parts: Vec<&str> = repo.split('/').collect();
+                if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+                    c.invalid(
+                        "/signing/keyless/workflowRepository",
+                        format!("\"{repo}\" is not OWNER/REPO"),
+                        "a GitHub repository as OWNER/REPO",
+                        "e.g. acme/app",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_components(c: &mut Checker<'_>, pointer: &str, components: &Components) {
+    let all: [(&str, &Component); 5] = [
+        ("ingressNginx", &components.ingress_nginx),
+        ("argoCd", &components.argo_cd),
+        ("certManager", &components.cert_manager),
+        ("cloudnativePg", &components.cloudnative_pg),
+        ("redis", &components.redis),
+    ];
+    for (key, component) in all {
+        c.chart_version(&format!("{pointer}/{key}/chartVersion"), &component.chart_version);
+    }
+}
+
+fn check_component_pins(c: &mut Checker<'_>, pointer: &str, pins: &ComponentPins) {
+    let all = [
+        ("ingressNginx", &pins.ingress_nginx),
+        ("argoCd", &pins.argo_cd),
+        ("certManager", &pins.cert_manager),
+        ("cloudnativePg", &pins.cloudnative_pg),
+        ("redis", &pins.redis),
+    ];
+    for (key, component) in all {
+        if let Some(component) = component {
+            c.chart_version(&format!("{pointer}/{key}/chartVersion"), &component.chart_version);
+        }
+    }
+}
+
+fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
+    if m.environments.is_empty() {
+        c.invalid(
+            "/environments",
+            "no environments",
+            "at least one environment",
+            "add an environment such as `- name: dev` with its cluster and domain",
+        );
+    }
+    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    for (i, env) in m.environments.iter().enumerate() {
+        let p = format!("/environments/{i}");
+        c.dns_label(&format!("{p}/name"), &env.name);
+        if let Some(first) = first_seen.get(env.name.as_str()) {
+            let line = c.spans.nearest(&format!("/environments/{first}/name")).label().line;
+            c.invalid(
+                &format!("{p}/name"),
+                format!("duplicate environment name \"{}\"", env.name),
+                "a name no other environment uses",
+                format!("environments[{first}] (line {line}) already uses it; rename one of them"),
+            );
+        } else {
+            first_seen.insert(&env.name, i);
+        }
+        check_cluster(c, &p, env);
+        if !is_domain(&env.domain) || env.domain.split('.').count() < 2 {
+            c.invalid(
+                &format!("{p}/domain"),
+                format!("\"{}\" is not a domain name", env.domain),
+                "a lowercase domain with at least two labels, e.g. dev.example.com",
+                "leave out the scheme and any path; the app is served at app.<domain>",
+            );
+        }
+        if !is_email(&env.acme_email) {
+            c.invalid(
+                &format!("{p}/acmeEmail"),
+                format!("\"{}\" is not an e-mail address", env.acme_email),
+                "an address for Let's Encrypt expiry notices, e.g. platform-team@example.com",
+                "use a team mailbox, never a person's address",
+            );
+        }
+        check_replicas(c, &p, env.replicas.min, env.replicas.max);
+        check_observability(c, &p, env);
+        check_database_and_backup(c, &p, env);
+        check_state(c, &p, env);
+        if let Some(image) = &env.app.image {
+            c.image(&format!("{p}/app/image"), image, m.app.require_digest);
+        }
+        if let Some(version) = &env.app.chart_version {
+            c.chart_version(&format!("{p}/app/chartVersion"), version);
+        }
+        check_component_pins(c, &format!("{p}/components"), &env.components);
+    }
+    check_promotion_chain(c, m);
+}
+
+fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    let cl = &env.cluster;
+    let p = format!("{p}/cluster");
+    let managed = cl.provider != Provider::Existing;
+    let provider = provider_name(cl.provider);
+    if managed {
+        match &cl.region {
+            None => c.missing(&p, "region", format!("the {provider} region"), region_hint(cl.provider)),
+            Some(region) if !is_region(region) => c.invalid(
+                &format!("{p}/region"),
+                format!("\"{region}\" is not a region name"),
+                format!("the {provider} region"),
+                region_hint(cl.provider),
+            ),
+            Some(_) => {}
+        }
+        if cl.node_size.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            c.missing(
+                &p,
+                "nodeSize",
+                format!("the {provider} worker node size"),
+                node_size_hint(cl.provider),
+            );
+        }
+        if cl.kubeconfig_context.is_some() {
+            c.invalid(
+                &format!("{p}/kubeconfigContext"),
+                format!("`kubeconfigContext` has no effect on {provider}"),
+                "kubeconfigContext only with provider: existing",
+                "remove it: Terraform creates the cluster and its credentials",
+            );
+        }
+    } else {
+        if cl.kubeconfig_context.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            c.missing(
+                &p,
+                "kubeconfigContext",
+                "the kubeconfig context of the existing cluster",
+                "run `kubectl config get-contexts` and use the NAME column",
+            );
+        }
+        for (field, set) in [("region", cl.region.is_some()), ("nodeSize", cl.node_size.is_some())] {
+            if set {
+                c.invalid(
+                    &format!("{p}/{field}"),
+                    format!("`{field}` has no effect on an existing cluster"),
+                    format!("{field} only with provider eks, aks or gke"),
+                    "remove it: the cluster already exists",
+                );
+            }
+        }
+    }
+    match (cl.provider, &cl.gcp_project) {
+        (Provider::Gke, None) => c.missing(&p, "gcpProject", "the GCP project id", "e.g. acme-platform-prod"),
+        (Provider::Gke, Some(project)) if !is_gcp_project(project) => c.invalid(
+            &format!("{p}/gcpProject"),
+            format!("\"{project}\" is not a GCP project id"),
+            "6-30 lowercase letters, digits and '-', starting with a letter",
+            "use the project ID, not its display name",
+        ),
+        (Provider::Gke, Some(_)) | (_, None) => {}
+        (_, Some(_)) => c.invalid(
+            &format!("{p}/gcpProject"),
+            format!("`gcpProject` has no effect on {provider}"),
+            "gcpProject only with provider: gke",
+            "remove it",
+        ),
+    }
+    let version_ok = cl
+        .kubernetes_version
+        .split_once('.')
+        .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)))
+        .is_some_and(|(major, minor)| major == 1 && (28..=35).contains(&minor));
+    if !version_ok {
+        c.invalid(
+            &format!("{p}/kubernetesVersion"),
+            format!("\"{}\" is not a supported Kubernetes version", cl.kubernetes_version),
+            "a minor version from \"1.28\" to \"1.35\", quoted",
+            "quote it: an unquoted 1.30 is the number 1.3",
+        );
+    }
+    if cl.nodes.min == 0 || cl.nodes.min > cl.nodes.max {
+        c.invalid(
+            &format!("{p}/nodes"),
+            format!(
+                "node bounds min {} / max {} are inconsistent",
+                cl.nodes.min, cl.nodes.max
+            ),
+            "1 ≤ min ≤ max",
+            "the autoscaler keeps between min and max nodes; min must be at least 1",
+        );
+    }
+    c.range(&format!("{p}/nodes/max"), cl.nodes.max, 1, 1000, "at most 1000 nodes");
+    match Ipv4Net::from_str(&cl.network_cidr) {
+        Err(_) => c.invalid(
+            &format!("{p}/networkCidr"),
+            format!("\"{}\" is not an IPv4 CIDR", cl.network_cidr),
+            "an IPv4 network in CIDR notation, e.g. 10.20.0.0/16",
+            "write the network address and the prefix length",
+        ),
+        Ok(net) if net.network() != net.addr() => c.invalid(
+            &format!("{p}/networkCidr"),
+            format!("\"{}\" has host bits set", cl.network_cidr),
+            "the network address of the CIDR",
+            format!("use \"{}\"", net.trunc()),
+        ),
+        Ok(net) if !net.addr().is_private() => c.invalid(
+            &format!("{p}/networkCidr"),
+            format!("\"{}\" is not a private range", cl.network_cidr),
+            "a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
+            "pick a range that does not overlap your other networks, e.g. 10.20.0.0/16",
+        ),
+        Ok(net) if managed && !(8..=20).contains(&net.prefix_len()) => c.invalid(
+            &format!("{p}/networkCidr"),
+            format!("\"{}\" is too small for the cluster network", cl.network_cidr),
+            "a prefix from /8 to /20 (subnets are carved out of it)",
+            "use a /16, e.g. 10.20.0.0/16",
+        ),
+        Ok(_) => {}
+    }
+}
+
+fn check_replicas(c: &mut Checker<'_>, p: &str, min: u32, max: u32) {
+    if min == 0 || min > max {
+        c.invalid(
+            &format!("{p}/replicas"),
+            format!("replica bounds min {min} / max {max} are inconsistent"),
+            "1 ≤ min ≤ max",
+            "the HPA scales the app between min and max; min must be at least 1",
+        );
+    }
+    c.range(
+        &format!("{p}/replicas/max"),
+        max,
+        1,
+        100,
+        "more than 100 replicas is almost surely a typo",
+    );
+}
+
+fn check_observability(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    let o = &env.observability;
+    let p = format!("{p}/observability");
+    match (o.mode, &o.mimir_url) {
+        (ObservabilityMode::Central, None) => c.missing(
+            &p,
+            "mimirUrl",
+            "the remote_write URL of the central Mimir",
+            "e.g. https://mimir.example.com/api/v1/push, or use mode: in-cluster",
+        ),
+        (ObservabilityMode::Central, Some(url)) => c.https_url(&format!("{p}/mimirUrl"), url, "the central Mimir"),
+        (ObservabilityMode::InCluster, Some(_)) => c.invalid(
+            &format!("{p}/mimirUrl"),
+            "`mimirUrl` is set but mode is in-cluster",
+            "mimirUrl only with mode: central",
+            "set `mode: central` to ship metrics to Mimir, or remove mimirUrl",
+        ),
+        (ObservabilityMode::InCluster, None) => {}
+    }
+}
+
+fn check_database_and_backup(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    let db = &env.database;
+    if db.mode == DatabaseMode::Managed && env.cluster.provider != Provider::Eks {
+        c.invalid(
+            &format!("{p}/database/mode"),
+            format!(
+                "no managed PostgreSQL module for {}",
+                provider_name(env.cluster.provider)
+            ),
+            "mode: managed only with provider: eks (Amazon RDS)",
+            "use `mode: in-cluster` (CloudNativePG with WAL archiving), which runs on every provider",
+        );
+    }
+    c.range(
+        &format!("{p}/database/instances"),
+        db.instances,
+        1,
+        9,
+        "1 primary plus up to 8 replicas",
+    );
+    if env.production && db.mode == DatabaseMode::InCluster && db.instances < 2 {
+        c.invalid(
+            &format!("{p}/database/instances"),
+            "a production database with a single instance",
+            "at least 2 instances in production",
+            "a replica lets CloudNativePG fail over without restoring from backup",
+        );
+    }
+    c.range(
+        &format!("{p}/database/storageGib"),
+        db.storage_gib,
+        1,
+        16384,
+        "a volume size in GiB",
+    );
+    let b = &env.backup;
+    c.range(
+        &format!("{p}/backup/rpoMinutes"),
+        b.rpo_minutes,
+        1,
+        1440,
+        "the RPO sets how often WAL is archived; the design targets 5 minutes",
+    );
+    c.range(
+        &format!("{p}/backup/retentionDays"),
+        b.retention_days,
+        1,
+        3650,
+        "keep backups at least a day",
+    );
+    let needs_endpoint = env.cluster.provider == Provider::Existing;
+    match (&b.s3_endpoint, needs_endpoint) {
+        (None, true) => c.missing(
+            &format!("{p}/backup"),
+            "s3Endpoint",
+            "the S3-compatible endpoint that stores backups of an existing cluster",
+            "e.g. https://minio.example.com; credentials come from the Secret `postgres-backup-s3`",
+        ),
+        (Some(url), true) => c.https_url(&format!("{p}/backup/s3Endpoint"), url, "the backup object store"),
+        (Some(_), false) => c.invalid(
+            &format!("{p}/backup/s3Endpoint"),
+            format!("`s3Endpoint` has no effect on {}", provider_name(env.cluster.provider)),
+            "s3Endpoint only with provider: existing",
+            "remove it: backups go to the bucket Terraform creates",
+        ),
+        (None, false) => {}
+    }
+}
+
+fn check_state(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    let s = &env.terraform_state;
+    let p = format!("{p}/terraformState");
+    let provider = env.cluster.provider;
+    let allowed: &[&str] = match provider {
+        Provider::Eks | Provider::Gke => &["bucket"],
+        Provider::Aks => &["resourceGroup", "storageAccount"],
+        Provider::Existing => &[],
+    };
+    for (field, set) in [
+        ("bucket", s.bucket.is_some()),
+        ("resourceGroup", s.resource_group.is_some()),
+        ("storageAccount", s.storage_account.is_some()),
+    ] {
+        if set && !allowed.contains(&field) {
+            let hint = if provider == Provider::Existing {
+                "remove it: an existing cluster keeps state in a Kubernetes Secret".to_string()
+            } else {
+                format!("{} uses: {}", provider_name(provider), allowed.join(", "))
+            };
+            c.invalid(
+                &format!("{p}/{field}"),
+                format!("`{field}` has no effect on {}", provider_name(provider)),
+                format!("one of: {}", allowed.join(", ")),
+                hint,
+            );
+        }
+    }
+    if let Some(bucket) = &s.bucket {
+        let ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && !bucket.starts_with(['-', '.'])
+            && !bucket.ends_with(['-', '.']);
+        if !ok {
+            c.invalid(
+                &format!("{p}/bucket"),
+                format!("\"{bucket}\" is not a bucket name"),
+                "3-63 lowercase letters, digits, '-' and '.'",
+                "bucket names are global: prefix it with your organization",
+            );
+        }
+    }
+    if let Some(account) = &s.storage_account
+        && !((3..=24).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+    {
+        c.invalid(
+            &format!("{p}/storageAccount"),
+            format!("\"{account}\" is not a storage account name"),
+            "3-24 lowercase letters and digits",
+            "Azure storage account names allow no '-'",
+        );
+    }
+}
+
+fn check_promotion_chain(c: &mut Checker<'_>, m: &Manifest) {
+    let names: Vec<&str> = m.environments.iter().map(|e| e.name.as_str()).collect();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    for (i, env) in m.environments.iter().enumerate() {
+        let Some(from) = &env.promoted_from else { continue };
+        let pointer = format!("/environments/{i}/promotedFrom");
+        if from == &env.name {
+            c.invalid(
+                &pointer,
+                format!("\"{from}\" is promoted from itself"),
+                "another environment",
+                "point it at the environment before it",
+            );
+            continue;
+        }
+        if !index.contains_key(from.as_str()) {
+            let hint = match closest(from, names.iter().copied()) {
+                Some(best) => format!("did you mean \"{best}\"?"),
+                None => format!("known environments: {}", names.join(", ")),
+            };
+            c.invalid(
+                &pointer,
+                format!("no environment named \"{from}\""),
+                "the name of another environment",
+                hint,
+            );
+            continue;
+        }
+        // Walk the chain upstream; coming back here is a cycle.
+        let mut seen = vec![env.name.as_str()];
+        let mut current = from.as_str();
+        while let Some(&j) = index.get(current) {
+            if seen.contains(&current) {
+                if current == env.name {
+                    seen.push(current);
+                    c.invalid(
+                        &pointer,
+                        format!("promotion cycle: {}", seen.join(" ← ")),
+                        "a chain that starts at an environment with no promotedFrom",
+                        "remove promotedFrom from the first environment of the chain",
+                    );
+                }
+                break;
+            }
+            seen.push(current);
+            match &m.environments[j].promoted_from {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+    }
+}
+
+fn provider_name(p: Provider) -> &'static str {
+    match p {
+        Provider::Eks => "eks",
+        Provider::Aks => "aks",
+        Provider::Gke => "gke",
+        Provider::Existing => "an existing cluster",
+    }
+}
+
+fn region_hint(p: Provider) -> &'static str {
+    match p {
+        Provider::Eks => "e.g. eu-west-1",
+        Provider::Aks => "e.g. westeurope",
+        _ => "e.g. europe-west1",
+    }
+}
+
+fn node_size_hint(p: Provider) -> &'static str {
+    match p {
+        Provider::Eks => "an EC2 instance type, e.g. m6i.large",
+        Provider::Aks => "an Azure VM size, e.g. Standard_D4s_v5",
+        _ => "a GCE machine type, e.g. e2-standard-4",
+    }
+}
+
+fn is_sha256_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+pub fn is_dns_label(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.as_bytes()[0].is_ascii_lowercase()
+        && !s.ends_with('-')
+}
+
+fn to_dns_label(s: &str) -> String {
+    let lowered: String = s
+        .to_ascii_lowercase()
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+        .collect();
+    lowered.trim_matches('-').chars().take(63).collect()
+}
+
+fn is_domain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(|l| !l.starts_with('-') && is_hostname_label(l))
+}
+
+fn is_hostname_label(l: &str) -> bool {
+    (1..=63).contains(&l.len())
+        && l.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !l.ends_with('-')
+}
+
+fn is_region(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_gcp_project(s: &str) -> bool {
+    (6..=30).contains(&s.len()) && is_dns_label(s)
+}
+
+fn is_email(s: &str) -> bool {
+    s.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !local.contains(char::is_whitespace) && is_domain(domain) && domain.contains('.')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("prod-eu1"));
+        assert!(!is_dns_label("Prod"));
+        assert!(!is_dns_label("1prod"));
+        assert!(!is_dns_label("prod-"));
+        assert!(!is_dns_label(&"a".repeat(64)));
+        assert_eq!(to_dns_label("Prod EU"), "prod-eu");
+    }
+
+    #[test]
+    fn digests() {
+        assert!(is_sha256_digest(&format!("sha256:{}", "a".repeat(64))));
+        assert!(!is_sha256_digest(&format!("sha256:{}", "A".repeat(64))));
+        assert!(!is_sha256_digest("sha256:abc"));
+    }
+}

@@ -1,0 +1,32 @@
+//! What the binary carries: the templates, and the hand-written parts that rendered files
+//! refer to (`terraform/modules`, `helm/charts`), so `render --out DIR` needs nothing else.
+
+use include_dir::{Dir, include_dir};
+
+pub static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+
+/// Hand-written trees, with the repository path each is copied to.
+pub static HAND_WRITTEN: [(&str, &Dir<'_>); 2] =
+    [("terraform/modules", &TERRAFORM_MODULES), ("helm/charts", &HELM_CHARTS)];
+
+static TERRAFORM_MODULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../terraform/modules");
+static HELM_CHARTS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../helm/charts");
+
+/// Every embedded hand-written file as (repository path, contents), sorted by path.
+pub fn hand_written_files() -> Vec<(String, &'static [u8])> {
+    let mut files = Vec::new();
+    for (prefix, dir) in &HAND_WRITTEN {
+        collect(dir, prefix, &mut files);
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+}
+
+fn collect(dir: &'static Dir<'static>, prefix: &str, out: &mut Vec<(String, &'static [u8])>) {
+    for file in dir.files() {
+        out.push((format!("{prefix}/{}", file.path().display()), file.contents()));
+    }
+    for sub in dir.dirs() {
+        collect(sub, prefix, out);
+    }
+}

@@ -1,0 +1,78 @@
+//! The Tera engine: embedded templates, strict (an undefined variable is an error), no
+//! HTML escaping, and filters that quote values correctly for each target language.
+
+use std::collections::HashMap;
+
+use tera::{Tera, Value};
+
+use super::RenderError;
+use super::embedded::TEMPLATES;
+
+pub fn engine() -> Result<Tera, RenderError> {
+    let mut tera = Tera::default();
+    let mut sources = Vec::new();
+    collect(&TEMPLATES, &mut sources)?;
+    tera.add_raw_templates(sources).map_err(RenderError::template)?;
+    tera.autoescape_on(vec![]);
+    tera.register_filter("hcl", hcl);
+    tera.register_filter("yaml", yaml);
+    Ok(tera)
+}
+
+fn collect(dir: &'static include_dir::Dir<'static>, out: &mut Vec<(String, &'static str)>) -> Result<(), RenderError> {
+    for file in dir.files() {
+        let name = file.path().display().to_string();
+        let text = file.contents_utf8().ok_or_else(|| RenderError::NotUtf8(name.clone()))?;
+        out.push((name, text));
+    }
+    for sub in dir.dirs() {
+        collect(sub, out)?;
+    }
+    Ok(())
+}
+
+/// A value as an HCL literal: strings quoted, with `${` and `%{` escaped so no interpolation
+/// sneaks in from the manifest.
+fn hcl(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    let text = match value {
+        Value::String(s) => serde_json::to_string(s)?.replace("${", "$${").replace("%{", "%%{"),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    };
+    Ok(Value::String(text))
+}
+
+/// A value as a YAML scalar: a JSON-quoted string (valid YAML, never re-typed as a number,
+/// boolean or null).
+fn yaml(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
+    Ok(Value::String(match value {
+        Value::String(s) => serde_json::to_string(s)?,
+        other => other.to_string(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hcl_filter_escapes_interpolation() {
+        let out = hcl(&Value::String("a ${b} %{c} \"d\"".into()), &HashMap::new()).expect("filter");
+        assert_eq!(out, Value::String(r#""a $${b} %%{c} \"d\"""#.into()));
+    }
+
+    #[test]
+    fn yaml_filter_quotes_strings_that_look_like_other_types() {
+        for s in ["yes", "1.30", "null", "on"] {
+            let out = yaml(&Value::String(s.into()), &HashMap::new()).expect("filter");
+            assert_eq!(out, Value::String(format!("\"{s}\"")));
+        }
+    }
+
+    #[test]
+    fn undefined_variables_are_errors() {
+        let mut tera = Tera::default();
+        tera.add_raw_template("t", "{{ missing }}").expect("template parses");
+        assert!(tera.render("t", &tera::Context::new()).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+//! Which template renders which file: the whole map from resolved environment to paths.
+
+use crate::manifest::ResolvedEnvironment;
+use crate::manifest::resolve::SourceKind;
+
+/// One file to render: a template, its output path, and the component it is for (if any).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub template: String,
+    pub path: String,
+    pub component: Option<usize>,
+}
+
+impl Planned {
+    fn new(template: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            template: template.into(),
+            path: path.into(),
+            component: None,
+        }
+    }
+
+    fn for_component(template: impl Into<String>, path: impl Into<String>, index: usize) -> Self {
+        Self {
+            component: Some(index),
+            ..Self::new(template, path)
+        }
+    }
+}
+
+/// Folders whose files belong to an environment's rendered tree.
+pub fn owned_dirs(env: &str) -> Vec<String> {
+    vec![
+        format!("terraform/envs/{env}"),
+        format!("helm/values/{env}"),
+        format!("argocd/{env}"),
+    ]
+}
+
+/// Parents of the per-environment folders: a sub-folder for an environment that is no longer
+/// in the manifest is stale.
+pub const ENV_PARENTS: [&str; 3] = ["terraform/envs", "helm/values", "argocd"];
+
+pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
+    let env = &r.env.name;
+    let mut files = Vec::new();
+
+    // Terraform root: terraform/envs/<env>/
+    for name in [
+        "versions.tf",
+        "providers.tf",
+        "main.tf",
+        "variables.tf",
+        "outputs.tf",
+        "terraform.tfvars",
+    ] {
+        files.push(Planned::new(
+            format!("terraform/env/{name}.tera"),
+            format!("terraform/envs/{env}/{name}"),
+        ));
+    }
+
+    // Helm values and Argo CD Applications, one per component.
+    for (i, c) in r.components.iter().enumerate() {
+        if let Some(values) = &c.values_file {
+            files.push(Planned::for_component(
+                format!("helm/{}.yaml.tera", c.name),
+                values.clone(),
+                i,
+            ));
+        }
+        files.push(Planned::for_component(
+            "argocd/application.yaml.tera",
+            format!("argocd/{env}/apps/{}.yaml", c.name),
+            i,
+        ));
+        if let SourceKind::Directory = c.source {
+            for manifest in directory_manifests(c.name) {
+                files.push(Planned::for_component(
+                    format!("manifests/{}/{manifest}.tera", c.name),
+                    format!("{}/{manifest}", c.path),
+                    i,
+                ));
+            }
+        }
+    }
+    files.push(Planned::new(
+        "argocd/project.yaml.tera",
+        format!("argocd/{env}/project.yaml"),
+    ));
+    files.push(Planned::new("argocd/root.yaml.tera", format!("argocd/{env}/root.yaml")));
+    files
+}
+
+fn directory_manifests(component: &str) -> &'static [&'static str] {
+    match component {
+        "namespaces" => &["namespaces.yaml"],
+        "cluster-issuers" => &["cluster-issuers.yaml"],
+        "redis-tls" => &["certificate.yaml"],
+        "postgres" => &["cluster.yaml", "scheduled-backup.yaml"],
+        _ => &[],
+    }
+}

@@ -1,0 +1,232 @@
+//! The command line as users see it: exit codes, and the exact text of diagnostics.
+//! Expected output lives beside each fixture (`*.stderr`); bless an intended change with
+//! `UPDATE_GOLDEN=1 cargo test -p platform-cli --test cli` and review the diff.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn platform() -> Command {
+    let mut cmd = Command::cargo_bin("platform").expect("binary built");
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn assert_output(actual: &str, expected_file: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(expected_file);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("write expected output");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{expected_file} missing"));
+    assert_eq!(actual, expected, "output differs from {expected_file}");
+}
+
+fn invalid(fixture: &str) {
+    let file = format!("tests/fixtures/invalid/{fixture}.yaml");
+    let out = platform().args(["validate", "-f", &file]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1), "invalid manifests exit 1");
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+    assert_output(
+        &String::from_utf8_lossy(&out.stderr),
+        &format!("tests/fixtures/invalid/{fixture}.stderr"),
+    );
+}
+
+#[test]
+fn unknown_keys_wrong_types_and_enum_typos_are_all_reported() {
+    invalid("typos");
+}
+
+#[test]
+fn every_meaning_error_is_reported_in_one_run() {
+    invalid("semantics");
+}
+
+#[test]
+fn yaml_syntax_errors_point_at_the_line() {
+    invalid("syntax");
+}
+
+#[test]
+fn valid_manifests_validate() {
+    let out = platform()
+        .args(["validate", "-f", "../platform.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "../platform.yaml: valid (3 environments: dev, staging, prod)\n"
+    );
+}
+
+#[test]
+fn a_missing_manifest_says_how_to_pass_one() {
+    let out = platform().args(["validate", "-f", "nope.yaml"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read manifest nope.yaml"), "{err}");
+    assert!(err.contains("pass the manifest with -f FILE"), "{err}");
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let out = platform().args(["render", "--frobnicate"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn schema_prints_json() {
+    let out = platform().arg("schema").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(schema["title"], "Platform manifest");
+}
+
+#[test]
+fn render_writes_only_inside_out_and_then_checks_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("tree");
+    let run = platform()
+        .args(["render", "-f", "../examples/aks.yaml", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary = String::from_utf8_lossy(&run.stdout);
+    assert!(summary.starts_with("rendered 1 environment into "), "{summary}");
+    // Nothing but the tree was written.
+    let top: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(top, vec![std::ffi::OsString::from("tree")]);
+    // Self-contained: the modules the env root calls are there.
+    assert!(out.join("terraform/modules/cluster-aks/main.tf").exists());
+    assert!(out.join("terraform/envs/prod/main.tf").exists());
+
+    let check = platform()
+        .args(["render", "-f", "../examples/aks.yaml", "--check", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(check.stdout.is_empty());
+}
+
+#[test]
+fn check_reports_changed_missing_and_stale_files_with_a_diff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path();
+    let render = |extra: &[&str]| {
+        platform()
+            .args(["render", "-f", "../examples/gke-central-mimir.yaml", "--out"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    assert_eq!(render(&[]).status.code(), Some(0));
+    let tfvars = out.join("terraform/envs/prod/terraform.tfvars");
+    let edited = std::fs::read_to_string(&tfvars)
+        .expect("read")
+        .replace("nodes_max          = 9", "nodes_max          = 5");
+    std::fs::write(&tfvars, edited).expect("write");
+    std::fs::remove_file(out.join("argocd/staging/root.yaml")).expect("remove");
+    let stale = out.join("argocd/old-env/root.yaml");
+    std::fs::create_dir_all(stale.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &stale,
+        "# Generated by platform from x.yaml (environment old-env); do not edit.\n",
+    )
+    .expect("write");
+    let hand_written = out.join("argocd/staging/README.md");
+    std::fs::write(&hand_written, "notes\n").expect("write");
+
+    let check = render(&["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        stdout.contains("--- a/terraform/envs/prod/terraform.tfvars\n+++ b/terraform/envs/prod/terraform.tfvars"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("-nodes_max          = 5\n+nodes_max          = 9\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--- a//dev/null\n+++ b/argocd/staging/root.yaml"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("extra file: argocd/old-env/root.yaml"), "{stdout}");
+    assert!(
+        !stdout.contains("README.md"),
+        "hand-written files are not ours to judge"
+    );
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains("error: 3 files differ from what ../examples/gke-central-mimir.yaml renders"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: run `platform render -f ../examples/gke-central-mimir.yaml --out"),
+        "{stderr}"
+    );
+
+    // Rendering again repairs all of it and removes only the stale rendered file.
+    let again = render(&[]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("2 written"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert!(!stale.exists());
+    assert!(hand_written.exists());
+    assert_eq!(render(&["--check"]).status.code(), Some(0));
+}
+
+#[test]
+fn env_selects_environments_and_unknown_ones_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = platform()
+        .args([
+            "render",
+            "-f",
+            "../examples/eks-three-envs.yaml",
+            "--env",
+            "staging",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(dir.path().join("argocd/staging/root.yaml").exists());
+    assert!(!dir.path().join("argocd/prod").exists());
+
+    let bad = platform()
+        .args([
+            "render",
+            "-f",
+            "../examples/eks-three-envs.yaml",
+            "--env",
+            "stagin",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("no environment named \"stagin\" in the manifest"), "{err}");
+    assert!(
+        err.contains("environments in the manifest: dev, staging, prod"),
+        "{err}"
+    );
+}

