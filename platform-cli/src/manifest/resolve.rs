@@ -160,7 +160,11 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
     let image = e.app.image.clone().unwrap_or_else(|| m.app.image.clone());
     let (repository, digest, tag) = split_image(&image);
     let managed_db = e.database.mode == DatabaseMode::Managed;
-    let bucket = format!("{platform}-{}-backups", e.name);
+    // Azure storage accounts allow no '-'; buckets elsewhere keep the readable name.
+    let bucket = match e.cluster.provider {
+        Provider::Aks => storage_account_name(&format!("{platform}{}backups", e.name)),
+        _ => format!("{platform}-{}-backups", e.name),
+    };
     let components = components(m, e, managed_db);
     ResolvedEnvironment {
         gitops: GitOpsView {
@@ -225,10 +229,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             retention_days: e.backup.retention_days,
             archive_timeout: format!("{}min", e.backup.rpo_minutes),
             destination_path: match e.cluster.provider {
-                Provider::Aks => format!(
-                    "https://{}.blob.core.windows.net/postgres",
-                    storage_account_name(&format!("{platform}{}bk", e.name))
-                ),
+                Provider::Aks => format!("https://{bucket}.blob.core.windows.net/postgres"),
                 Provider::Gke => format!("gs://{bucket}/postgres"),
                 Provider::Eks | Provider::Existing => format!("s3://{bucket}/postgres"),
             },

@@ -11,7 +11,7 @@ resource "azurerm_storage_account" "backups" {
   # checkov:skip=CKV2_AZURE_1:Customer-managed keys are a phase-2 decision; Microsoft-managed encryption is on.
   # checkov:skip=CKV2_AZURE_33:Private endpoints need the platform's hub network, which is out of scope here.
   # checkov:skip=CKV_AZURE_59:Clusters reach the account over its endpoint with Azure AD auth; network rules restrict it.
-  name                            = substr(replace(var.name, "-", ""), 0, 24)
+  name                            = var.name
   resource_group_name             = azurerm_resource_group.backups.name
   location                        = azurerm_resource_group.backups.location
   account_tier                    = "Standard"

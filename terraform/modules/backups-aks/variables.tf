@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Storage account seed name (dashes are dropped, 24 characters at most)."
+  description = "Storage account name: 3-24 lowercase letters and digits."
   type        = string
 }
 

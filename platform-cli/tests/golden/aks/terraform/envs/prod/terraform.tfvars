@@ -12,7 +12,7 @@ nodes_min          = 3
 nodes_max          = 6
 network_cidr       = "10.40.0.0/16"
 
-backup_bucket         = "contoso-prod-backups"
+backup_bucket         = "contosoprodbackups"
 backup_retention_days = 30
 
 argocd_chart_version = "7.7.5"
