@@ -133,6 +133,32 @@ impl Default for Components {
     }
 }
 
+impl Components {
+    /// Each component with its manifest key, for checks that treat them alike.
+    pub fn entries(&self) -> [(&'static str, &Component); 5] {
+        [
+            ("ingressNginx", &self.ingress_nginx),
+            ("argoCd", &self.argo_cd),
+            ("certManager", &self.cert_manager),
+            ("cloudnativePg", &self.cloudnative_pg),
+            ("redis", &self.redis),
+        ]
+    }
+}
+
+impl ComponentPins {
+    /// Each pin with its manifest key (`None` where the environment inherits).
+    pub fn entries(&self) -> [(&'static str, &Option<Component>); 5] {
+        [
+            ("ingressNginx", &self.ingress_nginx),
+            ("argoCd", &self.argo_cd),
+            ("certManager", &self.cert_manager),
+            ("cloudnativePg", &self.cloudnative_pg),
+            ("redis", &self.redis),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Component {

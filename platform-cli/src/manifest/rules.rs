@@ -10,7 +10,7 @@ use ipnet::Ipv4Net;
 use oci_spec::distribution::Reference;
 
 use super::diagnostic::{Code, Diagnostic};
-use super::model::{Component, ComponentPins, Components, DatabaseMode, Manifest, ObservabilityMode, Provider};
+use super::model::{ComponentPins, Components, DatabaseMode, Manifest, ObservabilityMode, Provider};
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
 
@@ -241,27 +241,13 @@ fn check_signing(c: &mut Checker<'_>, m: &Manifest) {
 }
 
 fn check_components(c: &mut Checker<'_>, pointer: &str, components: &Components) {
-    let all: [(&str, &Component); 5] = [
-        ("ingressNginx", &components.ingress_nginx),
-        ("argoCd", &components.argo_cd),
-        ("certManager", &components.cert_manager),
-        ("cloudnativePg", &components.cloudnative_pg),
-        ("redis", &components.redis),
-    ];
-    for (key, component) in all {
+    for (key, component) in components.entries() {
         c.chart_version(&format!("{pointer}/{key}/chartVersion"), &component.chart_version);
     }
 }
 
 fn check_component_pins(c: &mut Checker<'_>, pointer: &str, pins: &ComponentPins) {
-    let all = [
-        ("ingressNginx", &pins.ingress_nginx),
-        ("argoCd", &pins.argo_cd),
-        ("certManager", &pins.cert_manager),
-        ("cloudnativePg", &pins.cloudnative_pg),
-        ("redis", &pins.redis),
-    ];
-    for (key, component) in all {
+    for (key, component) in pins.entries() {
         if let Some(component) = component {
             c.chart_version(&format!("{pointer}/{key}/chartVersion"), &component.chart_version);
         }
