@@ -2,7 +2,13 @@
 //! tell cargo to watch them on stable Rust; this does, so editing a template rebuilds.
 
 fn main() {
-    for dir in ["../templates", "../terraform/modules", "../helm/charts"] {
+    for dir in [
+        "../templates",
+        "../terraform/modules",
+        "../helm/charts",
+        "../observability/dashboards",
+        "../observability/tests",
+    ] {
         println!("cargo:rerun-if-changed={dir}");
     }
 }

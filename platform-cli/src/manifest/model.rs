@@ -103,6 +103,55 @@ pub struct App {
     /// Refuse image references that are not pinned by digest.
     #[serde(default = "defaults::yes")]
     pub require_digest: bool,
+    /// Service level objectives; the SLO burn-rate alerts are rendered from them.
+    #[serde(default)]
+    pub slo: Slo,
+}
+
+/// Upper bounds (ms) of the app's `app_http_request_duration_seconds` histogram buckets: the
+/// metrics contract of docs/metrics.md. A latency SLO threshold must be one of them.
+pub const LATENCY_BUCKETS_MS: [u32; 12] = [5, 10, 25, 50, 100, 250, 300, 500, 1000, 2500, 5000, 10000];
+
+/// Objectives over a 30-day window, as percentages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Slo {
+    /// Percentage of requests that must not fail with a 5xx, e.g. 99.9.
+    #[serde(default = "defaults::availability")]
+    pub availability: f64,
+    #[serde(default)]
+    pub latency: LatencySlo,
+}
+
+impl Default for Slo {
+    fn default() -> Self {
+        Self {
+            availability: defaults::availability(),
+            latency: LatencySlo::default(),
+        }
+    }
+}
+
+/// Percentage of requests that must be served faster than a threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LatencySlo {
+    /// Latency threshold in milliseconds; must be a bucket boundary of the app's histogram
+    /// (docs/metrics.md).
+    #[serde(default = "defaults::latency_threshold_ms")]
+    pub threshold_ms: u32,
+    /// Percentage of requests faster than the threshold, e.g. 99.
+    #[serde(default = "defaults::latency_target")]
+    pub target: f64,
+}
+
+impl Default for LatencySlo {
+    fn default() -> Self {
+        Self {
+            threshold_ms: defaults::latency_threshold_ms(),
+            target: defaults::latency_target(),
+        }
+    }
 }
 
 /// Chart versions of the platform components.
@@ -119,6 +168,16 @@ pub struct Components {
     pub cloudnative_pg: Component,
     #[serde(default = "defaults::redis")]
     pub redis: Component,
+    #[serde(default = "defaults::kyverno")]
+    pub kyverno: Component,
+    #[serde(default = "defaults::kube_prometheus_stack")]
+    pub kube_prometheus_stack: Component,
+    #[serde(default = "defaults::loki")]
+    pub loki: Component,
+    #[serde(default = "defaults::tempo")]
+    pub tempo: Component,
+    #[serde(default = "defaults::alloy")]
+    pub alloy: Component,
 }
 
 impl Default for Components {
@@ -129,32 +188,47 @@ impl Default for Components {
             cert_manager: defaults::cert_manager(),
             cloudnative_pg: defaults::cloudnative_pg(),
             redis: defaults::redis(),
+            kyverno: defaults::kyverno(),
+            kube_prometheus_stack: defaults::kube_prometheus_stack(),
+            loki: defaults::loki(),
+            tempo: defaults::tempo(),
+            alloy: defaults::alloy(),
         }
     }
 }
 
 impl Components {
     /// Each component with its manifest key, for checks that treat them alike.
-    pub fn entries(&self) -> [(&'static str, &Component); 5] {
+    pub fn entries(&self) -> [(&'static str, &Component); 10] {
         [
             ("ingressNginx", &self.ingress_nginx),
             ("argoCd", &self.argo_cd),
             ("certManager", &self.cert_manager),
             ("cloudnativePg", &self.cloudnative_pg),
             ("redis", &self.redis),
+            ("kyverno", &self.kyverno),
+            ("kubePrometheusStack", &self.kube_prometheus_stack),
+            ("loki", &self.loki),
+            ("tempo", &self.tempo),
+            ("alloy", &self.alloy),
         ]
     }
 }
 
 impl ComponentPins {
     /// Each pin with its manifest key (`None` where the environment inherits).
-    pub fn entries(&self) -> [(&'static str, &Option<Component>); 5] {
+    pub fn entries(&self) -> [(&'static str, &Option<Component>); 10] {
         [
             ("ingressNginx", &self.ingress_nginx),
             ("argoCd", &self.argo_cd),
             ("certManager", &self.cert_manager),
             ("cloudnativePg", &self.cloudnative_pg),
             ("redis", &self.redis),
+            ("kyverno", &self.kyverno),
+            ("kubePrometheusStack", &self.kube_prometheus_stack),
+            ("loki", &self.loki),
+            ("tempo", &self.tempo),
+            ("alloy", &self.alloy),
         ]
     }
 }
@@ -180,6 +254,16 @@ pub struct ComponentPins {
     pub cloudnative_pg: Option<Component>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<Component>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kyverno: Option<Component>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_prometheus_stack: Option<Component>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki: Option<Component>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempo: Option<Component>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alloy: Option<Component>,
 }
 
 /// Per-environment pins of the app; unset ones inherit the top-level `app`.
@@ -213,6 +297,8 @@ pub struct Environment {
     pub replicas: Replicas,
     #[serde(default)]
     pub observability: Observability,
+    #[serde(default)]
+    pub policy: Policy,
     #[serde(default)]
     pub database: Database,
     #[serde(default)]
@@ -303,6 +389,56 @@ pub struct Observability {
     /// Prometheus remote_write URL of the central Mimir (`central` mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mimir_url: Option<String>,
+    /// Push URL of the central Loki (`central` mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki_url: Option<String>,
+    /// OTLP endpoint of the central Tempo (`central` mode only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tempo_url: Option<String>,
+    /// Tenant sent as `X-Scope-OrgID` to the central backends; defaults to `<platform>-<env>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+/// How long each signal is kept in the cluster, in days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Retention {
+    #[serde(default = "defaults::metrics_days")]
+    pub metrics_days: u32,
+    #[serde(default = "defaults::logs_days")]
+    pub logs_days: u32,
+    #[serde(default = "defaults::traces_days")]
+    pub traces_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            metrics_days: defaults::metrics_days(),
+            logs_days: defaults::logs_days(),
+            traces_days: defaults::traces_days(),
+        }
+    }
+}
+
+/// Admission policies (Kyverno).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policy {
+    /// `enforce` blocks violations; `audit` reports them. Defaults to enforce in production
+    /// and audit elsewhere; production must enforce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PolicyMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyMode {
+    Enforce,
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -435,5 +571,38 @@ pub mod defaults {
     }
     pub fn redis() -> Component {
         chart("20.3.0")
+    }
+    pub fn kyverno() -> Component {
+        chart("3.3.4")
+    }
+    pub fn kube_prometheus_stack() -> Component {
+        chart("66.3.1")
+    }
+    pub fn loki() -> Component {
+        chart("6.23.0")
+    }
+    pub fn tempo() -> Component {
+        chart("1.16.0")
+    }
+    pub fn alloy() -> Component {
+        chart("0.10.1")
+    }
+    pub fn availability() -> f64 {
+        99.9
+    }
+    pub fn latency_threshold_ms() -> u32 {
+        300
+    }
+    pub fn latency_target() -> f64 {
+        99.0
+    }
+    pub fn metrics_days() -> u32 {
+        15
+    }
+    pub fn logs_days() -> u32 {
+        7
+    }
+    pub fn traces_days() -> u32 {
+        3
     }
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, Provider};
+use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -22,6 +22,9 @@ pub struct ResolvedEnvironment {
     pub backup: BackupView,
     pub state: StateView,
     pub observability: ObservabilityView,
+    pub policy: PolicyView,
+    pub slo: SloView,
+    pub tenancy: TenancyView,
     /// Components in sync-wave order: operators and CRDs before their users.
     pub components: Vec<ComponentView>,
 }
@@ -116,7 +119,70 @@ pub struct StateView {
 pub struct ObservabilityView {
     pub central: bool,
     pub mimir_url: Option<String>,
+    pub loki_url: Option<String>,
+    pub tempo_url: Option<String>,
+    /// `X-Scope-OrgID` for the central backends.
+    pub tenant: String,
+    pub metrics_days: u32,
+    pub logs_days: u32,
+    pub traces_days: u32,
+    pub namespace: &'static str,
 }
+
+/// Kyverno behaviour: production blocks, other environments may only report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyView {
+    pub enforce: bool,
+    /// `validationFailureAction`: Enforce or Audit.
+    pub action: &'static str,
+    /// Webhook `failurePolicy`: Fail when enforcing (fail closed), else Ignore.
+    pub failure_policy: &'static str,
+}
+
+/// SLO targets as the PromQL expressions need them (ratios, not percentages).
+#[derive(Debug, Clone, Serialize)]
+pub struct SloView {
+    pub availability: f64,
+    /// Allowed error ratio, e.g. "0.001" for 99.9%.
+    pub error_budget: String,
+    pub latency_target: f64,
+    pub latency_budget: String,
+    pub latency_threshold_ms: u32,
+    /// The `le` label value of the histogram bucket at the threshold, e.g. "0.3".
+    pub latency_le: String,
+    /// One entry per SLI, each getting a fast- and a slow-burn alert.
+    pub indicators: Vec<SliView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SliView {
+    /// `Availability` or `Latency`: the alert names' middle part.
+    pub name: &'static str,
+    /// Recording-rule infix: `slo:app_http_<ratio>:ratio_rate<window>`.
+    pub ratio: &'static str,
+    pub budget: String,
+    /// What a bad request is, for alert descriptions.
+    pub bad: String,
+}
+
+/// Labels and namespaces that tie policies, network isolation and the org saga together.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenancyView {
+    /// Marks a tenant namespace (`org-<slug>`): restricted Pod Security and default-deny.
+    pub tenant_label: &'static str,
+    /// The org a tenant namespace belongs to.
+    pub org_label: &'static str,
+    /// Set by the isolation gate once the default-deny NetworkPolicy exists.
+    pub isolation_ready_label: &'static str,
+    pub ingress_namespace: &'static str,
+    /// Namespaces no admission policy applies to (control plane, Kyverno, node agents).
+    pub system_namespaces: Vec<&'static str>,
+}
+
+/// Label marking tenant namespaces; the isolation gate sets it, Kyverno selects on it.
+pub const TENANT_LABEL: &str = "platform/tenant";
+pub const ORG_LABEL: &str = "platform/org";
+pub const ISOLATION_READY_LABEL: &str = "isolation-ready";
 
 /// How Argo CD gets a component's manifests.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -269,10 +335,65 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         observability: ObservabilityView {
             central: e.observability.mode == ObservabilityMode::Central,
             mimir_url: e.observability.mimir_url.clone(),
+            loki_url: e.observability.loki_url.clone(),
+            tempo_url: e.observability.tempo_url.clone(),
+            tenant: e
+                .observability
+                .tenant
+                .clone()
+                .unwrap_or_else(|| format!("{platform}-{}", e.name)),
+            metrics_days: e.observability.retention.metrics_days,
+            logs_days: e.observability.retention.logs_days,
+            traces_days: e.observability.retention.traces_days,
+            namespace: "monitoring",
+        },
+        policy: {
+            let enforce = e.policy.mode.map_or(e.production, |m| m == PolicyMode::Enforce);
+            PolicyView {
+                enforce,
+                action: if enforce { "Enforce" } else { "Audit" },
+                failure_policy: if enforce { "Fail" } else { "Ignore" },
+            }
+        },
+        slo: SloView {
+            indicators: vec![
+                SliView {
+                    name: "Availability",
+                    ratio: "errors",
+                    budget: ratio(1.0 - m.app.slo.availability / 100.0),
+                    bad: "failing with 5xx".into(),
+                },
+                SliView {
+                    name: "Latency",
+                    ratio: "slow",
+                    budget: ratio(1.0 - m.app.slo.latency.target / 100.0),
+                    bad: format!("slower than {} ms", m.app.slo.latency.threshold_ms),
+                },
+            ],
+            availability: m.app.slo.availability,
+            error_budget: ratio(1.0 - m.app.slo.availability / 100.0),
+            latency_target: m.app.slo.latency.target,
+            latency_budget: ratio(1.0 - m.app.slo.latency.target / 100.0),
+            latency_threshold_ms: m.app.slo.latency.threshold_ms,
+            latency_le: ratio(f64::from(m.app.slo.latency.threshold_ms) / 1000.0),
+        },
+        tenancy: TenancyView {
+            tenant_label: TENANT_LABEL,
+            org_label: ORG_LABEL,
+            isolation_ready_label: ISOLATION_READY_LABEL,
+            ingress_namespace: "ingress-nginx",
+            system_namespaces: vec!["kube-system", "kube-public", "kube-node-lease", "kyverno", "monitoring"],
         },
         components,
         platform,
     }
+}
+
+/// A ratio in its shortest exact decimal form ("0.001", not "0.0010000000000000009").
+fn ratio(value: f64) -> String {
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() { "0".into() } else { text.into() }
 }
 
 fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<ComponentView> {
@@ -292,7 +413,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
         path: format!("helm/values/{env}/{name}.yaml"),
         values_file: Some(format!("helm/values/{env}/{name}.yaml")),
     };
-    let directory = |name: &'static str, namespace, wave| ComponentView {
+    let folder = |name: &'static str, namespace, wave, path: String| ComponentView {
         name,
         namespace,
         source: SourceKind::Directory,
@@ -300,9 +421,13 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
         chart: None,
         chart_version: None,
         sync_wave: wave,
-        path: format!("argocd/{env}/manifests/{name}"),
+        path,
         values_file: None,
     };
+    let directory =
+        |name: &'static str, namespace, wave| folder(name, namespace, wave, format!("argocd/{env}/manifests/{name}"));
+    let grafana = "https://grafana.github.io/helm-charts";
+    let central = e.observability.mode == ObservabilityMode::Central;
     let mut list = vec![
         directory("namespaces", "argocd", -6),
         helm(
@@ -311,6 +436,22 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "https://argoproj.github.io/argo-helm",
             "argo-cd",
             pin(&p.argo_cd, &c.argo_cd),
+            -5,
+        ),
+        helm(
+            "kube-prometheus-stack",
+            "monitoring",
+            "https://prometheus-community.github.io/helm-charts",
+            "kube-prometheus-stack",
+            pin(&p.kube_prometheus_stack, &c.kube_prometheus_stack),
+            -5,
+        ),
+        helm(
+            "kyverno",
+            "kyverno",
+            "https://kyverno.github.io/kyverno/",
+            "kyverno",
+            pin(&p.kyverno, &c.kyverno),
             -5,
         ),
         helm(
@@ -338,6 +479,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             -3,
         ),
         directory("cluster-issuers", "cert-manager", -3),
+        folder("kyverno-policies", "kyverno", -3, format!("policies/{env}")),
         directory("redis-tls", "data", -2),
         helm(
             "redis",
@@ -351,6 +493,31 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
     if !managed_db {
         list.push(directory("postgres", "data", -1));
     }
+    if !central {
+        list.push(helm("loki", "monitoring", grafana, "loki", pin(&p.loki, &c.loki), -2));
+        list.push(helm(
+            "tempo",
+            "monitoring",
+            grafana,
+            "tempo",
+            pin(&p.tempo, &c.tempo),
+            -2,
+        ));
+    }
+    list.push(helm(
+        "alloy",
+        "monitoring",
+        grafana,
+        "alloy",
+        pin(&p.alloy, &c.alloy),
+        -2,
+    ));
+    list.push(folder(
+        "observability",
+        "monitoring",
+        -1,
+        format!("observability/{env}"),
+    ));
     list.push(ComponentView {
         name: "app",
         namespace: "app",
@@ -400,6 +567,14 @@ fn split_image(image: &str) -> (String, Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::split_image;
+
+    #[test]
+    fn ratios_are_exact_decimals() {
+        assert_eq!(super::ratio(1.0 - 99.9 / 100.0), "0.001");
+        assert_eq!(super::ratio(0.3), "0.3");
+        assert_eq!(super::ratio(1.0), "1");
+        assert_eq!(super::ratio(1.0 - 99.95 / 100.0), "0.0005");
+    }
 
     #[test]
     fn splits_images() {

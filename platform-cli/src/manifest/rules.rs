@@ -10,7 +10,9 @@ use ipnet::Ipv4Net;
 use oci_spec::distribution::Reference;
 
 use super::diagnostic::{Code, Diagnostic};
-use super::model::{ComponentPins, Components, DatabaseMode, Manifest, ObservabilityMode, Provider};
+use super::model::{
+    ComponentPins, Components, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider,
+};
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
 
@@ -142,6 +144,7 @@ pub fn check(manifest: &Manifest, source: &Source, spans: &SpanIndex) -> Vec<Dia
     check_signing(&mut c, manifest);
     c.image("/app/image", &manifest.app.image, manifest.app.require_digest);
     c.chart_version("/app/chartVersion", &manifest.app.chart_version);
+    check_slo(&mut c, &manifest.app.slo);
     check_components(&mut c, "/components", &manifest.components);
     check_environments(&mut c, manifest);
     c.out.sort_by_key(|d| (d.position.offset, d.field.clone()));
@@ -297,6 +300,7 @@ fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
         }
         check_replicas(c, &p, env.replicas.min, env.replicas.max);
         check_observability(c, &p, env);
+        check_policy(c, &p, env);
         check_database_and_backup(c, &p, env);
         check_state(c, &p, env);
         if let Some(image) = &env.app.image {
@@ -453,21 +457,113 @@ fn check_replicas(c: &mut Checker<'_>, p: &str, min: u32, max: u32) {
 fn check_observability(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
     let o = &env.observability;
     let p = format!("{p}/observability");
-    match (o.mode, &o.mimir_url) {
-        (ObservabilityMode::Central, None) => c.missing(
-            &p,
+    let central = [
+        (
             "mimirUrl",
+            &o.mimir_url,
             "the remote_write URL of the central Mimir",
-            "e.g. https://mimir.example.com/api/v1/push, or use mode: in-cluster",
+            "e.g. https://mimir.example.com/api/v1/push",
         ),
-        (ObservabilityMode::Central, Some(url)) => c.https_url(&format!("{p}/mimirUrl"), url, "the central Mimir"),
-        (ObservabilityMode::InCluster, Some(_)) => c.invalid(
-            &format!("{p}/mimirUrl"),
-            "`mimirUrl` is set but mode is in-cluster",
-            "mimirUrl only with mode: central",
-            "set `mode: central` to ship metrics to Mimir, or remove mimirUrl",
+        (
+            "lokiUrl",
+            &o.loki_url,
+            "the push URL of the central Loki",
+            "e.g. https://loki.example.com/loki/api/v1/push",
         ),
-        (ObservabilityMode::InCluster, None) => {}
+        (
+            "tempoUrl",
+            &o.tempo_url,
+            "the OTLP endpoint of the central Tempo",
+            "e.g. https://tempo.example.com:4317",
+        ),
+    ];
+    for (field, value, what, example) in central {
+        match (o.mode, value) {
+            (ObservabilityMode::Central, None) => {
+                c.missing(&p, field, what, format!("{example}, or use mode: in-cluster"));
+            }
+            (ObservabilityMode::Central, Some(url)) => c.https_url(&format!("{p}/{field}"), url, what),
+            (ObservabilityMode::InCluster, Some(_)) => c.invalid(
+                &format!("{p}/{field}"),
+                format!("`{field}` is set but mode is in-cluster"),
+                format!("{field} only with mode: central"),
+                "set `mode: central` to ship signals to the central backends, or remove it",
+            ),
+            (ObservabilityMode::InCluster, None) => {}
+        }
+    }
+    if let Some(tenant) = &o.tenant {
+        if o.mode == ObservabilityMode::InCluster {
+            c.invalid(
+                &format!("{p}/tenant"),
+                "`tenant` is set but mode is in-cluster",
+                "tenant only with mode: central",
+                "the tenant header is sent to the central backends only",
+            );
+        } else if !is_dns_label(tenant) {
+            c.dns_label(&format!("{p}/tenant"), tenant);
+        }
+    }
+    let r = &o.retention;
+    c.range(
+        &format!("{p}/retention/metricsDays"),
+        r.metrics_days,
+        1,
+        400,
+        "days of metrics kept in-cluster",
+    );
+    c.range(
+        &format!("{p}/retention/logsDays"),
+        r.logs_days,
+        1,
+        400,
+        "days of logs kept in-cluster",
+    );
+    c.range(
+        &format!("{p}/retention/tracesDays"),
+        r.traces_days,
+        1,
+        90,
+        "days of traces kept in-cluster",
+    );
+}
+
+fn check_policy(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    if env.production && env.policy.mode == Some(PolicyMode::Audit) {
+        c.invalid(
+            &format!("{p}/policy/mode"),
+            "a production environment only audits its admission policies",
+            "mode: enforce in production",
+            "remove `mode: audit`: production blocks unsigned images and unsafe pods",
+        );
+    }
+}
+
+fn check_slo(c: &mut Checker<'_>, slo: &super::model::Slo) {
+    for (pointer, value) in [
+        ("/app/slo/availability", slo.availability),
+        ("/app/slo/latency/target", slo.latency.target),
+    ] {
+        if !(90.0..=99.999).contains(&value) {
+            c.invalid(
+                pointer,
+                format!("{value} is not a usable objective"),
+                "a percentage from 90 to 99.999",
+                "write it as a percentage: 99.9 means 0.1% of requests may fail",
+            );
+        }
+    }
+    if !LATENCY_BUCKETS_MS.contains(&slo.latency.threshold_ms) {
+        let buckets: Vec<String> = LATENCY_BUCKETS_MS.iter().map(u32::to_string).collect();
+        c.invalid(
+            "/app/slo/latency/thresholdMs",
+            format!(
+                "{} ms is not a bucket boundary of the app's latency histogram",
+                slo.latency.threshold_ms
+            ),
+            format!("one of: {}", buckets.join(", ")),
+            "the alert counts requests below a bucket boundary (docs/metrics.md); pick the nearest one",
+        );
     }
 }
 

@@ -1,16 +1,22 @@
 //! What the binary carries: the templates, and the hand-written parts that rendered files
-//! refer to (`terraform/modules`, `helm/charts`), so `render --out DIR` needs nothing else.
+//! refer to (Terraform modules, charts, dashboards, rule unit tests), so `render --out DIR` needs nothing else.
 
 use include_dir::{Dir, include_dir};
 
 pub static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
 
 /// Hand-written trees, with the repository path each is copied to.
-pub static HAND_WRITTEN: [(&str, &Dir<'_>); 2] =
-    [("terraform/modules", &TERRAFORM_MODULES), ("helm/charts", &HELM_CHARTS)];
+pub static HAND_WRITTEN: [(&str, &Dir<'_>); 4] = [
+    ("terraform/modules", &TERRAFORM_MODULES),
+    ("helm/charts", &HELM_CHARTS),
+    ("observability/dashboards", &DASHBOARDS),
+    ("observability/tests", &RULE_TESTS),
+];
 
 static TERRAFORM_MODULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../terraform/modules");
 static HELM_CHARTS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../helm/charts");
+static DASHBOARDS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../observability/dashboards");
+static RULE_TESTS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../observability/tests");
 
 /// Every embedded hand-written file as (repository path, contents), sorted by path.
 pub fn hand_written_files() -> Vec<(String, &'static [u8])> {

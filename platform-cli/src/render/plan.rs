@@ -34,12 +34,14 @@ pub fn owned_dirs(env: &str) -> Vec<String> {
         format!("terraform/envs/{env}"),
         format!("helm/values/{env}"),
         format!("argocd/{env}"),
+        format!("policies/{env}"),
+        format!("observability/{env}"),
     ]
 }
 
 /// Parents of the per-environment folders: a sub-folder for an environment that is no longer
 /// in the manifest is stale.
-pub const ENV_PARENTS: [&str; 3] = ["terraform/envs", "helm/values", "argocd"];
+pub const ENV_PARENTS: [&str; 5] = ["terraform/envs", "helm/values", "argocd", "policies", "observability"];
 
 pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
     let env = &r.env.name;
@@ -75,9 +77,10 @@ pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
             i,
         ));
         if let SourceKind::Directory = c.source {
-            for manifest in directory_manifests(c.name) {
+            let (family, manifests) = directory_manifests(c.name);
+            for manifest in manifests {
                 files.push(Planned::for_component(
-                    format!("manifests/{}/{manifest}.tera", c.name),
+                    format!("{family}/{manifest}.tera"),
                     format!("{}/{manifest}", c.path),
                     i,
                 ));
@@ -92,12 +95,37 @@ pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
     files
 }
 
-fn directory_manifests(component: &str) -> &'static [&'static str] {
+/// The template folder and files of a component whose manifests are rendered into Git.
+fn directory_manifests(component: &str) -> (&'static str, &'static [&'static str]) {
     match component {
-        "namespaces" => &["namespaces.yaml"],
-        "cluster-issuers" => &["cluster-issuers.yaml"],
-        "redis-tls" => &["certificate.yaml"],
-        "postgres" => &["cluster.yaml", "scheduled-backup.yaml"],
-        _ => &[],
+        "namespaces" => ("manifests/namespaces", &["namespaces.yaml"]),
+        "cluster-issuers" => ("manifests/cluster-issuers", &["cluster-issuers.yaml"]),
+        "redis-tls" => ("manifests/redis-tls", &["certificate.yaml"]),
+        "postgres" => ("manifests/postgres", &["cluster.yaml", "scheduled-backup.yaml"]),
+        "kyverno-policies" => ("policies", POLICY_FILES),
+        "observability" => ("observability", OBSERVABILITY_FILES),
+        _ => ("", &[]),
     }
 }
+
+/// Kyverno ClusterPolicies, plus `kyverno test` cases for users' CI (in `tests/`, which Argo CD
+/// does not sync: directory sources are not recursive).
+const POLICY_FILES: &[&str] = &[
+    "pod-security-baseline.yaml",
+    "pod-security-restricted.yaml",
+    "require-labels.yaml",
+    "disallow-latest-tag.yaml",
+    "require-app-image-digest.yaml",
+    "verify-app-images.yaml",
+    "tenant-network-isolation.yaml",
+    "tests/kyverno-test.yaml",
+    "tests/resources.yaml",
+];
+
+/// A kustomization (so dashboards become ConfigMaps), PrometheusRules and ServiceMonitors.
+const OBSERVABILITY_FILES: &[&str] = &[
+    "kustomization.yaml",
+    "rules/app-slo.yaml",
+    "rules/platform.yaml",
+    "servicemonitors/app.yaml",
+];
