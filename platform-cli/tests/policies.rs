@@ -235,3 +235,41 @@ fn kyverno_test_cases_cover_a_pass_and_a_fail_per_validate_rule() {
         }
     }
 }
+
+#[test]
+fn platform_verify_and_kyverno_use_one_trust_config() {
+    use platform_cli::supply_chain::TrustPolicy;
+    for (m, env) in environments() {
+        let policy = TrustPolicy::from_manifest(&m, None);
+        let p = policy_doc(&env);
+        let entry = &p["spec"]["rules"][0]["verifyImages"][0]["attestors"][0]["entries"][0];
+        // Rebuild the trust policy from what admission will enforce; it must be the same.
+        let from_kyverno = if let Some(keys) = entry.get("keys") {
+            TrustPolicy::Key {
+                public_key: keys["publicKeys"].as_str().expect("pem").trim().to_string(),
+                ignore_tlog: keys.get("rekor").is_none(),
+                trusted_root: None,
+            }
+        } else {
+            let k = &entry["keyless"];
+            assert!(k.get("rekor").is_some(), "keyless admission requires Rekor");
+            TrustPolicy::Keyless {
+                identity: k["subject"].as_str().expect("subject").into(),
+                issuer: k["issuer"].as_str().expect("issuer").into(),
+                workflow_repository: k["additionalExtensions"]["githubWorkflowRepository"]
+                    .as_str()
+                    .map(Into::into),
+                trusted_root: None,
+            }
+        };
+        assert_eq!(policy, from_kyverno, "{}", env.name);
+        assert!(
+            policy.requires_tlog(),
+            "manifest trust always requires the transparency log"
+        );
+    }
+}
+
+fn policy_doc(env: &Env) -> Value {
+    policy(env, "verify-app-images")
+}

@@ -3,6 +3,9 @@
 mod render;
 mod schema;
 mod validate;
+mod verify;
+mod verify_image;
+mod verify_report;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -29,8 +32,12 @@ enum Command {
     Validate(validate::Args),
     /// Print the manifest's JSON Schema (for editors and yaml-language-server).
     Schema(schema::Args),
-    /// Render Terraform, Helm values and Argo CD for every (or each named) environment.
+    /// Render Terraform, Helm values, Argo CD, policies and observability for every (or each named) environment.
     Render(render::Args),
+    /// Verify the cosign signatures of every image an environment deploys.
+    Verify(verify::Args),
+    /// Verify the cosign signatures of one image.
+    VerifyImage(verify_image::Args),
 }
 
 /// Where the manifest comes from; shared by every subcommand.
@@ -46,6 +53,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::VerifyImage(args) => verify_image::run(&args),
     }
 }
 

@@ -211,6 +211,14 @@ pub struct ComponentView {
     pub values_file: Option<String>,
 }
 
+impl ResolvedEnvironment {
+    /// Every image this environment deploys from the manifest, for signature verification.
+    /// (Component charts pull their own upstream images; the manifest pins only the app's.)
+    pub fn images(&self) -> Vec<String> {
+        vec![self.app.image.clone()]
+    }
+}
+
 /// Resolves every environment of a valid manifest, in manifest order.
 pub fn resolve(manifest: &Manifest) -> Vec<ResolvedEnvironment> {
     manifest

@@ -1,0 +1,39 @@
+//! `platform verify --env NAME`: every image the environment deploys, against the manifest's
+//! signing identity (the same one the rendered Kyverno policy enforces).
+
+use std::process::ExitCode;
+
+use crate::manifest::resolve;
+use crate::supply_chain::TrustPolicy;
+
+use super::ManifestArg;
+use super::verify_report::{self, Common};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    manifest: ManifestArg,
+    /// The environment whose images to verify.
+    #[arg(long = "env", value_name = "NAME")]
+    env: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub fn run(args: &Args) -> miette::Result<ExitCode> {
+    let loaded = match super::load(&args.manifest.file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let resolved = resolve(&loaded.manifest);
+    let Some(env) = resolved.iter().find(|r| r.env.name == args.env) else {
+        let names: Vec<_> = resolved.iter().map(|r| r.env.name.as_str()).collect();
+        return Err(miette::miette!(
+            help = format!("environments in the manifest: {}", names.join(", ")),
+            "no environment named \"{}\" in the manifest",
+            args.env
+        ));
+    };
+    let policy = TrustPolicy::from_manifest(&loaded.manifest, args.common.trusted_root.clone());
+    verify_report::run(&env.images(), &policy, &args.common)
+}

@@ -1,0 +1,104 @@
+//! Output shared by `verify` and `verify-image`: a line per image as it finishes, or JSON for CI.
+
+use std::process::ExitCode;
+
+use miette::Diagnostic as _;
+use serde_json::json;
+
+use crate::supply_chain::{RegistryOptions, TrustPolicy, Verified, VerifyError, verify_image};
+
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Registry and output flags of both verify commands.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// Sigstore trusted_root.json (Fulcio CAs, Rekor keys): verification needs no network for trust.
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    pub trusted_root: Option<std::path::PathBuf>,
+    /// Talk plain HTTP to the registry (a loopback test registry), as cosign's flag does.
+    #[arg(long = "allow-http-registry")]
+    pub allow_http_registry: bool,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// Verifies each image in turn, reporting as it goes; exit 1 if any is not verified.
+pub fn run(images: &[String], policy: &TrustPolicy, common: &Common) -> miette::Result<ExitCode> {
+    let registry = RegistryOptions {
+        allow_http: common.allow_http_registry,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    let mut results: Vec<Result<Verified, VerifyError>> = Vec::new();
+    for (i, image) in images.iter().enumerate() {
+        if let Output::Text = common.output {
+            eprintln!("[{}/{}] verifying {image}", i + 1, images.len());
+        }
+        let result = runtime.block_on(verify_image(image, policy, &registry));
+        if let Output::Text = common.output {
+            match &result {
+                Ok(v) => println!(
+                    "verified {} ({}, {} signature{})",
+                    v.image,
+                    v.digest,
+                    v.signatures,
+                    plural(v.signatures)
+                ),
+                Err(e) => {
+                    println!("FAILED {e}");
+                    if let Some(help) = e.help() {
+                        println!("  help: {help}");
+                    }
+                }
+            }
+        }
+        results.push(result);
+    }
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    match common.output {
+        Output::Json => {
+            let items: Vec<_> = results
+                .iter()
+                .map(|r| match r {
+                    Ok(v) => {
+                        json!({ "image": v.image, "verified": true, "digest": v.digest, "signatures": v.signatures })
+                    }
+                    Err(e) => json!({
+                        "image": e.image(),
+                        "verified": false,
+                        "error": e.to_string(),
+                        "code": e.code().map(|c| c.to_string()),
+                        "help": e.help().map(|h| h.to_string()),
+                    }),
+                })
+                .collect();
+            let report = json!({ "verified": results.len() - failed, "failed": failed, "images": items });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| miette::miette!("{e}"))?
+            );
+        }
+        Output::Text => eprintln!(
+            "{} of {} image{} verified",
+            results.len() - failed,
+            results.len(),
+            plural(results.len())
+        ),
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

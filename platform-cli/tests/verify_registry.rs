@@ -1,0 +1,376 @@
+//! `platform verify-image` / `platform verify` against a real OCI registry: Debian's
+//! `docker-registry` on a loopback port, images pushed with `oci-client`, and signatures made
+//! in cosign's layout (`sha256-<hex>.sig` tag, simple-signing payload, signature annotation) by
+//! an independent signer, the `openssl` command line. No mock stands in for either.
+
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use base64::Engine as _;
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+
+const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+
+/// A docker-registry process serving a temporary folder; stopped on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn start_registry() -> Registry {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .expect("write config");
+    // Its request log (404s for absent signature tags are expected) goes to a file.
+    let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
+    let child = Process::new("docker-registry")
+        .arg("serve")
+        .arg(&config)
+        .stderr(log)
+        .spawn()
+        .expect("docker-registry runs (Debian package docker-registry; scripts/test installs it)");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "docker-registry did not listen on 127.0.0.1:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Registry { child, port, dir }
+}
+
+impl Registry {
+    fn image(&self, tag: &str) -> String {
+        format!("127.0.0.1:{}/acme/app:{tag}", self.port)
+    }
+
+    fn work(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn client() -> Client {
+    Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..ClientConfig::default()
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Pushes a one-layer image under `reference`; returns its manifest digest.
+fn push_image(reference: &str, content: &[u8]) -> String {
+    let reference: Reference = reference.parse().expect("reference");
+    runtime().block_on(async {
+        let layer = ImageLayer::oci_v1(content.to_vec(), None);
+        let config = Config::oci_v1(br#"{"architecture":"amd64","os":"linux"}"#.to_vec(), None);
+        client()
+            .push(&reference, &[layer], config, &RegistryAuth::Anonymous, None)
+            .await
+            .expect("push image");
+        client()
+            .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous)
+            .await
+            .expect("digest")
+    })
+}
+
+/// Pushes a cosign signature (payload + base64 signature) for `digest` of `repository`.
+fn push_signature(repository: &str, digest: &str, payload: &[u8], signature_b64: &str) {
+    let tag = format!("{}.sig", digest.replace(':', "-"));
+    let reference: Reference = format!("{repository}:{tag}").parse().expect("reference");
+    let annotations = BTreeMap::from([(SIGNATURE_ANNOTATION.to_string(), signature_b64.to_string())]);
+    runtime().block_on(async {
+        let layer = ImageLayer::new(payload.to_vec(), SIMPLE_SIGNING.into(), Some(annotations));
+        let config = Config::oci_v1(b"{}".to_vec(), None);
+        client()
+            .push(&reference, &[layer], config, &RegistryAuth::Anonymous, None)
+            .await
+            .expect("push signature");
+    });
+}
+
+fn payload(repository: &str, digest: &str, kind: &str) -> Vec<u8> {
+    format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"{repository}"}},"image":{{"docker-manifest-digest":"{digest}"}},"type":"{kind}"}},"optional":null}}"#
+    )
+    .into_bytes()
+}
+
+fn openssl(args: &[&str]) {
+    let status = Process::new("openssl").args(args).status().expect("openssl runs");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A P-256 key pair made by openssl: (private key, public key PEM path).
+fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let private = dir.join(format!("{name}.key"));
+    let public = dir.join(format!("{name}.pub"));
+    openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        path(&private),
+    ]);
+    openssl(&["ec", "-in", path(&private), "-pubout", "-out", path(&public)]);
+    (private, public)
+}
+
+/// ECDSA-SHA256 over the exact payload bytes, DER, base64: what cosign stores.
+fn sign(dir: &Path, private: &Path, payload: &[u8]) -> String {
+    let input = dir.join("payload.json");
+    let output = dir.join("payload.sig");
+    std::fs::write(&input, payload).expect("write payload");
+    openssl(&[
+        "dgst",
+        "-sha256",
+        "-sign",
+        path(private),
+        "-out",
+        path(&output),
+        path(&input),
+    ]);
+    base64::engine::general_purpose::STANDARD.encode(std::fs::read(&output).expect("read signature"))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn verify_image(image: &str, key: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("platform")
+        .expect("binary")
+        .args(["verify-image", image, "--key", path(key), "--allow-http-registry"])
+        .args(extra)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A signed image: (registry, image with tag, digest, public key).
+fn signed_image() -> (Registry, String, String, PathBuf) {
+    let registry = start_registry();
+    let image = registry.image("1.0");
+    let digest = push_image(&image, b"layer one");
+    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let (private, public) = keypair(registry.work(), "signer");
+    let body = payload(&repository, &digest, "cosign container image signature");
+    let signature = sign(registry.work(), &private, &body);
+    push_signature(&repository, &digest, &body, &signature);
+    (registry, image, digest, public)
+}
+
+#[test]
+fn a_good_signature_verifies_by_tag_and_by_digest() {
+    let (registry, image, digest, key) = signed_image();
+    let (code, out) = verify_image(&image, &key, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, format!("verified {image} ({digest}, 1 signature)\n"));
+    let by_digest = format!("127.0.0.1:{}/acme/app@{digest}", registry.port);
+    let (code, out) = verify_image(&by_digest, &key, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn the_transparency_log_is_required_unless_explicitly_ignored() {
+    let (_registry, image, _, key) = signed_image();
+    let (code, out) = verify_image(&image, &key, &[]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no trust material for the transparency log"), "{out}");
+    let root = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/sigstore/sigstore-rs/trust_root/prod/trusted_root.json"
+    );
+    let (code, out) = verify_image(&image, &key, &["--trusted-root", root]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no verifiable transparency-log entry"), "{out}");
+}
+
+#[test]
+fn a_signature_by_another_key_is_refused() {
+    let (registry, image, _, _) = signed_image();
+    let (_, other) = keypair(registry.work(), "other");
+    let (code, out) = verify_image(&image, &other, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("the signature does not verify with the trusted key"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_tampered_payload_is_refused() {
+    let registry = start_registry();
+    let image = registry.image("1.0");
+    let digest = push_image(&image, b"layer one");
+    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let (private, public) = keypair(registry.work(), "signer");
+    let body = payload(&repository, &digest, "cosign container image signature");
+    let signature = sign(registry.work(), &private, &body);
+    // Same claim, one byte changed after signing (the identity), signature kept.
+    let tampered = payload(&format!("{repository}x"), &digest, "cosign container image signature");
+    push_signature(&repository, &digest, &tampered, &signature);
+    let (code, out) = verify_image(&image, &public, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("the signature does not verify with the trusted key"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_payload_of_another_type_is_refused() {
+    let registry = start_registry();
+    let image = registry.image("1.0");
+    let digest = push_image(&image, b"layer one");
+    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let (private, public) = keypair(registry.work(), "signer");
+    let body = payload(&repository, &digest, "atomic container signature");
+    push_signature(&repository, &digest, &body, &sign(registry.work(), &private, &body));
+    let (code, out) = verify_image(&image, &public, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("has type \"atomic container signature\""), "{out}");
+}
+
+#[test]
+fn a_tag_moved_to_another_image_is_refused() {
+    let (registry, image, signed_digest, key) = signed_image();
+    // The tag now names another image; the old image's signature must not vouch for it, even
+    // when copied under the new digest's signature tag.
+    let moved = push_image(&image, b"layer two");
+    assert_ne!(moved, signed_digest);
+    let (code, out) = verify_image(&image, &key, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(out.contains(&format!("no signatures for {moved}")), "{out}");
+
+    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let old_claim = payload(&repository, &signed_digest, "cosign container image signature");
+    let (private, _) = keypair(registry.work(), "replay");
+    push_signature(
+        &repository,
+        &moved,
+        &old_claim,
+        &sign(registry.work(), &private, &old_claim),
+    );
+    let (code, out) = verify_image(&image, &key, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(out.contains(&format!("no signatures for {moved}")), "{out}");
+}
+
+#[test]
+fn an_unsigned_image_is_refused() {
+    let registry = start_registry();
+    let image = registry.image("unsigned");
+    let digest = push_image(&image, b"nobody signed me");
+    let (_, key) = keypair(registry.work(), "signer");
+    let (code, out) = verify_image(&image, &key, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("FAILED {image}: no signatures for {digest}")),
+        "{out}"
+    );
+    assert!(out.contains("help: sign the digest"), "{out}");
+}
+
+#[test]
+fn an_unreachable_registry_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, key) = keypair(dir.path(), "signer");
+    let image = format!("127.0.0.1:{}/acme/app:1.0", free_port());
+    let (code, out) = verify_image(&image, &key, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(out.contains(&format!("FAILED {image}: registry error")), "{out}");
+}
+
+#[test]
+fn an_empty_key_trusts_nothing() {
+    let (registry, image, _, _) = signed_image();
+    let empty = registry.work().join("empty.pub");
+    std::fs::write(&empty, "").expect("write");
+    let (code, out) = verify_image(&image, &empty, &["--insecure-ignore-tlog"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("nothing to verify against"), "{out}");
+}
+
+#[test]
+fn verify_checks_the_environment_images_with_the_manifest_trust_and_reports_json() {
+    let (registry, _, digest, key) = signed_image();
+    let pem = std::fs::read_to_string(&key).expect("key");
+    let manifest = registry.work().join("platform.yaml");
+    let image = format!("127.0.0.1:{}/acme/app@{digest}", registry.port);
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: platform/v1alpha1\nkind: Platform\nmetadata:\n  name: acme\ngitops:\n  repoURL: https://github.com/acme/platform.git\nregistry:\n  host: 127.0.0.1:{port}\n  namespace: acme\nsigning:\n  publicKey: |\n{key}app:\n  image: {image}\n  chartVersion: 0.1.0\nenvironments:\n  - name: lab\n    cluster: {{ provider: existing, kubeconfigContext: lab }}\n    domain: lab.example.org\n    acmeEmail: ops@example.org\n    backup: {{ s3Endpoint: https://minio.example.org }}\n",
+            port = registry.port,
+            key = pem.lines().map(|l| format!("    {l}\n")).collect::<String>(),
+        ),
+    )
+    .expect("write manifest");
+    // The manifest's trust never ignores the transparency log (as Kyverno's verifyImages):
+    // an openssl signature has no Rekor entry, so it is refused, and the JSON says why.
+    let out = Command::cargo_bin("platform")
+        .expect("binary")
+        .args([
+            "verify",
+            "-f",
+            path(&manifest),
+            "--env",
+            "lab",
+            "--allow-http-registry",
+            "--output",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["verified"], 0);
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["images"][0]["image"], image);
+    assert_eq!(report["images"][0]["verified"], false);
+    assert_eq!(report["images"][0]["code"], "verify::no_trust_root");
+}
