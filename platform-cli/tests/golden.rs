@@ -98,14 +98,18 @@ fn every_rendered_file_starts_with_the_generated_header() {
 
 #[test]
 fn no_secret_value_is_rendered() {
-    // Secrets are referenced by name; nothing that looks like a credential may appear.
-    let forbidden = ["password:", "BEGIN PRIVATE KEY", "secretAccessKey: \"", "client_secret"];
+    // Secrets are referenced (Secret names, `${{ secrets.X }}`), never written.
+    let forbidden = ["BEGIN PRIVATE KEY", "secretAccessKey: \"", "client_secret"];
     for example in examples() {
         let loaded = manifest::load(&example).expect("valid");
         for (path, contents) in render::render(&loaded, &[]).expect("renders").files {
             let text = String::from_utf8(contents).expect("utf-8");
             for f in forbidden {
                 assert!(!text.contains(f), "{path} contains {f:?}");
+            }
+            for line in text.lines().filter(|l| l.trim_start().starts_with("password:")) {
+                let value = line.trim_start().trim_start_matches("password:").trim();
+                assert!(value.starts_with("${{ secrets."), "{path}: {line}");
             }
         }
     }

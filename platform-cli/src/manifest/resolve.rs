@@ -219,6 +219,44 @@ impl ResolvedEnvironment {
     }
 }
 
+/// What the repository-wide files (CI workflows) are rendered from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedPlatform {
+    pub platform: String,
+    pub gitops: GitOpsView,
+    pub signing: SigningView,
+    /// Registry host the app is pushed to, e.g. `ghcr.io`.
+    pub registry_host: String,
+    /// Repository of the app image, e.g. `ghcr.io/acme/app`.
+    pub app_repository: String,
+    pub environments: Vec<String>,
+}
+
+/// The repository-wide view of a valid manifest.
+pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
+    let first = resolve(manifest).into_iter().next();
+    ResolvedPlatform {
+        platform: manifest.metadata.name.clone(),
+        gitops: GitOpsView {
+            repo_url: manifest.gitops.repo_url.clone(),
+            target_revision: manifest.gitops.target_revision.clone(),
+        },
+        signing: first.as_ref().map_or(
+            SigningView {
+                mode: "keyless",
+                public_key: None,
+                issuer: None,
+                subject: None,
+                workflow_repository: None,
+            },
+            |r| r.signing.clone(),
+        ),
+        registry_host: manifest.registry.host.clone(),
+        app_repository: format!("{}/{}/app", manifest.registry.host, manifest.registry.namespace),
+        environments: manifest.environments.iter().map(|e| e.name.clone()).collect(),
+    }
+}
+
 /// Resolves every environment of a valid manifest, in manifest order.
 pub fn resolve(manifest: &Manifest) -> Vec<ResolvedEnvironment> {
     manifest

@@ -10,6 +10,7 @@ pub mod plan;
 
 use std::collections::BTreeMap;
 
+use crate::manifest::resolve::resolve_platform;
 use crate::manifest::{LoadedManifest, ResolvedEnvironment, resolve};
 
 /// The first line of every rendered file; also how stale rendered files are recognised.
@@ -81,6 +82,20 @@ pub fn render(loaded: &LoadedManifest, selected: &[String]) -> Result<Tree, Rend
     {
         render_env(&tera, r, &source_file, &mut tree)?;
     }
+    // Repository-wide files list every environment, so they come with a full render only.
+    if selected.is_empty() {
+        let platform = resolve_platform(&loaded.manifest);
+        let context = tera::Context::from_serialize(&platform).map_err(RenderError::template)?;
+        for planned in plan::repository_files() {
+            let body = tera
+                .render(&planned.template, &context)
+                .map_err(RenderError::template)?;
+            let text = with_header(&body, &source_file, "all environments", &planned.template);
+            tree.files.insert(planned.path, text);
+        }
+        tree.owned_dirs
+            .extend(plan::REPOSITORY_DIRS.iter().map(|d| (*d).to_string()));
+    }
     Ok(tree)
 }
 
@@ -91,6 +106,7 @@ fn render_env(
     tree: &mut Tree,
 ) -> Result<(), RenderError> {
     let base = tera::Context::from_serialize(r).map_err(RenderError::template)?;
+    let scope = format!("environment {}", r.env.name);
     for planned in plan::plan(r) {
         let mut context = base.clone();
         if let Some(i) = planned.component {
@@ -99,16 +115,19 @@ fn render_env(
         let body = tera
             .render(&planned.template, &context)
             .map_err(RenderError::template)?;
-        let mut text = format!(
-            "{HEADER_PREFIX}{source_file} (environment {}); do not edit.\n# Template: templates/{}\n",
-            r.env.name, planned.template
-        );
-        text.push_str(body.trim_start_matches('\n').trim_end());
-        text.push('\n');
-        tree.files.insert(planned.path, text.into_bytes());
+        tree.files
+            .insert(planned.path, with_header(&body, source_file, &scope, &planned.template));
     }
     tree.owned_dirs.extend(plan::owned_dirs(&r.env.name));
     Ok(())
+}
+
+/// The generated header (source, scope, template) above a rendered body.
+fn with_header(body: &str, source_file: &str, scope: &str, template: &str) -> Vec<u8> {
+    let mut text = format!("{HEADER_PREFIX}{source_file} ({scope}); do not edit.\n# Template: templates/{template}\n");
+    text.push_str(body.trim_start_matches('\n').trim_end());
+    text.push('\n');
+    text.into_bytes()
 }
 
 /// Adds the embedded hand-written parts (modules, charts) so the tree stands on its own.

@@ -129,3 +129,14 @@ const OBSERVABILITY_FILES: &[&str] = &[
     "rules/platform.yaml",
     "servicemonitors/app.yaml",
 ];
+
+/// Files rendered once for the whole repository (not per environment).
+pub fn repository_files() -> Vec<Planned> {
+    vec![
+        Planned::new("github/app.yaml.tera", ".github/workflows/app.yaml"),
+        Planned::new("github/platform.yaml.tera", ".github/workflows/platform.yaml"),
+    ]
+}
+
+/// Folders holding repository-wide rendered files.
+pub const REPOSITORY_DIRS: [&str; 1] = [".github/workflows"];
