@@ -72,3 +72,47 @@ fn fail_a_valid_signature_that_names_another_digest() {
         })
     );
 }
+
+/// MANIFEST section D, simple-signing-keyless-legacy: the Rekor entry in the cosign bundle
+/// annotation must record this payload's hash and this signature.
+mod keyless_legacy {
+    use platform_cli::supply_chain::verify::log_entry_matches;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures/sigstore/sigstore-rs/extracted/simple-signing-keyless-legacy")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn body() -> String {
+        let bundle: serde_json::Value =
+            serde_json::from_slice(&fixture("bundle-annotation.json")).expect("bundle json");
+        bundle["Payload"]["body"].as_str().expect("body").to_string()
+    }
+
+    #[test]
+    fn pass_the_logged_entry_is_this_signature() {
+        let signature = String::from_utf8(fixture("payload.sig.b64")).expect("utf-8");
+        assert_eq!(log_entry_matches(&body(), &fixture("payload.json"), &signature), Ok(()));
+    }
+
+    #[test]
+    fn fail_the_payload_of_another_image() {
+        let signature = String::from_utf8(fixture("payload.sig.b64")).expect("utf-8");
+        let other = String::from_utf8(fixture("payload.json"))
+            .expect("utf-8")
+            .replace("sha256:", "sha256:0");
+        assert_eq!(
+            log_entry_matches(&body(), other.as_bytes(), &signature),
+            Err("the transparency-log entry belongs to another signature".into())
+        );
+    }
+
+    #[test]
+    fn fail_another_signature() {
+        let sig = String::from_utf8(fixture("payload.sig.b64")).expect("utf-8");
+        let forged = format!("{}A", sig.trim().trim_end_matches('='));
+        assert!(log_entry_matches(&body(), &fixture("payload.json"), &forged).is_err());
+    }
+}

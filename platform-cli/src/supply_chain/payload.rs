@@ -37,12 +37,17 @@ pub fn check_keyed(
     Ok(claim)
 }
 
-/// The payload's type and digest, without the signature (keyless layers are signature-checked
-/// by the crate against the Fulcio certificate's key).
+/// The payload's type and digest, parsed from its bytes.
 pub fn check_claim(payload: &[u8], expected_digest: &str) -> Result<SimpleSigning, PayloadError> {
     let claim: SimpleSigning = serde_json::from_slice(payload).map_err(|e| PayloadError::Malformed(e.to_string()))?;
+    check_simple_signing(&claim, expected_digest)?;
+    Ok(claim)
+}
+
+/// The claim is a cosign image signature, for `expected_digest`.
+pub fn check_simple_signing(claim: &SimpleSigning, expected_digest: &str) -> Result<(), PayloadError> {
     if claim.critical.type_name != COSIGN_PAYLOAD_TYPE {
-        return Err(PayloadError::WrongType(claim.critical.type_name));
+        return Err(PayloadError::WrongType(claim.critical.type_name.clone()));
     }
     let signed = &claim.critical.image.docker_manifest_digest;
     if signed != expected_digest {
@@ -51,5 +56,5 @@ pub fn check_claim(payload: &[u8], expected_digest: &str) -> Result<SimpleSignin
             expected: expected_digest.to_string(),
         });
     }
-    Ok(claim)
+    Ok(())
 }

@@ -14,7 +14,9 @@ use sigstore::registry::{Auth, ClientConfig, ClientProtocol, OciReference};
 use sigstore::trust::TrustRoot;
 use sigstore::trust::sigstore::SigstoreTrustRoot;
 
-use super::payload::{check_claim, check_keyed};
+use sigstore::crypto::Signature;
+
+use super::payload::{check_keyed, check_simple_signing};
 use super::trust::TrustPolicy;
 
 /// How to reach the registry.
@@ -250,13 +252,18 @@ fn check_layer(layer: &SignatureLayer, policy: &TrustPolicy, digest: &str) -> Re
             workflow_repository,
             ..
         } => {
-            check_claim(&layer.raw_data, digest).map_err(|e| e.to_string())?;
-            // Present only when the certificate chains to the trusted Fulcio CAs and its key
-            // verified the signature.
+            check_simple_signing(&layer.simple_signing, digest).map_err(|e| e.to_string())?;
+            // Present only when the certificate chains to the trusted Fulcio CAs and was valid
+            // at the log's integrated time.
             let cert = layer
                 .certificate_signature
                 .as_ref()
                 .ok_or("no certificate chaining to the trusted Fulcio CAs signed it")?;
+            // The crate extracts the identity but never checks the signature with the
+            // certificate's key; without this, any logged certificate would vouch for any payload.
+            cert.verification_key
+                .verify_signature(Signature::Base64Encoded(signature.trim().as_bytes()), &layer.raw_data)
+                .map_err(|_| "the signature does not verify with the certificate's key".to_string())?;
             let subject = match &cert.subject {
                 CertificateSubject::Email(s) | CertificateSubject::Uri(s) => s,
             };
@@ -283,7 +290,7 @@ fn check_layer(layer: &SignatureLayer, policy: &TrustPolicy, digest: &str) -> Re
             // The crate verified the SET against the trusted Rekor keys; it does not check that
             // the entry is about this signature (CVE-2022-36056), so we do.
             Some(BundleContent::RekorBundle(bundle)) => {
-                entry_matches(&bundle.payload.body, &layer.raw_data, signature)?;
+                log_entry_matches(&bundle.payload.body, &layer.raw_data, signature)?;
             }
             Some(_) => {}
             None => return Err("no verifiable transparency-log entry".into()),
@@ -293,7 +300,7 @@ fn check_layer(layer: &SignatureLayer, policy: &TrustPolicy, digest: &str) -> Re
 }
 
 /// The Rekor entry (hashedrekord or rekord body) records this payload's hash and this signature.
-fn entry_matches(body_b64: &str, payload: &[u8], signature_b64: &str) -> Result<(), String> {
+pub fn log_entry_matches(body_b64: &str, payload: &[u8], signature_b64: &str) -> Result<(), String> {
     let body = base64::engine::general_purpose::STANDARD
         .decode(body_b64)
         .map_err(|_| "the transparency-log entry body is not base64")?;

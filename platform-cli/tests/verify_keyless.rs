@@ -1,0 +1,449 @@
+//! Keyless verification end to end. No Fulcio or Rekor runs here, so the test is its own
+//! faithful stand-in for both, built with the `openssl` CLI: a CA that issues short-lived leaf
+//! certificates with Fulcio's SAN and OID extensions (issuer 1.3.6.1.4.1.57264.1.1, workflow
+//! repository .1.5), a Rekor key that signs Signed Entry Timestamps over the canonical JSON of
+//! a hashedrekord entry, and a Sigstore `trusted_root.json` listing both. Images and signatures
+//! live in a real registry (Debian's docker-registry on loopback).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+use support::{Registry, keypair, openssl, path, payload, push_image, push_signature_with, sign, start_registry};
+
+const IDENTITY: &str = "https://github.com/acme/app/.github/workflows/release.yaml@refs/heads/main";
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+const REPOSITORY: &str = "acme/app";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Fulcio and Rekor stand-in: a CA, a log key and the trusted root naming them.
+struct LocalSigstore {
+    dir: PathBuf,
+    ca_key: PathBuf,
+    ca_cert: PathBuf,
+    rekor_key: PathBuf,
+    log_id: String,
+    trusted_root: PathBuf,
+}
+
+fn local_sigstore(dir: &Path, name: &str) -> LocalSigstore {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (ca_key, _) = keypair(&dir, "ca");
+    let ca_cert = dir.join("ca.pem");
+    openssl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        path(&ca_key),
+        "-subj",
+        &format!("/O=platform-test/CN={name}"),
+        "-days",
+        "2",
+        "-addext",
+        "basicConstraints=critical,CA:true",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-out",
+        path(&ca_cert),
+    ]);
+    let ca_der = dir.join("ca.der");
+    openssl(&["x509", "-in", path(&ca_cert), "-outform", "DER", "-out", path(&ca_der)]);
+    let (rekor_key, _) = keypair(&dir, "rekor");
+    let rekor_der = dir.join("rekor.der");
+    openssl(&[
+        "ec",
+        "-in",
+        path(&rekor_key),
+        "-pubout",
+        "-outform",
+        "DER",
+        "-out",
+        path(&rekor_der),
+    ]);
+    let rekor_public = std::fs::read(&rekor_der).expect("rekor key");
+    let key_id = Sha256::digest(&rekor_public).to_vec();
+    let trusted_root = dir.join("trusted_root.json");
+    write_trusted_root(
+        &trusted_root,
+        &std::fs::read(&ca_der).expect("ca der"),
+        &rekor_public,
+        &key_id,
+    );
+    LocalSigstore {
+        dir,
+        ca_key,
+        ca_cert,
+        rekor_key,
+        log_id: hex(&key_id),
+        trusted_root,
+    }
+}
+
+fn write_trusted_root(path: &Path, ca_der: &[u8], rekor_public: &[u8], key_id: &[u8]) {
+    let root = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": [{
+            "baseUrl": "https://rekor.stand-in.invalid",
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": { "rawBytes": b64(rekor_public), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                           "validFor": { "start": "2020-01-01T00:00:00Z" } },
+            "logId": { "keyId": b64(key_id) }
+        }],
+        "certificateAuthorities": [{
+            "subject": { "organization": "platform-test", "commonName": "fulcio stand-in" },
+            "uri": "https://fulcio.stand-in.invalid",
+            "certChain": { "certificates": [{ "rawBytes": b64(ca_der) }] },
+            "validFor": { "start": "2020-01-01T00:00:00Z" }
+        }],
+        "ctlogs": [],
+        "timestampAuthorities": []
+    });
+    std::fs::write(path, serde_json::to_vec_pretty(&root).expect("json")).expect("write trusted root");
+}
+
+impl LocalSigstore {
+    /// A leaf certificate for `identity`, as Fulcio would issue it: (private key, PEM).
+    fn issue(&self, identity: &str, issuer: Option<&str>, repository: Option<&str>) -> (PathBuf, String) {
+        let (key, _) = keypair(&self.dir, "leaf");
+        let csr = self.dir.join("leaf.csr");
+        openssl(&[
+            "req",
+            "-new",
+            "-key",
+            path(&key),
+            "-subj",
+            "/O=sigstore.dev",
+            "-out",
+            path(&csr),
+        ]);
+        // Fulcio's extensions hold the raw string bytes (not DER-wrapped), hence DER:<hex>.
+        let mut ext = format!(
+            "subjectAltName=critical,URI:{identity}\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n"
+        );
+        if let Some(issuer) = issuer {
+            ext.push_str(&format!("1.3.6.1.4.1.57264.1.1=DER:{}\n", hex(issuer.as_bytes())));
+        }
+        if let Some(repository) = repository {
+            ext.push_str(&format!("1.3.6.1.4.1.57264.1.5=DER:{}\n", hex(repository.as_bytes())));
+        }
+        let ext_file = self.dir.join("leaf.ext");
+        std::fs::write(&ext_file, ext).expect("ext");
+        let cert = self.dir.join("leaf.pem");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            path(&csr),
+            "-CA",
+            path(&self.ca_cert),
+            "-CAkey",
+            path(&self.ca_key),
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            path(&ext_file),
+            "-out",
+            path(&cert),
+        ]);
+        (key, std::fs::read_to_string(&cert).expect("cert"))
+    }
+
+    /// The cosign bundle annotation: a hashedrekord entry for (hash, signature, cert) and its SET.
+    fn log(&self, logged_payload: &[u8], logged_signature: &str, cert_pem: &str) -> String {
+        let entry = serde_json::json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": { "hash": { "algorithm": "sha256", "value": hex(&Sha256::digest(logged_payload)) } },
+                "signature": { "content": logged_signature, "publicKey": { "content": b64(cert_pem.as_bytes()) } }
+            }
+        });
+        let body = b64(&serde_json::to_vec(&entry).expect("entry"));
+        let integrated_time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        // RFC 8785 canonical form of the payload: keys sorted, no spaces.
+        let canonical = format!(
+            r#"{{"body":"{body}","integratedTime":{integrated_time},"logID":"{}","logIndex":7}}"#,
+            self.log_id
+        );
+        let set = sign(&self.dir, &self.rekor_key, canonical.as_bytes());
+        serde_json::json!({
+            "SignedEntryTimestamp": set,
+            "Payload": { "body": body, "integratedTime": integrated_time, "logIndex": 7, "logID": self.log_id }
+        })
+        .to_string()
+    }
+}
+
+/// A keyless-signed image; `tamper` may alter what is pushed.
+struct Case {
+    registry: Registry,
+    sigstore: LocalSigstore,
+    image: String,
+    digest: String,
+}
+
+fn signed(tamper: impl FnOnce(&LocalSigstore, &mut Signed)) -> Case {
+    let registry = start_registry();
+    let sigstore = local_sigstore(registry_dir(&registry), "sigstore");
+    let image = registry.image("1.0");
+    let digest = push_image(&image, b"layer one");
+    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let (key, cert) = sigstore.issue(IDENTITY, Some(ISSUER), Some(REPOSITORY));
+    let body = payload(&repository, &digest, "cosign container image signature");
+    let signature = sign(&sigstore.dir, &key, &body);
+    let bundle = sigstore.log(&body, &signature, &cert);
+    let mut s = Signed {
+        body,
+        signature,
+        cert,
+        bundle,
+    };
+    tamper(&sigstore, &mut s);
+    let annotations = BTreeMap::from([
+        ("dev.sigstore.cosign/certificate".to_string(), s.cert.clone()),
+        (
+            "dev.sigstore.cosign/chain".to_string(),
+            std::fs::read_to_string(&sigstore.ca_cert).expect("ca"),
+        ),
+        ("dev.sigstore.cosign/bundle".to_string(), s.bundle.clone()),
+    ]);
+    push_signature_with(&repository, &digest, &s.body, &s.signature, annotations);
+    Case {
+        registry,
+        sigstore,
+        image,
+        digest,
+    }
+}
+
+struct Signed {
+    body: Vec<u8>,
+    signature: String,
+    cert: String,
+    bundle: String,
+}
+
+fn registry_dir(registry: &Registry) -> &Path {
+    registry.work()
+}
+
+fn verify(case: &Case, identity: &str, issuer: &str, repository: Option<&str>, root: Option<&Path>) -> (i32, String) {
+    let mut cmd = Command::cargo_bin("platform").expect("binary");
+    cmd.args(["verify-image", &case.image, "--allow-http-registry"]).args([
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+    ]);
+    if let Some(repository) = repository {
+        cmd.args(["--certificate-github-workflow-repository", repository]);
+    }
+    if let Some(root) = root {
+        cmd.args(["--trusted-root", path(root)]);
+    }
+    let out = cmd.output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_keyless_signature_from_the_trusted_identity_verifies() {
+    let case = signed(|_, _| {});
+    let (code, out) = verify(
+        &case,
+        IDENTITY,
+        ISSUER,
+        Some(REPOSITORY),
+        Some(&case.sigstore.trusted_root),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, format!("verified {} ({}, 1 signature)\n", case.image, case.digest));
+}
+
+#[test]
+fn identity_issuer_and_workflow_repository_must_match_exactly() {
+    let case = signed(|_, _| {});
+    let root = Some(case.sigstore.trusted_root.as_path());
+    let evil = IDENTITY.replace("refs/heads/main", "refs/heads/evil");
+    let (code, out) = verify(&case, &evil, ISSUER, None, root);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("signed by \"{IDENTITY}\", not \"{evil}\"")),
+        "{out}"
+    );
+    // A prefix of the identity is not the identity.
+    let (code, _) = verify(&case, "https://github.com/acme/app/", ISSUER, None, root);
+    assert_eq!(code, 1);
+    let (code, out) = verify(&case, IDENTITY, "https://accounts.google.com", None, root);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("certificate issuer \"https://token.actions.githubusercontent.com\""),
+        "{out}"
+    );
+    let (code, out) = verify(&case, IDENTITY, ISSUER, Some("acme/other"), root);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("workflow repository \"acme/app\", not \"acme/other\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_certificate_without_an_issuer_fails_an_issuer_constraint() {
+    let case = signed(|sigstore, s| {
+        let (key, cert) = sigstore.issue(IDENTITY, None, Some(REPOSITORY));
+        s.signature = sign(&sigstore.dir, &key, &s.body);
+        s.bundle = sigstore.log(&s.body, &s.signature, &cert);
+        s.cert = cert;
+    });
+    let (code, out) = verify(&case, IDENTITY, ISSUER, None, Some(&case.sigstore.trusted_root));
+    assert_eq!(code, 1);
+    assert!(out.contains("the certificate names no OIDC issuer"), "{out}");
+}
+
+#[test]
+fn keyless_needs_trust_material() {
+    let case = signed(|_, _| {});
+    let (code, out) = verify(&case, IDENTITY, ISSUER, None, None);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("no trust material for the transparency log and Fulcio"),
+        "{out}"
+    );
+    let empty = case.sigstore.dir.join("empty_root.json");
+    std::fs::write(&empty, r#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"certificateAuthorities":[],"ctlogs":[],"timestampAuthorities":[]}"#).expect("write");
+    let out = Command::cargo_bin("platform")
+        .expect("binary")
+        .args([
+            "verify-image",
+            &case.image,
+            "--allow-http-registry",
+            "--certificate-identity",
+            IDENTITY,
+        ])
+        .args(["--certificate-oidc-issuer", ISSUER, "--trusted-root", path(&empty)])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("it holds 0 Rekor keys and 0 Fulcio CAs"), "{stdout}");
+}
+
+#[test]
+fn a_certificate_from_an_untrusted_ca_is_refused() {
+    let case = signed(|_, _| {});
+    // Same log key, another CA: the certificate no longer chains to a trusted Fulcio.
+    let other = local_sigstore(&case.sigstore.dir, "other-ca");
+    let mixed = case.sigstore.dir.join("mixed_root.json");
+    let rekor = std::fs::read(case.sigstore.dir.join("rekor.der")).expect("rekor");
+    let other_ca = std::fs::read(other.dir.join("ca.der")).expect("ca");
+    write_trusted_root(&mixed, &other_ca, &rekor, &Sha256::digest(&rekor));
+    let (code, out) = verify(&case, IDENTITY, ISSUER, None, Some(&mixed));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("no certificate chaining to the trusted Fulcio CAs"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_bad_signed_entry_timestamp_is_refused() {
+    let case = signed(|_, s| {
+        let mut bundle: serde_json::Value = serde_json::from_str(&s.bundle).expect("bundle");
+        let set = bundle["SignedEntryTimestamp"].as_str().expect("set").to_string();
+        let flipped = if set.starts_with('M') {
+            set.replacen('M', "N", 1)
+        } else {
+            format!("M{}", &set[1..])
+        };
+        bundle["SignedEntryTimestamp"] = serde_json::Value::String(flipped);
+        s.bundle = bundle.to_string();
+    });
+    let (code, out) = verify(&case, IDENTITY, ISSUER, None, Some(&case.sigstore.trusted_root));
+    assert_eq!(code, 1);
+    assert!(out.contains(&format!("no signatures for {}", case.digest)), "{out}");
+}
+
+#[test]
+fn a_log_entry_of_another_signature_is_refused() {
+    let case = signed(|sigstore, s| {
+        // A genuine, correctly timestamped entry, but for another payload.
+        s.bundle = sigstore.log(b"another payload", &s.signature, &s.cert);
+    });
+    let (code, out) = verify(&case, IDENTITY, ISSUER, None, Some(&case.sigstore.trusted_root));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("the transparency-log entry belongs to another signature"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_payload_signed_by_another_key_than_the_certificate_is_refused() {
+    // The log recorded it (a lax log), the certificate is genuine, but the signature was made
+    // with another key: only checking the signature with the certificate's key catches this.
+    let case = signed(|sigstore, s| {
+        let (rogue, _) = keypair(&sigstore.dir, "rogue");
+        s.signature = sign(&sigstore.dir, &rogue, &s.body);
+        s.bundle = sigstore.log(&s.body, &s.signature, &s.cert);
+    });
+    let (code, out) = verify(&case, IDENTITY, ISSUER, None, Some(&case.sigstore.trusted_root));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("the signature does not verify with the certificate's key"),
+        "{out}"
+    );
+}
+
+#[test]
+fn platform_verify_trusts_the_manifests_keyless_identity() {
+    let case = signed(|_, _| {});
+    let manifest = case.sigstore.dir.join("platform.yaml");
+    let image = format!("127.0.0.1:{}/acme/app@{}", case.registry.port, case.digest);
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: platform/v1alpha1\nkind: Platform\nmetadata:\n  name: acme\ngitops:\n  repoURL: https://github.com/acme/platform.git\nregistry:\n  host: 127.0.0.1:{port}\n  namespace: acme\nsigning:\n  keyless:\n    issuer: {ISSUER}\n    subject: {IDENTITY}\n    workflowRepository: {REPOSITORY}\napp:\n  image: {image}\n  chartVersion: 0.1.0\nenvironments:\n  - name: lab\n    cluster: {{ provider: existing, kubeconfigContext: lab }}\n    domain: lab.example.org\n    acmeEmail: ops@example.org\n    backup: {{ s3Endpoint: https://minio.example.org }}\n",
+            port = case.registry.port
+        ),
+    )
+    .expect("manifest");
+    let out = Command::cargo_bin("platform")
+        .expect("binary")
+        .args([
+            "verify",
+            "-f",
+            path(&manifest),
+            "--env",
+            "lab",
+            "--allow-http-registry",
+            "--output",
+            "json",
+        ])
+        .args(["--trusted-root", path(&case.sigstore.trusted_root)])
+        .output()
+        .expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["verified"], 1);
+    assert_eq!(report["images"][0]["digest"], case.digest);
+}
