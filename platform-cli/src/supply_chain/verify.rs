@@ -54,12 +54,16 @@ pub enum VerifyError {
         )
     )]
     NoTrustRoot { image: String, keyless: bool },
-    #[error("trusted root {path}: {reason}")]
+    #[error("{image}: trusted root {path}: {reason}")]
     #[diagnostic(
         code(verify::trusted_root),
         help("use a Sigstore trusted_root.json (e.g. from `cosign trusted-root create` or the TUF repository)")
     )]
-    BadTrustRoot { path: String, reason: String },
+    BadTrustRoot {
+        image: String,
+        path: String,
+        reason: String,
+    },
     #[error("{image}: registry error: {reason}")]
     #[diagnostic(
         code(verify::registry),
@@ -92,8 +96,8 @@ impl VerifyError {
     /// The image the error is about.
     pub fn image(&self) -> &str {
         match self {
-            VerifyError::BadTrustRoot { path, .. } => path,
-            VerifyError::BadReference { image, .. }
+            VerifyError::BadTrustRoot { image, .. }
+            | VerifyError::BadReference { image, .. }
             | VerifyError::NoConstraints { image }
             | VerifyError::NoTrustRoot { image, .. }
             | VerifyError::Registry { image, .. }
@@ -139,6 +143,7 @@ pub async fn verify_image(
         builder = builder
             .with_trust_repository(root)
             .map_err(|e| VerifyError::BadTrustRoot {
+                image: image.into(),
                 path: policy
                     .trusted_root()
                     .map(|p| p.display().to_string())
@@ -222,6 +227,7 @@ fn load_trust_root(policy: &TrustPolicy, image: &str, keyless: bool) -> Result<O
         };
     };
     let bad = |reason: String| VerifyError::BadTrustRoot {
+        image: image.into(),
         path: path.display().to_string(),
         reason,
     };
