@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
-use support::{Registry, keypair, openssl, path, payload, push_image, push_signature_with, sign, start_registry};
+use support::{
+    Pushed, Registry, keypair, openssl, path, payload, push_signature_with, sign, start_registry, write_manifest,
+};
 
 const IDENTITY: &str = "https://github.com/acme/app/.github/workflows/release.yaml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -202,9 +204,11 @@ struct Case {
 fn signed(tamper: impl FnOnce(&LocalSigstore, &mut Signed)) -> Case {
     let registry = start_registry();
     let sigstore = local_sigstore(registry_dir(&registry), "sigstore");
-    let image = registry.image("1.0");
-    let digest = push_image(&image, b"layer one");
-    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let Pushed {
+        image,
+        digest,
+        repository,
+    } = registry.push_app("1.0", b"layer one");
     let (key, cert) = sigstore.issue(IDENTITY, Some(ISSUER), Some(REPOSITORY));
     let body = payload(&repository, &digest, "cosign container image signature");
     let signature = sign(&sigstore.dir, &key, &body);
@@ -417,16 +421,10 @@ fn a_payload_signed_by_another_key_than_the_certificate_is_refused() {
 #[test]
 fn platform_verify_trusts_the_manifests_keyless_identity() {
     let case = signed(|_, _| {});
-    let manifest = case.sigstore.dir.join("platform.yaml");
+    let signing =
+        format!("  keyless:\n    issuer: {ISSUER}\n    subject: {IDENTITY}\n    workflowRepository: {REPOSITORY}\n");
     let image = format!("127.0.0.1:{}/acme/app@{}", case.registry.port, case.digest);
-    std::fs::write(
-        &manifest,
-        format!(
-            "apiVersion: platform/v1alpha1\nkind: Platform\nmetadata:\n  name: acme\ngitops:\n  repoURL: https://github.com/acme/platform.git\nregistry:\n  host: 127.0.0.1:{port}\n  namespace: acme\nsigning:\n  keyless:\n    issuer: {ISSUER}\n    subject: {IDENTITY}\n    workflowRepository: {REPOSITORY}\napp:\n  image: {image}\n  chartVersion: 0.1.0\nenvironments:\n  - name: lab\n    cluster: {{ provider: existing, kubeconfigContext: lab }}\n    domain: lab.example.org\n    acmeEmail: ops@example.org\n    backup: {{ s3Endpoint: https://minio.example.org }}\n",
-            port = case.registry.port
-        ),
-    )
-    .expect("manifest");
+    let manifest = write_manifest(&case.sigstore.dir, case.registry.port, &signing, &image);
     let out = Command::cargo_bin("platform")
         .expect("binary")
         .args([

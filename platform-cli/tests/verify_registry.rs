@@ -8,7 +8,10 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use support::{Registry, free_port, keypair, path, payload, push_image, push_signature, sign, start_registry};
+use support::{
+    Pushed, Registry, free_port, keypair, path, payload, push_image, push_signature, sign, start_registry,
+    write_manifest,
+};
 
 fn verify_image(image: &str, key: &Path, extra: &[&str]) -> (i32, String) {
     let out = Command::cargo_bin("platform")
@@ -26,9 +29,11 @@ fn verify_image(image: &str, key: &Path, extra: &[&str]) -> (i32, String) {
 /// A signed image: (registry, image with tag, digest, public key).
 fn signed_image() -> (Registry, String, String, PathBuf) {
     let registry = start_registry();
-    let image = registry.image("1.0");
-    let digest = push_image(&image, b"layer one");
-    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let Pushed {
+        image,
+        digest,
+        repository,
+    } = registry.push_app("1.0", b"layer one");
     let (private, public) = keypair(registry.work(), "signer");
     let body = payload(&repository, &digest, "cosign container image signature");
     let signature = sign(registry.work(), &private, &body);
@@ -77,9 +82,11 @@ fn a_signature_by_another_key_is_refused() {
 #[test]
 fn a_tampered_payload_is_refused() {
     let registry = start_registry();
-    let image = registry.image("1.0");
-    let digest = push_image(&image, b"layer one");
-    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let Pushed {
+        image,
+        digest,
+        repository,
+    } = registry.push_app("1.0", b"layer one");
     let (private, public) = keypair(registry.work(), "signer");
     let body = payload(&repository, &digest, "cosign container image signature");
     let signature = sign(registry.work(), &private, &body);
@@ -97,9 +104,11 @@ fn a_tampered_payload_is_refused() {
 #[test]
 fn a_payload_of_another_type_is_refused() {
     let registry = start_registry();
-    let image = registry.image("1.0");
-    let digest = push_image(&image, b"layer one");
-    let repository = format!("127.0.0.1:{}/acme/app", registry.port);
+    let Pushed {
+        image,
+        digest,
+        repository,
+    } = registry.push_app("1.0", b"layer one");
     let (private, public) = keypair(registry.work(), "signer");
     let body = payload(&repository, &digest, "atomic container signature");
     push_signature(&repository, &digest, &body, &sign(registry.work(), &private, &body));
@@ -172,17 +181,12 @@ fn an_empty_key_trusts_nothing() {
 fn verify_checks_the_environment_images_with_the_manifest_trust_and_reports_json() {
     let (registry, _, digest, key) = signed_image();
     let pem = std::fs::read_to_string(&key).expect("key");
-    let manifest = registry.work().join("platform.yaml");
+    let signing = format!(
+        "  publicKey: |\n{}",
+        pem.lines().map(|l| format!("    {l}\n")).collect::<String>()
+    );
     let image = format!("127.0.0.1:{}/acme/app@{digest}", registry.port);
-    std::fs::write(
-        &manifest,
-        format!(
-            "apiVersion: platform/v1alpha1\nkind: Platform\nmetadata:\n  name: acme\ngitops:\n  repoURL: https://github.com/acme/platform.git\nregistry:\n  host: 127.0.0.1:{port}\n  namespace: acme\nsigning:\n  publicKey: |\n{key}app:\n  image: {image}\n  chartVersion: 0.1.0\nenvironments:\n  - name: lab\n    cluster: {{ provider: existing, kubeconfigContext: lab }}\n    domain: lab.example.org\n    acmeEmail: ops@example.org\n    backup: {{ s3Endpoint: https://minio.example.org }}\n",
-            port = registry.port,
-            key = pem.lines().map(|l| format!("    {l}\n")).collect::<String>(),
-        ),
-    )
-    .expect("write manifest");
+    let manifest = write_manifest(registry.work(), registry.port, &signing, &image);
     // The manifest's trust never ignores the transparency log (as Kyverno's verifyImages):
     // an openssl signature has no Rekor entry, so it is refused, and the JSON says why.
     let out = Command::cargo_bin("platform")

@@ -204,3 +204,36 @@ pub fn sign(dir: &Path, private: &Path, payload: &[u8]) -> String {
 pub fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// An image pushed to the test registry.
+pub struct Pushed {
+    /// With its tag, e.g. `127.0.0.1:5000/acme/app:1.0`.
+    pub image: String,
+    pub digest: String,
+    /// Without tag or digest, e.g. `127.0.0.1:5000/acme/app`.
+    pub repository: String,
+}
+
+impl Registry {
+    /// Pushes `acme/app:<tag>` with one layer of `content`.
+    pub fn push_app(&self, tag: &str, content: &[u8]) -> Pushed {
+        let image = self.image(tag);
+        let digest = push_image(&image, content);
+        Pushed {
+            image,
+            digest,
+            repository: format!("127.0.0.1:{}/acme/app", self.port),
+        }
+    }
+}
+
+/// A one-environment manifest (an existing cluster) deploying `image` from the test registry,
+/// trusting `signing` (YAML lines indented under `signing:`).
+pub fn write_manifest(dir: &Path, port: u16, signing: &str, image: &str) -> PathBuf {
+    let manifest = dir.join("platform.yaml");
+    let text = format!(
+        "apiVersion: platform/v1alpha1\nkind: Platform\nmetadata:\n  name: acme\ngitops:\n  repoURL: https://github.com/acme/platform.git\nregistry:\n  host: 127.0.0.1:{port}\n  namespace: acme\nsigning:\n{signing}app:\n  image: {image}\n  chartVersion: 0.1.0\nenvironments:\n  - name: lab\n    cluster: {{ provider: existing, kubeconfigContext: lab }}\n    domain: lab.example.org\n    acmeEmail: ops@example.org\n    backup: {{ s3Endpoint: https://minio.example.org }}\n"
+    );
+    std::fs::write(&manifest, text).expect("write manifest");
+    manifest
+}
