@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod manifest;
+pub mod promote;
 pub mod render;
 pub mod supply_chain;

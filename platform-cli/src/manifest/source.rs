@@ -108,6 +108,28 @@ impl SpanIndex {
         self.nodes.get(pointer)
     }
 
+    /// The indentation (in columns) of the keys directly under the mapping at `pointer`.
+    pub fn child_key_indent(&self, pointer: &str) -> Option<usize> {
+        let prefix = format!("{pointer}/");
+        self.nodes
+            .iter()
+            .filter(|(p, _)| p.strip_prefix(&prefix).is_some_and(|rest| !rest.contains('/')))
+            .filter_map(|(_, span)| span.key.map(|k| k.column - 1))
+            .min()
+    }
+
+    /// The byte offset where the last scalar at or under `pointer` ends (the place to append a
+    /// sibling after a mapping's last entry). Only scalars count: a collection's span runs on
+    /// to the next token, past comments and blank lines.
+    pub fn end_of_subtree(&self, pointer: &str) -> Option<usize> {
+        let prefix = format!("{pointer}/");
+        self.nodes
+            .iter()
+            .filter(|(p, span)| span.is_scalar && (*p == pointer || p.starts_with(&prefix)))
+            .map(|(_, span)| span.value.offset + span.value.len)
+            .max()
+    }
+
     /// The node at `pointer`, or the nearest ancestor that exists (a missing field is
     /// reported at the mapping that should hold it).
     pub fn nearest(&self, pointer: &str) -> NodeSpan {

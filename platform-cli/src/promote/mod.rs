@@ -1,0 +1,59 @@
+//! Promotion: carry one environment's pinned versions into the next, as a reviewable change.
+//!
+//! `pins` computes what the source environment runs and what would change in the target;
+//! `edit` writes those pins into `platform.yaml` as a targeted text edit (comments and layout
+//! kept) and proves the result by loading it again.
+
+pub mod edit;
+pub mod pins;
+
+use crate::manifest::Manifest;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PromoteError {
+    #[error("no environment named \"{0}\" in the manifest")]
+    #[diagnostic(code(promote::unknown_environment), help("environments in the manifest: {1}"))]
+    UnknownEnvironment(String, String),
+    #[error("\"{to}\" is promoted from {}, not from \"{from}\"", .expected.as_deref().map_or("no environment".to_string(), |e| format!("\"{e}\"")))]
+    #[diagnostic(
+        code(promote::chain),
+        help("promotions follow the manifest's chain (promotedFrom); promote each step in turn")
+    )]
+    NotInChain {
+        from: String,
+        to: String,
+        expected: Option<String>,
+    },
+    #[error("the edited manifest does not carry the pins as intended: {0}")]
+    #[diagnostic(
+        code(promote::edit),
+        help("this is a bug in platform's manifest editing; the manifest was not written")
+    )]
+    EditFailed(String),
+}
+
+/// The promotion chain allows `from` → `to` only where `to.promotedFrom == from`.
+pub fn check_chain(manifest: &Manifest, from: &str, to: &str) -> Result<(), PromoteError> {
+    let names = || {
+        manifest
+            .environments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !manifest.environments.iter().any(|e| e.name == from) {
+        return Err(PromoteError::UnknownEnvironment(from.into(), names()));
+    }
+    let Some(target) = manifest.environments.iter().find(|e| e.name == to) else {
+        return Err(PromoteError::UnknownEnvironment(to.into(), names()));
+    };
+    if target.promoted_from.as_deref() != Some(from) {
+        return Err(PromoteError::NotInChain {
+            from: from.into(),
+            to: to.into(),
+            expected: target.promoted_from.clone(),
+        });
+    }
+    Ok(())
+}
