@@ -1,5 +1,6 @@
 //! The command line: clap types live here and nowhere else; each subcommand has its own file.
 
+mod promote;
 mod render;
 mod schema;
 mod validate;
@@ -34,6 +35,8 @@ enum Command {
     Schema(schema::Args),
     /// Render Terraform, Helm values, Argo CD, policies and observability for every (or each named) environment.
     Render(render::Args),
+    /// Carry an environment's pinned versions into the next one, as a pull request.
+    Promote(promote::Args),
     /// Verify the cosign signatures of every image an environment deploys.
     Verify(verify::Args),
     /// Verify the cosign signatures of one image.
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Promote(args) => promote::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::VerifyImage(args) => verify_image::run(&args),
     }

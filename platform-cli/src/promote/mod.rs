@@ -5,7 +5,11 @@
 //! kept) and proves the result by loading it again.
 
 pub mod edit;
+pub mod flow;
+pub mod git;
+pub mod github;
 pub mod pins;
+pub mod summary;
 
 use crate::manifest::Manifest;
 
@@ -24,6 +28,30 @@ pub enum PromoteError {
         to: String,
         expected: Option<String>,
     },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Manifest(Box<crate::manifest::LoadError>),
+    #[error("nothing to promote from: pass --from ENV, or --revision REV to roll back")]
+    #[diagnostic(code(promote::no_source), help("e.g. platform promote --from staging --to prod"))]
+    NoSource,
+    #[error("refusing to promote: {0}")]
+    #[diagnostic(
+        code(promote::unverified),
+        help("the target would deploy an image the manifest's signing identity has not signed; nothing was pushed")
+    )]
+    Verification(Box<crate::supply_chain::VerifyError>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Git(#[from] git::GitError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    GitHub(Box<github::GitHubError>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Render(Box<crate::render::RenderError>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Output(Box<crate::render::output::OutputError>),
     #[error("the edited manifest does not carry the pins as intended: {0}")]
     #[diagnostic(
         code(promote::edit),

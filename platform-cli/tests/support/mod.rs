@@ -2,6 +2,9 @@
 //! port, pushes with `oci-client`, and cosign-layout signatures made by the `openssl` CLI.
 #![allow(dead_code)]
 
+pub mod github;
+pub mod keyless;
+
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -56,6 +59,7 @@ pub fn start_registry() -> Registry {
     let child = Process::new("docker-registry")
         .arg("serve")
         .arg(&config)
+        .stdout(log.try_clone().expect("log file"))
         .stderr(log)
         .spawn()
         .expect("docker-registry runs (Debian package docker-registry; scripts/test installs it)");

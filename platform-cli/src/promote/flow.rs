@@ -1,0 +1,219 @@
+//! One promotion, start to finish. Nothing leaves the machine until every gate has passed:
+//! the chain, the edit's self-check, and the signatures of what the target would deploy.
+
+use std::path::{Path, PathBuf};
+
+use similar::TextDiff;
+
+use crate::manifest::{self, LoadedManifest};
+use crate::render::{self, output};
+use crate::supply_chain::{RegistryOptions, TrustPolicy, verify_image};
+
+use super::github::{self, PullRequest};
+use super::pins::{Change, Pins, changes, effective};
+use super::summary::{self, FileStat};
+use super::{PromoteError, check_chain, edit, git};
+
+/// What to promote, and how far to go.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub manifest: PathBuf,
+    /// Source environment; absent for a rollback.
+    pub from: Option<String>,
+    pub to: String,
+    /// Rollback: re-promote the pins `to` had at this revision.
+    pub revision: Option<String>,
+    pub dry_run: bool,
+    pub trusted_root: Option<PathBuf>,
+    pub registry: RegistryOptions,
+    /// GitHub API and token; required unless `dry_run`.
+    pub github: Option<(String, String)>,
+}
+
+/// What a promotion did (or, in a dry run, would do).
+#[derive(Debug)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub files: Vec<FileStat>,
+    pub diff: String,
+    pub verification: String,
+    pub branch: String,
+    pub title: String,
+    pub body: String,
+    pub pull_request: Option<PullRequest>,
+}
+
+impl Outcome {
+    pub fn is_noop(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
+    let loaded = manifest::load(&request.manifest).map_err(|e| PromoteError::Manifest(Box::new(e)))?;
+    let dir = request
+        .manifest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let repo = git::toplevel(dir)?;
+    let manifest_in_repo = std::fs::canonicalize(&request.manifest)
+        .ok()
+        .and_then(|p| {
+            p.strip_prefix(std::fs::canonicalize(&repo).ok()?)
+                .ok()
+                .map(Path::to_path_buf)
+        })
+        .ok_or_else(|| PromoteError::EditFailed("the manifest is outside the repository".into()))?;
+    let rel = manifest_in_repo.to_string_lossy().replace('\\', "/");
+    let to = request.to.as_str();
+    let (label, source) = source_pins(request, &loaded, &repo, &rel)?;
+    let target = effective(&loaded.manifest, to).ok_or_else(|| unknown(&loaded, to))?;
+    let changes = changes(&source, &target);
+    let branch = format!("promote/{to}");
+    let title = summary::title(&label, to);
+    if changes.is_empty() {
+        return Ok(Outcome {
+            changes,
+            files: vec![],
+            diff: String::new(),
+            verification: "not needed: nothing changes".into(),
+            branch,
+            title,
+            body: String::new(),
+            pull_request: None,
+        });
+    }
+    let text = edit::apply(&loaded, to, &changes, &source)?;
+    let verification = verify_gate(&text, &loaded, &source, request).await?;
+
+    // The tree the target would have: the edited manifest, rendered in full.
+    let edited = manifest::load_str(&loaded.source.name, &text).map_err(|d| PromoteError::EditFailed(d.to_string()))?;
+    let tree = render::render(&edited, &[]).map_err(|e| PromoteError::Render(Box::new(e)))?;
+    let mut diff = unified(&loaded.source.text, &text, &rel);
+    let mut files = vec![summary::stat(&rel, &diff)];
+    for drift in output::check(&tree, &repo).map_err(|e| PromoteError::Output(Box::new(e)))? {
+        if let output::Drift::Changed { path, diff: d } | output::Drift::Missing { path, diff: d } = drift {
+            files.push(summary::stat(&path, &d));
+            diff.push_str(&d);
+        }
+    }
+    let body = summary::body(&label, to, &changes, &files, &verification, &diff);
+    let mut outcome = Outcome {
+        changes,
+        files,
+        diff,
+        verification,
+        branch,
+        title,
+        body,
+        pull_request: None,
+    };
+    if request.dry_run {
+        return Ok(outcome);
+    }
+
+    // Commit on promote/<to> in a temporary work tree, push, open or update the PR.
+    let base = loaded.manifest.gitops.target_revision.clone();
+    let worktree = git::Worktree::create(&repo, &outcome.branch, &base)?;
+    std::fs::write(worktree.path.join(&rel), &text).map_err(|e| PromoteError::EditFailed(e.to_string()))?;
+    output::write(&tree, &worktree.path).map_err(|e| PromoteError::Output(Box::new(e)))?;
+    git::git(&worktree.path, &["add", "--all"])?;
+    git::git(
+        &worktree.path,
+        &[
+            "commit",
+            "--quiet",
+            "-m",
+            &outcome.title,
+            "-m",
+            &commit_message(&outcome.changes),
+        ],
+    )?;
+    git::git(
+        &worktree.path,
+        &["push", "--quiet", "--force-with-lease", "origin", &outcome.branch],
+    )?;
+    let (api, token) = request
+        .github
+        .clone()
+        .ok_or(PromoteError::GitHub(Box::new(github::GitHubError::NoToken)))?;
+    let (owner, name) =
+        github::owner_repo(&loaded.manifest.gitops.repo_url).map_err(|e| PromoteError::GitHub(Box::new(e)))?;
+    let pr = github::upsert(
+        &api,
+        &token,
+        &owner,
+        &name,
+        &outcome.branch,
+        &base,
+        &outcome.title,
+        &outcome.body,
+    )
+    .await
+    .map_err(|e| PromoteError::GitHub(Box::new(e)))?;
+    outcome.pull_request = Some(pr);
+    Ok(outcome)
+}
+
+fn source_pins(
+    request: &Request,
+    loaded: &LoadedManifest,
+    repo: &Path,
+    rel: &str,
+) -> Result<(String, Pins), PromoteError> {
+    match (&request.revision, &request.from) {
+        (Some(revision), _) => {
+            let old = git::show(repo, revision, rel)?;
+            let old = manifest::load_str(rel, &old)
+                .map_err(|d| PromoteError::EditFailed(format!("{rel} at {revision}: {d}")))?;
+            let pins = effective(&old.manifest, &request.to).ok_or_else(|| unknown(&old, &request.to))?;
+            Ok((format!("{} at {revision}", request.to), pins))
+        }
+        (None, Some(from)) => {
+            check_chain(&loaded.manifest, from, &request.to)?;
+            let pins = effective(&loaded.manifest, from).ok_or_else(|| unknown(loaded, from))?;
+            Ok((from.clone(), pins))
+        }
+        (None, None) => Err(PromoteError::NoSource),
+    }
+}
+
+/// Every image the target would deploy must carry a signature the manifest trusts.
+async fn verify_gate(
+    text: &str,
+    loaded: &LoadedManifest,
+    source: &Pins,
+    request: &Request,
+) -> Result<String, PromoteError> {
+    let edited = manifest::load_str(&loaded.source.name, text).map_err(|d| PromoteError::EditFailed(d.to_string()))?;
+    let policy = TrustPolicy::from_manifest(&edited.manifest, request.trusted_root.clone());
+    match verify_image(&source.app_image, &policy, &request.registry).await {
+        Ok(v) => Ok(format!(
+            "verified `{}` ({}, {} signature(s))",
+            v.image, v.digest, v.signatures
+        )),
+        Err(e) => Err(PromoteError::Verification(Box::new(e))),
+    }
+}
+
+fn unknown(loaded: &LoadedManifest, env: &str) -> PromoteError {
+    let names: Vec<_> = loaded.manifest.environments.iter().map(|e| e.name.as_str()).collect();
+    PromoteError::UnknownEnvironment(env.into(), names.join(", "))
+}
+
+fn unified(old: &str, new: &str, path: &str) -> String {
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
+}
+
+fn commit_message(changes: &[Change]) -> String {
+    changes
+        .iter()
+        .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,377 @@
+//! `platform promote` end to end: a local Git repository with a bare repository as `origin`,
+//! images keyless-signed in a real registry (Debian's docker-registry on loopback, with the
+//! Fulcio/Rekor stand-in of `support::keyless`), and GitHub served locally: a stateful stand-in
+//! (`support::github`) for flows that need memory, and Prism with GitHub's own OpenAPI
+//! description to validate every request against the real API contract.
+
+mod support;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use support::github::{GitHubStandIn, openapi_description};
+use support::keyless::{IDENTITY, ISSUER, LocalSigstore, REPOSITORY, local_sigstore, push_keyless_signed};
+use support::{Pushed, Registry, free_port, start_registry};
+
+const TOKEN: &str = "ghp_test_token";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Process::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A registry with two signed app images and one unsigned, and the trust to check them.
+struct World {
+    registry: Registry,
+    sigstore: LocalSigstore,
+    signed_v1: Pushed,
+    signed_v2: Pushed,
+    unsigned: Pushed,
+    work: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let registry = start_registry();
+    let sigstore = local_sigstore(registry.work(), "sigstore");
+    let signed_v1 = push_keyless_signed(&registry, &sigstore, "1.0", b"version one");
+    let signed_v2 = push_keyless_signed(&registry, &sigstore, "2.0", b"version two");
+    let unsigned = registry.push_app("3.0", b"nobody signed me");
+    World {
+        registry,
+        sigstore,
+        signed_v1,
+        signed_v2,
+        unsigned,
+        work: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+impl World {
+    fn image(&self, pushed: &Pushed) -> String {
+        format!("{}@{}", pushed.repository, pushed.digest)
+    }
+
+    /// platform.yaml with dev pinned to `dev_image` and optional staging pins.
+    fn manifest(&self, dev_image: &str, staging_image: Option<&str>) -> String {
+        let staging_pins = staging_image
+            .map(|i| format!("    app:\n      image: {i}\n"))
+            .unwrap_or_default();
+        format!(
+            "# The platform of the promotion tests.\napiVersion: platform/v1alpha1\nkind: Platform\nmetadata:\n  name: acme\ngitops:\n  repoURL: https://github.com/acme/platform.git\nregistry:\n  host: 127.0.0.1:{port}\n  namespace: acme\nsigning:\n  keyless:\n    issuer: {ISSUER}\n    subject: {IDENTITY}\n    workflowRepository: {REPOSITORY}\napp:\n  image: {base}\n  chartVersion: 0.1.0\nenvironments:\n  - name: dev\n    cluster: {{ provider: existing, kubeconfigContext: dev }}\n    domain: dev.acme.example\n    acmeEmail: team@acme.example\n    backup: {{ s3Endpoint: https://minio.acme.example }}\n    app:\n      image: {dev_image}  # what CI built last\n  - name: staging\n    promotedFrom: dev\n    cluster: {{ provider: existing, kubeconfigContext: staging }}\n    domain: staging.acme.example\n    acmeEmail: team@acme.example\n    backup: {{ s3Endpoint: https://minio.acme.example }}\n{staging_pins}  - name: prod\n    promotedFrom: staging\n    production: true\n    cluster: {{ provider: existing, kubeconfigContext: prod }}\n    domain: acme.example\n    acmeEmail: team@acme.example\n    database: {{ instances: 2 }}\n    backup: {{ s3Endpoint: https://minio.acme.example }}\n",
+            port = self.registry.port,
+            base = self.image(&self.signed_v1),
+        )
+    }
+
+    /// A repository whose `origin` is a bare repository, with `manifest` rendered and pushed.
+    fn repo(&self, manifest: &str) -> (PathBuf, PathBuf) {
+        let origin = self.work.path().join("origin.git");
+        let repo = self.work.path().join("repo");
+        git(
+            self.work.path(),
+            &["init", "--quiet", "--bare", "-b", "main", &origin.to_string_lossy()],
+        );
+        git(
+            self.work.path(),
+            &["init", "--quiet", "-b", "main", &repo.to_string_lossy()],
+        );
+        git(&repo, &["config", "user.email", "platform@example.com"]);
+        git(&repo, &["config", "user.name", "platform tests"]);
+        git(&repo, &["remote", "add", "origin", &origin.to_string_lossy()]);
+        self.commit(&repo, manifest, "initial platform");
+        git(&repo, &["push", "--quiet", "origin", "main"]);
+        (repo, origin)
+    }
+
+    fn commit(&self, repo: &Path, manifest: &str, message: &str) -> String {
+        std::fs::write(repo.join("platform.yaml"), manifest).expect("write manifest");
+        let render = Command::cargo_bin("platform")
+            .expect("binary")
+            .current_dir(repo)
+            .args(["render", "-f", "platform.yaml"])
+            .output()
+            .expect("render");
+        assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
+        git(repo, &["add", "--all"]);
+        git(repo, &["commit", "--quiet", "-m", message]);
+        git(repo, &["rev-parse", "HEAD"])
+    }
+
+    fn promote(&self, repo: &Path, api: &str, token: Option<&str>, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = Command::cargo_bin("platform").expect("binary");
+        cmd.current_dir(repo)
+            .args([
+                "promote",
+                "-f",
+                "platform.yaml",
+                "--allow-http-registry",
+                "--github-api-url",
+                api,
+            ])
+            .args(["--trusted-root", &self.sigstore.trusted_root.to_string_lossy()])
+            .args(args)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITHUB_API_URL");
+        if let Some(token) = token {
+            cmd.env("GITHUB_TOKEN", token);
+        }
+        let out = cmd.output().expect("runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn remote_branch(origin: &Path, branch: &str) -> Option<String> {
+    let out = Process::new("git")
+        .arg("-C")
+        .arg(origin)
+        .args(["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")])
+        .output()
+        .expect("git");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[test]
+fn first_promotion_opens_a_pull_request_and_the_second_updates_it() {
+    let w = world();
+    let (repo, origin) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
+    let github = GitHubStandIn::start(TOKEN);
+
+    let (code, out, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Promote dev → staging"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "app/image: {} -> {}",
+            w.image(&w.signed_v1),
+            w.image(&w.signed_v2)
+        )),
+        "{out}"
+    );
+    assert!(out.contains("opened pull request #1"), "{out}");
+    let branch = remote_branch(&origin, "promote/staging").expect("branch pushed");
+    let promoted = git(&origin, &["show", &format!("{branch}:platform.yaml")]);
+    let pinned = format!("    app:\n      image: {}\n  - name: prod", w.image(&w.signed_v2));
+    assert!(promoted.contains(&pinned), "staging carries dev's image:\n{promoted}");
+    assert!(promoted.contains("# what CI built last"), "comments survive");
+    // The rendered tree on the branch carries the new digest for staging.
+    let values = git(&origin, &["show", &format!("{branch}:helm/values/staging/app.yaml")]);
+    assert!(values.contains(&w.signed_v2.digest), "{values}");
+    {
+        let prs = github.prs.lock().expect("lock");
+        assert_eq!(prs.len(), 1);
+        assert_eq!(
+            (prs[0].head.as_str(), prs[0].base.as_str()),
+            ("promote/staging", "main")
+        );
+        assert!(prs[0].body.contains("| `app/image` |"), "{}", prs[0].body);
+        assert!(prs[0].body.contains("**Signatures**: verified"), "{}", prs[0].body);
+        assert!(prs[0].body.contains("<details><summary>Full diff</summary>"));
+    }
+    // The main branch moves on (dev gets a new chart); promoting again updates the same PR.
+    let mut next = w.manifest(&w.image(&w.signed_v2), None);
+    next = next.replace("      image: ", "      chartVersion: 0.2.0\n      image: ");
+    w.commit(&repo, &next, "dev: chart 0.2.0");
+    let (code, out, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("updated pull request #1"), "{out}");
+    let prs = github.prs.lock().expect("lock");
+    assert_eq!(prs.len(), 1, "one open promotion PR per environment");
+    assert!(prs[0].body.contains("| `app/chartVersion` |"));
+}
+
+#[test]
+fn nothing_to_change_is_a_no_op() {
+    let w = world();
+    let v2 = w.image(&w.signed_v2);
+    let (repo, origin) = w.repo(&w.manifest(&v2, Some(&v2)));
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, out, _) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "nothing to promote: staging already runs these pins; no branch, no pull request\n"
+    );
+    assert!(remote_branch(&origin, "promote/staging").is_none());
+    assert!(github.prs.lock().expect("lock").is_empty());
+}
+
+#[test]
+fn an_unsigned_image_is_never_promoted() {
+    let w = world();
+    let (repo, origin) = w.repo(&w.manifest(&w.image(&w.unsigned), None));
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, _, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refusing to promote"), "{err}");
+    assert!(err.contains("no signatures for"), "{err}");
+    assert!(err.contains(&w.unsigned.digest), "{err}");
+    assert!(remote_branch(&origin, "promote/staging").is_none(), "nothing pushed");
+    assert!(github.prs.lock().expect("lock").is_empty());
+}
+
+#[test]
+fn skipping_a_step_of_the_chain_is_refused() {
+    let w = world();
+    let (repo, origin) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, _, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "prod"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("\"prod\" is promoted from \"staging\", not from \"dev\""),
+        "{err}"
+    );
+    assert!(remote_branch(&origin, "promote/prod").is_none());
+}
+
+#[test]
+fn a_dry_run_shows_the_summary_and_diff_and_pushes_nothing() {
+    let w = world();
+    let (repo, origin) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
+    let (code, out, err) = w.promote(
+        &repo,
+        "http://127.0.0.1:9",
+        None,
+        &["--from", "dev", "--to", "staging", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("--- a/platform.yaml\n+++ b/platform.yaml"), "{out}");
+    assert!(out.contains("+++ b/helm/values/staging/app.yaml"), "{out}");
+    assert!(out.ends_with("dry run: nothing pushed\n"), "{out}");
+    assert!(remote_branch(&origin, "promote/staging").is_none());
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "", "the checkout is untouched");
+}
+
+#[test]
+fn rollback_repromotes_the_pins_an_environment_had_at_a_revision() {
+    let w = world();
+    let v1 = w.image(&w.signed_v1);
+    let v2 = w.image(&w.signed_v2);
+    let (repo, origin) = w.repo(&w.manifest(&v2, Some(&v1)));
+    let good = git(&repo, &["rev-parse", "HEAD"]);
+    w.commit(&repo, &w.manifest(&v2, Some(&v2)), "staging: v2");
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, out, err) = w.promote(
+        &repo,
+        &github.url,
+        Some(TOKEN),
+        &["--to", "staging", "--revision", &good],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("Promote staging at {good} → staging")), "{out}");
+    assert!(out.contains(&format!("app/image: {v2} -> {v1}")), "{out}");
+    let branch = remote_branch(&origin, "promote/staging").expect("pushed");
+    let manifest = git(&origin, &["show", &format!("{branch}:platform.yaml")]);
+    assert!(
+        manifest.contains(&format!("    app:\n      image: {v1}\n  - name: prod")),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn auth_failures_and_missing_tokens_are_clear() {
+    let w = world();
+    let (repo, _) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, _, err) = w.promote(&repo, &github.url, None, &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("GITHUB_TOKEN is not set"), "{err}");
+    let (code, _, err) = w.promote(&repo, &github.url, Some("wrong"), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("GitHub refused the request (401): Bad credentials"),
+        "{err}"
+    );
+    assert!(err.contains("the token was refused"), "{err}");
+}
+
+#[test]
+fn a_missing_remote_is_explained() {
+    let w = world();
+    let (repo, _) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
+    git(&repo, &["remote", "remove", "origin"]);
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, _, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("add the GitOps repository as the remote `origin`"),
+        "{err}"
+    );
+}
+
+/// Prism serving GitHub's OpenAPI description: it validates every request against the
+/// contract (an invalid one gets an error status, so the promotion would fail) and logs its
+/// verdict, which the test reads. (Not `--errors`: GitHub's own examples do not always match
+/// GitHub's response schemas, and that flag fails those responses too.)
+struct Prism(Child, u16, PathBuf);
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_prism() -> Prism {
+    let spec = openapi_description();
+    let prism = spec
+        .ancestors()
+        .find(|p| p.ends_with("node_modules"))
+        .map(|p| p.join(".bin/prism"))
+        .expect("prism next to @octokit/openapi (scripts/test installs both)");
+    let port = free_port();
+    let log_path = std::env::temp_dir().join(format!("prism-{port}.log"));
+    let log = std::fs::File::create(&log_path).expect("log");
+    let child = Process::new(prism)
+        .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+        .arg(&spec)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("prism runs");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "prism did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Prism(child, port, log_path)
+}
+
+#[test]
+fn every_github_request_follows_githubs_api_contract() {
+    let w = world();
+    let (repo, origin) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
+    let prism = start_prism();
+    let api = format!("http://127.0.0.1:{}", prism.1);
+    let (code, out, err) = w.promote(&repo, &api, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("pull request #"), "{out}");
+    assert!(remote_branch(&origin, "promote/staging").is_some());
+    let log = std::fs::read_to_string(&prism.2).expect("prism log");
+    // Our requests, not GitHub's own example responses (which miss some schema fields).
+    let passed = log
+        .lines()
+        .filter(|l| l.contains("The request passed the validation rules"))
+        .count();
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("Violation: request")).collect();
+    assert!(passed >= 2, "list and create or update were validated:\n{log}");
+    assert!(refused.is_empty(), "{refused:#?}");
+}

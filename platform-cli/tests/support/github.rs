@@ -1,0 +1,174 @@
+//! A stateful local stand-in for the three GitHub pull-request endpoints promotion uses
+//! (list open, create, update), for flows that need memory: no GitHub is reachable here, and
+//! Prism (which validates requests against GitHub's real contract, see promote_flow.rs) keeps
+//! no state. Responses are GitHub's own pull-request example from @octokit/openapi, with the
+//! fields that matter filled in.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// Where scripts/test installs GitHub's OpenAPI description (npm @octokit/openapi).
+pub fn openapi_description() -> PathBuf {
+    std::env::var_os("PLATFORM_GITHUB_OPENAPI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME"))
+                .join(".cache/platform-tools/prism/node_modules/@octokit/openapi/generated/api.github.com.json")
+        })
+}
+
+#[derive(Debug, Clone)]
+pub struct Pr {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+}
+
+#[derive(Clone)]
+struct Shared {
+    token: String,
+    example: Arc<Value>,
+    prs: Arc<Mutex<Vec<Pr>>>,
+    addr: SocketAddr,
+}
+
+pub struct GitHubStandIn {
+    pub url: String,
+    pub prs: Arc<Mutex<Vec<Pr>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl GitHubStandIn {
+    /// Serves on a loopback port, accepting only `token`.
+    pub fn start(token: &str) -> Self {
+        let spec: Value = serde_json::from_slice(
+            &std::fs::read(openapi_description())
+                .expect("GitHub's OpenAPI description (npm @octokit/openapi; scripts/test installs it)"),
+        )
+        .expect("json");
+        let example = spec["components"]["examples"]["pull-request"]["value"].clone();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let prs = Arc::new(Mutex::new(Vec::new()));
+        let shared = Shared {
+            token: token.into(),
+            example: Arc::new(example),
+            prs: prs.clone(),
+            addr,
+        };
+        let app = Router::new()
+            .route("/repos/{owner}/{repo}/pulls", get(list).post(create))
+            .route("/repos/{owner}/{repo}/pulls/{number}", patch(update))
+            .with_state(shared);
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Self {
+            url: format!("http://{addr}"),
+            prs,
+            _runtime: runtime,
+        }
+    }
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(), (StatusCode, Json<Value>)> {
+    let expected = format!("Bearer {}", shared.token);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str()) {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            Json(
+                json!({ "message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401" }),
+            ),
+        ))
+    }
+}
+
+fn render(shared: &Shared, owner: &str, repo: &str, pr: &Pr) -> Value {
+    let mut v = (*shared.example).clone();
+    v["number"] = json!(pr.number);
+    v["title"] = json!(pr.title);
+    v["body"] = json!(pr.body);
+    v["state"] = json!("open");
+    v["html_url"] = json!(format!("http://{}/{owner}/{repo}/pull/{}", shared.addr, pr.number));
+    v["head"]["ref"] = json!(pr.head);
+    v["base"]["ref"] = json!(pr.base);
+    v
+}
+
+type Reply = Result<Json<Value>, (StatusCode, Json<Value>)>;
+
+async fn list(
+    State(shared): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Reply {
+    authorized(&shared, &headers)?;
+    let head = query.get("head").cloned().unwrap_or_default();
+    let prs = shared.prs.lock().expect("lock").clone();
+    let matching: Vec<Value> = prs
+        .iter()
+        .filter(|pr| head.is_empty() || head == format!("{owner}:{}", pr.head))
+        .map(|pr| render(&shared, &owner, &repo, pr))
+        .collect();
+    Ok(Json(Value::Array(matching)))
+}
+
+async fn create(
+    State(shared): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)> {
+    authorized(&shared, &headers)?;
+    let pr = {
+        let mut prs = shared.prs.lock().expect("lock");
+        let pr = Pr {
+            number: prs.len() as u64 + 1,
+            title: body["title"].as_str().unwrap_or_default().into(),
+            body: body["body"].as_str().unwrap_or_default().into(),
+            head: body["head"].as_str().unwrap_or_default().into(),
+            base: body["base"].as_str().unwrap_or_default().into(),
+        };
+        prs.push(pr.clone());
+        pr
+    };
+    Ok((StatusCode::CREATED, Json(render(&shared, &owner, &repo, &pr))))
+}
+
+async fn update(
+    State(shared): State<Shared>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Reply {
+    authorized(&shared, &headers)?;
+    let mut prs = shared.prs.lock().expect("lock");
+    let pr = prs.iter_mut().find(|p| p.number == number).ok_or((
+        StatusCode::NOT_FOUND,
+        Json(json!({ "message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404" })),
+    ))?;
+    if let Some(title) = body["title"].as_str() {
+        pr.title = title.into();
+    }
+    if let Some(text) = body["body"].as_str() {
+        pr.body = text.into();
+    }
+    Ok(Json(render(&shared, &owner, &repo, pr)))
+}
