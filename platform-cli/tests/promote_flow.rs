@@ -375,3 +375,23 @@ fn every_github_request_follows_githubs_api_contract() {
     assert!(passed >= 2, "list and create or update were validated:\n{log}");
     assert!(refused.is_empty(), "{refused:#?}");
 }
+
+#[test]
+fn a_protected_branch_is_explained() {
+    let w = world();
+    let (repo, origin) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
+    // The bare origin rejects the push the way GitHub rejects a protected branch.
+    let hook = origin.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'remote: error: GH006: Protected branch update failed for refs/heads/promote/staging.' >&2\nexit 1\n")
+        .expect("hook");
+    Process::new("chmod").arg("+x").arg(&hook).status().expect("chmod");
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, _, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("GH006"), "{err}");
+    assert!(err.contains("the branch is protected"), "{err}");
+    assert!(
+        github.prs.lock().expect("lock").is_empty(),
+        "no PR for a branch that was not pushed"
+    );
+}
