@@ -5,6 +5,7 @@
 //! - [`cli`]: the command line (clap types stay there).
 
 pub mod cli;
+pub mod cluster;
 pub mod manifest;
 pub mod promote;
 pub mod render;

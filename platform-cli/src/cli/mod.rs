@@ -1,8 +1,10 @@
 //! The command line: clap types live here and nowhere else; each subcommand has its own file.
 
+mod bootstrap;
 mod promote;
 mod render;
 mod schema;
+mod status;
 mod validate;
 mod verify;
 mod verify_image;
@@ -37,6 +39,10 @@ enum Command {
     Render(render::Args),
     /// Carry an environment's pinned versions into the next one, as a pull request.
     Promote(promote::Args),
+    /// Apply the AppProject and root Application and wait until Argo CD reports everything healthy.
+    Bootstrap(bootstrap::Args),
+    /// Show the sync and health of the environment's Argo CD Applications (non-zero if any is not).
+    Status(status::Args),
     /// Verify the cosign signatures of every image an environment deploys.
     Verify(verify::Args),
     /// Verify the cosign signatures of one image.
@@ -57,6 +63,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Schema(args) => schema::run(&args),
         Command::Render(args) => render::run(&args),
         Command::Promote(args) => promote::run(&args),
+        Command::Bootstrap(args) => bootstrap::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::VerifyImage(args) => verify_image::run(&args),
     }
@@ -76,4 +84,28 @@ fn load(file: &Path) -> miette::Result<Result<LoadedManifest, ExitCode>> {
 
 fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// The named environment of a loaded manifest, or an error listing the ones there are.
+fn environment<'a>(loaded: &'a LoadedManifest, name: &str) -> miette::Result<&'a crate::manifest::model::Environment> {
+    loaded
+        .manifest
+        .environments
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| {
+            let names: Vec<_> = loaded.manifest.environments.iter().map(|e| e.name.as_str()).collect();
+            miette::miette!(
+                help = format!("environments in the manifest: {}", names.join(", ")),
+                "no environment named \"{name}\" in the manifest"
+            )
+        })
+}
+
+/// A single-threaded runtime for the commands that talk to the network.
+fn runtime() -> miette::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))
 }

@@ -1,0 +1,60 @@
+//! `platform bootstrap --env NAME`: apply Argo CD's entry points and watch it converge.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cluster::{self, applications, bootstrap};
+
+use super::ManifestArg;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    manifest: ManifestArg,
+    #[arg(long = "env", value_name = "NAME")]
+    env: String,
+    /// kubeconfig context (default: the environment's kubeconfigContext, else the current one).
+    #[arg(long, value_name = "CTX")]
+    context: Option<String>,
+    /// Server-side dry run: validated and admitted by the API server, nothing persisted.
+    #[arg(long)]
+    dry_run: bool,
+    /// How long to wait for every Application to be Synced and Healthy, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    timeout: u64,
+}
+
+pub fn run(args: &Args) -> miette::Result<ExitCode> {
+    let loaded = match super::load(&args.manifest.file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let env = super::environment(&loaded, &args.env)?;
+    let objects = bootstrap::objects_for(&loaded, &args.env)?;
+    let context = args.context.clone().or(env.cluster.kubeconfig_context.clone());
+    let options = bootstrap::Options {
+        dry_run: args.dry_run,
+        timeout: Duration::from_secs(args.timeout),
+        poll: Duration::from_secs(5),
+    };
+    let runtime = super::runtime()?;
+    let mut last = String::new();
+    let apps = runtime.block_on(async {
+        let client = cluster::connect(context.as_deref()).await?;
+        bootstrap::bootstrap(&client, &objects, &options, |apps| {
+            // A live table, printed when something changed.
+            let table = applications::table(apps);
+            if table != last {
+                eprintln!("{table}");
+                last = table;
+            }
+        })
+        .await
+    })?;
+    if args.dry_run {
+        println!("dry run: the API server accepted the AppProject and the root Application; nothing was persisted");
+    } else {
+        println!("{}: {} applications Synced and Healthy", args.env, apps.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,58 @@
+//! `platform status --env NAME`: the environment's Applications, for people and CI gates.
+
+use std::process::ExitCode;
+
+use crate::cluster::{self, applications};
+
+use super::ManifestArg;
+use super::verify_report::Output;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    manifest: ManifestArg,
+    #[arg(long = "env", value_name = "NAME")]
+    env: String,
+    /// kubeconfig context (default: the environment's kubeconfigContext, else the current one).
+    #[arg(long, value_name = "CTX")]
+    context: Option<String>,
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+}
+
+pub fn run(args: &Args) -> miette::Result<ExitCode> {
+    let loaded = match super::load(&args.manifest.file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let env = super::environment(&loaded, &args.env)?;
+    let context = args.context.clone().or(env.cluster.kubeconfig_context.clone());
+    let apps = super::runtime()?.block_on(async {
+        let client = cluster::connect(context.as_deref()).await?;
+        applications::list(&client).await
+    })?;
+    let unhealthy = apps.iter().filter(|a| !a.healthy()).count();
+    match args.output {
+        Output::Json => {
+            let report =
+                serde_json::json!({ "environment": args.env, "healthy": unhealthy == 0, "applications": apps });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| miette::miette!("{e}"))?
+            );
+        }
+        Output::Text => {
+            print!("{}", applications::table(&apps));
+            eprintln!(
+                "{} of {} applications Synced and Healthy",
+                apps.len() - unhealthy,
+                apps.len()
+            );
+        }
+    }
+    Ok(if unhealthy == 0 && !apps.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
