@@ -1,0 +1,38 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use miette::IntoDiagnostic;
+
+/// The multi-tenant workload the platform deploys.
+#[derive(Debug, Parser)]
+#[command(name = "app", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply the database migrations (run as the owner of the tables, e.g. a Kubernetes Job).
+    Migrate {
+        /// PostgreSQL URL of the owner role.
+        #[arg(long, env = "DATABASE_OWNER_URL", hide_env_values = true)]
+        database_url: String,
+    },
+}
+
+fn main() -> miette::Result<ExitCode> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    match cli.command {
+        Command::Migrate { database_url } => runtime.block_on(async {
+            let pool = sqlx::PgPool::connect(&database_url).await.into_diagnostic()?;
+            app::db::MIGRATOR.run(&pool).await.into_diagnostic()?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
