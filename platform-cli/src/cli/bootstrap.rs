@@ -5,17 +5,14 @@ use std::time::Duration;
 
 use crate::cluster::{self, applications, bootstrap};
 
-use super::ManifestArg;
+use super::{ClusterArg, EnvArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    manifest: ManifestArg,
-    #[arg(long = "env", value_name = "NAME")]
-    env: String,
-    /// kubeconfig context (default: the environment's kubeconfigContext, else the current one).
-    #[arg(long, value_name = "CTX")]
-    context: Option<String>,
+    target: EnvArg,
+    #[command(flatten)]
+    cluster: ClusterArg,
     /// Server-side dry run: validated and admitted by the API server, nothing persisted.
     #[arg(long)]
     dry_run: bool,
@@ -25,13 +22,13 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> miette::Result<ExitCode> {
-    let loaded = match super::load(&args.manifest.file)? {
+    let loaded = match super::load(&args.target.manifest.file)? {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let env = super::environment(&loaded, &args.env)?;
-    let objects = bootstrap::objects_for(&loaded, &args.env)?;
-    let context = args.context.clone().or(env.cluster.kubeconfig_context.clone());
+    let env = super::environment(&loaded, &args.target.env)?;
+    let objects = bootstrap::objects_for(&loaded, &args.target.env)?;
+    let context = args.cluster.context_for(env);
     let options = bootstrap::Options {
         dry_run: args.dry_run,
         timeout: Duration::from_secs(args.timeout),
@@ -54,7 +51,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     if args.dry_run {
         println!("dry run: the API server accepted the AppProject and the root Application; nothing was persisted");
     } else {
-        println!("{}: {} applications Synced and Healthy", args.env, apps.len());
+        println!("{}: {} applications Synced and Healthy", args.target.env, apps.len());
     }
     Ok(ExitCode::SUCCESS)
 }

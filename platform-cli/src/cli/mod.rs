@@ -49,6 +49,30 @@ enum Command {
     VerifyImage(verify_image::Args),
 }
 
+/// The manifest and one of its environments; shared by the per-environment commands.
+#[derive(Debug, clap::Args)]
+struct EnvArg {
+    #[command(flatten)]
+    manifest: ManifestArg,
+    /// The environment, by name.
+    #[arg(long = "env", value_name = "NAME")]
+    env: String,
+}
+
+/// Which cluster to talk to; shared by the commands that reach Kubernetes.
+#[derive(Debug, clap::Args)]
+struct ClusterArg {
+    /// kubeconfig context (default: the environment's kubeconfigContext, else the current one).
+    #[arg(long, value_name = "CTX")]
+    context: Option<String>,
+}
+
+impl ClusterArg {
+    fn context_for(&self, env: &crate::manifest::model::Environment) -> Option<String> {
+        self.context.clone().or_else(|| env.cluster.kubeconfig_context.clone())
+    }
+}
+
 /// Where the manifest comes from; shared by every subcommand.
 #[derive(Debug, clap::Args)]
 struct ManifestArg {

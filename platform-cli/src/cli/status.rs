@@ -4,29 +4,26 @@ use std::process::ExitCode;
 
 use crate::cluster::{self, applications};
 
-use super::ManifestArg;
 use super::verify_report::Output;
+use super::{ClusterArg, EnvArg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    manifest: ManifestArg,
-    #[arg(long = "env", value_name = "NAME")]
-    env: String,
-    /// kubeconfig context (default: the environment's kubeconfigContext, else the current one).
-    #[arg(long, value_name = "CTX")]
-    context: Option<String>,
+    target: EnvArg,
+    #[command(flatten)]
+    cluster: ClusterArg,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
 }
 
 pub fn run(args: &Args) -> miette::Result<ExitCode> {
-    let loaded = match super::load(&args.manifest.file)? {
+    let loaded = match super::load(&args.target.manifest.file)? {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let env = super::environment(&loaded, &args.env)?;
-    let context = args.context.clone().or(env.cluster.kubeconfig_context.clone());
+    let env = super::environment(&loaded, &args.target.env)?;
+    let context = args.cluster.context_for(env);
     let apps = super::runtime()?.block_on(async {
         let client = cluster::connect(context.as_deref()).await?;
         applications::list(&client).await
@@ -35,7 +32,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     match args.output {
         Output::Json => {
             let report =
-                serde_json::json!({ "environment": args.env, "healthy": unhealthy == 0, "applications": apps });
+                serde_json::json!({ "environment": args.target.env, "healthy": unhealthy == 0, "applications": apps });
             println!(
                 "{}",
                 serde_json::to_string_pretty(&report).map_err(|e| miette::miette!("{e}"))?

@@ -6,32 +6,29 @@ use std::process::ExitCode;
 use crate::manifest::resolve;
 use crate::supply_chain::TrustPolicy;
 
-use super::ManifestArg;
+use super::EnvArg;
 use super::verify_report::{self, Common};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    manifest: ManifestArg,
-    /// The environment whose images to verify.
-    #[arg(long = "env", value_name = "NAME")]
-    env: String,
+    target: EnvArg,
     #[command(flatten)]
     common: Common,
 }
 
 pub fn run(args: &Args) -> miette::Result<ExitCode> {
-    let loaded = match super::load(&args.manifest.file)? {
+    let loaded = match super::load(&args.target.manifest.file)? {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     let resolved = resolve(&loaded.manifest);
-    let Some(env) = resolved.iter().find(|r| r.env.name == args.env) else {
+    let Some(env) = resolved.iter().find(|r| r.env.name == args.target.env) else {
         let names: Vec<_> = resolved.iter().map(|r| r.env.name.as_str()).collect();
         return Err(miette::miette!(
             help = format!("environments in the manifest: {}", names.join(", ")),
             "no environment named \"{}\" in the manifest",
-            args.env
+            args.target.env
         ));
     };
     let policy = TrustPolicy::from_manifest(&loaded.manifest, args.common.trusted_root.clone());
