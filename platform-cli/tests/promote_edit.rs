@@ -22,7 +22,11 @@ fn promote(loaded: &manifest::LoadedManifest, from: &str, to: &str) -> String {
     let target = effective(&loaded.manifest, to).expect("target");
     let list = changes(&source, &target);
     assert!(!list.is_empty());
-    edit::apply(loaded, to, &list, &source).expect("edit applies")
+    edit::apply(loaded, to, &list, &source)
+        .expect("edit applies")
+        .source
+        .text
+        .to_string()
 }
 
 fn assert_expected(actual: &str, name: &str) {

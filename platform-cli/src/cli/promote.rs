@@ -59,10 +59,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         },
         github: token.map(|t| (args.github_api_url.clone(), t)),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    let runtime = super::runtime()?;
     let outcome = runtime.block_on(promote(&request))?;
     if outcome.is_noop() {
         println!(

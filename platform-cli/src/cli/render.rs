@@ -36,7 +36,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         }
         None => repository_root(),
     };
-    let env_count = tree.owned_dirs.len() / render::plan::owned_dirs("").len();
+    let env_count = tree.environments.len();
     if args.check {
         let drift = output::check(&tree, &out)?;
         for d in &drift {

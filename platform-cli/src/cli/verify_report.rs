@@ -32,10 +32,7 @@ pub fn run(images: &[String], policy: &TrustPolicy, common: &Common) -> miette::
     let registry = RegistryOptions {
         allow_http: common.allow_http_registry,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    let runtime = super::runtime()?;
     let mut results: Vec<Result<Verified, VerifyError>> = Vec::new();
     for (i, image) in images.iter().enumerate() {
         if let Output::Text = common.output {

@@ -8,8 +8,14 @@ use crate::manifest::{self, LoadedManifest, SpanIndex};
 use super::PromoteError;
 use super::pins::{Change, Pins, effective};
 
-/// `source_text` with `changes` applied to environment `to`; verified against `expected`.
-pub fn apply(loaded: &LoadedManifest, to: &str, changes: &[Change], expected: &Pins) -> Result<String, PromoteError> {
+/// The manifest with `changes` applied to environment `to`, loaded and verified against
+/// `expected`; its `source.text` is the edited file.
+pub fn apply(
+    loaded: &LoadedManifest,
+    to: &str,
+    changes: &[Change],
+    expected: &Pins,
+) -> Result<LoadedManifest, PromoteError> {
     let index = loaded
         .manifest
         .environments
@@ -36,7 +42,7 @@ pub fn apply(loaded: &LoadedManifest, to: &str, changes: &[Change], expected: &P
             "{to} resolves to {got:?}, expected {expected:?}"
         )));
     }
-    Ok(text)
+    Ok(edited)
 }
 
 /// Sets `segments` (under `base`) to `value` in `text`.

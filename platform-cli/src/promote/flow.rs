@@ -84,13 +84,13 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
             pull_request: None,
         });
     }
-    let text = edit::apply(&loaded, to, &changes, &source)?;
-    let verification = verify_gate(&text, &loaded, &source, request).await?;
+    let edited = edit::apply(&loaded, to, &changes, &source)?;
+    let text = edited.source.text.as_str();
+    let verification = verify_gate(&edited, &source, request).await?;
 
     // The tree the target would have: the edited manifest, rendered in full.
-    let edited = manifest::load_str(&loaded.source.name, &text).map_err(|d| PromoteError::EditFailed(d.to_string()))?;
     let tree = render::render(&edited, &[]).map_err(|e| PromoteError::Render(Box::new(e)))?;
-    let mut diff = unified(&loaded.source.text, &text, &rel);
+    let mut diff = unified(&loaded.source.text, text, &rel);
     let mut files = vec![summary::stat(&rel, &diff)];
     for drift in output::check(&tree, &repo).map_err(|e| PromoteError::Output(Box::new(e)))? {
         if let output::Drift::Changed { path, diff: d } | output::Drift::Missing { path, diff: d } = drift {
@@ -116,7 +116,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
     // Commit on promote/<to> in a temporary work tree, push, open or update the PR.
     let base = loaded.manifest.gitops.target_revision.clone();
     let worktree = git::Worktree::create(&repo, &outcome.branch, &base)?;
-    std::fs::write(worktree.path.join(&rel), &text).map_err(|e| PromoteError::EditFailed(e.to_string()))?;
+    std::fs::write(worktree.path.join(&rel), text).map_err(|e| PromoteError::EditFailed(e.to_string()))?;
     output::write(&tree, &worktree.path).map_err(|e| PromoteError::Output(Box::new(e)))?;
     git::git(&worktree.path, &["add", "--all"])?;
     git::git(
@@ -180,13 +180,7 @@ fn source_pins(
 }
 
 /// Every image the target would deploy must carry a signature the manifest trusts.
-async fn verify_gate(
-    text: &str,
-    loaded: &LoadedManifest,
-    source: &Pins,
-    request: &Request,
-) -> Result<String, PromoteError> {
-    let edited = manifest::load_str(&loaded.source.name, text).map_err(|d| PromoteError::EditFailed(d.to_string()))?;
+async fn verify_gate(edited: &LoadedManifest, source: &Pins, request: &Request) -> Result<String, PromoteError> {
     let policy = TrustPolicy::from_manifest(&edited.manifest, request.trusted_root.clone());
     match verify_image(&source.app_image, &policy, &request.registry).await {
         Ok(v) => Ok(format!(

@@ -52,6 +52,8 @@ pub struct Tree {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Folders holding only rendered files of the selected environments.
     pub owned_dirs: Vec<String>,
+    /// The environments rendered, in manifest order.
+    pub environments: Vec<String>,
     /// All environment names, when every environment was rendered (enables stale-env detection).
     pub all_envs: Option<Vec<String>>,
 }
@@ -119,6 +121,7 @@ fn render_env(
             .insert(planned.path, with_header(&body, source_file, &scope, &planned.template));
     }
     tree.owned_dirs.extend(plan::owned_dirs(&r.env.name));
+    tree.environments.push(r.env.name.clone());
     Ok(())
 }
 

@@ -75,7 +75,7 @@ pub fn write(tree: &Tree, out: &Path) -> Result<Summary, OutputError> {
         fs::write(&path, contents).map_err(io_err("write", &path))?;
         summary.written += 1;
     }
-    for rel in stale_files(tree, out)? {
+    for rel in stale_files(tree, out) {
         let path = out.join(&rel);
         fs::remove_file(&path).map_err(io_err("remove", &path))?;
         summary.removed += 1;
@@ -105,7 +105,7 @@ pub fn check(tree: &Tree, out: &Path) -> Result<Vec<Drift>, OutputError> {
             Err(e) => return Err(io_err("read", &path)(e)),
         }
     }
-    for rel in stale_files(tree, out)? {
+    for rel in stale_files(tree, out) {
         drift.push(Drift::Extra { path: rel });
     }
     drift.sort_by(|a, b| a.path().cmp(b.path()));
@@ -121,7 +121,7 @@ fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
 }
 
 /// Rendered files on disk (recognised by the header) that the tree does not contain.
-fn stale_files(tree: &Tree, out: &Path) -> Result<Vec<String>, OutputError> {
+fn stale_files(tree: &Tree, out: &Path) -> Vec<String> {
     let mut roots: Vec<PathBuf> = tree.owned_dirs.iter().map(|d| out.join(d)).collect();
     if let Some(envs) = &tree.all_envs {
         for parent in ENV_PARENTS {
@@ -153,7 +153,7 @@ fn stale_files(tree: &Tree, out: &Path) -> Result<Vec<String>, OutputError> {
     }
     stale.sort();
     stale.dedup();
-    Ok(stale)
+    stale
 }
 
 fn is_rendered(path: &Path) -> bool {
