@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
+use super::pins::Pins;
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -269,7 +270,8 @@ pub fn resolve(manifest: &Manifest) -> Vec<ResolvedEnvironment> {
 fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
     let platform = m.metadata.name.clone();
     let provider = provider_name(e.cluster.provider);
-    let image = e.app.image.clone().unwrap_or_else(|| m.app.image.clone());
+    let pins = super::pins::of(m, e);
+    let image = pins.app_image.clone();
     let (repository, digest, tag) = split_image(&image);
     let managed_db = e.database.mode == DatabaseMode::Managed;
     // Azure storage accounts allow no '-'; buckets elsewhere keep the readable name.
@@ -277,7 +279,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         Provider::Aks => storage_account_name(&format!("{platform}{}backups", e.name)),
         _ => format!("{platform}-{}-backups", e.name),
     };
-    let components = components(m, e, managed_db);
+    let components = components(&pins, e, managed_db);
     ResolvedEnvironment {
         gitops: GitOpsView {
             repo_url: m.gitops.repo_url.clone(),
@@ -320,11 +322,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             repository,
             digest,
             tag,
-            chart_version: e
-                .app
-                .chart_version
-                .clone()
-                .unwrap_or_else(|| m.app.chart_version.clone()),
+            chart_version: pins.app_chart_version.clone(),
             host: format!("app.{}", e.domain),
             namespace: "app",
         },
@@ -442,11 +440,9 @@ fn ratio(value: f64) -> String {
     if text.is_empty() { "0".into() } else { text.into() }
 }
 
-fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<ComponentView> {
-    let pin = |over: &Option<model::Component>, base: &model::Component| {
-        Some(over.as_ref().unwrap_or(base).chart_version.clone())
-    };
-    let (c, p) = (&m.components, &e.components);
+fn components(pins: &Pins, e: &model::Environment, managed_db: bool) -> Vec<ComponentView> {
+    // Chart version of a component, by its manifest key.
+    let pin = |key: &str| pins.components.get(key).cloned();
     let env = &e.name;
     let helm = |name: &'static str, namespace, repo, chart, version, wave| ComponentView {
         name,
@@ -481,7 +477,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "argocd",
             "https://argoproj.github.io/argo-helm",
             "argo-cd",
-            pin(&p.argo_cd, &c.argo_cd),
+            pin("argoCd"),
             -5,
         ),
         helm(
@@ -489,7 +485,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "monitoring",
             "https://prometheus-community.github.io/helm-charts",
             "kube-prometheus-stack",
-            pin(&p.kube_prometheus_stack, &c.kube_prometheus_stack),
+            pin("kubePrometheusStack"),
             -5,
         ),
         helm(
@@ -497,7 +493,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "kyverno",
             "https://kyverno.github.io/kyverno/",
             "kyverno",
-            pin(&p.kyverno, &c.kyverno),
+            pin("kyverno"),
             -5,
         ),
         helm(
@@ -505,7 +501,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "cert-manager",
             "https://charts.jetstack.io",
             "cert-manager",
-            pin(&p.cert_manager, &c.cert_manager),
+            pin("certManager"),
             -4,
         ),
         helm(
@@ -513,7 +509,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "cnpg-system",
             "https://cloudnative-pg.github.io/charts",
             "cloudnative-pg",
-            pin(&p.cloudnative_pg, &c.cloudnative_pg),
+            pin("cloudnativePg"),
             -4,
         ),
         helm(
@@ -521,7 +517,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "ingress-nginx",
             "https://kubernetes.github.io/ingress-nginx",
             "ingress-nginx",
-            pin(&p.ingress_nginx, &c.ingress_nginx),
+            pin("ingressNginx"),
             -3,
         ),
         directory("cluster-issuers", "cert-manager", -3),
@@ -532,7 +528,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
             "data",
             "registry-1.docker.io/bitnamicharts",
             "redis",
-            pin(&p.redis, &c.redis),
+            pin("redis"),
             -1,
         ),
     ];
@@ -540,24 +536,10 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
         list.push(directory("postgres", "data", -1));
     }
     if !central {
-        list.push(helm("loki", "monitoring", grafana, "loki", pin(&p.loki, &c.loki), -2));
-        list.push(helm(
-            "tempo",
-            "monitoring",
-            grafana,
-            "tempo",
-            pin(&p.tempo, &c.tempo),
-            -2,
-        ));
+        list.push(helm("loki", "monitoring", grafana, "loki", pin("loki"), -2));
+        list.push(helm("tempo", "monitoring", grafana, "tempo", pin("tempo"), -2));
     }
-    list.push(helm(
-        "alloy",
-        "monitoring",
-        grafana,
-        "alloy",
-        pin(&p.alloy, &c.alloy),
-        -2,
-    ));
+    list.push(helm("alloy", "monitoring", grafana, "alloy", pin("alloy"), -2));
     list.push(folder(
         "observability",
         "monitoring",
@@ -570,12 +552,7 @@ fn components(m: &Manifest, e: &model::Environment, managed_db: bool) -> Vec<Com
         source: SourceKind::LocalChart,
         repo_url: None,
         chart: None,
-        chart_version: Some(
-            e.app
-                .chart_version
-                .clone()
-                .unwrap_or_else(|| m.app.chart_version.clone()),
-        ),
+        chart_version: Some(pins.app_chart_version.clone()),
         sync_wave: 0,
         path: "helm/charts/app".into(),
         values_file: Some(format!("helm/values/{env}/app.yaml")),
@@ -613,6 +590,26 @@ fn split_image(image: &str) -> (String, Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::split_image;
+
+    #[test]
+    fn every_helm_component_resolves_its_pinned_chart_version() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/eks-three-envs.yaml");
+        let loaded = crate::manifest::load(std::path::Path::new(path)).expect("valid example");
+        for env in super::resolve(&loaded.manifest) {
+            for c in env
+                .components
+                .iter()
+                .filter(|c| matches!(c.source, super::SourceKind::HelmRepo | super::SourceKind::LocalChart))
+            {
+                assert!(
+                    c.chart_version.as_deref().is_some_and(|v| !v.is_empty()),
+                    "{}/{}",
+                    env.env.name,
+                    c.name
+                );
+            }
+        }
+    }
 
     #[test]
     fn ratios_are_exact_decimals() {
