@@ -19,6 +19,13 @@ pub struct Tenant {
     pub project: Option<Uuid>,
 }
 
+impl Tenant {
+    /// Org-wide work (everything but chat).
+    pub fn org(org: Uuid) -> Self {
+        Self { org, project: None }
+    }
+}
+
 /// A pool whose connections run as [`RUNTIME_ROLE`]. The login role must be a member of it
 /// (`GRANT app_runtime TO <login>`); `SET ROLE` makes RLS apply even to a privileged login.
 pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {

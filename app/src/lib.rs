@@ -1,7 +1,23 @@
 //! The workload the platform deploys: a multi-tenant service on PostgreSQL row-level security.
 //!
+//! Where things are:
+//! - [`settings`]: twelve-factor settings. [`server`]: start-up, background loops, shutdown.
+//! - [`routes`]: the route table; each resource's handlers and SQL live in its own module:
+//!   [`auth`] (sign-in, tokens, invites), [`orgs`] (the creation saga), [`projects`],
+//!   [`configs`] (versioned configs with hot reload).
 //! - [`db`]: connections as the unprivileged `app_runtime` role, and the tenant set per
-//!   transaction (never per connection), so a pooled connection cannot carry one tenant's
-//!   context into another's work.
+//!   transaction (never per connection).
+//! - [`ops`]: health, metrics, OpenAPI, telemetry. [`error`]: the API's one error type.
 
+pub mod auth;
+pub mod configs;
 pub mod db;
+pub mod domain;
+pub mod error;
+pub mod ops;
+pub mod orgs;
+pub mod projects;
+pub mod routes;
+pub mod server;
+pub mod settings;
+pub mod state;

@@ -13,6 +13,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the API (settings from APP_* variables and the optional APP_CONFIG_FILE).
+    Serve,
     /// Apply the database migrations (run as the owner of the tables, e.g. a Kubernetes Job).
     Migrate {
         /// PostgreSQL URL of the owner role.
@@ -23,11 +25,21 @@ enum Command {
 
 fn main() -> miette::Result<ExitCode> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
     match cli.command {
+        Command::Serve => {
+            let settings = app::settings::Settings::from_env()?;
+            let _telemetry = app::ops::telemetry::init(settings.log_format)?;
+            runtime.block_on(async {
+                let app = app::server::Application::build(&settings).await?;
+                tracing::info!(listen = %app.local_addr(), "serving");
+                app.run_until(app::server::shutdown_signal()).await?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
         Command::Migrate { database_url } => runtime.block_on(async {
             let pool = sqlx::PgPool::connect(&database_url).await.into_diagnostic()?;
             app::db::MIGRATOR.run(&pool).await.into_diagnostic()?;

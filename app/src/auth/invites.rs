@@ -1,0 +1,139 @@
+//! Invite codes: `inv_` + base64url(org id ‖ 32 random bytes). Only SHA-256 of the random part
+//! is stored. Because the code names its org, redeeming it runs inside that tenant like any
+//! other request.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::{self, Tenant};
+use crate::domain::OrgRole;
+use crate::error::ApiError;
+
+const PREFIX: &str = "inv_";
+const SECRET_LEN: usize = 32;
+
+#[derive(Debug)]
+pub struct Minted {
+    pub code: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The guest a redeemed invite made.
+#[derive(Debug)]
+pub struct Guest {
+    pub user: Uuid,
+    pub user_key: String,
+    pub role: OrgRole,
+}
+
+fn decode(code: &str) -> Option<(Uuid, [u8; SECRET_LEN])> {
+    let bytes = URL_SAFE_NO_PAD.decode(code.trim().strip_prefix(PREFIX)?).ok()?;
+    let (org, secret) = bytes.split_at_checked(16)?;
+    Some((Uuid::from_slice(org).ok()?, secret.try_into().ok()?))
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+pub async fn mint(
+    pool: &PgPool,
+    org: Uuid,
+    role: OrgRole,
+    uses: i32,
+    ttl: time::Duration,
+    created_by: &str,
+) -> Result<Minted, ApiError> {
+    let mut secret = [0u8; SECRET_LEN];
+    getrandom::fill(&mut secret).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM organizations WHERE id = $1")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
+    match status.as_deref() {
+        None => return Err(ApiError::NotFound(format!("org {org} not found"))),
+        Some("COMMITTED") => {}
+        Some(other) => {
+            return Err(ApiError::Conflict(format!(
+                "org {org} is {other}; invites can be minted once it is COMMITTED"
+            )));
+        }
+    }
+    let expires_at: OffsetDateTime = sqlx::query_scalar(
+        "INSERT INTO invites (org_id, secret_sha256, role, uses_left, expires_at, created_by)
+         VALUES ($1, $2, $3, $4, now() + $5 * interval '1 second', $6) RETURNING expires_at",
+    )
+    .bind(org)
+    .bind(sha256(&secret))
+    .bind(role.as_str())
+    .bind(uses)
+    .bind(ttl.whole_seconds() as f64)
+    .bind(created_by)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut bytes = org.as_bytes().to_vec();
+    bytes.extend_from_slice(&secret);
+    Ok(Minted {
+        code: format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)),
+        expires_at,
+    })
+}
+
+/// Spends one use of the code and creates the next `guest-NNNN` of its org.
+pub async fn redeem(pool: &PgPool, code: &str) -> Result<(Uuid, Guest), ApiError> {
+    let refused = || {
+        ApiError::Unauthorized(
+            "the invite code is not valid, used up or expired; ask an admin of your org for a new one".to_owned(),
+        )
+    };
+    let (org, secret) = decode(code).ok_or_else(refused)?;
+    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let role: Option<String> = sqlx::query_scalar(
+        "UPDATE invites SET uses_left = uses_left - 1
+          WHERE secret_sha256 = $1 AND uses_left > 0 AND expires_at > now() RETURNING role",
+    )
+    .bind(sha256(&secret))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let role = role.as_deref().and_then(OrgRole::parse).ok_or_else(refused)?;
+    // The row lock on the org serializes numbering; the unique (org_id, user_key) backs it up.
+    let seq: Option<i32> = sqlx::query_scalar(
+        "UPDATE organizations SET guest_seq = guest_seq + 1 WHERE id = $1 AND status = 'COMMITTED' RETURNING guest_seq",
+    )
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let seq = seq.ok_or_else(refused)?;
+    let user_key = format!("guest-{seq:04}");
+    let user: Uuid = sqlx::query_scalar("INSERT INTO users (org_id, user_key, role) VALUES ($1, $2, $3) RETURNING id")
+        .bind(org)
+        .bind(&user_key)
+        .bind(role.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((org, Guest { user, user_key, role }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_names_its_org_and_refuses_tampering() {
+        let org = Uuid::new_v4();
+        let mut bytes = org.as_bytes().to_vec();
+        bytes.extend_from_slice(&[7u8; SECRET_LEN]);
+        let code = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert_eq!(decode(&code), Some((org, [7u8; SECRET_LEN])));
+        assert_eq!(decode(&code[..code.len() - 2]), None, "truncated");
+        assert_eq!(decode(code.trim_start_matches(PREFIX)), None, "no prefix");
+        assert_eq!(decode("inv_!!!"), None, "not base64url");
+    }
+}

@@ -1,0 +1,267 @@
+//! `/api/v1/auth/*` and invites.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::token::{Claims, Subject};
+use super::{Principal, denylist, invites};
+use crate::domain::OrgRole;
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/admin", post(admin_sign_in))
+        .route("/api/v1/auth/guest", post(guest_sign_in))
+        .route("/api/v1/auth/sign-out", post(sign_out))
+        .route("/api/v1/auth/revoke", post(revoke))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/orgs/{org}/invites", post(mint_invite))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSignIn {
+    /// The platform-admin credential (from the app-admin Secret).
+    pub credential: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuestSignIn {
+    /// An invite code minted by an org admin (`inv_...`).
+    pub invite_code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub token_type: &'static str,
+    /// Token id: what `POST /api/v1/auth/revoke` takes.
+    pub jti: String,
+    /// Seconds until the token expires (at most 900).
+    pub expires_in: u64,
+    pub me: Me,
+}
+
+/// Who the token speaks for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// `platform_admin` or `guest`.
+    pub kind: &'static str,
+    pub org: Option<Uuid>,
+    pub user: Option<Uuid>,
+    /// `guest-NNNN`: the only identity a guest has.
+    pub user_key: Option<String>,
+    pub role: Option<OrgRole>,
+}
+
+impl Me {
+    fn of(claims: &Claims) -> Self {
+        match &claims.who {
+            Subject::PlatformAdmin => Self {
+                kind: "platform_admin",
+                org: None,
+                user: None,
+                user_key: None,
+                role: None,
+            },
+            Subject::Guest {
+                org,
+                user,
+                user_key,
+                role,
+            } => Self {
+                kind: "guest",
+                org: Some(*org),
+                user: Some(*user),
+                user_key: Some(user_key.clone()),
+                role: Some(*role),
+            },
+        }
+    }
+}
+
+fn respond(state: &AppState, who: Subject) -> ApiResult<Json<TokenResponse>> {
+    let (token, claims) = state.tokens.issue(who).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(TokenResponse {
+        token,
+        token_type: "Bearer",
+        jti: claims.jti.clone(),
+        expires_in: state.tokens.ttl().as_secs(),
+        me: Me::of(&claims),
+    }))
+}
+
+/// Exchange the platform-admin credential for a short-lived token.
+#[utoipa::path(post, path = "/api/v1/auth/admin", tag = "auth", request_body = AdminSignIn,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem),
+              (status = 400, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn admin_sign_in(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<AdminSignIn>,
+) -> ApiResult<Json<TokenResponse>> {
+    // Comparing digests: equal-length inputs, and no early exit on a matching prefix of the secret.
+    let given = Sha256::digest(body.credential.as_bytes());
+    let expected = Sha256::digest(state.admin_token.expose_secret().as_bytes());
+    if given != expected {
+        return Err(ApiError::Unauthorized(
+            "the platform-admin credential is not valid".to_owned(),
+        ));
+    }
+    respond(&state, Subject::PlatformAdmin)
+}
+
+/// Sign in as a guest with an invite code; each sign-in is a new `guest-NNNN` of the org.
+#[utoipa::path(post, path = "/api/v1/auth/guest", tag = "auth", request_body = GuestSignIn,
+    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem),
+              (status = 400, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn guest_sign_in(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<GuestSignIn>,
+) -> ApiResult<Json<TokenResponse>> {
+    let (org, guest) = invites::redeem(&state.db, &body.invite_code).await?;
+    respond(
+        &state,
+        Subject::Guest {
+            org,
+            user: guest.user,
+            user_key: guest.user_key,
+            role: guest.role,
+        },
+    )
+}
+
+/// Revoke the caller's own token.
+#[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
+pub async fn sign_out(State(state): State<AppState>, principal: Principal) -> ApiResult<StatusCode> {
+    revoke_jti(&state, &principal.claims.jti).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Revoke {
+    /// The `jti` of the token to lock out.
+    pub jti: String,
+}
+
+/// Revoke any token by its id, on every replica at once (platform admin).
+#[utoipa::path(post, path = "/api/v1/auth/revoke", tag = "auth", request_body = Revoke, security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<Revoke>,
+) -> ApiResult<StatusCode> {
+    principal.require_platform_admin()?;
+    let jti = body.jti.trim();
+    if jti.is_empty() || jti.len() > 64 {
+        return Err(ApiError::Unprocessable("jti must have 1-64 characters".to_owned()));
+    }
+    revoke_jti(&state, jti).await
+}
+
+async fn revoke_jti(state: &AppState, jti: &str) -> ApiResult<StatusCode> {
+    denylist::revoke(&state.redis, jti).await.map_err(|e| {
+        tracing::warn!(error = %e, "revocation failed");
+        ApiError::Unavailable("the revocation could not be stored (Redis is unreachable); retry".to_owned())
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
+pub async fn me(principal: Principal) -> Json<Me> {
+    Json(Me::of(&principal.claims))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MintInvite {
+    pub role: OrgRole,
+    /// How many sign-ins the code allows (1-100, default 1).
+    #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 100)]
+    pub uses: i32,
+    /// Hours until the code expires (1-168, default 24).
+    #[serde(default = "day")]
+    #[schema(minimum = 1, maximum = 168)]
+    pub ttl_hours: i64,
+}
+
+fn one() -> i32 {
+    1
+}
+fn day() -> i64 {
+    24
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invite {
+    /// Shown once; only its hash is kept.
+    pub code: String,
+    pub role: OrgRole,
+    pub uses: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Mint an invite code for an org (platform admin, or an admin of that org).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/invites", tag = "auth", request_body = MintInvite,
+    params(("org" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 201, body = Invite), (status = 400, body = crate::error::Problem),
+              (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
+pub async fn mint_invite(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(org): PathParams<Uuid>,
+    JsonBody(body): JsonBody<MintInvite>,
+) -> ApiResult<(StatusCode, Json<Invite>)> {
+    if !principal.is_platform_admin() {
+        principal.admin_of(org)?;
+    }
+    if !(1..=100).contains(&body.uses) {
+        return Err(ApiError::Unprocessable(format!(
+            "uses is {}; it must be 1-100",
+            body.uses
+        )));
+    }
+    if !(1..=168).contains(&body.ttl_hours) {
+        return Err(ApiError::Unprocessable(format!(
+            "ttl_hours is {}; it must be 1-168",
+            body.ttl_hours
+        )));
+    }
+    let minted = invites::mint(
+        &state.db,
+        org,
+        body.role,
+        body.uses,
+        time::Duration::hours(body.ttl_hours),
+        &principal.actor(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Invite {
+            code: minted.code,
+            role: body.role,
+            uses: body.uses,
+            expires_at: minted.expires_at,
+        }),
+    ))
+}

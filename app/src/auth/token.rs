@@ -1,0 +1,142 @@
+//! Access tokens: HS256 JWTs of at most 15 minutes. `jsonwebtoken` checks the signature, the
+//! algorithm, `exp`, `nbf`, `iss` and `aud`; `typ` and `jti` it would let through when absent,
+//! so they are required here explicitly.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::OrgRole;
+
+/// The `typ` claim of an access token (so that no other JWT signed with the key passes).
+pub const ACCESS_TYP: &str = "access";
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY: Duration = Duration::from_secs(30);
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    /// Holder of the platform-admin credential: creates orgs and mints their first invites.
+    PlatformAdmin,
+    /// A guest of one org.
+    Guest {
+        org: Uuid,
+        user: Uuid,
+        user_key: String,
+        role: OrgRole,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub typ: String,
+    pub sub: String,
+    pub jti: String,
+    pub iat: u64,
+    pub nbf: u64,
+    pub exp: u64,
+    pub who: Subject,
+}
+
+/// Every claim an access token must carry; `jsonwebtoken` refuses a token missing any of them.
+const REQUIRED: [&str; 6] = ["iss", "aud", "typ", "exp", "jti", "sub"];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    #[error("the token is not an access token (typ must be \"access\")")]
+    WrongType,
+    #[error("the token has no jti")]
+    MissingJti,
+}
+
+/// Signs and checks access tokens with one shared secret.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &SecretString, issuer: &str, audience: &str, ttl: Duration) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        // Exactly one algorithm: a token claiming any other (none, RS256 with the secret as a
+        // "public key", HS512, ...) is refused before its signature is looked at.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&REQUIRED);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY.as_secs();
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            ttl,
+        }
+    }
+
+    /// A fresh token for `who`, with its claims.
+    pub fn issue(&self, who: Subject) -> Result<(String, Claims), TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let sub = match &who {
+            Subject::PlatformAdmin => "platform-admin".to_owned(),
+            Subject::Guest { user, .. } => user.to_string(),
+        };
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            typ: ACCESS_TYP.to_owned(),
+            sub,
+            jti: Uuid::new_v4().to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + self.ttl.as_secs(),
+            who,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        Ok((token, claims))
+    }
+
+    /// Checks a token's signature and every claim. Revocation is checked by the caller
+    /// ([`super::denylist`]), which needs Redis.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let claims = data.claims;
+        if claims.typ != ACCESS_TYP {
+            return Err(TokenError::WrongType);
+        }
+        if claims.jti.trim().is_empty() {
+            return Err(TokenError::MissingJti);
+        }
+        Ok(claims)
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}

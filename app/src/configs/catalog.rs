@@ -1,0 +1,118 @@
+//! The config keys an org has. A fixed catalog keeps values checkable and the
+//! `app_config_version{key}` metric's cardinality bounded.
+
+use serde_json::{Value, json};
+
+use crate::domain::ConfigKey;
+
+/// The canned chat actions (seed 5.3).
+pub const CHAT_ACTIONS: [&str; 7] = [
+    "thumbs_up",
+    "thumbs_down",
+    "ready",
+    "blocked",
+    "review",
+    "deployed",
+    "tests_green",
+];
+
+/// Every key, with its default and a description of what it accepts.
+pub const KEYS: [(&str, &str); 5] = [
+    (
+        "chat.max_sessions",
+        "an integer from 1 to 3: active chat sessions per user and project",
+    ),
+    (
+        "chat.rate_limit_per_minute",
+        "an integer from 1 to 600: chat actions a user may send per minute",
+    ),
+    (
+        "chat.actions",
+        "a non-empty array of distinct canned actions (thumbs_up, thumbs_down, ready, blocked, review, deployed, tests_green)",
+    ),
+    (
+        "ui.banner",
+        "a string of at most 200 characters shown on the org's pages",
+    ),
+    (
+        "features",
+        "an object whose values are booleans (feature flags), at most 32 of them",
+    ),
+];
+
+/// The configs a new org starts with (the saga's "defaults applied" step).
+pub fn defaults() -> Vec<(&'static str, Value)> {
+    vec![
+        ("chat.max_sessions", json!(3)),
+        ("chat.rate_limit_per_minute", json!(60)),
+        ("chat.actions", json!(CHAT_ACTIONS)),
+        ("ui.banner", json!("")),
+        ("features", json!({})),
+    ]
+}
+
+/// Why a value does not fit its key, with what would.
+pub fn check(key: &ConfigKey, value: &Value) -> Result<(), String> {
+    let Some((_, accepts)) = KEYS.iter().find(|(k, _)| *k == key.as_str()) else {
+        let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        return Err(format!("unknown config key {key:?}; known keys: {}", known.join(", ")));
+    };
+    let ok = match key.as_str() {
+        "chat.max_sessions" => value.as_i64().is_some_and(|n| (1..=3).contains(&n)),
+        "chat.rate_limit_per_minute" => value.as_i64().is_some_and(|n| (1..=600).contains(&n)),
+        "chat.actions" => value.as_array().is_some_and(|items| {
+            let mut seen = Vec::new();
+            !items.is_empty()
+                && items.iter().all(|item| {
+                    item.as_str().is_some_and(|a| {
+                        CHAT_ACTIONS.contains(&a) && !seen.contains(&a) && {
+                            seen.push(a);
+                            true
+                        }
+                    })
+                })
+        }),
+        "ui.banner" => value.as_str().is_some_and(|s| s.chars().count() <= 200),
+        "features" => value
+            .as_object()
+            .is_some_and(|m| m.len() <= 32 && m.values().all(Value::is_boolean)),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{key} must be {accepts}; got {value}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> ConfigKey {
+        ConfigKey::try_from(k.to_owned()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn every_default_is_accepted_by_its_own_rule() {
+        for (k, v) in defaults() {
+            assert_eq!(check(&key(k), &v), Ok(()), "{k}");
+        }
+        assert_eq!(defaults().len(), KEYS.len());
+    }
+
+    #[test]
+    fn values_outside_a_rule_are_refused_with_the_rule() {
+        assert_eq!(
+            check(&key("chat.max_sessions"), &json!(4)),
+            Err(
+                "chat.max_sessions must be an integer from 1 to 3: active chat sessions per user and project; got 4"
+                    .to_owned()
+            )
+        );
+        assert!(check(&key("chat.actions"), &json!(["ready", "ready"])).is_err());
+        assert!(check(&key("chat.actions"), &json!(["shout"])).is_err());
+        assert!(check(&key("features"), &json!({"a": 1})).is_err());
+        assert!(check(&key("nope"), &json!(1)).is_err_and(|e| e.starts_with("unknown config key")));
+    }
+}

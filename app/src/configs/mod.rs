@@ -1,0 +1,12 @@
+//! Versioned configs (seed 5.4): PostgreSQL is the source of truth, Redis carries only
+//! `version=n`, and every replica serves reads from memory.
+//!
+//! - [`catalog`]: the keys an org may set, their defaults and what values they accept.
+//! - [`store`]: the in-memory copy, swapped per key and never moved backwards.
+//! - [`sync`]: publishing changes, the subscriber, and reconciliation.
+//! - [`routes`]: `GET/PUT /api/v1/orgs/{org}/configs/{key}` and history.
+
+pub mod catalog;
+pub mod routes;
+pub mod store;
+pub mod sync;

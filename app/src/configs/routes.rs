@@ -1,0 +1,268 @@
+//! `/api/v1/orgs/{org}/configs`: reads from this replica's memory, writes to PostgreSQL with
+//! optimistic concurrency on the version.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::store::ConfigEntry;
+use super::{catalog, sync};
+use crate::auth::Principal;
+use crate::db::{self, Tenant};
+use crate::domain::{ConfigKey, Reason};
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/orgs/{org}/configs", get(list_configs))
+        .route("/api/v1/orgs/{org}/configs/{key}", get(get_config).put(put_config))
+        .route("/api/v1/orgs/{org}/configs/{key}/history", get(config_history))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Config {
+    pub key: String,
+    pub value: Value,
+    /// The version this replica serves (also the ETag).
+    pub version: i64,
+    pub updated_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Config {
+    fn of(key: String, entry: &ConfigEntry) -> Self {
+        Self {
+            key,
+            value: entry.value.clone(),
+            version: entry.version,
+            updated_by: entry.updated_by.clone(),
+            updated_at: entry.updated_at,
+        }
+    }
+
+    fn into_response_with_etag(self) -> Response {
+        let etag = HeaderValue::from_str(&format!("\"{}\"", self.version)).ok();
+        let mut response = Json(self).into_response();
+        if let Some(etag) = etag {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+        response
+    }
+}
+
+fn parse_key(key: String) -> ApiResult<ConfigKey> {
+    ConfigKey::try_from(key).map_err(ApiError::NotFound)
+}
+
+/// Every config of the org, as this replica serves it.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/configs", tag = "configs", params(("org" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<Config>), (status = 400, body = crate::error::Problem),
+              (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+              (status = 503, body = crate::error::Problem)))]
+pub async fn list_configs(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(org): PathParams<Uuid>,
+) -> ApiResult<Json<Vec<Config>>> {
+    principal.member_of(org)?;
+    Ok(Json(
+        state
+            .configs
+            .list(org)
+            .into_iter()
+            .map(|(key, entry)| Config::of(key, &entry))
+            .collect(),
+    ))
+}
+
+/// One config, from memory; the body and the ETag say which version is served.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/configs/{key}", tag = "configs",
+    params(("org" = Uuid, Path), ("key" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Config, headers(("ETag" = String))), (status = 400, body = crate::error::Problem),
+              (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+              (status = 503, body = crate::error::Problem)))]
+pub async fn get_config(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, key)): PathParams<(Uuid, String)>,
+) -> ApiResult<Response> {
+    principal.member_of(org)?;
+    let key = parse_key(key)?;
+    let entry = state
+        .configs
+        .get(org, key.as_str())
+        .ok_or_else(|| ApiError::NotFound(format!("config {key} not found in org {org}")))?;
+    Ok(Config::of(key.to_string(), &entry).into_response_with_etag())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutConfig {
+    pub value: Value,
+    /// Why, for the history.
+    #[schema(value_type = String, min_length = 1, max_length = 500)]
+    pub reason: Reason,
+}
+
+/// `If-Match: "7"` (or `7`): the version the change was based on.
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    raw.to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .map(Some)
+        .ok_or_else(|| ApiError::BadRequest("If-Match must be the config's version, e.g. If-Match: \"3\"".to_owned()))
+}
+
+/// Change a config (org admin). Send `If-Match` with the version you read; a change based on
+/// an older version gets 412.
+#[utoipa::path(put, path = "/api/v1/orgs/{org}/configs/{key}", tag = "configs", request_body = PutConfig,
+    params(("org" = Uuid, Path), ("key" = String, Path),
+           ("If-Match" = Option<String>, Header, description = "the version the change is based on, e.g. \"3\"")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Config, headers(("ETag" = String))), (status = 400, body = crate::error::Problem),
+              (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 412, body = crate::error::Problem),
+              (status = 415, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+              (status = 428, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
+pub async fn put_config(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, key)): PathParams<(Uuid, String)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PutConfig>,
+) -> ApiResult<Response> {
+    let admin = principal.admin_of(org)?;
+    let key = parse_key(key)?;
+    let expected = if_match(&headers)?;
+    catalog::check(&key, &body.value).map_err(ApiError::Unprocessable)?;
+
+    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
+    let current: Option<(Value, i64)> =
+        sqlx::query_as("SELECT value_json, version FROM service_configs WHERE org_id = $1 AND key = $2 FOR UPDATE")
+            .bind(org)
+            .bind(key.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (old, version) = match (current, expected) {
+        (None, None) => (None, 1),
+        (None, Some(_)) => {
+            return Err(ApiError::PreconditionFailed(format!(
+                "config {key} does not exist yet; send the PUT without If-Match to create it"
+            )));
+        }
+        (Some((_, current)), None) => {
+            return Err(ApiError::PreconditionRequired(format!(
+                "send If-Match: \"{current}\" (the version your change is based on) to change {key}"
+            )));
+        }
+        (Some((_, current)), Some(expected)) if current != expected => {
+            return Err(ApiError::PreconditionFailed(format!(
+                "config {key} is at version {current}, not {expected}; read it again, reapply your change and retry"
+            )));
+        }
+        (Some((old, current)), Some(_)) => (Some(old), current + 1),
+    };
+    let row: (OffsetDateTime,) = sqlx::query_as(
+        "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (org_id, key) DO UPDATE SET value_json = EXCLUDED.value_json, version = EXCLUDED.version,
+             updated_by = EXCLUDED.updated_by, updated_at = now()
+         RETURNING updated_at",
+    )
+    .bind(org)
+    .bind(key.as_str())
+    .bind(&body.value)
+    .bind(version)
+    .bind(&admin.user_key)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO config_history (org_id, key, old_json, new_json, version, actor, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(org)
+    .bind(key.as_str())
+    .bind(old)
+    .bind(&body.value)
+    .bind(version)
+    .bind(&admin.user_key)
+    .bind(body.reason.as_str())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    let entry = ConfigEntry {
+        value: body.value,
+        version,
+        updated_by: admin.user_key,
+        updated_at: row.0,
+    };
+    state.configs.apply(org, key.as_str(), entry.clone());
+    state.metrics.set_config_versions(&state.configs);
+    sync::publish(&state.redis, org, key.as_str(), version).await;
+    Ok(Config::of(key.to_string(), &entry).into_response_with_etag())
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct HistoryEntry {
+    pub version: i64,
+    pub old_value: Option<Value>,
+    pub new_value: Value,
+    pub actor: String,
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Newest first; at most 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// A config's change history, newest first (org admin).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/configs/{key}/history", tag = "configs",
+    params(("org" = Uuid, Path), ("key" = String, Path), HistoryQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<HistoryEntry>), (status = 400, body = crate::error::Problem),
+              (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
+pub async fn config_history(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, key)): PathParams<(Uuid, String)>,
+    QueryParams(query): QueryParams<HistoryQuery>,
+) -> ApiResult<Json<Vec<HistoryEntry>>> {
+    principal.admin_of(org)?;
+    let key = parse_key(key)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::BadRequest(format!("limit is {limit}; it must be 1-200")));
+    }
+    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
+    let rows = sqlx::query_as::<_, HistoryEntry>(
+        "SELECT version, old_json AS old_value, new_json AS new_value, actor, reason, ts AS at
+           FROM config_history WHERE org_id = $1 AND key = $2 ORDER BY version DESC, id DESC LIMIT $3",
+    )
+    .bind(org)
+    .bind(key.as_str())
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rows))
+}

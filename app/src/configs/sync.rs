@@ -1,0 +1,224 @@
+//! Keeping every replica's configs current. A change publishes `version=n` on
+//! `config:<org>:<key>` (no value, no secret); each replica then reads the row from PostgreSQL
+//! and applies it if newer. Missed events are healed by reconciliation: at start (warm load,
+//! before the replica reports ready), right after every (re)subscription, and on a timer.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::store::{Applied, ConfigEntry};
+use crate::db::{self, Tenant};
+use crate::state::AppState;
+
+const CHANNEL_PATTERN: &str = "config:*";
+
+pub fn channel(org: Uuid, key: &str) -> String {
+    format!("config:{org}:{key}")
+}
+
+/// Announces a new version. Best effort: a lost event is healed by reconciliation.
+pub async fn publish(redis: &ConnectionManager, org: Uuid, key: &str, version: i64) {
+    let mut conn = redis.clone();
+    let sent: redis::RedisResult<i64> = conn.publish(channel(org, key), format!("version={version}")).await;
+    if let Err(e) = sent {
+        tracing::warn!(%org, key, version, error = %e, "config event not published; replicas reconcile later");
+    }
+}
+
+fn parse_event(channel: &str, payload: &str) -> Option<(Uuid, String, i64)> {
+    let rest = channel.strip_prefix("config:")?;
+    let (org, key) = rest.split_once(':')?;
+    let version = payload.strip_prefix("version=")?.parse().ok()?;
+    Some((org.parse().ok()?, key.to_owned(), version))
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    key: String,
+    value_json: serde_json::Value,
+    version: i64,
+    updated_by: String,
+    updated_at: time::OffsetDateTime,
+}
+
+impl From<Row> for (String, ConfigEntry) {
+    fn from(row: Row) -> Self {
+        (
+            row.key,
+            ConfigEntry {
+                value: row.value_json,
+                version: row.version,
+                updated_by: row.updated_by,
+                updated_at: row.updated_at,
+            },
+        )
+    }
+}
+
+/// The org's configs (all of them, or one key) as the database has them now.
+pub async fn fetch(pool: &PgPool, org: Uuid, key: Option<&str>) -> Result<Vec<(String, ConfigEntry)>, sqlx::Error> {
+    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT key, value_json, version, updated_by, updated_at FROM service_configs
+          WHERE org_id = $1 AND ($2::text IS NULL OR key = $2)",
+    )
+    .bind(org)
+    .bind(key)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Applies one event: fetch the key and swap it in if newer than what is served.
+async fn on_event(state: &AppState, org: Uuid, key: &str, version: i64) {
+    if version > 0 && state.configs.version(org, key) >= version {
+        state.metrics.config_reload("stale");
+        return;
+    }
+    match fetch(&state.db, org, Some(key)).await {
+        Ok(rows) if rows.is_empty() => {
+            state.configs.remove(org, key);
+            state.metrics.config_reload("applied");
+        }
+        Ok(rows) => {
+            for (key, entry) in rows {
+                let result = state.configs.apply(org, &key, entry);
+                state
+                    .metrics
+                    .config_reload(if result == Applied::Swapped { "applied" } else { "stale" });
+            }
+        }
+        Err(e) => {
+            tracing::warn!(%org, key, error = %e, "config fetch failed; the next reconciliation retries");
+            state.metrics.config_reload("error");
+        }
+    }
+    state.metrics.set_config_versions(&state.configs);
+}
+
+/// Brings the whole copy up to the database: reads the (org, key, version) index, fetches
+/// the orgs with anything newer, and drops keys that no longer exist.
+pub async fn reconcile(state: &AppState) -> Result<(), sqlx::Error> {
+    let index: Vec<(Uuid, String, i64)> = sqlx::query_as("SELECT org_id, key, version FROM app_config_index()")
+        .fetch_all(&state.db)
+        .await?;
+    let mut behind: Vec<Uuid> = index
+        .iter()
+        .filter(|(org, key, version)| state.configs.version(*org, key) < *version)
+        .map(|(org, _, _)| *org)
+        .collect();
+    behind.sort_unstable();
+    behind.dedup();
+    for org in behind {
+        for (key, entry) in fetch(&state.db, org, None).await? {
+            let result = state.configs.apply(org, &key, entry);
+            if result == Applied::Swapped {
+                state.metrics.config_reload("applied");
+            }
+        }
+    }
+    let known: std::collections::HashSet<(Uuid, &str)> = index.iter().map(|(o, k, _)| (*o, k.as_str())).collect();
+    for (org, key) in state.configs.keys() {
+        if !known.contains(&(org, key.as_str())) {
+            state.configs.remove(org, &key);
+        }
+    }
+    state.configs.mark_loaded();
+    state.metrics.set_config_versions(&state.configs);
+    Ok(())
+}
+
+/// The subscriber: (re)subscribes with backoff, reconciles after each subscription and every
+/// `every`, and applies events in between, until `shutdown` says stop.
+pub async fn run(state: AppState, client: redis::Client, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.psubscribe(CHANNEL_PATTERN).await?;
+            redis::RedisResult::Ok(pubsub)
+        };
+        let pubsub = tokio::select! {
+            result = tokio::time::timeout(Duration::from_secs(5), subscribed) => result,
+            _ = shutdown.changed() => return,
+        };
+        let mut stream = match pubsub {
+            Ok(Ok(pubsub)) => pubsub.into_on_message(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, ?backoff, "config subscriber cannot subscribe; retrying");
+                if sleep_or_stop(backoff, &mut shutdown).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(?backoff, "config subscriber timed out subscribing; retrying");
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(50);
+        tracing::info!("config subscriber subscribed; reconciling");
+        if let Err(e) = reconcile(&state).await {
+            tracing::warn!(error = %e, "reconciliation failed; the timer retries");
+            state.metrics.config_reload("error");
+        }
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                message = stream.next() => match message {
+                    Some(message) => {
+                        let payload: String = message.get_payload().unwrap_or_default();
+                        match parse_event(message.get_channel_name(), &payload) {
+                            Some((org, key, version)) => on_event(&state, org, &key, version).await,
+                            None => tracing::warn!(channel = message.get_channel_name(), "ignoring a malformed config event"),
+                        }
+                    }
+                    None => {
+                        tracing::warn!("config subscription lost; resubscribing");
+                        break;
+                    }
+                },
+                _ = timer.tick() => {
+                    if let Err(e) = reconcile(&state).await {
+                        tracing::warn!(error = %e, "reconciliation failed; the timer retries");
+                        state.metrics.config_reload("error");
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// Sleeps, or returns true at once when shutdown is requested.
+async fn sleep_or_stop(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => false,
+        _ = shutdown.changed() => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_carry_only_org_key_and_version() {
+        let org = Uuid::new_v4();
+        assert_eq!(
+            parse_event(&channel(org, "ui.banner"), "version=7"),
+            Some((org, "ui.banner".to_owned(), 7))
+        );
+        assert_eq!(parse_event(&channel(org, "ui.banner"), "value=7"), None);
+        assert_eq!(parse_event("config:not-a-uuid:k", "version=1"), None);
+        assert_eq!(parse_event("other:x", "version=1"), None);
+    }
+}

@@ -1,0 +1,189 @@
+//! Validated values. Each parses once at the edge (serde `try_from`), so a bad value is a 422
+//! that names the field and the rule, and the database's CHECKs are never the first line.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! text_newtype {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, String> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&value).map(|()| Self(value))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_newtype!(
+    /// An org's slug: a DNS label (it names the org's namespace `org-<slug>`), 1-40 characters.
+    Slug,
+    |s| {
+        let ok = (1..=40).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && !s.ends_with('-')
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "slug {s:?} is not valid: use 1-40 lowercase letters, digits and '-', starting with a letter \
+                 and not ending with '-' (it becomes the namespace org-<slug>)"
+            ))
+        }
+    }
+);
+
+text_newtype!(
+    /// A display name (org or project): 1-200 characters, no control characters.
+    Name,
+    |s| {
+        let len = s.chars().count();
+        if !(1..=200).contains(&len) || s.trim().is_empty() {
+            Err(format!("name must have 1-200 characters and not be blank (got {len})"))
+        } else if s.chars().any(char::is_control) {
+            Err("name must not contain control characters".to_owned())
+        } else {
+            Ok(())
+        }
+    }
+);
+
+text_newtype!(
+    /// A config key: lowercase, dotted, e.g. `chat.max_sessions`.
+    ConfigKey,
+    |s| {
+        let ok = (1..=128).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "config key {s:?} is not valid: use 1-128 characters of a-z, 0-9, '.', '_' and '-', starting \
+                 with a letter (e.g. chat.max_sessions)"
+            ))
+        }
+    }
+);
+
+text_newtype!(
+    /// Why a config changed, kept in its history: 1-500 characters.
+    Reason,
+    |s| {
+        let len = s.chars().count();
+        if (1..=500).contains(&len) && !s.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!("reason must have 1-500 characters and not be blank (got {len})"))
+        }
+    }
+);
+
+/// A user's role in its org.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgRole {
+    /// Mints invites, creates projects, manages members and configs.
+    Admin,
+    /// Reads the org's projects and configs; works in the projects it belongs to.
+    Member,
+}
+
+impl OrgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "member" => Some(Self::Member),
+            _ => None,
+        }
+    }
+}
+
+/// A user's role in a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectRole {
+    /// Manages the project's members.
+    Owner,
+    Member,
+}
+
+impl ProjectRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Self::Owner),
+            "member" => Some(Self::Member),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_dns_labels() {
+        for good in ["a", "acme", "acme-2", "a1"] {
+            assert!(Slug::try_from(good.to_owned()).is_ok(), "{good}");
+        }
+        for bad in ["", "1acme", "Acme", "acme-", "ac_me", &"a".repeat(41)] {
+            assert!(Slug::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_blank_and_control_characters() {
+        assert!(Name::try_from("Acme Inc".to_owned()).is_ok());
+        assert!(Name::try_from("  ".to_owned()).is_err());
+        assert!(Name::try_from("a\u{0}b".to_owned()).is_err());
+        assert!(Name::try_from("x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn config_keys_are_dotted_lowercase() {
+        assert!(ConfigKey::try_from("chat.max_sessions".to_owned()).is_ok());
+        assert!(ConfigKey::try_from("Chat".to_owned()).is_err());
+        assert!(ConfigKey::try_from(".x".to_owned()).is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! The app's Prometheus metrics, named as `docs/metrics.md` promises (the contract the
+//! platform's alerts and dashboards are written against). Labels never carry tenant data.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::configs::store::ConfigStore;
+use crate::state::AppState;
+
+/// Request latency buckets (seconds); the SLO threshold in the manifest must be one of them.
+pub const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyLabels {
+    key: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    config_version: Family<KeyLabels, Gauge>,
+    config_reloads: Family<ResultLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let config_version = Family::<KeyLabels, Gauge>::default();
+        let config_reloads = Family::<ResultLabels, Counter>::default();
+        registry.register("app_http_requests", "HTTP requests served", requests.clone());
+        registry.register_with_unit(
+            "app_http_request_duration",
+            "HTTP request latency",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        registry.register(
+            "app_config_version",
+            "Version of each config this replica serves (highest across orgs)",
+            config_version.clone(),
+        );
+        registry.register(
+            "app_config_reloads",
+            "Config reloads triggered by Redis or the reconcile loop",
+            config_reloads.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            config_version,
+            config_reloads,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn config_reload(&self, result: &str) {
+        self.config_reloads
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn set_config_versions(&self, store: &ConfigStore) {
+        for (key, version) in store.max_versions() {
+            self.config_version.get_or_create(&KeyLabels { key }).set(version);
+        }
+    }
+
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Counts and times every request by its route template (never the raw path).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(elapsed);
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16().to_string(),
+        })
+        .inc();
+    response
+}
+
+/// `GET /metrics`, in the OpenMetrics text format.
+pub async fn serve(State(state): State<AppState>) -> Response {
+    match state.metrics.encode() {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            );
+            response
+        }
+        Err(e) => crate::error::ApiError::Internal(format!("metrics encoding: {e}")).into_response(),
+    }
+}

@@ -1,0 +1,323 @@
+//! The org creation saga. Each step is its own transaction and moves `saga_step` forward only
+//! from the step it expects, under a lease (`lease_until`) that says which replica drives it. A
+//! failing step is compensated (gate released, defaults removed) and the org ends `FAILED`; a
+//! crash leaves the org `PENDING` with a lease that runs out, and [`Saga::recover_once`] (run by
+//! every replica on a timer) resumes it.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use serde::Serialize;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::gate::IsolationGate;
+use super::idempotency;
+use crate::configs::{catalog, sync};
+use crate::db::{self, Tenant};
+use crate::domain::Slug;
+
+/// An org as the API shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Org {
+    pub id: Uuid,
+    #[schema(value_type = String)]
+    pub slug: String,
+    pub name: String,
+    /// `PENDING`, `COMMITTED` or `FAILED`.
+    pub status: String,
+    /// Why creation failed, for a `FAILED` org.
+    pub failure: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(skip)]
+    pub saga_step: String,
+}
+
+pub const ORG_COLUMNS: &str = "id, slug, name, status, failure, created_at, saga_step";
+
+/// A saga step, named after what is true once it is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Created,
+    DefaultsApplied,
+    Isolated,
+    Committed,
+}
+
+impl Step {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::DefaultsApplied => "defaults_applied",
+            Self::Isolated => "isolated",
+            Self::Committed => "committed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Created, Self::DefaultsApplied, Self::Isolated, Self::Committed]
+            .into_iter()
+            .find(|step| step.column() == s)
+    }
+}
+
+/// What a [`SagaProbe`] makes happen right after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    /// The next action fails: the saga compensates.
+    Fail,
+    /// The process "dies": the saga stops where it is, as a crash would leave it.
+    Crash,
+}
+
+/// A seam for fault injection; production uses [`NoProbe`].
+pub trait SagaProbe: Send + Sync {
+    fn after(&self, org: Uuid, step: Step) -> Option<Injected>;
+}
+
+#[derive(Debug, Default)]
+pub struct NoProbe;
+
+impl SagaProbe for NoProbe {
+    fn after(&self, _org: Uuid, _step: Step) -> Option<Injected> {
+        None
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SagaError {
+    #[error("the slug {0:?} is taken by another org")]
+    SlugTaken(String),
+    #[error("the saga stopped (injected crash) at {0:?}")]
+    Crashed(Step),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Everything a saga run needs.
+pub struct Saga<'a> {
+    pub db: &'a PgPool,
+    pub redis: &'a ConnectionManager,
+    pub gate: &'a dyn IsolationGate,
+    pub probe: &'a dyn SagaProbe,
+    /// How long a driver owns a PENDING org before recovery may take over.
+    pub lease: Duration,
+}
+
+impl std::fmt::Debug for Saga<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Saga")
+            .field("gate", &self.gate)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
+}
+
+impl Saga<'_> {
+    fn lease_secs(&self) -> f64 {
+        self.lease.as_secs_f64()
+    }
+
+    /// Step 1, in the same transaction as the idempotency record: the org exists, PENDING.
+    pub async fn create(
+        &self,
+        id: Uuid,
+        slug: &Slug,
+        name: &str,
+        key: &idempotency::Claimed,
+    ) -> Result<Org, SagaError> {
+        let mut tx = db::begin(self.db, Tenant::org(id)).await?;
+        let inserted = sqlx::query_as::<_, Org>(&format!(
+            "INSERT INTO organizations (id, slug, name, lease_until) VALUES ($1, $2, $3, now() + $4 * interval '1 second')
+             RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(slug.as_str())
+        .bind(name)
+        .bind(self.lease_secs())
+        .fetch_one(&mut *tx)
+        .await;
+        let org = match inserted {
+            Ok(org) => org,
+            Err(e) if is_unique_violation(&e) => return Err(SagaError::SlugTaken(slug.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        key.link(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(org)
+    }
+
+    /// Runs the org's remaining steps; ends COMMITTED or FAILED (compensated).
+    pub async fn drive(&self, mut org: Org) -> Result<Org, SagaError> {
+        loop {
+            let Some(step) = Step::parse(&org.saga_step) else {
+                return Ok(org);
+            };
+            if org.status != "PENDING" || step == Step::Committed {
+                return Ok(org);
+            }
+            let slug = Slug::try_from(org.slug.clone())
+                .map_err(|e| SagaError::Database(sqlx::Error::Protocol(format!("stored slug: {e}"))))?;
+            let advanced = match step {
+                Step::Created => self.apply_defaults(org.id).await.map_err(|e| e.to_string()),
+                Step::DefaultsApplied => self.gate.isolate(org.id, &slug).await.map_err(|e| e.to_string()),
+                Step::Isolated => Ok(()),
+                Step::Committed => unreachable!("returned above"),
+            };
+            let next = match step {
+                Step::Created => Step::DefaultsApplied,
+                Step::DefaultsApplied => Step::Isolated,
+                _ => Step::Committed,
+            };
+            let result: Result<(), String> = match advanced {
+                Ok(()) => match self.advance(org.id, step, next).await? {
+                    Some(moved) => {
+                        org = moved;
+                        match self.probe.after(org.id, next) {
+                            None => continue,
+                            Some(Injected::Crash) => return Err(SagaError::Crashed(next)),
+                            // Committing is the point of no return: nothing after it undoes it.
+                            Some(Injected::Fail) if next == Step::Committed => return Ok(org),
+                            Some(Injected::Fail) => Err(format!("injected failure after {next:?}")),
+                        }
+                    }
+                    // Another driver moved it on: it owns the rest.
+                    None => return Ok(self.load(org.id).await?.unwrap_or(org)),
+                },
+                Err(reason) => Err(reason),
+            };
+            if let Err(reason) = result {
+                tracing::warn!(org = %org.id, %reason, "org saga failed; compensating");
+                return self.compensate(org.id, &slug, &reason).await;
+            }
+        }
+    }
+
+    async fn apply_defaults(&self, org: Uuid) -> Result<(), sqlx::Error> {
+        let mut tx = db::begin(self.db, Tenant::org(org)).await?;
+        let mut published = Vec::new();
+        for (key, value) in catalog::defaults() {
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ($1, $2, $3, 1, 'system')
+                 ON CONFLICT (org_id, key) DO NOTHING RETURNING version",
+            )
+            .bind(org)
+            .bind(key)
+            .bind(&value)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(version) = inserted {
+                sqlx::query(
+                    "INSERT INTO config_history (org_id, key, old_json, new_json, version, actor, reason)
+                     VALUES ($1, $2, NULL, $3, $4, 'system', 'org defaults')",
+                )
+                .bind(org)
+                .bind(key)
+                .bind(&value)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+                published.push((key, version));
+            }
+        }
+        tx.commit().await?;
+        for (key, version) in published {
+            sync::publish(self.redis, org, key, version).await;
+        }
+        Ok(())
+    }
+
+    async fn advance(&self, org: Uuid, from: Step, to: Step) -> Result<Option<Org>, sqlx::Error> {
+        let mut tx = db::begin(self.db, Tenant::org(org)).await?;
+        let status = if to == Step::Committed { "COMMITTED" } else { "PENDING" };
+        let moved = sqlx::query_as::<_, Org>(&format!(
+            "UPDATE organizations SET saga_step = $2, status = $3, lease_until = now() + $4 * interval '1 second'
+              WHERE id = $1 AND status = 'PENDING' AND saga_step = $5 RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(org)
+        .bind(to.column())
+        .bind(status)
+        .bind(self.lease_secs())
+        .bind(from.column())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Undoes every step and marks the org FAILED. Each undo is idempotent, so a compensation
+    /// cut short by a crash is simply done again by recovery.
+    async fn compensate(&self, org: Uuid, slug: &Slug, reason: &str) -> Result<Org, SagaError> {
+        if let Err(e) = self.gate.release(org, slug).await {
+            // The org stays PENDING: recovery tries again once the lease runs out.
+            tracing::error!(%org, error = %e, "compensation could not release the isolation gate");
+            return Err(SagaError::Database(sqlx::Error::Protocol(e.to_string())));
+        }
+        let mut tx = db::begin(self.db, Tenant::org(org)).await?;
+        let removed: Vec<String> = sqlx::query_scalar("DELETE FROM service_configs WHERE org_id = $1 RETURNING key")
+            .bind(org)
+            .fetch_all(&mut *tx)
+            .await?;
+        let failed = sqlx::query_as::<_, Org>(&format!(
+            "UPDATE organizations SET status = 'FAILED', saga_step = 'compensated', failure = $2
+              WHERE id = $1 AND status = 'PENDING' RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(org)
+        .bind(reason)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        for key in removed {
+            sync::publish(self.redis, org, &key, 0).await;
+        }
+        match failed {
+            Some(org) => Ok(org),
+            None => Ok(self.load(org).await?.ok_or(sqlx::Error::RowNotFound)?),
+        }
+    }
+
+    async fn load(&self, org: Uuid) -> Result<Option<Org>, sqlx::Error> {
+        let mut tx = db::begin(self.db, Tenant::org(org)).await?;
+        let row = sqlx::query_as::<_, Org>(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1"))
+            .bind(org)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Takes over every PENDING org whose lease ran out, drives it to an end, and completes
+    /// the idempotency record of the request that started it. Returns how many it finished.
+    pub async fn recover_once(&self) -> Result<usize, SagaError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar("SELECT app_orgs_to_recover()")
+            .fetch_all(self.db)
+            .await?;
+        let mut finished = 0;
+        for id in ids {
+            let mut tx = db::begin(self.db, Tenant::org(id)).await?;
+            let claimed = sqlx::query_as::<_, Org>(&format!(
+                "UPDATE organizations SET lease_until = now() + $2 * interval '1 second'
+                  WHERE id = $1 AND status = 'PENDING' AND lease_until < now() RETURNING {ORG_COLUMNS}"
+            ))
+            .bind(id)
+            .bind(self.lease_secs())
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let Some(org) = claimed else { continue };
+            tracing::info!(org = %id, step = %org.saga_step, "recovering an interrupted org saga");
+            let org = self.drive(org).await?;
+            idempotency::complete_for_org(self.db, &org).await?;
+            finished += 1;
+        }
+        idempotency::settle_stale(self.db, self.lease).await?;
+        Ok(finished)
+    }
+}

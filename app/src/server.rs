@@ -1,0 +1,199 @@
+//! Start-up and shutdown: connect, bind, run the background loops next to the HTTP server,
+//! and on shutdown stop taking requests, finish the ones in flight, then stop the loops.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgConnectOptions;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::token::TokenKeys;
+use crate::configs::sync;
+use crate::orgs::gate::{IsolationGate, NoGate};
+use crate::orgs::saga::{NoProbe, Saga};
+use crate::settings::{GateKind, Settings};
+use crate::state::AppState;
+use crate::{db, routes};
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StartError {
+    #[error("APP_DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    #[diagnostic(help("e.g. postgres://app@db:5432/app?sslmode=require"))]
+    DatabaseUrl(#[source] sqlx::Error),
+    #[error("cannot connect to PostgreSQL: {0}")]
+    #[diagnostic(help(
+        "check APP_DATABASE_URL, and that its login role may `SET ROLE app_runtime` (GRANT app_runtime TO <login>)"
+    ))]
+    Database(#[source] sqlx::Error),
+    #[error("APP_REDIS_URL is not a valid Redis URL: {0}")]
+    #[diagnostic(help("e.g. rediss://app:<password>@redis:6379"))]
+    RedisUrl(#[source] redis::RedisError),
+    #[error("cannot connect to Redis: {0}")]
+    #[diagnostic(help("check APP_REDIS_URL and that Redis is reachable"))]
+    Redis(#[source] redis::RedisError),
+    #[error("cannot listen on {0}: {1}")]
+    #[diagnostic(help("choose a free address with APP_LISTEN, e.g. 0.0.0.0:8080"))]
+    Bind(SocketAddr, #[source] std::io::Error),
+    #[error("the HTTP server failed: {0}")]
+    #[diagnostic(help("see the log lines before this one"))]
+    Serve(#[source] std::io::Error),
+}
+
+/// A bound, connected app, ready to run.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    redis: redis::Client,
+    reconcile_every: Duration,
+    recovery_every: Duration,
+    grace: Duration,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> Result<Self, StartError> {
+        let gate: Arc<dyn IsolationGate> = match settings.isolation_gate {
+            GateKind::None => Arc::new(NoGate),
+        };
+        Self::build_with_gate(settings, gate).await
+    }
+
+    /// Like [`Application::build`] with a given isolation gate.
+    pub async fn build_with_gate(settings: &Settings, gate: Arc<dyn IsolationGate>) -> Result<Self, StartError> {
+        let options: PgConnectOptions = settings
+            .database_url
+            .expose_secret()
+            .parse()
+            .map_err(StartError::DatabaseUrl)?;
+        let db = db::runtime_pool(options, settings.database_max_connections)
+            .await
+            .map_err(StartError::Database)?;
+        let redis = redis::Client::open(settings.redis_url.expose_secret()).map_err(StartError::RedisUrl)?;
+        // Short timeouts: a request waiting on Redis (the revocation check) fails fast and closed.
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let manager = ConnectionManager::new_with_config(redis.clone(), manager_config)
+            .await
+            .map_err(StartError::Redis)?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| StartError::Bind(settings.listen, e))?;
+        let tokens = TokenKeys::new(
+            &settings.jwt_secret,
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            Duration::from_secs(settings.token_ttl_secs),
+        );
+        let state = AppState::new(
+            db,
+            manager,
+            tokens,
+            settings.admin_token.clone(),
+            gate,
+            Duration::from_secs(settings.saga_lease_secs),
+        );
+        Ok(Self {
+            listener,
+            state,
+            redis,
+            reconcile_every: Duration::from_secs(settings.config_reconcile_secs.max(1)),
+            recovery_every: Duration::from_secs(settings.saga_recovery_secs.max(1)),
+            grace: Duration::from_secs(settings.shutdown_grace_secs),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let subscriber = tokio::spawn(sync::run(
+            self.state.clone(),
+            self.redis.clone(),
+            self.reconcile_every,
+            stop_rx.clone(),
+        ));
+        let recovery = tokio::spawn(recover_forever(self.state.clone(), self.recovery_every, stop_rx));
+        let state = self.state.clone();
+        let draining = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested; draining in-flight requests");
+            state.start_draining();
+        };
+        let served = axum::serve(self.listener, routes::router(self.state.clone()))
+            .with_graceful_shutdown(draining)
+            .await;
+        let _ = stop_tx.send(true);
+        let stopped = async {
+            let _ = subscriber.await;
+            let _ = recovery.await;
+        };
+        if tokio::time::timeout(self.grace, stopped).await.is_err() {
+            tracing::warn!("background loops did not stop within the grace period");
+        }
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        served.map_err(StartError::Serve)
+    }
+}
+
+/// Resumes or fails org sagas a crashed replica left PENDING.
+async fn recover_forever(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut timer = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = timer.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let saga = Saga {
+            db: &state.db,
+            redis: &state.redis,
+            gate: state.gate.as_ref(),
+            probe: &NoProbe,
+            lease: state.saga_lease,
+        };
+        match saga.recover_once().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(recovered = n, "recovered interrupted org sagas"),
+            Err(e) => tracing::warn!(error = %e, "saga recovery failed; retrying on the next tick"),
+        }
+    }
+}
+
+/// SIGTERM (Kubernetes) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

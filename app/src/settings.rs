@@ -1,0 +1,154 @@
+//! Twelve-factor settings: defaults, then an optional TOML file (`APP_CONFIG_FILE`), then
+//! `APP_*` environment variables, the last one winning. Secrets are [`SecretString`]s, so
+//! neither `Debug` nor a log line can print them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The longest an access token may live (the seed's "short TTL").
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SettingsError {
+    #[error("invalid settings: {0}")]
+    #[diagnostic(help(
+        "settings come from APP_* environment variables (e.g. APP_DATABASE_URL) and the optional \
+         TOML file named by APP_CONFIG_FILE; see docs/configuration in the README"
+    ))]
+    Load(#[source] Box<figment::Error>),
+    #[error("APP_JWT_SECRET is {0} bytes long; it must be at least 32")]
+    #[diagnostic(help("generate one with `openssl rand -base64 48` and store it in the app-jwt Secret"))]
+    WeakJwtSecret(usize),
+    #[error("APP_TOKEN_TTL_SECS is {0}; access tokens may live at most 900 seconds")]
+    #[diagnostic(help("short-lived tokens keep a revoked or stolen token useful for minutes at most"))]
+    TokenTtl(u64),
+    #[error("APP_ADMIN_TOKEN is {0} bytes long; it must be at least 24")]
+    #[diagnostic(help("generate one with `openssl rand -base64 32` and store it in the app-admin Secret"))]
+    WeakAdminToken(usize),
+}
+
+/// How org namespaces are isolated before an org is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateKind {
+    /// No cluster: the gate passes at once (local runs and tests).
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Settings {
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    /// The login role must be allowed to `SET ROLE app_runtime`.
+    pub database_url: SecretString,
+    #[serde(default = "defaults::database_max_connections")]
+    pub database_max_connections: u32,
+    pub redis_url: SecretString,
+    pub jwt_secret: SecretString,
+    /// The platform-admin credential, exchanged for a short-lived token.
+    pub admin_token: SecretString,
+    #[serde(default = "defaults::issuer")]
+    pub jwt_issuer: String,
+    #[serde(default = "defaults::audience")]
+    pub jwt_audience: String,
+    #[serde(default = "defaults::token_ttl_secs")]
+    pub token_ttl_secs: u64,
+    #[serde(default = "defaults::log_format")]
+    pub log_format: LogFormat,
+    #[serde(default = "defaults::reconcile_secs")]
+    pub config_reconcile_secs: u64,
+    #[serde(default = "defaults::recovery_secs")]
+    pub saga_recovery_secs: u64,
+    #[serde(default = "defaults::lease_secs")]
+    pub saga_lease_secs: u64,
+    #[serde(default = "defaults::gate")]
+    pub isolation_gate: GateKind,
+    #[serde(default = "defaults::shutdown_secs")]
+    pub shutdown_grace_secs: u64,
+}
+
+mod defaults {
+    use super::{GateKind, LogFormat};
+    use std::net::SocketAddr;
+
+    pub fn listen() -> SocketAddr {
+        SocketAddr::from(([0, 0, 0, 0], 8080))
+    }
+    pub fn database_max_connections() -> u32 {
+        16
+    }
+    pub fn issuer() -> String {
+        "app".to_owned()
+    }
+    pub fn audience() -> String {
+        "app-api".to_owned()
+    }
+    pub fn token_ttl_secs() -> u64 {
+        15 * 60
+    }
+    pub fn log_format() -> LogFormat {
+        LogFormat::Json
+    }
+    pub fn reconcile_secs() -> u64 {
+        5 * 60
+    }
+    pub fn recovery_secs() -> u64 {
+        30
+    }
+    pub fn lease_secs() -> u64 {
+        60
+    }
+    pub fn gate() -> GateKind {
+        GateKind::None
+    }
+    pub fn shutdown_secs() -> u64 {
+        20
+    }
+}
+
+impl Settings {
+    /// Reads the settings of this process: `APP_CONFIG_FILE` (if set), then `APP_*` variables.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let file = std::env::var_os("APP_CONFIG_FILE").map(PathBuf::from);
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        Self::from_figment(figment.merge(Env::prefixed("APP_").ignore(&["config_file"])))
+    }
+
+    /// Extracts and checks settings from any provider stack (tests build their own).
+    pub fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
+        let settings: Self = figment.extract().map_err(|e| SettingsError::Load(Box::new(e)))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        let secret = self.jwt_secret.expose_secret().len();
+        if secret < 32 {
+            return Err(SettingsError::WeakJwtSecret(secret));
+        }
+        let admin = self.admin_token.expose_secret().len();
+        if admin < 24 {
+            return Err(SettingsError::WeakAdminToken(admin));
+        }
+        if self.token_ttl_secs == 0 || Duration::from_secs(self.token_ttl_secs) > MAX_TOKEN_TTL {
+            return Err(SettingsError::TokenTtl(self.token_ttl_secs));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! What every handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use secrecy::SecretString;
+use sqlx::PgPool;
+
+use crate::auth::token::TokenKeys;
+use crate::configs::store::ConfigStore;
+use crate::ops::metrics::Metrics;
+use crate::orgs::gate::IsolationGate;
+
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    /// Connections run as `app_runtime`; every query goes through [`crate::db::begin`].
+    pub db: PgPool,
+    pub redis: ConnectionManager,
+    pub tokens: TokenKeys,
+    pub admin_token: SecretString,
+    pub configs: ConfigStore,
+    pub metrics: Metrics,
+    pub gate: Arc<dyn IsolationGate>,
+    pub saga_lease: Duration,
+    draining: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(
+        db: PgPool,
+        redis: ConnectionManager,
+        tokens: TokenKeys,
+        admin_token: SecretString,
+        gate: Arc<dyn IsolationGate>,
+        saga_lease: Duration,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            db,
+            redis,
+            tokens,
+            admin_token,
+            configs: ConfigStore::default(),
+            metrics: Metrics::default(),
+            gate,
+            saga_lease,
+            draining: AtomicBool::new(false),
+        }))
+    }
+
+    /// From now on `/readyz` says 503, so the load balancer stops sending new requests.
+    pub fn start_draining(&self) {
+        self.0.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::Acquire)
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,613 @@
+//! The HTTP API against the real PostgreSQL and Redis: auth (including a JWT attack matrix),
+//! roles, projects, configs with optimistic concurrency, and what bad input gets back.
+
+mod support;
+
+use std::sync::Arc;
+
+use app::auth::token::{Claims, Subject};
+use app::domain::OrgRole;
+use app::orgs::gate::NoGate;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use support::{JWT_SECRET, TestApp};
+use uuid::Uuid;
+
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+/// Valid claims of a guest admin of `org`; each attack below changes one thing.
+fn claims(org: Uuid, user: Uuid) -> Claims {
+    Claims {
+        iss: "app".to_owned(),
+        aud: "app-api".to_owned(),
+        typ: "access".to_owned(),
+        sub: user.to_string(),
+        jti: Uuid::new_v4().to_string(),
+        iat: now(),
+        nbf: now(),
+        exp: now() + 600,
+        who: Subject::Guest {
+            org,
+            user,
+            user_key: "guest-0001".to_owned(),
+            role: OrgRole::Admin,
+        },
+    }
+}
+
+fn sign(header: &Header, claims: &Value) -> String {
+    jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(JWT_SECRET.as_bytes())).expect("signs")
+}
+
+fn hs256(claims: &Value) -> String {
+    sign(&Header::new(Algorithm::HS256), claims)
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn every_forged_or_stale_token_is_refused(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (_, guest) = app.guest(&admin, org, "admin").await;
+    let user: Uuid = guest["me"]["user"].as_str().and_then(|s| s.parse().ok()).expect("user");
+    let valid = serde_json::to_value(claims(org, user)).expect("json");
+    let path = format!("/api/v1/orgs/{org}/projects");
+
+    // The control: a well-formed token passes, so each refusal below is about its one change.
+    let (status, _) = app.call(Method::GET, &path, Some(&hs256(&valid)), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let with = |field: &str, value: Value| {
+        let mut c = valid.clone();
+        c[field] = value;
+        c
+    };
+    let without = |field: &str| {
+        let mut c = valid.clone();
+        c.as_object_mut().expect("object").remove(field);
+        c
+    };
+    let unsigned = {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let body = URL_SAFE_NO_PAD.encode(valid.to_string());
+        format!("{header}.{body}.")
+    };
+    // HMAC under another algorithm of the family, and an RS256 header over an HMAC signature
+    // (the classic confusion, where a verifier uses the public key as the HMAC secret).
+    let hs512 = sign(&Header::new(Algorithm::HS512), &valid);
+    let rs256_header = {
+        let token = hs256(&valid);
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        parts[0] = &header;
+        parts.join(".")
+    };
+    let wrong_key = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &valid,
+        &EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes!!"),
+    )
+    .expect("signs");
+    let attacks: Vec<(&str, String)> = vec![
+        ("alg none", unsigned),
+        ("HS512", hs512),
+        ("RS256 header", rs256_header),
+        ("wrong key", wrong_key),
+        ("wrong aud", hs256(&with("aud", json!("someone-else")))),
+        ("wrong iss", hs256(&with("iss", json!("evil")))),
+        ("wrong typ", hs256(&with("typ", json!("refresh")))),
+        ("expired", hs256(&with("exp", json!(now() - 120)))),
+        ("future nbf", hs256(&with("nbf", json!(now() + 120)))),
+        ("missing jti", hs256(&without("jti"))),
+        ("empty jti", hs256(&with("jti", json!("")))),
+        ("missing typ", hs256(&without("typ"))),
+        ("missing exp", hs256(&without("exp"))),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    for (name, token) in &attacks {
+        let (status, body) = app.call(Method::GET, &path, Some(token), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        assert_eq!(body["status"], 401, "{name}");
+    }
+
+    // Revoked: sign-out locks the token out.
+    let (token, _) = app.guest(&admin, org, "member").await;
+    let (status, _) = app
+        .call(Method::POST, "/api/v1/auth/sign-out", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = app.call(Method::GET, "/api/v1/me", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["detail"], "the token has been revoked; sign in again");
+
+    // No header, or not a bearer.
+    let (status, body) = app.call(Method::GET, "/api/v1/me", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("send `Authorization: Bearer <token>`"))
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_revocation_reaches_every_replica_and_redis_down_fails_closed(_: PgPoolOptions, options: PgConnectOptions) {
+    let redis: std::net::SocketAddr = "127.0.0.1:6379".parse().expect("addr");
+    let proxy = support::proxy::Proxy::start(redis).await;
+    let one = TestApp::spawn(&options).await;
+    let two = TestApp::spawn_with(
+        support::settings(&options, json!({"redis_url": proxy.url()})),
+        Arc::new(NoGate),
+    )
+    .await;
+    let admin = one.admin_token().await;
+    let (status, body) = one.call(Method::GET, "/api/v1/me", Some(&admin), None).await;
+    assert_eq!(
+        (status, body["kind"].clone()),
+        (StatusCode::OK, json!("platform_admin"))
+    );
+    let (status, _) = two.call(Method::GET, "/api/v1/me", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Redis unreachable from replica two: its revocation check cannot run, so it refuses.
+    proxy.cut();
+    let (status, body) = two.call(Method::GET, "/api/v1/me", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        body["detail"],
+        "token revocation cannot be checked right now (Redis is unreachable); retry shortly"
+    );
+    proxy.restore();
+
+    // Revoked on replica one, refused on replica two at once.
+    let other = one.admin_token().await;
+    let jti = {
+        let (_, me) = one
+            .call(
+                Method::POST,
+                "/api/v1/auth/admin",
+                None,
+                Some(json!({"credential": support::ADMIN_TOKEN})),
+            )
+            .await;
+        me
+    };
+    let victim = jti["token"].as_str().expect("token").to_owned();
+    let (status, _) = one
+        .call(
+            Method::POST,
+            "/api/v1/auth/revoke",
+            Some(&other),
+            Some(json!({"jti": jti["jti"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut refused = false;
+    for _ in 0..100 {
+        let (status, _) = two.call(Method::GET, "/api/v1/me", Some(&victim), None).await;
+        if status == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        // Replica two's Redis connection may still be re-establishing after the cut.
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the revoked token must be refused by the other replica");
+    one.stop().await;
+    two.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn guests_sign_in_with_invites_and_act_within_their_role(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/admin",
+            None,
+            Some(json!({"credential": "wrong"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body,
+        json!({"type": "about:blank", "title": "Unauthorized", "status": 401,
+        "detail": "the platform-admin credential is not valid"})
+    );
+
+    let org = app.create_org(&admin, "acme").await;
+    let other_org = app.create_org(&admin, "globex").await;
+    let (owner, owner_body) = app.guest(&admin, org, "admin").await;
+    assert_eq!(owner_body["me"]["user_key"], "guest-0001");
+    assert_eq!(owner_body["me"]["role"], "admin");
+    assert!(owner_body["expires_in"].as_u64().is_some_and(|s| s <= 900));
+
+    // An invite is single-use by default.
+    let (_, invite) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/invites"),
+            Some(&owner),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    let code = invite["code"].clone();
+    let (status, member_body) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/guest",
+            None,
+            Some(json!({"invite_code": code})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(member_body["me"]["user_key"], "guest-0002");
+    let member = member_body["token"].as_str().expect("token").to_owned();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/guest",
+            None,
+            Some(json!({"invite_code": code})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["detail"],
+        "the invite code is not valid, used up or expired; ask an admin of your org for a new one"
+    );
+
+    // Members cannot mint invites, create projects or change configs.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/invites"),
+            Some(&member),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/projects"),
+            Some(&member),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["detail"].clone()),
+        (StatusCode::FORBIDDEN, json!("only an org admin may do this"))
+    );
+    // Guests cannot create orgs.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/orgs",
+            Some(&owner),
+            Some(json!({"slug": "x", "name": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Another org is not found, not forbidden: its existence does not leak.
+    let (status, body) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orgs/{other_org}/projects"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["detail"].clone()),
+        (StatusCode::NOT_FOUND, json!(format!("org {other_org} not found")))
+    );
+
+    // Projects and members.
+    let (status, project) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/projects"),
+            Some(&owner),
+            Some(json!({"name": "web"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let pid = project["id"].as_str().expect("id").to_owned();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/projects"),
+            Some(&owner),
+            Some(json!({"name": "web"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["detail"].clone()),
+        (
+            StatusCode::CONFLICT,
+            json!("a project named \"web\" exists in this org; choose another name")
+        )
+    );
+    let (status, list) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orgs/{org}/projects"),
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let members = format!("/api/v1/orgs/{org}/projects/{pid}/members");
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &format!("{members}/guest-0001"),
+            Some(&member),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a plain member manages no members");
+    let (status, added) = app
+        .call(
+            Method::PUT,
+            &format!("{members}/guest-0002"),
+            Some(&owner),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!((status, added["role"].clone()), (StatusCode::OK, json!("member")));
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            &format!("{members}/guest-9999"),
+            Some(&owner),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["detail"].clone()),
+        (StatusCode::NOT_FOUND, json!("user guest-9999 not found in this org"))
+    );
+    let (_, list) = app.call(Method::GET, &members, Some(&member), None).await;
+    let keys: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|m| m["user_key"].as_str())
+        .collect();
+    assert_eq!(keys, ["guest-0001", "guest-0002"]);
+    let (status, _) = app
+        .call(Method::DELETE, &format!("{members}/guest-0002"), Some(&owner), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn configs_change_only_from_the_version_they_were_read_at(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let url = app.url(&format!("/api/v1/orgs/{org}/configs/chat.max_sessions"));
+
+    let response = app.http.get(&url).bearer_auth(&owner).send().await.expect("get");
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        (
+            body["value"].clone(),
+            body["version"].clone(),
+            body["updated_by"].clone()
+        ),
+        (json!(3), json!(1), json!("system"))
+    );
+
+    let put = |if_match: Option<&str>, value: Value| {
+        let mut request = app
+            .http
+            .put(&url)
+            .bearer_auth(&owner)
+            .json(&json!({"value": value, "reason": "tuning"}));
+        if let Some(v) = if_match {
+            request = request.header("If-Match", v);
+        }
+        request.send()
+    };
+    let response = put(None, json!(2)).await.expect("put");
+    assert_eq!(response.status(), StatusCode::PRECONDITION_REQUIRED);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["detail"],
+        "send If-Match: \"1\" (the version your change is based on) to change chat.max_sessions"
+    );
+
+    let response = put(Some("\"1\""), json!(2)).await.expect("put");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["etag"], "\"2\"");
+    // A second writer that also read version 1 loses.
+    let response = put(Some("\"1\""), json!(1)).await.expect("put");
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["detail"],
+        "config chat.max_sessions is at version 2, not 1; read it again, reapply your change and retry"
+    );
+    let response = put(Some("2"), json!(4)).await.expect("put");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["detail"],
+        "chat.max_sessions must be an integer from 1 to 3: active chat sessions per user and project; got 4"
+    );
+
+    let (status, history) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/orgs/{org}/configs/chat.max_sessions/history"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = history.as_array().expect("array");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (
+            rows[0]["version"].clone(),
+            rows[0]["old_value"].clone(),
+            rows[0]["new_value"].clone()
+        ),
+        (json!(2), json!(3), json!(2))
+    );
+    assert_eq!(
+        (rows[0]["actor"].clone(), rows[0]["reason"].clone()),
+        (json!("guest-0001"), json!("tuning"))
+    );
+    assert_eq!(
+        (rows[1]["actor"].clone(), rows[1]["reason"].clone()),
+        (json!("system"), json!("org defaults"))
+    );
+
+    // The database agrees and history is append-only for the app role.
+    let pool = app::db::runtime_pool(options.clone(), 1).await.expect("pool");
+    let mut tx = app::db::begin(&pool, app::db::Tenant::org(org)).await.expect("tx");
+    let refused = sqlx::query("DELETE FROM config_history").execute(&mut *tx).await;
+    assert!(refused.is_err(), "history cannot be deleted by the app");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn bad_input_gets_a_clear_problem_document(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let post = |body: &'static str, content_type: &'static str| {
+        app.http
+            .post(app.url("/api/v1/orgs"))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases: [(&str, &str, StatusCode, &str); 5] = [
+        (
+            "{\"slug\": ",
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "Failed to parse the request body as JSON",
+        ),
+        (
+            "{}",
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        (
+            r#"{"slug": "Acme!", "name": "x"}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "slug \"Acme!\" is not valid",
+        ),
+        (
+            r#"{"slug": "acme", "name": "x", "plan": "gold"}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `plan`",
+        ),
+        (
+            r#"{"slug": "acme"}"#,
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field `name`",
+        ),
+    ];
+    for (body, content_type, status, needle) in cases {
+        let response = post(body, content_type).await.expect("sent");
+        assert_eq!(response.status(), status, "{body}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let problem: Value = response.json().await.expect("json");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(needle), "{body}: {detail}");
+    }
+    let big = "x".repeat(70 * 1024);
+    let response = app
+        .http
+        .post(app.url("/api/v1/orgs"))
+        .bearer_auth(&admin)
+        .header("Idempotency-Key", "k")
+        .json(&json!({"slug": "a", "name": big}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let (status, body) = app
+        .call(Method::GET, "/api/v1/orgs/not-a-uuid", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("ids in the path are UUIDs")),
+        "{body}"
+    );
+    let (status, _) = app.call(Method::GET, "/api/v1/nothing", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.call(Method::DELETE, "/api/v1/orgs", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn metrics_and_openapi_describe_the_running_app(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (status, _) = app
+        .call(Method::GET, &format!("/api/v1/orgs/{org}"), Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for needle in [
+        r#"app_http_requests_total{method="GET",route="/api/v1/orgs/{org}",status="200"} 1"#,
+        r#"app_http_request_duration_seconds_bucket{le="0.3",method="GET",route="/api/v1/orgs/{org}"}"#,
+        r#"app_config_version{key="chat.max_sessions"} 1"#,
+        "# TYPE app_config_reloads counter",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    assert!(!text.contains(&org.to_string()), "no tenant ids in metrics");
+
+    let (status, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let paths: Vec<&String> = doc["paths"].as_object().expect("paths").keys().collect();
+    for path in [
+        "/api/v1/orgs",
+        "/api/v1/orgs/{org}/configs/{key}",
+        "/api/v1/auth/guest",
+        "/readyz",
+    ] {
+        assert!(paths.iter().any(|p| *p == path), "{path} in {paths:?}");
+    }
+    app.stop().await;
+}

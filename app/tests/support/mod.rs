@@ -1,0 +1,202 @@
+//! Test harness: real PostgreSQL (a fresh database per test, from `#[sqlx::test]`) and the
+//! real Redis; each app instance is the real server on a loopback port.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::orgs::gate::{IsolationGate, NoGate};
+use app::server::Application;
+use app::settings::Settings;
+use app::state::AppState;
+use figment::Figment;
+use figment::providers::Serialized;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::postgres::PgConnectOptions;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub mod proxy;
+
+pub const JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
+pub const ADMIN_TOKEN: &str = "platform-admin-credential-for-tests";
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The URL of the database `#[sqlx::test]` made (trust auth on loopback).
+pub fn database_url(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
+}
+
+pub fn settings(options: &PgConnectOptions, overrides: Value) -> Settings {
+    let mut base = json!({
+        "listen": "127.0.0.1:0",
+        "database_url": database_url(options),
+        "database_max_connections": 8,
+        "redis_url": redis_url(),
+        "jwt_secret": JWT_SECRET,
+        "admin_token": ADMIN_TOKEN,
+        "saga_recovery_secs": 3600,
+    });
+    if let (Some(base), Some(overrides)) = (base.as_object_mut(), overrides.as_object()) {
+        for (k, v) in overrides {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    Settings::from_figment(Figment::from(Serialized::defaults(base))).expect("test settings")
+}
+
+/// One running app.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(options: &PgConnectOptions) -> Self {
+        Self::spawn_with(settings(options, json!({})), Arc::new(NoGate)).await
+    }
+
+    pub async fn spawn_with(settings: Settings, gate: Arc<dyn IsolationGate>) -> Self {
+        let app = Application::build_with_gate(&settings, gate).await.expect("app builds");
+        let addr = app.local_addr();
+        let state = app.state();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("app runs");
+        });
+        let test = Self {
+            addr,
+            state,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        };
+        test.wait_ready().await;
+        test
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
+                && r.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("app at {} never became ready", self.addr);
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("app task");
+        }
+    }
+
+    /// Sends a request; returns status and JSON body (Null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/admin",
+                None,
+                Some(json!({"credential": ADMIN_TOKEN})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a committed org; returns its id.
+    pub async fn create_org(&self, admin: &str, slug: &str) -> Uuid {
+        let response = self
+            .http
+            .post(self.url("/api/v1/orgs"))
+            .bearer_auth(admin)
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&json!({"slug": slug, "name": format!("{slug} inc")}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_str().and_then(|s| s.parse().ok()).expect("org id")
+    }
+
+    /// Mints an invite as `minter` and signs in with it; returns the guest's token and body.
+    pub async fn guest(&self, minter: &str, org: Uuid, role: &str) -> (String, Value) {
+        let (status, invite) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/orgs/{org}/invites"),
+                Some(minter),
+                Some(json!({"role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invite}");
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/guest",
+                None,
+                Some(json!({"invite_code": invite["code"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (body["token"].as_str().expect("token").to_owned(), body)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
