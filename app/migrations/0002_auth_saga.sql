@@ -47,7 +47,7 @@ CREATE TABLE idempotency_keys (
     created_at       timestamptz NOT NULL DEFAULT now(),
     CHECK ((state = 'done') = (response_status IS NOT NULL AND response_body IS NOT NULL))
 );
-GRANT SELECT, INSERT, UPDATE ON idempotency_keys TO app_runtime;
+GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_keys TO app_runtime;
 
 -- Two narrow windows across tenants for background work, and nothing more: the ids of orgs
 -- whose saga needs recovering, and the (org, key, version) index of configs, which lets a

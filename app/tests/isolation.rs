@@ -7,7 +7,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 /// Every tenant table, and whether its policy is also scoped to a project.
-const TABLES: [(&str, bool); 8] = [
+const TABLES: [(&str, bool); 9] = [
     ("organizations", false),
     ("projects", false),
     ("users", false),
@@ -16,6 +16,7 @@ const TABLES: [(&str, bool); 8] = [
     ("chat_counters", true),
     ("service_configs", false),
     ("config_history", false),
+    ("invites", false),
 ];
 
 struct Org {
@@ -66,6 +67,11 @@ async fn seed(owner: &PgPool) -> [Org; 2] {
                 "INSERT INTO config_history (org_id, key, new_json, version, actor, reason) VALUES ('{}', 'chat.polls', '{{}}', 1, 'seed', 'seed')",
                 org.id
             ),
+            format!(
+                "INSERT INTO invites (org_id, secret_sha256, role, uses_left, expires_at, created_by)
+                 VALUES ('{}', sha256('{slug}'::bytea), 'member', 1, now() + interval '1 day', 'seed')",
+                org.id
+            ),
         ];
         for sql in statements {
             sqlx::query(&sql)
@@ -111,6 +117,10 @@ fn insert_sql(table: &str, org: &Org, project: Uuid, key: &str) -> String {
         ),
         "config_history" => format!(
             "INSERT INTO config_history (org_id, key, new_json, version, actor, reason) VALUES ('{o}', '{key}', '1', 1, 't', 't')"
+        ),
+        "invites" => format!(
+            "INSERT INTO invites (org_id, secret_sha256, role, uses_left, expires_at, created_by)
+             VALUES ('{o}', sha256('{key}'::bytea), 'member', 1, now(), 't')"
         ),
         other => unreachable!("{other}"),
     }

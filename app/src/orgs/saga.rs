@@ -151,7 +151,11 @@ impl Saga<'_> {
         };
         key.link(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(org)
+        match self.probe.after(id, Step::Created) {
+            None => Ok(org),
+            Some(Injected::Crash) => Err(SagaError::Crashed(Step::Created)),
+            Some(Injected::Fail) => self.compensate(id, slug, "injected failure after Created").await,
+        }
     }
 
     /// Runs the org's remaining steps; ends COMMITTED or FAILED (compensated).
