@@ -1,1 +1,365 @@
-fn main() {}
+//! Benchmarks (run with `cargo bench -p app --bench throughput`; not a test):
+//!
+//! 1. Hot write (create a project) and hot read (list projects) through the app, against
+//!    `pgbench` running the identical SQL transaction (same `set_config`, same statements, same
+//!    effective role) at the same concurrency; reported as a ratio.
+//! 2. Config propagation: a change on one replica until all three serve it, p50/p99.
+//!
+//! Needs PostgreSQL and Redis on loopback and `pgbench` on PATH. `BENCH_SECS` (default 10) sets
+//! each throughput run's length, `BENCH_CONCURRENCY` (default 8) the clients of both sides.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+const ADMIN: &str = "bench-admin-credential-0123456789";
+const SECRET: &str = "bench-jwt-secret-of-at-least-32-bytes!!";
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn free_port() -> Result<u16, Error> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+async fn start_replica(database: &str) -> Result<Replica, Error> {
+    let port = free_port()?;
+    let child = Command::new(env!("CARGO_BIN_EXE_app"))
+        .arg("serve")
+        .env("APP_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "APP_DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{database}"),
+        )
+        .env("APP_DATABASE_MAX_CONNECTIONS", "16")
+        .env("APP_REDIS_URL", "redis://127.0.0.1:6379")
+        .env("APP_JWT_SECRET", SECRET)
+        .env("APP_ADMIN_TOKEN", ADMIN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..400 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Ok(Replica { child, base });
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err("replica never became ready".into())
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<Value, Error> {
+    let mut request = http.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() {
+        return Err(format!("{status}: {body}").into());
+    }
+    Ok(body)
+}
+
+/// An org with an admin guest: (org id, admin user id, token).
+async fn org_with_admin(http: &reqwest::Client, base: &str, slug: &str) -> Result<(String, String, String), Error> {
+    let admin = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/auth/admin"),
+        None,
+        Some(json!({"credential": ADMIN})),
+    )
+    .await?;
+    let admin = admin["token"].as_str().ok_or("token")?.to_owned();
+    let org = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/orgs"),
+        Some(&admin),
+        Some(json!({"slug": slug, "name": slug})),
+    )
+    .await?;
+    let org = org["id"].as_str().ok_or("org")?.to_owned();
+    let invite = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/orgs/{org}/invites"),
+        Some(&admin),
+        Some(json!({"role": "admin"})),
+    )
+    .await?;
+    let guest = call(
+        http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/auth/guest"),
+        None,
+        Some(json!({"invite_code": invite["code"]})),
+    )
+    .await?;
+    Ok((
+        org,
+        guest["me"]["user"].as_str().ok_or("user")?.to_owned(),
+        guest["token"].as_str().ok_or("token")?.to_owned(),
+    ))
+}
+
+/// Runs `concurrency` clients for `secs`; returns successful requests per second.
+async fn load<F, Fut>(concurrency: u64, secs: u64, request: F) -> f64
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let request = Arc::new(request);
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|client| {
+            let (request, done) = (Arc::clone(&request), Arc::clone(&done));
+            tokio::spawn(async move {
+                let mut i = 0;
+                while Instant::now() < deadline {
+                    if request(client * 1_000_000_000 + i).await {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let _ = task.await;
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// pgbench's tps for `script` (the app's transaction, as the app's role).
+async fn pgbench(
+    database: &str,
+    script: &str,
+    vars: &[(&str, &str)],
+    concurrency: u64,
+    secs: u64,
+) -> Result<f64, Error> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("txn.sql");
+    std::fs::write(&file, script)?;
+    let mut command = Command::new("pgbench");
+    command.args(["-n", "-M", "prepared", "-h", "127.0.0.1", "-U", "bench_login"]);
+    command
+        .args(["-c", &concurrency.to_string(), "-j", "2", "-T", &secs.to_string(), "-f"])
+        .arg(&file);
+    for (k, v) in vars {
+        command.args(["-D", &format!("{k}={v}")]);
+    }
+    let output = command.arg(database).output().await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("tps = ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .ok_or_else(|| format!("pgbench said: {text}{}", String::from_utf8_lossy(&output.stderr)).into())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let secs = env_u64("BENCH_SECS", 10);
+    let concurrency = env_u64("BENCH_CONCURRENCY", 8);
+    let database = format!("app_bench_{}", Uuid::new_v4().simple());
+    let admin_url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let mut admin = PgConnection::connect(&admin_url).await?;
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut admin)
+        .await?;
+    let owner = sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{database}")).await?;
+    app::db::MIGRATOR.run(&owner).await?;
+    // pgbench's login: its sessions run as app_runtime, as the app's do (after SET ROLE).
+    for sql in [
+        "DO $$ BEGIN CREATE ROLE bench_login LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        "GRANT app_runtime TO bench_login",
+        "ALTER ROLE bench_login SET role = 'app_runtime'",
+    ] {
+        sqlx::query(sql).execute(&owner).await?;
+    }
+
+    let replicas = [
+        start_replica(&database).await?,
+        start_replica(&database).await?,
+        start_replica(&database).await?,
+    ];
+    let http = reqwest::Client::new();
+    let base = replicas[0].base.clone();
+    println!("concurrency {concurrency}, {secs} s per run, database {database}\n");
+
+    // Hot write: create a project (INSERT project + owner membership in one transaction).
+    let (org, user, token) = org_with_admin(&http, &base, "bench-write").await?;
+    let app_write = {
+        let (http, url, token) = (
+            http.clone(),
+            format!("{base}/api/v1/orgs/{org}/projects"),
+            token.clone(),
+        );
+        load(concurrency, secs, move |n| {
+            let request = http
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&json!({"name": format!("p-{n}")}));
+            async move { request.send().await.is_ok_and(|r| r.status() == 201) }
+        })
+        .await
+    };
+    let write_sql = "\\set n random(1, 1000000000000)
+BEGIN;
+SELECT set_config('app.org_id', :'org', true), set_config('app.project_id', '', true);
+INSERT INTO projects (org_id, name) VALUES (:'org', 'pgb-' || :n) RETURNING id AS project_id, org_id, name, created_at \\gset
+INSERT INTO project_members (org_id, project_id, user_id, role) VALUES (:'org', :'project_id', :'user', 'owner');
+COMMIT;
+";
+    let pg_write = pgbench(
+        &database,
+        write_sql,
+        &[("org", &org), ("user", &user)],
+        concurrency,
+        secs,
+    )
+    .await?;
+
+    // Hot read: list an org's projects (20 of them).
+    let (org, _, token) = org_with_admin(&http, &base, "bench-read").await?;
+    for i in 0..20 {
+        call(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/orgs/{org}/projects"),
+            Some(&token),
+            Some(json!({"name": format!("r{i}")})),
+        )
+        .await?;
+    }
+    let app_read = {
+        let (http, url, token) = (
+            http.clone(),
+            format!("{base}/api/v1/orgs/{org}/projects"),
+            token.clone(),
+        );
+        load(concurrency, secs, move |_| {
+            let request = http.get(&url).bearer_auth(&token);
+            async move {
+                match request.send().await {
+                    Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
+                    _ => false,
+                }
+            }
+        })
+        .await
+    };
+    let read_sql = "BEGIN;
+SELECT set_config('app.org_id', :'org', true), set_config('app.project_id', '', true);
+SELECT id, org_id, name, created_at FROM projects ORDER BY created_at, id LIMIT 500;
+COMMIT;
+";
+    let pg_read = pgbench(&database, read_sql, &[("org", &org)], concurrency, secs).await?;
+
+    println!("| workload | app (req/s) | pgbench (tps) | app / pgbench | target |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "| hot write: create project | {app_write:.0} | {pg_write:.0} | {:.0}% | ≥ 70% |",
+        100.0 * app_write / pg_write
+    );
+    println!(
+        "| hot read: list projects | {app_read:.0} | {pg_read:.0} | {:.0}% | ≥ 60% |",
+        100.0 * app_read / pg_read
+    );
+
+    // Config propagation: PUT on replica 0; time until replicas 1 and 2 both serve it.
+    let changes = env_u64("BENCH_CHANGES", 200);
+    let (org, _, token) = org_with_admin(&http, &base, "bench-config").await?;
+    let mut samples = Vec::new();
+    for version in 1..=changes {
+        let started = Instant::now();
+        let response = http
+            .put(format!("{base}/api/v1/orgs/{org}/configs/ui.banner"))
+            .bearer_auth(&token)
+            .header("If-Match", format!("\"{version}\""))
+            .json(&json!({"value": format!("change {version}"), "reason": "benchmark"}))
+            .send()
+            .await?;
+        if response.status() != 200 {
+            return Err(format!("PUT v{version}: {}", response.status()).into());
+        }
+        for replica in &replicas[1..] {
+            loop {
+                let body = call(
+                    &http,
+                    reqwest::Method::GET,
+                    format!("{}/api/v1/orgs/{org}/configs/ui.banner", replica.base),
+                    Some(&token),
+                    None,
+                )
+                .await?;
+                if body["version"].as_u64().is_some_and(|v| v > version) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_micros(250)).await;
+            }
+        }
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    println!(
+        "\nconfig change → served by all 3 replicas ({changes} changes, PUT included): p50 {:.1} ms, p99 {:.1} ms (target p99 ≤ 100 ms)",
+        percentile(&samples, 50.0),
+        percentile(&samples, 99.0)
+    );
+
+    for mut replica in replicas {
+        let _ = replica.child.kill().await;
+    }
+    owner.close().await;
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}

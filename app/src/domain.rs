@@ -59,12 +59,20 @@ text_newtype!(
     }
 );
 
+/// [`Name`]'s rule as a regular expression both ECMA-262 and Python read: the control
+/// characters (`Cc`) and Unicode `White_Space` (what `char::is_whitespace` tests), spelled out.
+pub const NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$";
+/// [`Reason`]'s rule: anything but blank.
+pub const REASON_PATTERN: &str =
+    r"^[\s\S]*[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$";
+
 text_newtype!(
-    /// A display name (org or project): 1-200 characters, no control characters.
+    /// A display name (org or project): 1-200 characters, no control characters, not blank.
+/// The OpenAPI document says the same with [`NAME_PATTERN`] (a test keeps them equal).
     Name,
     |s| {
         let len = s.chars().count();
-        if !(1..=200).contains(&len) || s.trim().is_empty() {
+        if !(1..=200).contains(&len) || !s.chars().any(|c| !c.is_whitespace() && !c.is_control()) {
             Err(format!("name must have 1-200 characters and not be blank (got {len})"))
         } else if s.chars().any(char::is_control) {
             Err("name must not contain control characters".to_owned())
@@ -97,13 +105,41 @@ text_newtype!(
     Reason,
     |s| {
         let len = s.chars().count();
-        if (1..=500).contains(&len) && !s.trim().is_empty() {
+        if (1..=500).contains(&len) && s.chars().any(|c| !c.is_whitespace()) {
             Ok(())
         } else {
             Err(format!("reason must have 1-500 characters and not be blank (got {len})"))
         }
     }
 );
+
+/// Deserializes an integer also when written `32.0` (JSON Schema calls that an integer too) or
+/// as text (query strings); anything with a fraction is refused.
+pub fn integral<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(i64),
+        Float(f64),
+        Text(String),
+    }
+    let whole = |f: f64| (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64);
+    let value = match Raw::deserialize(deserializer)? {
+        Raw::Int(i) => Some(i),
+        Raw::Float(f) => whole(f),
+        Raw::Text(t) => t
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| t.trim().parse::<f64>().ok().and_then(whole)),
+    };
+    value.ok_or_else(|| serde::de::Error::custom("expected a whole number"))
+}
+
+/// [`integral`] for an optional field.
+pub fn integral_opt<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    integral(deserializer).map(Some)
+}
 
 /// A user's role in its org.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -178,6 +214,27 @@ mod tests {
         assert!(Name::try_from("  ".to_owned()).is_err());
         assert!(Name::try_from("a\u{0}b".to_owned()).is_err());
         assert!(Name::try_from("x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn the_patterns_spell_out_the_rust_character_classes() {
+        for c in (0..=0x3000u32).filter_map(char::from_u32) {
+            let blank_or_control = c.is_whitespace() || c.is_control();
+            let outside_middle_class = matches!(c as u32, 0..=0x20 | 0x7F..=0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000);
+            assert_eq!(blank_or_control, outside_middle_class, "U+{:04X}", c as u32);
+            let reason_blank = matches!(c as u32, 0x09..=0x0D | 0x20 | 0x85 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000);
+            assert_eq!(c.is_whitespace(), reason_blank, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn the_openapi_document_states_the_same_rules() {
+        let doc =
+            serde_json::to_string(&<crate::ops::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap_or_default();
+        let name = serde_json::to_string(NAME_PATTERN).unwrap_or_default();
+        let reason = serde_json::to_string(REASON_PATTERN).unwrap_or_default();
+        assert_eq!(doc.matches(&name).count(), 2, "CreateOrg.name and CreateProject.name");
+        assert_eq!(doc.matches(&reason).count(), 1, "PutConfig.reason");
     }
 
     #[test]

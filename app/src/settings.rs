@@ -45,7 +45,7 @@ pub enum GateKind {
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Json,
-    Pretty,
+    Text,
 }
 
 #[derive(Debug, Deserialize)]

@@ -44,7 +44,7 @@ pub async fn mint(
     pool: &PgPool,
     org: Uuid,
     role: OrgRole,
-    uses: i32,
+    uses: i64,
     ttl: time::Duration,
     created_by: &str,
 ) -> Result<Minted, ApiError> {
@@ -71,7 +71,7 @@ pub async fn mint(
     .bind(org)
     .bind(sha256(&secret))
     .bind(role.as_str())
-    .bind(uses)
+    .bind(i32::try_from(uses).unwrap_or(i32::MAX))
     .bind(ttl.whole_seconds() as f64)
     .bind(created_by)
     .fetch_one(&mut *tx)

@@ -192,16 +192,16 @@ pub async fn me(principal: Principal) -> Json<Me> {
 pub struct MintInvite {
     pub role: OrgRole,
     /// How many sign-ins the code allows (1-100, default 1).
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "crate::domain::integral")]
     #[schema(minimum = 1, maximum = 100)]
-    pub uses: i32,
+    pub uses: i64,
     /// Hours until the code expires (1-168, default 24).
-    #[serde(default = "day")]
+    #[serde(default = "day", deserialize_with = "crate::domain::integral")]
     #[schema(minimum = 1, maximum = 168)]
     pub ttl_hours: i64,
 }
 
-fn one() -> i32 {
+fn one() -> i64 {
     1
 }
 fn day() -> i64 {
@@ -213,7 +213,7 @@ pub struct Invite {
     /// Shown once; only its hash is kept.
     pub code: String,
     pub role: OrgRole,
-    pub uses: i32,
+    pub uses: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }

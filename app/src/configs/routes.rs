@@ -110,7 +110,7 @@ pub async fn get_config(
 pub struct PutConfig {
     pub value: Value,
     /// Why, for the history.
-    #[schema(value_type = String, min_length = 1, max_length = 500)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"^[\s\S]*[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$")]
     pub reason: Reason,
 }
 
@@ -230,8 +230,11 @@ pub struct HistoryEntry {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Newest first; at most 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::domain::integral_opt")]
     pub limit: Option<i64>,
 }
 

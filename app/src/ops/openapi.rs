@@ -3,7 +3,11 @@
 //! app in the test command).
 
 use axum::Json;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::{auth, configs, orgs, projects};
@@ -34,14 +38,20 @@ use crate::{auth, configs, orgs, projects};
         configs::routes::config_history,
     ),
     components(schemas(crate::error::Problem)),
-    modifiers(&BearerAuth)
+    modifiers(&Conventions)
 )]
 pub struct ApiDoc;
 
+/// What holds for every operation, written once instead of on each handler: the bearer scheme;
+/// errors as `application/problem+json`; the answers any JSON body (400, 413, 415, 422) or any
+/// authenticated call (401, 503: revocation cannot be checked) may get; `If-Match` syntax.
 #[derive(Debug)]
-struct BearerAuth;
+struct Conventions;
 
-impl Modify for BearerAuth {
+const PROBLEM: &str = "application/problem+json";
+const IF_MATCH_PATTERN: &str = r#"^\s*(W/)?"?[1-9][0-9]{0,17}"?\s*$"#;
+
+impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -53,6 +63,67 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let mut implied: Vec<(&str, &str)> = Vec::new();
+                if operation.request_body.is_some() {
+                    implied.extend([
+                        ("400", "the body is not JSON"),
+                        ("413", "the body is too large"),
+                        ("415", "the body is not sent as application/json"),
+                        ("422", "the body does not fit the schema"),
+                    ]);
+                }
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    implied.extend([
+                        ("401", "no valid, unrevoked token"),
+                        ("503", "token revocation cannot be checked (Redis unreachable)"),
+                    ]);
+                }
+                for (status, description) in implied {
+                    if !operation.responses.responses.contains_key(status) {
+                        let response = ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                PROBLEM,
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("Problem")))
+                                    .build(),
+                            )
+                            .build();
+                        operation
+                            .responses
+                            .responses
+                            .insert(status.to_owned(), RefOr::T(response));
+                    }
+                }
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        let is_problem = response.content.get("application/json").is_some_and(|c| {
+                            matches!(c, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")))
+                        });
+                        if is_problem && let Some(content) = response.content.shift_remove("application/json") {
+                            response.content.insert(PROBLEM.to_owned(), content);
+                        }
+                    }
+                }
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let RefOr::T(parameter) = parameter
+                        && parameter.name == "If-Match"
+                    {
+                        parameter.schema = Some(RefOr::T(Schema::Object(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some(IF_MATCH_PATTERN))
+                                .build(),
+                        )));
+                    }
+                }
+            }
+        }
     }
 }
 

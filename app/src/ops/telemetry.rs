@@ -1,4 +1,4 @@
-//! Logs and traces. Logs are JSON lines (or pretty, for a terminal) carrying the request id of
+//! Logs and traces. Logs are JSON lines (or plain text, for a terminal) carrying the request id of
 //! the request's span; traces go over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
 use opentelemetry::trace::TracerProvider as _;
@@ -45,7 +45,7 @@ pub fn init(format: LogFormat) -> Result<Telemetry, TelemetryError> {
             .with_current_span(true)
             .with_span_list(false)
             .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
     };
     let tracer = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         Ok(endpoint) if !endpoint.trim().is_empty() => {
