@@ -5,12 +5,12 @@
 //!    effective role) at the same concurrency; reported as a ratio.
 //! 2. Config propagation: a change on one replica until all three serve it, p50/p99.
 //!
-//! Needs PostgreSQL and Redis on loopback and `pgbench` on PATH. `BENCH_SECS` (default 10) sets
-//! each throughput run's length, `BENCH_CONCURRENCY` (default 8) the clients of both sides.
+//! Both sides are driven by C load generators on this machine: `wrk` for the app's HTTP API,
+//! `pgbench` for PostgreSQL. Needs PostgreSQL and Redis on loopback, `wrk` and `pgbench` on
+//! PATH. `BENCH_SECS` (default 10) sets each throughput run's length, `BENCH_CONCURRENCY`
+//! (default 8) the clients of both sides.
 
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -137,34 +137,46 @@ async fn org_with_admin(http: &reqwest::Client, base: &str, slug: &str) -> Resul
     ))
 }
 
-/// Runs `concurrency` clients for `secs`; returns successful requests per second.
-async fn load<F, Fut>(concurrency: u64, secs: u64, request: F) -> f64
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let request = Arc::new(request);
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|client| {
-            let (request, done) = (Arc::clone(&request), Arc::clone(&done));
-            tokio::spawn(async move {
-                let mut i = 0;
-                while Instant::now() < deadline {
-                    if request(client * 1_000_000_000 + i).await {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    i += 1;
-                }
-            })
+/// wrk's successful requests per second for `url`, with `script` (Lua) shaping each request.
+async fn wrk(url: &str, script: &str, concurrency: u64, secs: u64) -> Result<f64, Error> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("request.lua");
+    std::fs::write(&file, script)?;
+    let output = Command::new("wrk")
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &concurrency.to_string(),
+            "-d",
+            &format!("{secs}s"),
+            "-s",
+        ])
+        .arg(&file)
+        .arg(url)
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let number = |prefix: &str| {
+        text.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix(prefix)
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse::<f64>().ok())
         })
-        .collect();
-    for task in tasks {
-        let _ = task.await;
-    }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    };
+    // "  12345 requests in 10.00s, 4.2MB read"
+    let total = text.lines().filter(|l| l.contains(" requests in ")).find_map(|l| {
+        l.split(" requests in ")
+            .next()
+            .and_then(|n| n.trim().parse::<f64>().ok())
+    });
+    let (Some(rate), Some(total)) = (number("Requests/sec:"), total) else {
+        return Err(format!("wrk said: {text}{}", String::from_utf8_lossy(&output.stderr)).into());
+    };
+    // Only successes count.
+    let failed = number("Non-2xx or 3xx responses:").unwrap_or(0.0);
+    Ok(rate * (total - failed) / total)
 }
 
 /// pgbench's tps for `script` (the app's transaction, as the app's role).
@@ -235,26 +247,35 @@ async fn main() -> Result<(), Error> {
 
     // Hot write: create a project (INSERT project + owner membership in one transaction).
     let (org, user, token) = org_with_admin(&http, &base, "bench-write").await?;
-    let app_write = {
-        let (http, url, token) = (
-            http.clone(),
-            format!("{base}/api/v1/orgs/{org}/projects"),
-            token.clone(),
-        );
-        load(concurrency, secs, move |n| {
-            let request = http
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&json!({"name": format!("p-{n}")}));
-            async move { request.send().await.is_ok_and(|r| r.status() == 201) }
-        })
-        .await
-    };
+    // Each wrk thread has its own Lua state: names carry the thread's number and a counter.
+    let write_lua = format!(
+        r#"wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Content-Type"] = "application/json"
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, string.format('{{"name": "p-%d-%d"}}', id, n))
+end
+"#
+    );
+    let app_write = wrk(
+        &format!("{base}/api/v1/orgs/{org}/projects"),
+        &write_lua,
+        concurrency,
+        secs,
+    )
+    .await?;
     let write_sql = "\\set n random(1, 1000000000000)
 BEGIN;
-SELECT set_config('app.org_id', :'org', true), set_config('app.project_id', '', true);
-INSERT INTO projects (org_id, name) VALUES (:'org', 'pgb-' || :n) RETURNING id AS project_id, org_id, name, created_at \\gset
-INSERT INTO project_members (org_id, project_id, user_id, role) VALUES (:'org', :'project_id', :'user', 'owner');
+SELECT set_config('app.org_id', :org, true), set_config('app.project_id', '', true);
+INSERT INTO projects (org_id, name) VALUES (:org, 'pgb-' || :n) RETURNING id AS project_id, org_id, name, created_at \\gset
+INSERT INTO project_members (org_id, project_id, user_id, role) VALUES (:org, :project_id, :user, 'owner');
 COMMIT;
 ";
     let pg_write = pgbench(
@@ -278,25 +299,16 @@ COMMIT;
         )
         .await?;
     }
-    let app_read = {
-        let (http, url, token) = (
-            http.clone(),
-            format!("{base}/api/v1/orgs/{org}/projects"),
-            token.clone(),
-        );
-        load(concurrency, secs, move |_| {
-            let request = http.get(&url).bearer_auth(&token);
-            async move {
-                match request.send().await {
-                    Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
-                    _ => false,
-                }
-            }
-        })
-        .await
-    };
+    let read_lua = format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n");
+    let app_read = wrk(
+        &format!("{base}/api/v1/orgs/{org}/projects"),
+        &read_lua,
+        concurrency,
+        secs,
+    )
+    .await?;
     let read_sql = "BEGIN;
-SELECT set_config('app.org_id', :'org', true), set_config('app.project_id', '', true);
+SELECT set_config('app.org_id', :org, true), set_config('app.project_id', '', true);
 SELECT id, org_id, name, created_at FROM projects ORDER BY created_at, id LIMIT 500;
 COMMIT;
 ";

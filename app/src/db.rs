@@ -31,6 +31,9 @@ impl Tenant {
 pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)
+        // No ping before every checkout: it costs a round trip per request, and a dead
+        // connection fails its first query and leaves the pool anyway.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 sqlx::query(&format!("SET ROLE {RUNTIME_ROLE}")).execute(conn).await?;
