@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::auth::token::TokenKeys;
 use crate::configs::sync;
 use crate::orgs::gate::{IsolationGate, NoGate};
+use crate::orgs::kubernetes::KubernetesGate;
 use crate::orgs::saga::{NoProbe, Saga};
 use crate::settings::{GateKind, Settings};
 use crate::state::AppState;
@@ -36,6 +37,11 @@ pub enum StartError {
     #[error("cannot connect to Redis: {0}")]
     #[diagnostic(help("check APP_REDIS_URL and that Redis is reachable"))]
     Redis(#[source] redis::RedisError),
+    #[error("cannot reach the Kubernetes API for the isolation gate: {0}")]
+    #[diagnostic(help(
+        "APP_ISOLATION_GATE=kubernetes needs the in-cluster ServiceAccount (the chart mounts it) or a kubeconfig"
+    ))]
+    Kubernetes(#[source] kube::Error),
     #[error("cannot listen on {0}: {1}")]
     #[diagnostic(help("choose a free address with APP_LISTEN, e.g. 0.0.0.0:8080"))]
     Bind(SocketAddr, #[source] std::io::Error),
@@ -59,6 +65,11 @@ impl Application {
     pub async fn build(settings: &Settings) -> Result<Self, StartError> {
         let gate: Arc<dyn IsolationGate> = match settings.isolation_gate {
             GateKind::None => Arc::new(NoGate),
+            GateKind::Kubernetes => Arc::new(KubernetesGate::new(
+                kube::Client::try_default().await.map_err(StartError::Kubernetes)?,
+                Duration::from_secs(settings.isolation_timeout_secs),
+                Duration::from_secs(1),
+            )),
         };
         Self::build_with_gate(settings, gate).await
     }

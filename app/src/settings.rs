@@ -39,6 +39,8 @@ pub enum SettingsError {
 pub enum GateKind {
     /// No cluster: the gate passes at once (local runs and tests).
     None,
+    /// The org's namespace, with Kyverno's default-deny NetworkPolicy, before commit.
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -76,6 +78,9 @@ pub struct Settings {
     pub saga_lease_secs: u64,
     #[serde(default = "defaults::gate")]
     pub isolation_gate: GateKind,
+    /// How long the Kubernetes gate waits for the default-deny NetworkPolicy.
+    #[serde(default = "defaults::isolation_timeout_secs")]
+    pub isolation_timeout_secs: u64,
     #[serde(default = "defaults::shutdown_secs")]
     pub shutdown_grace_secs: u64,
 }
@@ -113,6 +118,9 @@ mod defaults {
     }
     pub fn gate() -> GateKind {
         GateKind::None
+    }
+    pub fn isolation_timeout_secs() -> u64 {
+        30
     }
     pub fn shutdown_secs() -> u64 {
         20
