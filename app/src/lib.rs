@@ -4,12 +4,13 @@
 //! - [`settings`]: twelve-factor settings. [`server`]: start-up, background loops, shutdown.
 //! - [`routes`]: the route table; each resource's handlers and SQL live in its own module:
 //!   [`auth`] (sign-in, tokens, invites), [`orgs`] (the creation saga), [`projects`],
-//!   [`configs`] (versioned configs with hot reload).
+//!   [`configs`] (versioned configs with hot reload), [`chat`] (canned actions over WebSockets).
 //! - [`db`]: connections as the unprivileged `app_runtime` role, and the tenant set per
 //!   transaction (never per connection).
 //! - [`ops`]: health, metrics, OpenAPI, telemetry. [`error`]: the API's one error type.
 
 pub mod auth;
+pub mod chat;
 pub mod configs;
 pub mod db;
 pub mod domain;

@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::token::TokenKeys;
+use crate::chat::assistant::Assistant;
+use crate::chat::hub;
 use crate::configs::sync;
 use crate::orgs::gate::{IsolationGate, NoGate};
 use crate::orgs::kubernetes::KubernetesGate;
@@ -110,6 +112,7 @@ impl Application {
             settings.admin_token.clone(),
             gate,
             Duration::from_secs(settings.saga_lease_secs),
+            Assistant::new(settings.assistant_url.clone()),
         );
         Ok(Self {
             listener,
@@ -140,6 +143,7 @@ impl Application {
             self.reconcile_every,
             stop_rx.clone(),
         ));
+        let chat = tokio::spawn(hub::run(self.state.clone(), self.redis.clone(), stop_rx.clone()));
         let recovery = tokio::spawn(recover_forever(self.state.clone(), self.recovery_every, stop_rx));
         let state = self.state.clone();
         let draining = async move {
@@ -153,6 +157,7 @@ impl Application {
         let _ = stop_tx.send(true);
         let stopped = async {
             let _ = subscriber.await;
+            let _ = chat.await;
             let _ = recovery.await;
         };
         if tokio::time::timeout(self.grace, stopped).await.is_err() {

@@ -78,6 +78,9 @@ pub struct Settings {
     pub saga_lease_secs: u64,
     #[serde(default = "defaults::gate")]
     pub isolation_gate: GateKind,
+    /// The mock AI's base URL (internal HTTP); chat works without it.
+    #[serde(default)]
+    pub assistant_url: Option<String>,
     /// How long the Kubernetes gate waits for the default-deny NetworkPolicy.
     #[serde(default = "defaults::isolation_timeout_secs")]
     pub isolation_timeout_secs: u64,

@@ -10,6 +10,8 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 
 use crate::auth::token::TokenKeys;
+use crate::chat::assistant::Assistant;
+use crate::chat::hub::Hub;
 use crate::configs::store::ConfigStore;
 use crate::ops::metrics::Metrics;
 use crate::orgs::gate::IsolationGate;
@@ -28,6 +30,9 @@ pub struct Inner {
     pub metrics: Metrics,
     pub gate: Arc<dyn IsolationGate>,
     pub saga_lease: Duration,
+    /// This replica's chat sockets.
+    pub hub: Hub,
+    pub assistant: Assistant,
     draining: AtomicBool,
 }
 
@@ -39,6 +44,7 @@ impl AppState {
         admin_token: SecretString,
         gate: Arc<dyn IsolationGate>,
         saga_lease: Duration,
+        assistant: Assistant,
     ) -> Self {
         Self(Arc::new(Inner {
             db,
@@ -49,6 +55,8 @@ impl AppState {
             metrics: Metrics::default(),
             gate,
             saga_lease,
+            hub: Hub::default(),
+            assistant,
             draining: AtomicBool::new(false),
         }))
     }

@@ -7,7 +7,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 /// Every tenant table, and whether its policy is also scoped to a project.
-const TABLES: [(&str, bool); 9] = [
+const TABLES: [(&str, bool); 10] = [
     ("organizations", false),
     ("projects", false),
     ("users", false),
@@ -17,6 +17,7 @@ const TABLES: [(&str, bool); 9] = [
     ("service_configs", false),
     ("config_history", false),
     ("invites", false),
+    ("chat_polls", true),
 ];
 
 struct Org {
@@ -72,6 +73,11 @@ async fn seed(owner: &PgPool) -> [Org; 2] {
                  VALUES ('{}', sha256('{slug}'::bytea), 'member', 1, now() + interval '1 day', 'seed')",
                 org.id
             ),
+            format!(
+                "INSERT INTO chat_polls (org_id, project_id, template, question, choices)
+                 VALUES ('{0}', '{1}', 'seed', 'q', '[]'), ('{0}', '{2}', 'seed', 'q', '[]')",
+                org.id, org.projects[0], org.projects[1]
+            ),
         ];
         for sql in statements {
             sqlx::query(&sql)
@@ -109,9 +115,14 @@ fn insert_sql(table: &str, org: &Org, project: Uuid, key: &str) -> String {
         "chat_sessions" => {
             format!("INSERT INTO chat_sessions (org_id, project_id, user_id) VALUES ('{o}', '{project}', '{u}')")
         }
-        "chat_counters" => {
-            format!("INSERT INTO chat_counters (org_id, project_id, metric) VALUES ('{o}', '{project}', '{key}')")
-        }
+        // Metrics are canned: a poll choice names the row.
+        "chat_counters" => format!(
+            "INSERT INTO chat_counters (org_id, project_id, metric) VALUES ('{o}', '{project}', 'poll:{}:{key}')",
+            Uuid::nil()
+        ),
+        "chat_polls" => format!(
+            "INSERT INTO chat_polls (org_id, project_id, template, question, choices) VALUES ('{o}', '{project}', '{key}', 'q', '[]')"
+        ),
         "service_configs" => format!(
             "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ('{o}', '{key}', '1', 1, 't')"
         ),

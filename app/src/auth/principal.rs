@@ -41,21 +41,27 @@ impl FromRequestParts<AppState> for Principal {
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".to_owned()))?;
-        let claims = state
-            .tokens
-            .verify(token.trim())
-            .map_err(|e| ApiError::Unauthorized(format!("{e}; sign in again")))?;
-        match denylist::is_revoked(&state.redis, &claims.jti).await {
-            Ok(false) => Ok(Self { claims }),
-            Ok(true) => Err(ApiError::Unauthorized(
-                "the token has been revoked; sign in again".to_owned(),
-            )),
-            Err(e) => {
-                tracing::warn!(error = %e, "revocation check failed; refusing the request");
-                Err(ApiError::Unavailable(
-                    "token revocation cannot be checked right now (Redis is unreachable); retry shortly".to_owned(),
-                ))
-            }
+        authenticate(state, token).await
+    }
+}
+
+/// Checks a token and its revocation: the one way a caller is recognised, for requests and
+/// WebSockets alike.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let claims = state
+        .tokens
+        .verify(token.trim())
+        .map_err(|e| ApiError::Unauthorized(format!("{e}; sign in again")))?;
+    match denylist::is_revoked(&state.redis, &claims.jti).await {
+        Ok(false) => Ok(Principal { claims }),
+        Ok(true) => Err(ApiError::Unauthorized(
+            "the token has been revoked; sign in again".to_owned(),
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "revocation check failed; refusing the request");
+            Err(ApiError::Unavailable(
+                "token revocation cannot be checked right now (Redis is unreachable); retry shortly".to_owned(),
+            ))
         }
     }
 }

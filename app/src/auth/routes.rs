@@ -177,6 +177,8 @@ async fn revoke_jti(state: &AppState, jti: &str) -> ApiResult<StatusCode> {
         tracing::warn!(error = %e, "revocation failed");
         ApiError::Unavailable("the revocation could not be stored (Redis is unreachable); retry".to_owned())
     })?;
+    // Open chat sockets of the token close on every replica.
+    crate::chat::hub::publish(&state.redis, crate::chat::hub::REVOKED_CHANNEL, jti).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -17,7 +17,7 @@ pub const CHAT_ACTIONS: [&str; 7] = [
 ];
 
 /// Every key, with its default and a description of what it accepts.
-pub const KEYS: [(&str, &str); 5] = [
+pub const KEYS: [(&str, &str); 6] = [
     (
         "chat.max_sessions",
         "an integer from 1 to 3: active chat sessions per user and project",
@@ -38,6 +38,10 @@ pub const KEYS: [(&str, &str); 5] = [
         "features",
         "an object whose values are booleans (feature flags), at most 32 of them",
     ),
+    (
+        "chat.poll_templates",
+        "an array of at most 20 poll templates {\"id\": a lowercase slug, \"question\": 1-200 characters, \"choices\": 2-6 distinct lowercase slugs}",
+    ),
 ];
 
 /// The configs a new org starts with (the saga's "defaults applied" step).
@@ -48,7 +52,41 @@ pub fn defaults() -> Vec<(&'static str, Value)> {
         ("chat.actions", json!(CHAT_ACTIONS)),
         ("ui.banner", json!("")),
         ("features", json!({})),
+        (
+            "chat.poll_templates",
+            json!([
+                {"id": "ship-it", "question": "Ship it today?", "choices": ["yes", "no", "later"]},
+                {"id": "sprint", "question": "How did the sprint go?", "choices": ["great", "ok", "rough"]},
+            ]),
+        ),
     ]
+}
+
+/// A lowercase slug: the shape of poll template ids and choices.
+fn slug(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn poll_template(template: &Value) -> bool {
+    let Some(fields) = template.as_object() else {
+        return false;
+    };
+    let all = fields.get("choices").and_then(Value::as_array);
+    let choices: Vec<&str> = all.into_iter().flatten().filter_map(Value::as_str).collect();
+    let distinct = choices.iter().enumerate().all(|(i, c)| !choices[..i].contains(c));
+    fields.len() == 3
+        && fields.get("id").and_then(Value::as_str).is_some_and(slug)
+        && fields
+            .get("question")
+            .and_then(Value::as_str)
+            .is_some_and(|q| (1..=200).contains(&q.chars().count()))
+        && (2..=6).contains(&choices.len())
+        && all.is_some_and(|a| a.len() == choices.len())
+        && choices.iter().all(|c| slug(c))
+        && distinct
 }
 
 /// Why a value does not fit its key, with what would.
@@ -76,6 +114,9 @@ pub fn check(key: &ConfigKey, value: &Value) -> Result<(), String> {
         "features" => value
             .as_object()
             .is_some_and(|m| m.len() <= 32 && m.values().all(Value::is_boolean)),
+        "chat.poll_templates" => value
+            .as_array()
+            .is_some_and(|all| all.len() <= 20 && all.iter().all(poll_template)),
         _ => false,
     };
     if ok {

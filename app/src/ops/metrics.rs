@@ -47,9 +47,22 @@ fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+/// Publish → dispatch latency buckets (seconds).
+const DELIVERY_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    chat_connections: Gauge,
+    chat_delivered: Counter,
+    chat_rejected: Family<ReasonLabels, Counter>,
+    chat_slow: Counter,
+    chat_delivery: Histogram,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     config_version: Family<KeyLabels, Gauge>,
@@ -80,8 +93,44 @@ impl Default for Metrics {
             "Config reloads triggered by Redis or the reconcile loop",
             config_reloads.clone(),
         );
+        let chat_connections = Gauge::default();
+        let chat_delivered = Counter::default();
+        let chat_rejected = Family::<ReasonLabels, Counter>::default();
+        let chat_slow = Counter::default();
+        let chat_delivery = Histogram::new(DELIVERY_BUCKETS);
+        registry.register(
+            "app_chat_connections",
+            "Open chat WebSocket connections on this replica",
+            chat_connections.clone(),
+        );
+        registry.register(
+            "app_chat_frames_delivered",
+            "Frames written to chat sockets on this replica",
+            chat_delivered.clone(),
+        );
+        registry.register(
+            "app_chat_frames_rejected",
+            "Chat frames refused with an error frame",
+            chat_rejected.clone(),
+        );
+        registry.register(
+            "app_chat_slow_consumers",
+            "Chat connections dropped because they fell behind",
+            chat_slow.clone(),
+        );
+        registry.register_with_unit(
+            "app_chat_delivery",
+            "Chat frame publish on one replica to dispatch on this one",
+            Unit::Seconds,
+            chat_delivery.clone(),
+        );
         Self {
             registry,
+            chat_connections,
+            chat_delivered,
+            chat_rejected,
+            chat_slow,
+            chat_delivery,
             requests,
             latency,
             config_version,
@@ -103,6 +152,32 @@ impl Metrics {
         for (key, version) in store.max_versions() {
             self.config_version.get_or_create(&KeyLabels { key }).set(version);
         }
+    }
+
+    pub fn chat_connected(&self, delta: i64) {
+        self.chat_connections.inc_by(delta);
+    }
+
+    pub fn chat_delivered(&self) {
+        self.chat_delivered.inc();
+    }
+
+    pub fn chat_rejected(&self, reason: &str) {
+        self.chat_rejected
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn chat_slow_consumers(&self, count: u64) {
+        if count > 0 {
+            self.chat_slow.inc_by(count);
+        }
+    }
+
+    pub fn chat_delivery(&self, seconds: f64) {
+        self.chat_delivery.observe(seconds);
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {

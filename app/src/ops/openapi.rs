@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, configs, orgs, projects};
+use crate::{auth, chat, configs, orgs, projects};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -36,6 +36,11 @@ use crate::{auth, configs, orgs, projects};
         configs::routes::get_config,
         configs::routes::put_config,
         configs::routes::config_history,
+        chat::routes::list_chats,
+        chat::routes::open_chat,
+        chat::routes::close_chat,
+        chat::routes::list_polls,
+        chat::routes::open_poll,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&Conventions)

@@ -1,0 +1,13 @@
+//! Project chat of canned actions (seed 5.3; protocol: docs/chat-protocol.md).
+//!
+//! - [`store`]: sessions under the cap of 3 (FIFO), counters and polls in SQL.
+//! - [`protocol`]: the frames; only canned actions parse, everything else is refused.
+//! - [`socket`]: one WebSocket. [`hub`]: this replica's sockets and the Redis fan-out.
+//! - [`assistant`]: the mock AI client. [`routes`]: sessions, polls and the socket route.
+
+pub mod assistant;
+pub mod hub;
+pub mod protocol;
+pub mod routes;
+pub mod socket;
+pub mod store;

@@ -1,0 +1,175 @@
+//! `/api/v1/orgs/{org}/projects/{project}/chats` (sessions under the cap), `/polls`, and the
+//! WebSocket.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::hub;
+use super::protocol::ServerFrame;
+use super::socket::{self, now_us};
+use super::store::{self, SESSION_CAP, Session};
+use crate::auth::{Member, Principal};
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/orgs/{org}/projects/{project}/chats",
+            get(list_chats).post(open_chat),
+        )
+        .route(
+            "/api/v1/orgs/{org}/projects/{project}/chats/{session}",
+            delete(close_chat),
+        )
+        .route(
+            "/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws",
+            get(socket::connect),
+        )
+        .route(
+            "/api/v1/orgs/{org}/projects/{project}/polls",
+            get(list_polls).post(open_poll),
+        )
+}
+
+/// The caller, who must be a member of the project.
+async fn chatter(state: &AppState, principal: &Principal, org: Uuid, project: Uuid) -> ApiResult<Member> {
+    let member = principal.member_of(org)?;
+    if store::membership(&state.db, org, project, member.user).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "project {project} not found, or you are not one of its members"
+        )));
+    }
+    Ok(member)
+}
+
+/// The caller's active chats in the project (at most 3), oldest first.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/projects/{project}/chats", tag = "chat",
+    params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Session>), (status = 400, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn list_chats(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, project)): PathParams<(Uuid, Uuid)>,
+) -> ApiResult<Json<Vec<Session>>> {
+    let member = chatter(&state, &principal, org, project).await?;
+    Ok(Json(
+        store::active_sessions(&state.db, org, project, member.user).await?,
+    ))
+}
+
+/// Open a chat. With 3 already active, the oldest is closed (its sockets get a close frame).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/projects/{project}/chats", tag = "chat",
+    params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 201, body = Session), (status = 400, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn open_chat(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, project)): PathParams<(Uuid, Uuid)>,
+) -> ApiResult<(StatusCode, Json<Session>)> {
+    let member = chatter(&state, &principal, org, project).await?;
+    let cap = state
+        .configs
+        .get(org, "chat.max_sessions")
+        .and_then(|e| e.value.as_i64())
+        .unwrap_or(SESSION_CAP)
+        .clamp(1, SESSION_CAP);
+    let (session, closed) = store::open_session(&state.db, org, project, member.user, cap).await?;
+    for id in closed {
+        hub::publish(&state.redis, hub::CLOSED_CHANNEL, &id.to_string()).await;
+    }
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+/// Close one of the caller's chats.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/projects/{project}/chats/{session}", tag = "chat",
+    params(("org" = Uuid, Path), ("project" = Uuid, Path), ("session" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn close_chat(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, project, session)): PathParams<(Uuid, Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let member = chatter(&state, &principal, org, project).await?;
+    if !store::close_session(&state.db, org, project, member.user, session).await? {
+        return Err(ApiError::NotFound(format!(
+            "no open chat {session} of yours in this project"
+        )));
+    }
+    hub::publish(&state.redis, hub::CLOSED_CHANNEL, &session.to_string()).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The project's polls.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/projects/{project}/polls", tag = "chat",
+    params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Value>), (status = 400, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn list_polls(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, project)): PathParams<(Uuid, Uuid)>,
+) -> ApiResult<Json<Vec<Value>>> {
+    chatter(&state, &principal, org, project).await?;
+    let (_, _, polls) = store::snapshot(&state.db, org, project).await?;
+    Ok(Json(polls))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPoll {
+    /// The id of a template in the org's `chat.poll_templates` config.
+    pub template: String,
+}
+
+/// Open a poll from one of the org's poll templates; everyone viewing the project sees it.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/projects/{project}/polls", tag = "chat", request_body = OpenPoll,
+    params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 201, body = Value), (status = 400, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn open_poll(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, project)): PathParams<(Uuid, Uuid)>,
+    JsonBody(body): JsonBody<OpenPoll>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    chatter(&state, &principal, org, project).await?;
+    let templates = state
+        .configs
+        .get(org, "chat.poll_templates")
+        .map(|e| e.value.clone())
+        .unwrap_or_default();
+    let template = templates
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["id"] == body.template.as_str()))
+        .ok_or_else(|| {
+            let known: Vec<&str> = templates
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["id"].as_str())
+                .collect();
+            ApiError::Unprocessable(format!(
+                "no poll template {:?} in this org's chat.poll_templates; known: {}",
+                body.template,
+                known.join(", ")
+            ))
+        })?;
+    let question = template["question"].as_str().unwrap_or_default();
+    let poll = store::create_poll(&state.db, org, project, &body.template, question, &template["choices"]).await?;
+    let frame = ServerFrame::Poll {
+        poll: poll.clone(),
+        sent_at_us: now_us(),
+    };
+    let text = serde_json::to_string(&frame).map_err(|e| ApiError::Internal(e.to_string()))?;
+    hub::publish(&state.redis, &hub::project_channel(project), &text).await;
+    Ok((StatusCode::CREATED, Json(poll)))
+}

@@ -1,0 +1,272 @@
+//! One chat WebSocket: authenticated like any request (the token comes as `access_token`,
+//! since browsers cannot set headers on a WebSocket), a snapshot first, then canned frames in
+//! and fanned-out frames out, until the session closes, the token is revoked or expires, or the
+//! client falls too far behind.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::hub::{self, reason};
+use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
+use super::store::{self, Counted};
+use crate::auth::principal;
+use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct Connect {
+    pub access_token: String,
+}
+
+/// Who is on this socket.
+#[derive(Debug, Clone)]
+struct Peer {
+    org: Uuid,
+    project: Uuid,
+    session: Uuid,
+    user: Uuid,
+    user_key: String,
+    jti: String,
+    expires_at: u64,
+}
+
+pub fn now_us() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
+}
+
+/// `GET /api/v1/orgs/{org}/projects/{project}/chats/{session}/ws?access_token=...`
+pub async fn connect(
+    State(state): State<AppState>,
+    PathParams((org, project, session)): PathParams<(Uuid, Uuid, Uuid)>,
+    QueryParams(query): QueryParams<Connect>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let principal = principal::authenticate(&state, &query.access_token).await?;
+    let member = principal.member_of(org)?;
+    if store::membership(&state.db, org, project, member.user).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "project {project} not found, or you are not one of its members"
+        )));
+    }
+    if !store::session_is_open(&state.db, org, project, member.user, session).await? {
+        return Err(ApiError::Conflict(format!(
+            "chat session {session} is closed or not yours; open a new chat"
+        )));
+    }
+    let peer = Peer {
+        org,
+        project,
+        session,
+        user: member.user,
+        user_key: member.user_key,
+        jti: principal.claims.jti.clone(),
+        expires_at: principal.claims.exp,
+    };
+    Ok(upgrade
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| run(state, socket, peer)))
+}
+
+fn text(frame: &ServerFrame) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default())
+}
+
+/// A token bucket: `per_minute` frames a minute, bursts of a tenth of that (at least 3).
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self, per_minute: f64) -> bool {
+        let burst = (per_minute / 10.0).max(3.0);
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * per_minute / 60.0).min(burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn snapshot(state: &AppState, peer: &Peer) -> Option<Utf8Bytes> {
+    match store::snapshot(&state.db, peer.org, peer.project).await {
+        Ok((seq, counters, polls)) => Some(text(&ServerFrame::Snapshot { seq, counters, polls })),
+        Err(e) => {
+            tracing::warn!(error = %e, "chat snapshot failed");
+            None
+        }
+    }
+}
+
+async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
+    let mut registered = state
+        .hub
+        .register(peer.project, peer.user, peer.session, peer.jti.clone());
+    state.metrics.chat_connected(1);
+    let mut bucket = Bucket {
+        tokens: 3.0,
+        last: Instant::now(),
+    };
+    let expires_in = peer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
+    let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
+    tokio::pin!(expiry);
+    let mut open = match snapshot(&state, &peer).await {
+        Some(frame) => socket.send(Message::Text(frame)).await.is_ok(),
+        None => false,
+    };
+    while open {
+        tokio::select! {
+            frame = registered.frames.recv() => match frame {
+                Some(frame) => {
+                    open = socket.send(Message::Text(frame)).await.is_ok();
+                    state.metrics.chat_delivered();
+                }
+                None => open = false,
+            },
+            message = socket.recv() => match message {
+                Some(Ok(Message::Text(frame))) => {
+                    if let Some(reply) = on_frame(&state, &peer, &mut bucket, frame.as_str()).await {
+                        open = socket.send(Message::Text(reply)).await.is_ok();
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    state.metrics.chat_rejected(Refusal::BadJson.as_str());
+                    let error = ServerFrame::Error { reason: Refusal::BadJson, detail: "binary frames are not accepted; send JSON text".to_owned() };
+                    open = socket.send(Message::Text(text(&error))).await.is_ok();
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => open = false,
+            },
+            _ = registered.close.changed() => {
+                let why = registered.close.borrow().unwrap_or(reason::SESSION_CLOSED);
+                let code = if why == reason::SLOW { 4002 } else if why == reason::REVOKED { 4001 } else { 4000 };
+                let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(why) }))).await;
+                open = false;
+            }
+            () = &mut expiry => {
+                let close = CloseFrame { code: 4001, reason: Utf8Bytes::from_static("token expired: sign in again") };
+                let _ = socket.send(Message::Close(Some(close))).await;
+                open = false;
+            }
+        }
+    }
+    state.hub.unregister(peer.project, registered.id);
+    state.metrics.chat_connected(-1);
+}
+
+fn refuse(state: &AppState, reason: Refusal, detail: String) -> Option<Utf8Bytes> {
+    state.metrics.chat_rejected(reason.as_str());
+    Some(text(&ServerFrame::Error { reason, detail }))
+}
+
+/// Handles one client frame; returns the frame to answer this socket with directly, if any
+/// (refusals, snapshots). Everything else goes out through the fan-out.
+async fn on_frame(state: &AppState, peer: &Peer, bucket: &mut Bucket, frame: &str) -> Option<Utf8Bytes> {
+    let parsed = match protocol::parse(frame) {
+        Ok(parsed) => parsed,
+        Err((reason, detail)) => return refuse(state, reason, detail),
+    };
+    if parsed == ClientFrame::Snapshot {
+        return snapshot(state, peer).await;
+    }
+    let config_i64 = |key: &str, default: i64| {
+        state
+            .configs
+            .get(peer.org, key)
+            .and_then(|e| e.value.as_i64())
+            .unwrap_or(default)
+    };
+    let per_minute = config_i64("chat.rate_limit_per_minute", 60) as f64;
+    if !bucket.take(per_minute) {
+        return refuse(
+            state,
+            Refusal::RateLimited,
+            format!("at most {per_minute} actions a minute; slow down"),
+        );
+    }
+    let (metric, vote, label) = match &parsed {
+        ClientFrame::Action(action) => {
+            let enabled = state.configs.get(peer.org, "chat.actions").is_none_or(|e| {
+                e.value
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(action)))
+            });
+            if !enabled {
+                return refuse(
+                    state,
+                    Refusal::UnknownAction,
+                    format!("the action {action:?} is turned off in this org"),
+                );
+            }
+            ((*action).to_owned(), None, (*action).to_owned())
+        }
+        ClientFrame::Vote { poll, choice } => (String::new(), Some((*poll, choice.as_str())), format!("vote:{choice}")),
+        ClientFrame::Snapshot => return None,
+    };
+    match store::count(&state.db, peer.org, peer.project, &metric, vote).await {
+        Ok(Counted::UnknownChoice) => {
+            return refuse(
+                state,
+                Refusal::UnknownChoice,
+                "no such poll in this project, or no such choice in it".to_owned(),
+            );
+        }
+        Ok(Counted::Done { value, seq }) => {
+            let metric = match vote {
+                Some((poll, choice)) => format!("poll:{poll}:{choice}"),
+                None => metric,
+            };
+            let counter = ServerFrame::Counter {
+                seq,
+                metric,
+                value,
+                sent_at_us: now_us(),
+            };
+            hub::publish(
+                &state.redis,
+                &hub::project_channel(peer.project),
+                text(&counter).as_str(),
+            )
+            .await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "chat counter update failed");
+            return Some(text(&ServerFrame::Error {
+                reason: Refusal::BadJson,
+                detail: "the action could not be recorded right now; retry".to_owned(),
+            }));
+        }
+    }
+    // The assistant may take its time; the socket does not wait for it.
+    let (state, peer) = (state.clone(), peer.clone());
+    tokio::spawn(async move {
+        let reply = state.assistant.reply(&label).await;
+        let echo = ServerFrame::Echo {
+            session: peer.session,
+            action: label,
+            assistant: if reply.is_some() { "available" } else { "unavailable" },
+            reply: Some(
+                reply.unwrap_or_else(|| "The assistant is unavailable right now; your action was counted.".to_owned()),
+            ),
+            sent_at_us: now_us(),
+        };
+        hub::publish(
+            &state.redis,
+            &hub::user_channel(peer.project, peer.user),
+            text(&echo).as_str(),
+        )
+        .await;
+        tracing::debug!(user = %peer.user_key, "chat action handled");
+    });
+    None
+}

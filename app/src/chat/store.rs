@@ -1,0 +1,241 @@
+//! The chat's SQL: sessions under the cap, counters and polls. Every query runs in the tenant
+//! (org and project) of the caller, so RLS scopes it whatever its WHERE clause says.
+
+use serde_json::{Map, Value, json};
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::db::{self, Tenant};
+
+/// Most active sessions a user may hold per project (DESIGN: at most 3).
+pub const SESSION_CAP: i64 = 3;
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Session {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+}
+
+async fn tenant(pool: &PgPool, org: Uuid, project: Uuid) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    db::begin(
+        pool,
+        Tenant {
+            org,
+            project: Some(project),
+        },
+    )
+    .await
+}
+
+/// The user's role in the project, if they are a member (only members chat).
+pub async fn membership(pool: &PgPool, org: Uuid, project: Uuid, user: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let role = sqlx::query_scalar("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
+        .bind(project)
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Opens a session and closes the oldest beyond `cap` (FIFO). A transaction-scoped advisory
+/// lock on (project, user) serializes concurrent opens from any replica, so the cap holds.
+/// Returns the new session and the ids it closed.
+pub async fn open_session(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    user: Uuid,
+    cap: i64,
+) -> Result<(Session, Vec<Uuid>), sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 0))")
+        .bind(project)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    let session = sqlx::query_as::<_, Session>(
+        "INSERT INTO chat_sessions (org_id, project_id, user_id) VALUES ($1, $2, $3) RETURNING id, project_id, opened_at",
+    )
+    .bind(org)
+    .bind(project)
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await?;
+    let closed: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE chat_sessions SET closed_at = clock_timestamp()
+          WHERE id IN (SELECT id FROM chat_sessions WHERE project_id = $1 AND user_id = $2 AND closed_at IS NULL
+                        ORDER BY opened_at DESC, id DESC OFFSET $3)
+          RETURNING id",
+    )
+    .bind(project)
+    .bind(user)
+    .bind(cap)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((session, closed))
+}
+
+pub async fn active_sessions(pool: &PgPool, org: Uuid, project: Uuid, user: Uuid) -> Result<Vec<Session>, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let sessions = sqlx::query_as::<_, Session>(
+        "SELECT id, project_id, opened_at FROM chat_sessions
+          WHERE project_id = $1 AND user_id = $2 AND closed_at IS NULL ORDER BY opened_at, id",
+    )
+    .bind(project)
+    .bind(user)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(sessions)
+}
+
+/// Closes the user's session; false when it was not theirs or not open.
+pub async fn close_session(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    user: Uuid,
+    session: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let closed = sqlx::query(
+        "UPDATE chat_sessions SET closed_at = clock_timestamp() WHERE id = $1 AND user_id = $2 AND closed_at IS NULL",
+    )
+    .bind(session)
+    .bind(user)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(closed == 1)
+}
+
+pub async fn session_is_open(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    user: Uuid,
+    session: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let open: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM chat_sessions WHERE id = $1 AND user_id = $2 AND closed_at IS NULL")
+            .bind(session)
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(open.is_some())
+}
+
+/// What a counter increment needs to know about a vote first.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// The counter's new value and the project's new sequence number.
+    Done { value: i64, seq: i64 },
+    /// The poll does not exist in this project, or has no such choice.
+    UnknownChoice,
+}
+
+/// Increments `metric` (an action, or a vote when `vote` names a poll and choice) and the
+/// project's sequence, in one transaction.
+pub async fn count(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    metric: &str,
+    vote: Option<(Uuid, &str)>,
+) -> Result<Counted, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let metric = match vote {
+        None => metric.to_owned(),
+        Some((poll, choice)) => {
+            let valid: Option<bool> = sqlx::query_scalar("SELECT choices ? $2 FROM chat_polls WHERE id = $1")
+                .bind(poll)
+                .bind(choice)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if valid != Some(true) {
+                return Ok(Counted::UnknownChoice);
+            }
+            format!("poll:{poll}:{choice}")
+        }
+    };
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "INSERT INTO chat_counters (org_id, project_id, metric, value) VALUES ($1, $2, $3, 1), ($1, $2, '_seq', 1)
+         ON CONFLICT (project_id, metric) DO UPDATE SET value = chat_counters.value + 1
+         RETURNING metric, value",
+    )
+    .bind(org)
+    .bind(project)
+    .bind(&metric)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let value = |name: &str| rows.iter().find(|(m, _)| m == name).map_or(0, |(_, v)| *v);
+    Ok(Counted::Done {
+        value: value(&metric),
+        seq: value("_seq"),
+    })
+}
+
+/// Every counter and poll of the project, and the sequence number they are at.
+pub async fn snapshot(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+) -> Result<(i64, Map<String, Value>, Vec<Value>), sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT metric, value FROM chat_counters")
+        .fetch_all(&mut *tx)
+        .await?;
+    let polls: Vec<(Uuid, String, String, Value)> =
+        sqlx::query_as("SELECT id, template, question, choices FROM chat_polls ORDER BY created_at, id")
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let mut seq = 0;
+    let mut counters = Map::new();
+    for (metric, value) in rows {
+        if metric == "_seq" {
+            seq = value;
+        } else {
+            counters.insert(metric, json!(value));
+        }
+    }
+    let polls = polls
+        .into_iter()
+        .map(|(id, template, question, choices)| json!({"id": id, "template": template, "question": question, "choices": choices}))
+        .collect();
+    Ok((seq, counters, polls))
+}
+
+/// Opens a poll in the project from a template.
+pub async fn create_poll(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    template: &str,
+    question: &str,
+    choices: &Value,
+) -> Result<Value, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO chat_polls (org_id, project_id, template, question, choices) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(org)
+    .bind(project)
+    .bind(template)
+    .bind(question)
+    .bind(choices)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(json!({"id": id, "template": template, "question": question, "choices": choices}))
+}

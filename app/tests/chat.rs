@@ -1,0 +1,479 @@
+//! Project chat over WebSockets, against the real PostgreSQL and Redis, with two app replicas
+//! on loopback ports sharing them.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::orgs::gate::NoGate;
+use futures_util::{SinkExt, StreamExt};
+use redis::AsyncCommands;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use support::TestApp;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// An org with a project whose owner (an org admin) and a member can chat.
+struct Project {
+    org: Uuid,
+    project: Uuid,
+    owner: String,
+    member: String,
+    admin: String,
+}
+
+async fn project(app: &TestApp) -> Project {
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let (member, member_body) = app.guest(&admin, org, "member").await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/projects"),
+            Some(&owner),
+            Some(json!({"name": "web"})),
+        )
+        .await;
+    let project: Uuid = created["id"].as_str().and_then(|s| s.parse().ok()).expect("project");
+    let key = member_body["me"]["user_key"].as_str().expect("key");
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/orgs/{org}/projects/{project}/members/{key}"),
+            Some(&owner),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    Project {
+        org,
+        project,
+        owner,
+        member,
+        admin,
+    }
+}
+
+async fn open_chat(app: &TestApp, p: &Project, token: &str) -> Value {
+    let (status, session) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{}/projects/{}/chats", p.org, p.project),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    session
+}
+
+async fn connect(app: &TestApp, p: &Project, token: &str, session: &Value) -> Socket {
+    let url = format!(
+        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{}/ws?access_token={token}",
+        app.addr,
+        p.org,
+        p.project,
+        session["id"].as_str().expect("session id")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
+    let first = next_frame(&mut socket).await;
+    assert_eq!(first["type"], "snapshot", "{first}");
+    socket
+}
+
+/// The next JSON frame (panics after 5 s).
+async fn next_frame(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("open")
+            .expect("frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("json frame"),
+            Message::Close(frame) => return json!({"type": "closed", "reason": frame.map(|f| f.reason.to_string())}),
+            _ => continue,
+        }
+    }
+}
+
+/// Frames until one of `kind` arrives.
+async fn until(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let frame = next_frame(socket).await;
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, frame: &str) {
+    socket.send(Message::Text(frame.into())).await.expect("sent");
+}
+
+async fn two_replicas(options: &PgConnectOptions, assistant: Option<&str>) -> (TestApp, TestApp) {
+    let settings = |url: Option<&str>| support::settings(options, json!({"assistant_url": url}));
+    let a = TestApp::spawn_with(settings(assistant), Arc::new(NoGate)).await;
+    let b = TestApp::spawn_with(settings(assistant), Arc::new(NoGate)).await;
+    (a, b)
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn fifty_concurrent_opens_on_two_replicas_leave_the_three_newest(_: PgPoolOptions, options: PgConnectOptions) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let opens = (0..50).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        open_chat(app, &p, &p.owner)
+    });
+    let mut sessions = futures_util::future::join_all(opens).await;
+    sessions.sort_by(|x, y| {
+        let at = |s: &Value| {
+            time::OffsetDateTime::parse(
+                s["opened_at"].as_str().unwrap_or_default(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()
+        };
+        at(x).cmp(&at(y)).then(x["id"].as_str().cmp(&y["id"].as_str()))
+    });
+    let newest: HashSet<String> = sessions[47..]
+        .iter()
+        .map(|s| s["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let (_, active) = b
+        .call(
+            Method::GET,
+            &format!("/api/v1/orgs/{}/projects/{}/chats", p.org, p.project),
+            Some(&p.owner),
+            None,
+        )
+        .await;
+    let active: HashSet<String> = active
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(active.len(), 3);
+    assert_eq!(active, newest, "exactly the three newest stay open");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn actions_fan_out_across_replicas_with_the_assistants_reply(_: PgPoolOptions, options: PgConnectOptions) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut mock = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-ai"))
+        .env("MOCK_AI_LISTEN", format!("127.0.0.1:{port}"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mock-ai starts");
+    let assistant = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{assistant}/healthz")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (a, b) = two_replicas(&options, Some(&assistant)).await;
+    let p = project(&a).await;
+    let owner_session = open_chat(&a, &p, &p.owner).await;
+    let member_session = open_chat(&b, &p, &p.member).await;
+    let mut owner_a = connect(&a, &p, &p.owner, &owner_session).await;
+    let mut owner_b = connect(&b, &p, &p.owner, &owner_session).await;
+    let mut member_b = connect(&b, &p, &p.member, &member_session).await;
+
+    send(&mut owner_a, r#"{"type":"action","action":"ready"}"#).await;
+    for socket in [&mut owner_a, &mut owner_b, &mut member_b] {
+        let counter = until(socket, "counter").await;
+        assert_eq!(
+            (
+                counter["metric"].clone(),
+                counter["value"].clone(),
+                counter["seq"].clone()
+            ),
+            (json!("ready"), json!(1), json!(1))
+        );
+    }
+    // The echo and reply reach every socket of the owner on that chat, on both replicas.
+    for socket in [&mut owner_a, &mut owner_b] {
+        let echo = until(socket, "echo").await;
+        assert_eq!(
+            (echo["action"].clone(), echo["reply"].clone()),
+            (json!("ready"), json!("Great, marked as ready."))
+        );
+        assert_eq!(echo["assistant"], "available");
+    }
+    // The member's action updates the owner's counters; a poll vote too.
+    let (status, poll) = b
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{}/projects/{}/polls", p.org, p.project),
+            Some(&p.member),
+            Some(json!({"template": "ship-it"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{poll}");
+    assert_eq!(until(&mut owner_a, "poll").await["poll"]["question"], "Ship it today?");
+    send(
+        &mut member_b,
+        &format!(
+            r#"{{"type":"vote","poll":"{}","choice":"yes"}}"#,
+            poll["id"].as_str().expect("id")
+        ),
+    )
+    .await;
+    let vote = until(&mut owner_a, "counter").await;
+    assert_eq!(
+        (vote["metric"].clone(), vote["seq"].clone()),
+        (
+            json!(format!("poll:{}:yes", poll["id"].as_str().expect("id"))),
+            json!(2)
+        )
+    );
+
+    // With the assistant down, chat goes on and says so.
+    mock.kill().await.expect("stop mock-ai");
+    send(&mut owner_b, r#"{"type":"action","action":"blocked"}"#).await;
+    let echo = until(&mut owner_a, "echo").await;
+    assert_eq!(echo["assistant"], "unavailable");
+    // The member saw its own vote (seq 2) and now the owner's action (seq 3), in order.
+    assert_eq!(until(&mut member_b, "counter").await["seq"], 2);
+    assert_eq!(until(&mut member_b, "counter").await["seq"], 3);
+
+    // A snapshot on request has every counter at the current sequence.
+    send(&mut member_b, r#"{"type":"snapshot"}"#).await;
+    let snapshot = until(&mut member_b, "snapshot").await;
+    assert_eq!(snapshot["seq"], 3);
+    assert_eq!(snapshot["counters"]["ready"], 1);
+    assert_eq!(snapshot["counters"]["blocked"], 1);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn bad_frames_are_refused_and_nothing_of_them_is_stored(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.owner).await;
+    let mut socket = connect(&app, &p, &p.owner, &session).await;
+    let secret = "ship the secret roadmap on friday";
+    let cases = [
+        (secret.to_owned(), "free_text"),
+        (format!(r#"{{"type":"message","text":"{secret}"}}"#), "free_text"),
+        (r#"{"type":"action","action":"dance"}"#.to_owned(), "unknown_action"),
+        (
+            format!(r#"{{"type":"vote","poll":"{}","choice":"yes"}}"#, Uuid::new_v4()),
+            "unknown_choice",
+        ),
+        (r#"{"type":"action","#.to_owned(), "bad_json"),
+        (
+            format!(r#"{{"type":"action","action":"{}"}}"#, "x".repeat(2000)),
+            "oversized",
+        ),
+    ];
+    for (frame, reason) in &cases {
+        send(&mut socket, frame).await;
+        let error = until(&mut socket, "error").await;
+        assert_eq!(error["reason"], *reason, "{frame:.60}");
+        assert!(error["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    // Flooding: the default limit is 60 a minute with bursts of 6.
+    let mut limited = false;
+    for _ in 0..10 {
+        send(&mut socket, r#"{"type":"action","action":"thumbs_up"}"#).await;
+    }
+    for _ in 0..30 {
+        let frame = next_frame(&mut socket).await;
+        if frame["type"] == "error" && frame["reason"] == "rate_limited" {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "a flood is refused");
+
+    let owner = PgPool::connect_with(options.clone()).await.expect("owner");
+    let dump: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(t::text, ' '), '') FROM (
+            SELECT row_to_json(c)::text AS t FROM chat_counters c
+            UNION ALL SELECT row_to_json(s)::text FROM chat_sessions s
+            UNION ALL SELECT row_to_json(q)::text FROM chat_polls q) AS all_rows",
+    )
+    .fetch_one(&owner)
+    .await
+    .expect("dump");
+    assert!(
+        !dump.contains("roadmap") && !dump.contains("dance"),
+        "no free text is stored: {dump}"
+    );
+    let metrics: Vec<String> = sqlx::query_scalar("SELECT metric FROM chat_counters ORDER BY metric")
+        .fetch_all(&owner)
+        .await
+        .expect("metrics");
+    assert_eq!(metrics, ["_seq", "thumbs_up"]);
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for reason in [
+        "free_text",
+        "unknown_action",
+        "unknown_choice",
+        "bad_json",
+        "oversized",
+        "rate_limited",
+    ] {
+        assert!(
+            text.contains(&format!("app_chat_frames_rejected_total{{reason=\"{reason}\"}}")),
+            "{reason}"
+        );
+    }
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn revoking_a_token_closes_its_sockets_on_every_replica_within_a_second(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let (_, me) = a.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
+    assert_eq!(me["kind"], "guest");
+    let session = open_chat(&a, &p, &p.member).await;
+    let mut on_a = connect(&a, &p, &p.member, &session).await;
+    let mut on_b = connect(&b, &p, &p.member, &session).await;
+    let claims: Value = {
+        let payload = p.member.split('.').nth(1).expect("payload");
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).expect("b64");
+        serde_json::from_slice(&bytes).expect("claims")
+    };
+    let started = Instant::now();
+    let (status, _) = b
+        .call(
+            Method::POST,
+            "/api/v1/auth/revoke",
+            Some(&p.admin),
+            Some(json!({"jti": claims["jti"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for socket in [&mut on_a, &mut on_b] {
+        let closed = until(socket, "closed").await;
+        assert_eq!(closed["reason"], "token revoked: sign in again");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "closed in {:?}",
+        started.elapsed()
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_fourth_chat_closes_the_oldest_and_its_sockets(_: PgPoolOptions, options: PgConnectOptions) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let oldest = open_chat(&a, &p, &p.owner).await;
+    let mut socket = connect(&b, &p, &p.owner, &oldest).await;
+    open_chat(&a, &p, &p.owner).await;
+    open_chat(&b, &p, &p.owner).await;
+    open_chat(&a, &p, &p.owner).await;
+    let closed = until(&mut socket, "closed").await;
+    assert_eq!(
+        closed["reason"],
+        "session closed: a newer chat replaced it, or it was closed"
+    );
+    let url = format!(
+        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{}/ws?access_token={}",
+        a.addr,
+        p.org,
+        p.project,
+        oldest["id"].as_str().expect("id"),
+        p.owner
+    );
+    assert!(
+        tokio_tungstenite::connect_async(url).await.is_err(),
+        "a closed session cannot be joined"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_slow_consumer_is_dropped_and_the_others_keep_up(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.owner).await;
+    let member_session = open_chat(&app, &p, &p.member).await;
+    let _slow = connect(&app, &p, &p.owner, &session).await; // never read again
+    let mut fast = connect(&app, &p, &p.member, &member_session).await;
+
+    // Frames as another replica would publish them: enough to fill the slow socket's kernel
+    // buffers and then its queue.
+    let client = redis::Client::open(support::redis_url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    let channel = format!("chat:p:{}", p.project);
+    let padding = "x".repeat(900);
+    let total = 6000;
+    let reader = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < total {
+            let frame = next_frame(&mut fast).await;
+            if frame["type"] == "counter" {
+                seen += 1;
+            }
+        }
+        seen
+    });
+    for i in 0..total {
+        let frame =
+            json!({"type": "counter", "seq": i, "metric": "ready", "value": i, "pad": padding, "sent_at_us": 0});
+        let _: i64 = conn.publish(&channel, frame.to_string()).await.expect("publish");
+    }
+    assert_eq!(
+        reader.await.expect("fast reader"),
+        total,
+        "the fast client got every frame"
+    );
+    let mut dropped = false;
+    for _ in 0..100 {
+        if app.state.hub.connections() == 1 {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(dropped, "the slow consumer was disconnected");
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("app_chat_slow_consumers_total 1"), "{text}");
+    app.stop().await;
+}
