@@ -7,7 +7,7 @@
 //!   [`configs`] (versioned configs with hot reload), [`chat`] (canned actions over WebSockets).
 //! - [`db`]: connections as the unprivileged `app_runtime` role, and the tenant set per
 //!   transaction (never per connection).
-//! - [`ops`]: health, metrics, OpenAPI, telemetry. [`error`]: the API's one error type.
+//! - [`ui`]: the browser UI, embedded. [`ops`]: health, metrics, OpenAPI, telemetry. [`error`]: the API's one error type.
 
 pub mod auth;
 pub mod chat;
@@ -22,3 +22,4 @@ pub mod routes;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod ui;

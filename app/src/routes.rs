@@ -15,7 +15,7 @@ use tracing::Level;
 use crate::error::ApiError;
 use crate::ops::{health, metrics, openapi};
 use crate::state::AppState;
-use crate::{auth, chat, configs, orgs, projects};
+use crate::{auth, chat, configs, orgs, projects, ui};
 
 /// Largest request body accepted (configs are small JSON documents).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::router())
         .merge(configs::routes::router())
         .merge(chat::routes::router())
+        .merge(ui::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::serve))

@@ -1,0 +1,189 @@
+//! The UI in real headless Chromium (Debian's `chromium` and `chromium-driver`, driven over
+//! WebDriver with fantoccini): two browsers, each on its own app replica, sharing the real
+//! PostgreSQL and Redis.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use support::TestApp;
+use uuid::Uuid;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+async fn chromedriver() -> (tokio::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let child = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts (apt-get install chromium chromium-driver)");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/status")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (child, url)
+}
+
+async fn browser(driver: &str, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=430,1100", format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("a browser session")
+}
+
+/// Waits until the element's text satisfies `ok`; returns it.
+async fn text_until(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && ok(&text)
+        {
+            return text;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{css} never matched");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(browser: &Client, css: &str) {
+    let element = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .expect(css);
+    element.click().await.expect("click");
+}
+
+/// Signs in through the page with an invite code; returns the guest's key.
+async fn sign_in(browser: &Client, app: &TestApp, code: &str) -> String {
+    browser.goto(&app.url("/")).await.expect("page");
+    let input = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("invite-code"))
+        .await
+        .expect("form");
+    input.send_keys(code).await.expect("type");
+    click(browser, "#sign-in-form button[type=submit]").await;
+    let who = text_until(browser, "#whoami", |t| t.contains("guest-")).await;
+    who.trim_start_matches("Signed in as ").to_owned()
+}
+
+async fn join(app: &TestApp, owner: &str, org: Uuid, project: Uuid, key: &str) {
+    let path = format!("/api/v1/orgs/{org}/projects/{project}/members/{key}");
+    let (status, body) = app
+        .call(Method::PUT, &path, Some(owner), Some(json!({"role": "member"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn invite(app: &TestApp, admin: &str, org: Uuid) -> String {
+    let (status, invite) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/invites"),
+            Some(admin),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    invite["code"].as_str().expect("code").to_owned()
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolOptions, options: PgConnectOptions) {
+    let a = TestApp::spawn(&options).await;
+    let b = TestApp::spawn(&options).await;
+    let admin = a.admin_token().await;
+    let org = a.create_org(&admin, "acme").await;
+    let (owner, _) = a.guest(&admin, org, "admin").await; // guest-0001
+    let (_, project) = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/projects"),
+            Some(&owner),
+            Some(json!({"name": "web"})),
+        )
+        .await;
+    let project: Uuid = project["id"].as_str().and_then(|s| s.parse().ok()).expect("project");
+    let (first_code, second_code) = (invite(&a, &admin, org).await, invite(&a, &admin, org).await);
+
+    let (_driver, driver_url) = chromedriver().await;
+    let profiles = tempfile::tempdir().expect("profiles");
+    let one = browser(&driver_url, &profiles.path().join("one")).await;
+    let two = browser(&driver_url, &profiles.path().join("two")).await;
+    // Browser one on replica a, browser two on replica b; each guest joins the project.
+    let key = sign_in(&one, &a, &first_code).await;
+    join(&a, &owner, org, project, &key).await;
+    click(&one, &format!("button[data-project='{project}']")).await;
+    let key = sign_in(&two, &b, &second_code).await;
+    join(&a, &owner, org, project, &key).await;
+    click(&two, &format!("button[data-project='{project}']")).await;
+
+    // Each opens a chat; browser one presses Ready; browser two (other replica) sees it.
+    click(&one, "#open-chat").await;
+    click(&two, "#open-chat").await;
+    text_until(&two, "#session-count", |t| t.contains("1 of 3")).await;
+    click(&one, "#actions button[data-action='ready']").await;
+    text_until(&two, "dd[data-metric='ready']", |t| t == "1").await;
+    text_until(&one, "#log li", |t| t.contains("Ready")).await;
+
+    // A 4th chat closes the oldest.
+    for n in 2..=4 {
+        click(&one, "#open-chat").await;
+        let expected = format!("{} of 3", n.min(3));
+        text_until(&one, "#session-count", |t| t.contains(&expected)).await;
+    }
+    let token = one
+        .execute("return sessionStorage.getItem('token')", vec![])
+        .await
+        .expect("token");
+    let (_, sessions) = a
+        .call(
+            Method::GET,
+            &format!("/api/v1/orgs/{org}/projects/{project}/chats"),
+            token.as_str(),
+            None,
+        )
+        .await;
+    // The page says so too, and the chat it shows is the newest.
+    assert_eq!(sessions.as_array().map(Vec::len), Some(3));
+
+    let screenshot = one.screenshot().await.expect("screenshot");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-ui.png");
+    std::fs::write(&path, screenshot).expect("saved");
+    eprintln!("screenshot: {}", path.display());
+    one.close().await.expect("close");
+    two.close().await.expect("close");
+    a.stop().await;
+    b.stop().await;
+}

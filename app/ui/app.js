@@ -1,0 +1,199 @@
+// The app's browser UI: no build step, no framework. Talks to the same API as any client.
+"use strict";
+
+const ACTIONS = [
+  ["thumbs_up", "👍", "Thumbs up"], ["thumbs_down", "👎", "Thumbs down"],
+  ["ready", "✅", "Ready"], ["blocked", "⛔", "Blocked"], ["review", "👀", "Review"],
+  ["deployed", "🚀", "Deployed"], ["tests_green", "🟢", "Tests green"],
+];
+const $ = (id) => document.getElementById(id);
+const state = { token: sessionStorage.getItem("token"), me: null, project: null, session: null, socket: null, seq: 0, counters: {}, polls: [] };
+
+function status(text) { $("status").textContent = text; }
+
+async function api(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  if (state.token) headers["Authorization"] = "Bearer " + state.token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new Error((data && data.detail) || response.statusText);
+  return data;
+}
+
+function show(id) { for (const s of ["sign-in", "org", "project"]) $(s).hidden = s !== id; }
+
+async function signedIn() {
+  try {
+    state.me = await api("GET", "/api/v1/me");
+  } catch (e) {
+    sessionStorage.removeItem("token"); state.token = null; show("sign-in"); return;
+  }
+  $("whoami").textContent = "Signed in as " + (state.me.user_key || "platform admin");
+  $("sign-out").hidden = false;
+  $("new-project-form").hidden = state.me.role !== "admin";
+  await showOrg();
+}
+
+async function showOrg() {
+  closeSocket();
+  show("org");
+  const projects = await api("GET", `/api/v1/orgs/${state.me.org}/projects`);
+  const list = $("projects");
+  list.replaceChildren();
+  for (const p of projects) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = p.name; b.dataset.project = p.id;
+    b.addEventListener("click", () => showProject(p));
+    li.append(b); list.append(li);
+  }
+  if (!projects.length) list.innerHTML = "<li>No projects yet.</li>";
+}
+
+async function showProject(project) {
+  state.project = project;
+  show("project");
+  $("project-title").textContent = project.name;
+  const templates = await api("GET", `/api/v1/orgs/${state.me.org}/configs/chat.poll_templates`).catch(() => ({ value: [] }));
+  const box = $("poll-templates");
+  box.replaceChildren();
+  for (const t of templates.value) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = "Start poll: " + t.question;
+    b.addEventListener("click", () => api("POST", base() + "/polls", { template: t.id }).catch((e) => status(e.message)));
+    box.append(b);
+  }
+  await refreshSessions();
+}
+
+function base() { return `/api/v1/orgs/${state.me.org}/projects/${state.project.id}`; }
+
+async function refreshSessions() {
+  const sessions = await api("GET", base() + "/chats");
+  $("session-count").textContent = `(${sessions.length} of 3 active)`;
+  const list = $("sessions");
+  list.replaceChildren();
+  sessions.forEach((s, i) => {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = `Chat ${i + 1}, opened ${new Date(s.opened_at).toLocaleTimeString()}`;
+    b.dataset.session = s.id;
+    if (state.session === s.id) b.classList.add("active");
+    b.addEventListener("click", () => connect(s.id));
+    li.append(b); list.append(li);
+  });
+  if (state.session && !sessions.some((s) => s.id === state.session)) closeSocket();
+  if (!state.session && sessions.length) connect(sessions[sessions.length - 1].id);
+}
+
+function closeSocket() {
+  if (state.socket) { state.socket.onclose = null; state.socket.close(); }
+  state.socket = null; state.session = null; $("chat").hidden = true;
+}
+
+function connect(session) {
+  closeSocket();
+  state.session = session;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}${base()}/chats/${session}/ws?access_token=${encodeURIComponent(state.token)}`);
+  state.socket = socket;
+  $("chat").hidden = false;
+  $("log").replaceChildren();
+  socket.onmessage = (event) => onFrame(JSON.parse(event.data));
+  socket.onclose = (event) => {
+    status(event.reason ? "Chat closed: " + event.reason : "Chat disconnected.");
+    state.socket = null; state.session = null; $("chat").hidden = true;
+    refreshSessions().catch(() => {});
+  };
+  for (const b of $("sessions").querySelectorAll("button")) b.classList.toggle("active", b.dataset.session === session);
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "snapshot":
+      state.seq = frame.seq; state.counters = frame.counters; state.polls = frame.polls; render(); break;
+    case "counter":
+      if (frame.seq !== state.seq + 1) { state.socket.send(JSON.stringify({ type: "snapshot" })); return; }
+      state.seq = frame.seq; state.counters[frame.metric] = frame.value; render(); break;
+    case "poll":
+      state.polls.push(frame.poll); render(); break;
+    case "echo": {
+      const li = document.createElement("li");
+      li.textContent = `You: ${label(frame.action)} — Assistant: ${frame.reply}`;
+      $("log").append(li); break;
+    }
+    case "error": status("Refused: " + frame.detail); break;
+  }
+}
+
+function label(action) {
+  const found = ACTIONS.find(([id]) => id === action);
+  return found ? `${found[1]} ${found[2]}` : action.replace("vote:", "vote ");
+}
+
+function render() {
+  const dl = $("counters");
+  dl.replaceChildren();
+  for (const [id, emoji, name] of ACTIONS) {
+    const dt = document.createElement("dt"); dt.textContent = `${emoji} ${name}`;
+    const dd = document.createElement("dd"); dd.textContent = String(state.counters[id] || 0); dd.dataset.metric = id;
+    dl.append(dt, dd);
+  }
+  const polls = $("polls");
+  polls.replaceChildren();
+  for (const poll of state.polls) {
+    const li = document.createElement("li");
+    const q = document.createElement("p"); q.textContent = poll.question; li.append(q);
+    for (const choice of poll.choices) {
+      const b = document.createElement("button");
+      const tally = state.counters[`poll:${poll.id}:${choice}`] || 0;
+      b.type = "button"; b.textContent = `${choice} (${tally})`;
+      b.setAttribute("aria-label", `Vote ${choice} on “${poll.question}”, ${tally} votes so far`);
+      b.disabled = !state.socket;
+      b.addEventListener("click", () => send({ type: "vote", poll: poll.id, choice }));
+      li.append(b);
+    }
+    polls.append(li);
+  }
+}
+
+function send(frame) {
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(frame));
+}
+
+function init() {
+  const actions = $("actions");
+  for (const [id, emoji, name] of ACTIONS) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = `${emoji} ${name}`; b.dataset.action = id;
+    b.setAttribute("aria-label", name);
+    b.addEventListener("click", () => send({ type: "action", action: id }));
+    actions.append(b);
+  }
+  $("sign-in-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const result = await api("POST", "/api/v1/auth/guest", { invite_code: $("invite-code").value.trim() });
+      state.token = result.token; sessionStorage.setItem("token", result.token);
+      await signedIn();
+    } catch (e) { status(e.message); }
+  });
+  $("new-project-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try { await api("POST", `/api/v1/orgs/${state.me.org}/projects`, { name: $("project-name").value }); await showOrg(); }
+    catch (e) { status(e.message); }
+  });
+  $("open-chat").addEventListener("click", async () => {
+    try { const s = await api("POST", base() + "/chats"); await refreshSessions(); connect(s.id); await refreshSessions(); }
+    catch (e) { status(e.message); }
+  });
+  $("back").addEventListener("click", () => showOrg());
+  $("sign-out").addEventListener("click", async () => {
+    await api("POST", "/api/v1/auth/sign-out").catch(() => {});
+    sessionStorage.removeItem("token"); location.reload();
+  });
+  if (state.token) signedIn(); else show("sign-in");
+}
+
+init();
