@@ -10,132 +10,15 @@
 //! PATH. `BENCH_SECS` (default 10) sets each throughput run's length, `BENCH_CONCURRENCY`
 //! (default 8) the clients of both sides.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::{Connection, PgConnection};
-use tokio::process::{Child, Command};
+use support::{Error, call, env_u64, org_with_admin, percentile, start_replica};
+use tokio::process::Command;
 use uuid::Uuid;
 
-const ADMIN: &str = "bench-admin-credential-0123456789";
-const SECRET: &str = "bench-jwt-secret-of-at-least-32-bytes!!";
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-struct Replica {
-    child: Child,
-    base: String,
-}
-
-async fn start_replica(database: &str) -> Result<Replica, Error> {
-    let port = free_port()?;
-    let child = Command::new(env!("CARGO_BIN_EXE_app"))
-        .arg("serve")
-        .env("APP_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "APP_DATABASE_URL",
-            format!("postgres://postgres@127.0.0.1:5432/{database}"),
-        )
-        .env("APP_DATABASE_MAX_CONNECTIONS", "16")
-        .env("APP_REDIS_URL", "redis://127.0.0.1:6379")
-        .env("APP_JWT_SECRET", SECRET)
-        .env("APP_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..400 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return Ok(Replica { child, base });
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    Err("replica never became ready".into())
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Result<Value, Error> {
-    let mut request = http.request(method, url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request
-            .header("Idempotency-Key", Uuid::new_v4().to_string())
-            .json(&body);
-    }
-    let response = request.send().await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    if !status.is_success() {
-        return Err(format!("{status}: {body}").into());
-    }
-    Ok(body)
-}
-
-/// An org with an admin guest: (org id, admin user id, token).
-async fn org_with_admin(http: &reqwest::Client, base: &str, slug: &str) -> Result<(String, String, String), Error> {
-    let admin = call(
-        http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/auth/admin"),
-        None,
-        Some(json!({"credential": ADMIN})),
-    )
-    .await?;
-    let admin = admin["token"].as_str().ok_or("token")?.to_owned();
-    let org = call(
-        http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/orgs"),
-        Some(&admin),
-        Some(json!({"slug": slug, "name": slug})),
-    )
-    .await?;
-    let org = org["id"].as_str().ok_or("org")?.to_owned();
-    let invite = call(
-        http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/orgs/{org}/invites"),
-        Some(&admin),
-        Some(json!({"role": "admin"})),
-    )
-    .await?;
-    let guest = call(
-        http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/auth/guest"),
-        None,
-        Some(json!({"invite_code": invite["code"]})),
-    )
-    .await?;
-    Ok((
-        org,
-        guest["me"]["user"].as_str().ok_or("user")?.to_owned(),
-        guest["token"].as_str().ok_or("token")?.to_owned(),
-    ))
-}
+mod support;
 
 /// wrk's successful requests per second for `url`, with `script` (Lua) shaping each request.
 async fn wrk(url: &str, script: &str, concurrency: u64, secs: u64) -> Result<f64, Error> {
@@ -209,11 +92,6 @@ async fn pgbench(
         .ok_or_else(|| format!("pgbench said: {text}{}", String::from_utf8_lossy(&output.stderr)).into())
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let secs = env_u64("BENCH_SECS", 10);
@@ -237,12 +115,12 @@ async fn main() -> Result<(), Error> {
     }
 
     let replicas = [
-        start_replica(&database).await?,
-        start_replica(&database).await?,
-        start_replica(&database).await?,
+        start_replica(&database, 16).await?,
+        start_replica(&database, 16).await?,
+        start_replica(&database, 16).await?,
     ];
     let http = reqwest::Client::new();
-    let base = replicas[0].base.clone();
+    let base = format!("http://{}", replicas[0].1);
     println!("concurrency {concurrency}, {secs} s per run, database {database}\n");
 
     // Hot write: create a project (INSERT project + owner membership in one transaction).
@@ -346,7 +224,7 @@ COMMIT;
                 let body = call(
                     &http,
                     reqwest::Method::GET,
-                    format!("{}/api/v1/orgs/{org}/configs/ui.banner", replica.base),
+                    format!("http://{}/api/v1/orgs/{org}/configs/ui.banner", replica.1),
                     Some(&token),
                     None,
                 )
@@ -366,8 +244,8 @@ COMMIT;
         percentile(&samples, 99.0)
     );
 
-    for mut replica in replicas {
-        let _ = replica.child.kill().await;
+    for (mut child, _) in replicas {
+        let _ = child.kill().await;
     }
     owner.close().await;
     sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))

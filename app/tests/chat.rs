@@ -173,22 +173,14 @@ async fn fifty_concurrent_opens_on_two_replicas_leave_the_three_newest(_: PgPool
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn actions_fan_out_across_replicas_with_the_assistants_reply(_: PgPoolOptions, options: PgConnectOptions) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = support::free_port();
     let mut mock = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-ai"))
         .env("MOCK_AI_LISTEN", format!("127.0.0.1:{port}"))
         .kill_on_drop(true)
         .spawn()
         .expect("mock-ai starts");
     let assistant = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{assistant}/healthz")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    support::wait_until_up(&format!("{assistant}/healthz")).await;
     let (a, b) = two_replicas(&options, Some(&assistant)).await;
     let p = project(&a).await;
     let owner_session = open_chat(&a, &p, &p.owner).await;

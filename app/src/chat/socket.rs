@@ -67,8 +67,12 @@ pub async fn connect(
         jti: principal.claims.jti.clone(),
         expires_at: principal.claims.exp,
     };
+    // Frames are small: a 2 KiB read buffer instead of tungstenite's 128 KiB, and no write
+    // buffer (each frame is flushed as it is sent anyway), keep an idle socket cheap.
     Ok(upgrade
         .max_message_size(64 * 1024)
+        .read_buffer_size(2 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, socket, peer)))
 }
 

@@ -1,0 +1,448 @@
+//! Chat fan-out benchmark (run with `cargo bench -p app --bench fanout`; not a test).
+//!
+//! Many WebSocket clients across two app replicas watch one project; frames are published on
+//! Redis as a replica publishing a counter update does. The same load then runs against a real
+//! peer: two nginx instances with the nchan module and a Redis backend (Debian `nginx` and
+//! `libnginx-mod-nchan`), frames published through nchan's HTTP publisher. The publish rate
+//! doubles until the clients no longer all keep up (a client dropped, or under 99% delivered);
+//! the last rate that held is the peak. Reported per side: delivered frames per second and per
+//! server CPU-second at the peak (the replicas' or nginx's own CPU time, from /proc), publish →
+//! delivery latency p50/p99 at half of the peak rate, and resident memory per idle connection.
+//!
+//! Needs PostgreSQL and Redis on loopback and nginx with nchan installed. `BENCH_CONNECTIONS`
+//! (default 1000) and `BENCH_SECS` (default 5) size the run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+mod support;
+
+use support::{Error, call, env_u64, free_port, percentile, start_replica};
+
+fn now_us() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Resident memory in KiB, from /proc.
+fn rss_kib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// What every client measures: frames received and their publish → receipt latency.
+#[derive(Default)]
+struct Received {
+    frames: AtomicU64,
+    /// Clients still connected (a dropped slow consumer ends its task).
+    alive: AtomicU64,
+    latencies: Mutex<Vec<f64>>,
+}
+
+/// Opens `n` WebSocket clients on `urls` (round robin), each counting frames that carry
+/// `sent_at_us`.
+async fn clients(urls: &[String], n: u64, received: &Arc<Received>) -> Result<Vec<tokio::task::JoinHandle<()>>, Error> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let url = &urls[(i as usize) % urls.len()];
+        let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+        let received = Arc::clone(received);
+        received.alive.fetch_add(1, Ordering::Relaxed);
+        tasks.push(tokio::spawn(async move {
+            let (_, mut read) = socket.split();
+            let mut local = Vec::new();
+            while let Some(Ok(message)) = read.next().await {
+                let Message::Text(text) = message else { continue };
+                if let Some(at) = text.rfind("\"sent_at_us\":")
+                    && let Ok(sent) = text[at + 13..].trim_end_matches('}').trim().parse::<i64>()
+                {
+                    received.frames.fetch_add(1, Ordering::Relaxed);
+                    if local.len() < 20_000 {
+                        local.push((now_us() - sent) as f64 / 1000.0);
+                    }
+                }
+                if local.len() >= 16 {
+                    received.latencies.lock().await.append(&mut local);
+                }
+            }
+            received.latencies.lock().await.append(&mut local);
+            received.alive.fetch_sub(1, Ordering::Relaxed);
+        }));
+    }
+    Ok(tasks)
+}
+
+/// One side under test: how to publish a frame, and the server processes to meter.
+trait Side {
+    fn pids(&self) -> Vec<u32>;
+    async fn publish(&mut self, payload: String) -> Result<(), Error>;
+}
+
+struct App {
+    replicas: Vec<Child>,
+    redis: redis::aio::MultiplexedConnection,
+    channel: String,
+}
+
+impl Side for App {
+    fn pids(&self) -> Vec<u32> {
+        self.replicas.iter().filter_map(Child::id).collect()
+    }
+    async fn publish(&mut self, payload: String) -> Result<(), Error> {
+        let _: i64 = self.redis.publish(&self.channel, payload).await?;
+        Ok(())
+    }
+}
+
+struct Nchan {
+    servers: Vec<Child>,
+    http: reqwest::Client,
+    publish_url: String,
+}
+
+impl Side for Nchan {
+    fn pids(&self) -> Vec<u32> {
+        // The workers do the work; their master forks them, so meter the whole process group.
+        self.servers
+            .iter()
+            .filter_map(Child::id)
+            .flat_map(|master| {
+                let children =
+                    std::fs::read_to_string(format!("/proc/{master}/task/{master}/children")).unwrap_or_default();
+                std::iter::once(master).chain(
+                    children
+                        .split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect()
+    }
+    async fn publish(&mut self, payload: String) -> Result<(), Error> {
+        // nchan answers a publish after storing it in Redis; publishing must not wait for that,
+        // or the publisher, not the server, sets the rate.
+        let request = self.http.post(&self.publish_url).body(payload);
+        tokio::spawn(async move {
+            if let Err(e) = request.send().await {
+                eprintln!("nchan publish: {e}");
+            }
+        });
+        Ok(())
+    }
+}
+
+struct Figures {
+    peak_rate: f64,
+    delivered_per_s: f64,
+    per_core: f64,
+    p50: f64,
+    p99: f64,
+    kib_per_conn: f64,
+}
+
+/// One load step's outcome.
+struct Step {
+    delivered_per_s: f64,
+    per_cpu_second: f64,
+    /// Every client still connected and at least 99% of the frames delivered.
+    kept_up: bool,
+}
+
+/// Publishes `rate` frames a second for `secs` and meters the servers.
+async fn run_load<S: Side>(
+    side: &mut S,
+    rate: f64,
+    secs: u64,
+    n: u64,
+    received: &Arc<Received>,
+) -> Result<Step, Error> {
+    let pids = side.pids();
+    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let frames_before = received.frames.load(Ordering::Relaxed);
+    received.latencies.lock().await.clear();
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let pad = "x".repeat(64);
+    while started.elapsed() < Duration::from_secs(secs) {
+        let due = started + Duration::from_secs_f64(sent as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let frame = format!(
+            r#"{{"type":"counter","seq":{sent},"metric":"ready","value":{sent},"pad":"{pad}","sent_at_us":{}}}"#,
+            now_us()
+        );
+        side.publish(frame).await?;
+        sent += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let delivered = (received.frames.load(Ordering::Relaxed) - frames_before) as f64;
+    let cpu: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+    // Kept up: the publisher held the rate (on a loaded machine it may not), no client was
+    // dropped, and 99% of the frames arrived.
+    let held = sent as f64 >= 0.95 * rate * secs as f64;
+    let kept_up = held && received.alive.load(Ordering::Relaxed) == n && delivered >= 0.99 * (sent * n) as f64;
+    Ok(Step {
+        delivered_per_s: delivered / secs as f64,
+        per_cpu_second: delivered / cpu.max(1e-6),
+        kept_up,
+    })
+}
+
+/// Publish rates tried, in frames a second to the whole project.
+const RATES: [f64; 8] = [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0];
+
+async fn measure<S: Side>(side: &mut S, urls: &[String], n: u64, secs: u64) -> Result<Figures, Error> {
+    let rss_before: f64 = side.pids().iter().map(|p| rss_kib(*p)).sum();
+    let received = Arc::new(Received::default());
+    let tasks = clients(urls, n, &received).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_after: f64 = side.pids().iter().map(|p| rss_kib(*p)).sum();
+    // Ramp up until the clients no longer all keep up; the last rate that held is the peak.
+    let mut peak = None;
+    for rate in RATES {
+        let step = run_load(side, rate, secs, n, &received).await?;
+        eprintln!(
+            "  {rate} frames/s: {:.0} delivered/s, kept up: {}",
+            step.delivered_per_s, step.kept_up
+        );
+        if !step.kept_up {
+            break;
+        }
+        peak = Some((rate, step));
+    }
+    let (peak_rate, step) = peak.ok_or("not even the lowest rate was kept up with")?;
+    // Latency at half of the peak, with a fresh set of clients (the failed step dropped some).
+    for task in tasks {
+        task.abort();
+    }
+    let received = Arc::new(Received::default());
+    let tasks = clients(urls, n, &received).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run_load(side, peak_rate / 2.0, secs, n, &received).await?;
+    let mut latencies = received.latencies.lock().await.clone();
+    latencies.sort_by(f64::total_cmp);
+    for task in tasks {
+        task.abort();
+    }
+    Ok(Figures {
+        peak_rate,
+        delivered_per_s: step.delivered_per_s,
+        per_core: step.per_cpu_second,
+        p50: percentile(&latencies, 50.0),
+        p99: percentile(&latencies, 99.0),
+        kib_per_conn: (rss_after - rss_before) / n as f64,
+    })
+}
+
+async fn start_nginx(dir: &std::path::Path, name: &str) -> Result<(Child, u16), Error> {
+    let port = free_port()?;
+    let conf = dir.join(format!("{name}.conf"));
+    std::fs::create_dir_all(dir.join(name))?;
+    std::fs::write(
+        &conf,
+        format!(
+            r#"load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+pid {dir}/{name}/nginx.pid;
+error_log {dir}/{name}/error.log error;
+events {{ worker_connections 16384; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/{name};
+  upstream redis_server {{ nchan_redis_server "redis://127.0.0.1:6379"; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location ~ ^/sub/(\w+)$ {{ nchan_subscriber websocket; nchan_channel_id $1; nchan_redis_pass redis_server; }}
+    location ~ ^/pub/(\w+)$ {{ nchan_publisher; nchan_channel_id $1; nchan_redis_pass redis_server; nchan_message_buffer_length 16; }}
+  }}
+}}
+"#,
+            dir = dir.display()
+        ),
+    )?;
+    let child = Command::new("nginx")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir)
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok((child, port));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err(format!("nginx {name} did not start; see {}/{name}/error.log", dir.display()).into())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let n = env_u64("BENCH_CONNECTIONS", 1000);
+    let secs = env_u64("BENCH_SECS", 5);
+    let database = format!("app_fanout_{}", Uuid::new_v4().simple());
+    let admin_url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let mut admin_db = PgConnection::connect(&admin_url).await?;
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut admin_db)
+        .await?;
+    let owner = sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{database}")).await?;
+    app::db::MIGRATOR.run(&owner).await?;
+
+    // The app: two replicas, one project, one chat session watched by n sockets.
+    let (one, one_addr) = start_replica(&database, 8).await?;
+    let (two, two_addr) = start_replica(&database, 8).await?;
+    let http = reqwest::Client::new();
+    let base = format!("http://{one_addr}");
+    let admin = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/auth/admin"),
+        None,
+        Some(json!({"credential": support::ADMIN})),
+    )
+    .await?;
+    let admin = admin["token"].as_str().ok_or("token")?.to_owned();
+    let org = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/orgs"),
+        Some(&admin),
+        Some(json!({"slug": "fanout", "name": "fanout"})),
+    )
+    .await?;
+    let org = org["id"].as_str().ok_or("org")?.to_owned();
+    let invite = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/orgs/{org}/invites"),
+        Some(&admin),
+        Some(json!({"role": "admin"})),
+    )
+    .await?;
+    let guest = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/auth/guest"),
+        None,
+        Some(json!({"invite_code": invite["code"]})),
+    )
+    .await?;
+    let token = guest["token"].as_str().ok_or("token")?.to_owned();
+    let project = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/orgs/{org}/projects"),
+        Some(&token),
+        Some(json!({"name": "fanout"})),
+    )
+    .await?;
+    let project = project["id"].as_str().ok_or("project")?.to_owned();
+    let session = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/orgs/{org}/projects/{project}/chats"),
+        Some(&token),
+        None,
+    )
+    .await?;
+    let session = session["id"].as_str().ok_or("session")?.to_owned();
+    let urls: Vec<String> = [&one_addr, &two_addr]
+        .iter()
+        .map(|addr| format!("ws://{addr}/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws?access_token={token}"))
+        .collect();
+    let redis = redis::Client::open("redis://127.0.0.1:6379")?
+        .get_multiplexed_async_connection()
+        .await?;
+    let mut app_side = App {
+        replicas: vec![one, two],
+        redis,
+        channel: format!("chat:p:{project}"),
+    };
+    let app = measure(&mut app_side, &urls, n, secs).await?;
+    drop(app_side);
+
+    // The peer: two nginx + nchan instances sharing Redis.
+    let dir = tempfile::tempdir()?;
+    let (a, a_port) = start_nginx(dir.path(), "a").await?;
+    let (b, b_port) = start_nginx(dir.path(), "b").await?;
+    let channel = format!("fanout{}", Uuid::new_v4().simple());
+    let urls: Vec<String> = [a_port, b_port]
+        .iter()
+        .map(|p| format!("ws://127.0.0.1:{p}/sub/{channel}"))
+        .collect();
+    let mut nchan_side = Nchan {
+        servers: vec![a, b],
+        http: reqwest::Client::new(),
+        publish_url: format!("http://127.0.0.1:{a_port}/pub/{channel}"),
+    };
+    let nchan = measure(&mut nchan_side, &urls, n, secs).await?;
+    drop(nchan_side);
+
+    println!("{n} WebSocket clients over 2 server instances, {secs} s per phase\n");
+    println!("| | app | nginx + nchan | app / nchan | app target |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "| peak publish rate all clients kept up with (frames/s) | {:.0} | {:.0} | {:.2} | |",
+        app.peak_rate,
+        nchan.peak_rate,
+        app.peak_rate / nchan.peak_rate
+    );
+    println!(
+        "| delivered frames/s at peak | {:.0} | {:.0} | {:.2} | |",
+        app.delivered_per_s,
+        nchan.delivered_per_s,
+        app.delivered_per_s / nchan.delivered_per_s
+    );
+    println!(
+        "| delivered frames per server CPU-second | {:.0} | {:.0} | {:.2} | ≥ 25,000 |",
+        app.per_core,
+        nchan.per_core,
+        app.per_core / nchan.per_core
+    );
+    println!(
+        "| latency p50 at half peak (ms) | {:.1} | {:.1} | | |",
+        app.p50, nchan.p50
+    );
+    println!(
+        "| latency p99 at half peak (ms) | {:.1} | {:.1} | | ≤ 25 |",
+        app.p99, nchan.p99
+    );
+    println!(
+        "| memory per idle connection (KiB) | {:.1} | {:.1} | | ≤ 10 KB |",
+        app.kib_per_conn, nchan.kib_per_conn
+    );
+
+    owner.close().await;
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&mut admin_db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! What the benchmarks share: app replicas as processes, and API calls to set them up.
+
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+pub const ADMIN: &str = "bench-admin-credential-0123456789";
+pub const SECRET: &str = "bench-jwt-secret-of-at-least-32-bytes!!";
+
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+pub fn free_port() -> Result<u16, Error> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts an `app serve` (release build) on a free loopback port; returns it and its address.
+pub async fn start_replica(database: &str, max_connections: u32) -> Result<(Child, String), Error> {
+    let port = free_port()?;
+    let child = Command::new(env!("CARGO_BIN_EXE_app"))
+        .arg("serve")
+        .env("APP_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "APP_DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{database}"),
+        )
+        .env("APP_DATABASE_MAX_CONNECTIONS", max_connections.to_string())
+        .env("APP_REDIS_URL", "redis://127.0.0.1:6379")
+        .env("APP_JWT_SECRET", SECRET)
+        .env("APP_ADMIN_TOKEN", ADMIN)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let addr = format!("127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..400 {
+        if http
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Ok((child, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err("replica never became ready".into())
+}
+
+/// One API call; a non-2xx answer is an error with its body.
+pub async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<Value, Error> {
+    let mut request = http.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() {
+        return Err(format!("{status}: {body}").into());
+    }
+    Ok(body)
+}
+
+/// An org with an admin guest: (org id, admin user id, token).
+pub async fn org_with_admin(http: &reqwest::Client, base: &str, slug: &str) -> Result<(String, String, String), Error> {
+    let post = reqwest::Method::POST;
+    let admin = call(
+        http,
+        post.clone(),
+        format!("{base}/api/v1/auth/admin"),
+        None,
+        Some(serde_json::json!({"credential": ADMIN})),
+    )
+    .await?;
+    let admin = admin["token"].as_str().ok_or("token")?.to_owned();
+    let org = call(
+        http,
+        post.clone(),
+        format!("{base}/api/v1/orgs"),
+        Some(&admin),
+        Some(serde_json::json!({"slug": slug, "name": slug})),
+    )
+    .await?;
+    let org = org["id"].as_str().ok_or("org")?.to_owned();
+    let invite = call(
+        http,
+        post.clone(),
+        format!("{base}/api/v1/orgs/{org}/invites"),
+        Some(&admin),
+        Some(serde_json::json!({"role": "admin"})),
+    )
+    .await?;
+    let guest = call(
+        http,
+        post,
+        format!("{base}/api/v1/auth/guest"),
+        None,
+        Some(serde_json::json!({"invite_code": invite["code"]})),
+    )
+    .await?;
+    Ok((
+        org,
+        guest["me"]["user"].as_str().ok_or("user")?.to_owned(),
+        guest["token"].as_str().ok_or("token")?.to_owned(),
+    ))
+}
+
+fn percentile_rank(len: usize, p: f64) -> usize {
+    (((p / 100.0) * len as f64).ceil() as usize).clamp(1, len) - 1
+}
+
+/// The p-th percentile of sorted samples (NaN when there are none).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        f64::NAN
+    } else {
+        sorted[percentile_rank(sorted.len(), p)]
+    }
+}
