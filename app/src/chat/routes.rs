@@ -127,6 +127,7 @@ pub async fn list_polls(
 #[serde(deny_unknown_fields)]
 pub struct OpenPoll {
     /// The id of a template in the org's `chat.poll_templates` config.
+    #[schema(pattern = "^[a-z][a-z0-9_-]{0,39}$")]
     pub template: String,
 }
 
@@ -134,7 +135,8 @@ pub struct OpenPoll {
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/projects/{project}/polls", tag = "chat", request_body = OpenPoll,
     params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 201, body = Value), (status = 400, body = crate::error::Problem),
-              (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+              (status = 404, body = crate::error::Problem, description = "no such project, or no such template"),
+              (status = 422, body = crate::error::Problem)))]
 pub async fn open_poll(
     State(state): State<AppState>,
     principal: Principal,
@@ -157,7 +159,7 @@ pub async fn open_poll(
                 .flatten()
                 .filter_map(|t| t["id"].as_str())
                 .collect();
-            ApiError::Unprocessable(format!(
+            ApiError::NotFound(format!(
                 "no poll template {:?} in this org's chat.poll_templates; known: {}",
                 body.template,
                 known.join(", ")
