@@ -579,15 +579,7 @@ async fn metrics_and_openapi_describe_the_running_app(_: PgPoolOptions, options:
         .call(Method::GET, &format!("/api/v1/orgs/{org}"), Some(&admin), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics_text().await;
     for needle in [
         r#"app_http_requests_total{method="GET",route="/api/v1/orgs/{org}",status="200"} 1"#,
         r#"app_http_request_duration_seconds_bucket{le="0.3",method="GET",route="/api/v1/orgs/{org}"}"#,

@@ -90,14 +90,6 @@ async fn sign_in(browser: &Client, app: &TestApp, code: &str) -> String {
     who.trim_start_matches("Signed in as ").to_owned()
 }
 
-async fn join(app: &TestApp, owner: &str, org: Uuid, project: Uuid, key: &str) {
-    let path = format!("/api/v1/orgs/{org}/projects/{project}/members/{key}");
-    let (status, body) = app
-        .call(Method::PUT, &path, Some(owner), Some(json!({"role": "member"})))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
 async fn invite(app: &TestApp, admin: &str, org: Uuid) -> String {
     let (status, invite) = app
         .call(
@@ -118,15 +110,7 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     let admin = a.admin_token().await;
     let org = a.create_org(&admin, "acme").await;
     let (owner, _) = a.guest(&admin, org, "admin").await; // guest-0001
-    let (_, project) = a
-        .call(
-            Method::POST,
-            &format!("/api/v1/orgs/{org}/projects"),
-            Some(&owner),
-            Some(json!({"name": "web"})),
-        )
-        .await;
-    let project: Uuid = project["id"].as_str().and_then(|s| s.parse().ok()).expect("project");
+    let project = a.create_project(&owner, org, "web").await;
     let (first_code, second_code) = (invite(&a, &admin, org).await, invite(&a, &admin, org).await);
 
     let (_driver, driver_url) = chromedriver().await;
@@ -135,10 +119,10 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     let two = browser(&driver_url, &profiles.path().join("two")).await;
     // Browser one on replica a, browser two on replica b; each guest joins the project.
     let key = sign_in(&one, &a, &first_code).await;
-    join(&a, &owner, org, project, &key).await;
+    a.add_member(&owner, org, project, &key).await;
     click(&one, &format!("button[data-project='{project}']")).await;
     let key = sign_in(&two, &b, &second_code).await;
-    join(&a, &owner, org, project, &key).await;
+    a.add_member(&owner, org, project, &key).await;
     click(&two, &format!("button[data-project='{project}']")).await;
 
     // Each opens a chat; browser one presses Ready; browser two (other replica) sees it.

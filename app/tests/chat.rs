@@ -36,25 +36,9 @@ async fn project(app: &TestApp) -> Project {
     let org = app.create_org(&admin, "acme").await;
     let (owner, _) = app.guest(&admin, org, "admin").await;
     let (member, member_body) = app.guest(&admin, org, "member").await;
-    let (_, created) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/orgs/{org}/projects"),
-            Some(&owner),
-            Some(json!({"name": "web"})),
-        )
-        .await;
-    let project: Uuid = created["id"].as_str().and_then(|s| s.parse().ok()).expect("project");
+    let project = app.create_project(&owner, org, "web").await;
     let key = member_body["me"]["user_key"].as_str().expect("key");
-    let (status, _) = app
-        .call(
-            Method::PUT,
-            &format!("/api/v1/orgs/{org}/projects/{project}/members/{key}"),
-            Some(&owner),
-            Some(json!({"role": "member"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    app.add_member(&owner, org, project, key).await;
     Project {
         org,
         project,
@@ -317,15 +301,7 @@ async fn bad_frames_are_refused_and_nothing_of_them_is_stored(_: PgPoolOptions, 
         .await
         .expect("metrics");
     assert_eq!(metrics, ["_seq", "thumbs_up"]);
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics_text().await;
     for reason in [
         "free_text",
         "unknown_action",
@@ -457,15 +433,7 @@ async fn a_slow_consumer_is_dropped_and_the_others_keep_up(_: PgPoolOptions, opt
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(dropped, "the slow consumer was disconnected");
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics_text().await;
     assert!(text.contains("app_chat_slow_consumers_total 1"), "{text}");
     app.stop().await;
 }

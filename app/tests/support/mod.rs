@@ -188,6 +188,35 @@ impl TestApp {
         body["id"].as_str().and_then(|s| s.parse().ok()).expect("org id")
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.http.get(self.url("/metrics")).send().await.expect("metrics");
+        response.text().await.expect("text")
+    }
+
+    /// Creates a project as an org admin; returns its id.
+    pub async fn create_project(&self, admin: &str, org: Uuid, name: &str) -> Uuid {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/orgs/{org}/projects"),
+                Some(admin),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().and_then(|s| s.parse().ok()).expect("project id")
+    }
+
+    /// Adds the guest `key` to the project as a member.
+    pub async fn add_member(&self, manager: &str, org: Uuid, project: Uuid, key: &str) {
+        let path = format!("/api/v1/orgs/{org}/projects/{project}/members/{key}");
+        let (status, body) = self
+            .call(Method::PUT, &path, Some(manager), Some(json!({"role": "member"})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// Mints an invite as `minter` and signs in with it; returns the guest's token and body.
     pub async fn guest(&self, minter: &str, org: Uuid, role: &str) -> (String, Value) {
         let (status, invite) = self
