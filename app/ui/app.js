@@ -124,6 +124,7 @@ function onFrame(frame) {
       $("log").append(li); break;
     }
     case "error": status("Refused: " + frame.detail); break;
+    case "unavailable": status("Not recorded: " + frame.detail); break;
   }
 }
 

@@ -146,6 +146,8 @@ pub enum ServerFrame {
     },
     /// A refused frame; nothing was stored.
     Error { reason: Refusal, detail: String },
+    /// A valid frame the server could not record (database unreachable); retry it.
+    Unavailable { detail: String },
 }
 
 #[cfg(test)]

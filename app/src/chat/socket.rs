@@ -245,8 +245,8 @@ async fn on_frame(state: &AppState, peer: &Peer, bucket: &mut Bucket, frame: &st
         }
         Err(e) => {
             tracing::warn!(error = %e, "chat counter update failed");
-            return Some(text(&ServerFrame::Error {
-                reason: Refusal::BadJson,
+            // The frame was fine; the server could not record it. Not a refusal of the client's.
+            return Some(text(&ServerFrame::Unavailable {
                 detail: "the action could not be recorded right now; retry".to_owned(),
             }));
         }

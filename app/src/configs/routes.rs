@@ -212,7 +212,7 @@ pub async fn put_config(
         updated_at: row.0,
     };
     state.configs.apply(org, key.as_str(), entry.clone());
-    state.metrics.set_config_versions(&state.configs);
+    state.metrics.config_version_served(key.as_str(), version);
     sync::publish(&state.redis, org, key.as_str(), version).await;
     Ok(Config::of(key.to_string(), &entry).into_response_with_etag())
 }

@@ -86,10 +86,16 @@ async fn on_event(state: &AppState, org: Uuid, key: &str, version: i64) {
         Ok(rows) if rows.is_empty() => {
             state.configs.remove(org, key);
             state.metrics.config_reload("applied");
+            // A removal can lower a key's highest version; removals are rare.
+            state.metrics.set_config_versions(&state.configs);
         }
         Ok(rows) => {
             for (key, entry) in rows {
+                let version = entry.version;
                 let result = state.configs.apply(org, &key, entry);
+                if result == Applied::Swapped {
+                    state.metrics.config_version_served(&key, version);
+                }
                 state
                     .metrics
                     .config_reload(if result == Applied::Swapped { "applied" } else { "stale" });
@@ -100,7 +106,6 @@ async fn on_event(state: &AppState, org: Uuid, key: &str, version: i64) {
             state.metrics.config_reload("error");
         }
     }
-    state.metrics.set_config_versions(&state.configs);
 }
 
 /// Brings the whole copy up to the database: reads the (org, key, version) index, fetches

@@ -148,6 +148,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Raises `key`'s gauge to `version` when that is newer: versions only grow, so one swapped
+    /// entry needs no pass over the whole store.
+    pub fn config_version_served(&self, key: &str, version: i64) {
+        let gauge = self.config_version.get_or_create(&KeyLabels { key: key.to_owned() });
+        if gauge.get() < version {
+            gauge.set(version);
+        }
+    }
+
+    /// Recomputes every key's gauge from the store (after reconciliation, which may remove keys).
     pub fn set_config_versions(&self, store: &ConfigStore) {
         for (key, version) in store.max_versions() {
             self.config_version.get_or_create(&KeyLabels { key }).set(version);
