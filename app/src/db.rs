@@ -24,6 +24,19 @@ impl Tenant {
     pub fn org(org: Uuid) -> Self {
         Self { org, project: None }
     }
+
+    /// The tenant settings and `BEGIN`, as one simple query (one round trip). PostgreSQL runs
+    /// the statements before a `BEGIN` in the same query as part of the transaction it opens,
+    /// so the settings last exactly as long as the transaction; and if setting them fails, the
+    /// whole query is rolled back and the connection is left idle, never inside a transaction.
+    /// The values are UUIDs, whose text is hex digits and hyphens only: safe to write inline.
+    pub fn begin_statement(&self) -> String {
+        let project = self.project.map(|p| p.to_string()).unwrap_or_default();
+        format!(
+            "SELECT set_config('app.org_id', '{}', true), set_config('app.project_id', '{project}', true); BEGIN",
+            self.org
+        )
+    }
 }
 
 /// A pool whose connections run as [`RUNTIME_ROLE`]. The login role must be a member of it
@@ -46,12 +59,16 @@ pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Re
 
 /// Begins a transaction scoped to `tenant`: `set_config(..., true)` lasts until the transaction
 /// ends, commit or rollback, so the next user of the connection starts with no tenant.
+///
+/// The begin runs in a task of its own so that it always finishes. sqlx's begin cannot be
+/// cancelled safely: dropped while its statement is in flight (a client gone, the request
+/// timeout), it returns the connection to the pool inside the transaction the server still
+/// opened, tenant set. Run to the end instead, a transaction nobody took is dropped in the
+/// task, which rolls it back before the connection is reused.
 pub async fn begin(pool: &PgPool, tenant: Tenant) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('app.org_id', $1, true), set_config('app.project_id', $2, true)")
-        .bind(tenant.org.to_string())
-        .bind(tenant.project.map(|p| p.to_string()).unwrap_or_default())
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    let pool = pool.clone();
+    let statement = tenant.begin_statement();
+    tokio::spawn(async move { pool.begin_with(statement).await })
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?
 }

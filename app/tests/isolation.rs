@@ -368,6 +368,67 @@ async fn a_reused_connection_never_carries_a_tenant(owner: PgPool) {
     }
 }
 
+/// After a transaction that `begin` did not hand out, the pool's only connection must carry
+/// neither a tenant nor an open transaction: a plain transaction on it sees no project.
+async fn assert_connection_clean(pool: &PgPool, what: &str) {
+    let mut plain = pool.begin().await.expect("tx");
+    let leaked: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+        .fetch_one(&mut *plain)
+        .await
+        .expect("select");
+    assert_eq!(leaked, 0, "{what}: a tenant survived on the pooled connection");
+    plain.commit().await.expect("commit");
+}
+
+/// `db::begin` sets the tenant and opens the transaction in one statement. If that statement
+/// fails part-way, nothing may be handed out and the connection must come back clean (not
+/// stuck in an aborted transaction, not carrying the tenant).
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_begin_that_fails_part_way_leaves_the_connection_clean(owner: PgPool) {
+    let [a, b] = seed(&owner).await;
+    let pool = app_pool(&owner, 1).await;
+    let statement = Tenant::org(a.id).begin_statement();
+    let failing = statement.replacen("; BEGIN", ", 1/0; BEGIN", 1);
+    assert_ne!(
+        failing, statement,
+        "the tenant is set before BEGIN, in the same statement"
+    );
+    let err = pool.begin_with(failing).await.expect_err("no transaction");
+    assert!(err.to_string().contains("division by zero"), "{err}");
+    assert_connection_clean(&pool, "after a failed begin").await;
+
+    let mut tx = begin(&pool, Tenant::org(b.id)).await.expect("tx");
+    let visible: Vec<Uuid> = sqlx::query_scalar("SELECT org_id FROM projects")
+        .fetch_all(&mut *tx)
+        .await
+        .expect("select");
+    assert_eq!(visible, [b.id, b.id], "the next transaction sees exactly its own org");
+    tx.commit().await.expect("commit");
+}
+
+/// A request dropped while its `begin` is in flight (client gone, request timeout): the
+/// server still opens the transaction with the tenant set. `db::begin` must make sure it is
+/// rolled back before the connection serves anyone else.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_begin_dropped_in_flight_leaves_the_connection_clean(owner: PgPool) {
+    let [a, _] = seed(&owner).await;
+    let pool = app_pool(&owner, 1).await;
+    let mut interrupted = 0;
+    for round in 0..100 {
+        // Polled once: the statement is sent, then the future is dropped before the reply.
+        let attempt = tokio::time::timeout(std::time::Duration::ZERO, begin(&pool, Tenant::org(a.id))).await;
+        match attempt {
+            Err(_) => interrupted += 1,
+            Ok(tx) => tx.expect("tx").rollback().await.expect("rollback"),
+        }
+        assert_connection_clean(&pool, &format!("round {round}")).await;
+    }
+    assert!(
+        interrupted > 0,
+        "no begin was interrupted; the test did not test anything"
+    );
+}
+
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn moving_a_row_to_another_org_is_refused(owner: PgPool) {
     let [a, b] = seed(&owner).await;
