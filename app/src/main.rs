@@ -3,6 +3,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use miette::IntoDiagnostic;
 
+/// mimalloc: the server allocates many small, short-lived buffers per request.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The multi-tenant workload the platform deploys.
 #[derive(Debug, Parser)]
 #[command(name = "app", version)]
