@@ -330,6 +330,18 @@ async fn no_operation_crosses_a_tenant_boundary(owner: PgPool) {
     assert!(leaks.is_empty(), "{} leaks:\n{}", leaks.len(), leaks.join("\n"));
 }
 
+/// The pool's only connection carries neither a tenant nor an open transaction: a plain
+/// transaction on it sees no project.
+async fn assert_connection_clean(pool: &PgPool, what: &str) {
+    let mut plain = pool.begin().await.expect("tx");
+    let leaked: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+        .fetch_one(&mut *plain)
+        .await
+        .expect("select");
+    assert_eq!(leaked, 0, "{what}: a tenant survived on the pooled connection");
+    plain.commit().await.expect("commit");
+}
+
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn a_reused_connection_never_carries_a_tenant(owner: PgPool) {
     let orgs = seed(&owner).await;
@@ -358,26 +370,8 @@ async fn a_reused_connection_never_carries_a_tenant(owner: PgPool) {
         } else {
             tx.commit().await.expect("commit");
         }
-        let mut plain = pool.begin().await.expect("tx");
-        let leaked: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-            .fetch_one(&mut *plain)
-            .await
-            .expect("select");
-        assert_eq!(leaked, 0, "round {i}: a tenant survived its transaction");
-        plain.commit().await.expect("commit");
+        assert_connection_clean(&pool, &format!("round {i}")).await;
     }
-}
-
-/// After a transaction that `begin` did not hand out, the pool's only connection must carry
-/// neither a tenant nor an open transaction: a plain transaction on it sees no project.
-async fn assert_connection_clean(pool: &PgPool, what: &str) {
-    let mut plain = pool.begin().await.expect("tx");
-    let leaked: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(&mut *plain)
-        .await
-        .expect("select");
-    assert_eq!(leaked, 0, "{what}: a tenant survived on the pooled connection");
-    plain.commit().await.expect("commit");
 }
 
 /// `db::begin` sets the tenant and opens the transaction in one statement. If that statement
