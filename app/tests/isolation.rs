@@ -330,16 +330,29 @@ async fn no_operation_crosses_a_tenant_boundary(owner: PgPool) {
     assert!(leaks.is_empty(), "{} leaks:\n{}", leaks.len(), leaks.join("\n"));
 }
 
-/// The pool's only connection carries neither a tenant nor an open transaction: a plain
-/// transaction on it sees no project.
-async fn assert_connection_clean(pool: &PgPool, what: &str) {
-    let mut plain = pool.begin().await.expect("tx");
+/// The pool's only connection is not inside a transaction (its server says `idle`, as the
+/// owner sees it in `pg_stat_activity`) and carries no tenant (a plain query sees no project).
+async fn assert_connection_clean(owner: &PgPool, pool: &PgPool, what: &str) {
+    let mut conn = pool.acquire().await.expect("connection");
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("pid");
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM pg_stat_activity WHERE pid = $1")
+        .bind(pid)
+        .fetch_one(owner)
+        .await
+        .expect("state");
+    assert_eq!(
+        state.as_deref(),
+        Some("idle"),
+        "{what}: the pooled connection is inside a transaction"
+    );
     let leaked: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
-        .fetch_one(&mut *plain)
+        .fetch_one(&mut *conn)
         .await
         .expect("select");
     assert_eq!(leaked, 0, "{what}: a tenant survived on the pooled connection");
-    plain.commit().await.expect("commit");
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
@@ -370,7 +383,7 @@ async fn a_reused_connection_never_carries_a_tenant(owner: PgPool) {
         } else {
             tx.commit().await.expect("commit");
         }
-        assert_connection_clean(&pool, &format!("round {i}")).await;
+        assert_connection_clean(&owner, &pool, &format!("round {i}")).await;
     }
 }
 
@@ -389,7 +402,7 @@ async fn a_begin_that_fails_part_way_leaves_the_connection_clean(owner: PgPool) 
     );
     let err = pool.begin_with(failing).await.expect_err("no transaction");
     assert!(err.to_string().contains("division by zero"), "{err}");
-    assert_connection_clean(&pool, "after a failed begin").await;
+    assert_connection_clean(&owner, &pool, "after a failed begin").await;
 
     let mut tx = begin(&pool, Tenant::org(b.id)).await.expect("tx");
     let visible: Vec<Uuid> = sqlx::query_scalar("SELECT org_id FROM projects")
@@ -415,7 +428,7 @@ async fn a_begin_dropped_in_flight_leaves_the_connection_clean(owner: PgPool) {
             Err(_) => interrupted += 1,
             Ok(tx) => tx.expect("tx").rollback().await.expect("rollback"),
         }
-        assert_connection_clean(&pool, &format!("round {round}")).await;
+        assert_connection_clean(&owner, &pool, &format!("round {round}")).await;
     }
     assert!(
         interrupted > 0,
