@@ -63,8 +63,8 @@ pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Re
 /// The begin runs in a task of its own so that it always finishes. sqlx's begin cannot be
 /// cancelled safely (sqlx issue #4393, in 0.8.6 and 0.9.0): dropped while its statement is in
 /// flight (a client gone, the request timeout), it returns the connection to the pool inside
-/// the transaction the server still opened, tenant set. Run to the end instead, a transaction nobody took is dropped in the
-/// task, which rolls it back before the connection is reused.
+/// the transaction the server still opened, tenant set. Run to the end instead, a transaction
+/// nobody took is dropped in the task, which rolls it back before the connection is reused.
 pub async fn begin(pool: &PgPool, tenant: Tenant) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let pool = pool.clone();
     let statement = tenant.begin_statement();
