@@ -100,6 +100,14 @@ async fn pgbench(
         .ok_or_else(|| format!("pgbench said: {text}{}", String::from_utf8_lossy(&output.stderr)).into())
 }
 
+/// What `app::db::begin` sends (the tenant settings, then `BEGIN`, in one round trip), as a
+/// pgbench pipeline: the start of both transactions below.
+const TENANT_BEGIN: &str = "\\startpipeline
+SELECT set_config('app.org_id', :org, true), set_config('app.project_id', '', true);
+BEGIN;
+\\endpipeline
+";
+
 /// Alternating runs of the app and pgbench. This machine's speed drifts (a shared VM), so each
 /// round's ratio compares two runs made one after the other, and the median ratio is reported.
 #[derive(Debug, Default)]
@@ -183,15 +191,13 @@ async fn main() -> Result<(), Error> {
 
     // Hot write: create a project (INSERT project + owner membership in one transaction).
     let (org, user, token) = org_with_admin(&http, &base, "bench-write").await?;
-    let write_sql = "\\set n random(1, 1000000000000)
-\\startpipeline
-SELECT set_config('app.org_id', :org, true), set_config('app.project_id', '', true);
-BEGIN;
-\\endpipeline
-INSERT INTO projects (org_id, name) VALUES (:org, 'pgb-' || :n) RETURNING id AS project_id, org_id, name, created_at \\gset
+    let write_sql = format!(
+        "\\set n random(1, 1000000000000)
+{TENANT_BEGIN}INSERT INTO projects (org_id, name) VALUES (:org, 'pgb-' || :n) RETURNING id AS project_id, org_id, name, created_at \\gset
 INSERT INTO project_members (org_id, project_id, user_id, role) VALUES (:org, :project_id, :user, 'owner');
 COMMIT;
-";
+"
+    );
     let mut write = Rounds::default();
     for round in 0..rounds {
         write.app.push(
@@ -206,7 +212,7 @@ COMMIT;
         write.pgbench.push(
             pgbench(
                 &database,
-                write_sql,
+                &write_sql,
                 &[("org", &org), ("user", &user)],
                 concurrency,
                 secs,
@@ -228,13 +234,11 @@ COMMIT;
         .await?;
     }
     let read_lua = format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n");
-    let read_sql = "\\startpipeline
-SELECT set_config('app.org_id', :org, true), set_config('app.project_id', '', true);
-BEGIN;
-\\endpipeline
-SELECT id, org_id, name, created_at FROM projects ORDER BY created_at, id LIMIT 500;
+    let read_sql = format!(
+        "{TENANT_BEGIN}SELECT id, org_id, name, created_at FROM projects ORDER BY created_at, id LIMIT 500;
 COMMIT;
-";
+"
+    );
     let mut read = Rounds::default();
     for _ in 0..rounds {
         read.app.push(
@@ -247,7 +251,7 @@ COMMIT;
             .await?,
         );
         read.pgbench
-            .push(pgbench(&database, read_sql, &[("org", &org)], concurrency, secs).await?);
+            .push(pgbench(&database, &read_sql, &[("org", &org)], concurrency, secs).await?);
     }
 
     println!("| workload | app (req/s) | pgbench (tps) | app / pgbench, median (range) | target |");
