@@ -204,6 +204,21 @@ async fn actions_fan_out_across_replicas_with_the_assistants_reply(_: PgPoolOpti
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{poll}");
+    let (status, problem) = b
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{}/projects/{}/polls", p.org, p.project),
+            Some(&p.member),
+            Some(json!({"template": "ship-it-now"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["detail"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("no poll template \"ship-it-now\" in this org's chat.poll_templates; known: ship-it, sprint")
+        )
+    );
     assert_eq!(until(&mut owner_a, "poll").await["poll"]["question"], "Ship it today?");
     send(
         &mut member_b,

@@ -135,8 +135,8 @@ pub struct OpenPoll {
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/projects/{project}/polls", tag = "chat", request_body = OpenPoll,
     params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 201, body = Value), (status = 400, body = crate::error::Problem),
-              (status = 404, body = crate::error::Problem, description = "no such project, or no such template"),
-              (status = 422, body = crate::error::Problem)))]
+              (status = 404, body = crate::error::Problem, description = "no such project"),
+              (status = 422, body = crate::error::Problem, description = "the body names no template of the org")))]
 pub async fn open_poll(
     State(state): State<AppState>,
     principal: Principal,
@@ -159,7 +159,7 @@ pub async fn open_poll(
                 .flatten()
                 .filter_map(|t| t["id"].as_str())
                 .collect();
-            ApiError::NotFound(format!(
+            ApiError::Unprocessable(format!(
                 "no poll template {:?} in this org's chat.poll_templates; known: {}",
                 body.template,
                 known.join(", ")
