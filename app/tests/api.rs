@@ -452,6 +452,29 @@ async fn configs_change_only_from_the_version_they_were_read_at(_: PgPoolOptions
         "chat.max_sessions must be an integer from 1 to 3: active chat sessions per user and project; got 4"
     );
 
+    // A key outside the catalog is not found, read, changed or in history alike.
+    let unknown = "unknown config key \"chat.max_session\"; known keys: chat.max_sessions, \
+                   chat.rate_limit_per_minute, chat.actions, ui.banner, features, chat.poll_templates";
+    for (method, path, body) in [
+        (Method::GET, "", None),
+        (Method::GET, "/history", None),
+        (Method::PUT, "", Some(json!({"value": 2, "reason": "typo"}))),
+    ] {
+        let (status, problem) = app
+            .call(
+                method.clone(),
+                &format!("/api/v1/orgs/{org}/configs/chat.max_session{path}"),
+                Some(&owner),
+                body,
+            )
+            .await;
+        assert_eq!(
+            (status, problem["detail"].as_str()),
+            (StatusCode::NOT_FOUND, Some(unknown)),
+            "{method} {path}"
+        );
+    }
+
     let (status, history) = app
         .call(
             Method::GET,
@@ -601,5 +624,25 @@ async fn metrics_and_openapi_describe_the_running_app(_: PgPoolOptions, options:
     ] {
         assert!(paths.iter().any(|p| *p == path), "{path} in {paths:?}");
     }
+    // The config key is documented as the catalog's keys, resolved through the components.
+    let parameters = &doc["paths"]["/api/v1/orgs/{org}/configs/{key}"]["put"]["parameters"];
+    let key = parameters
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "key"))
+        .expect("a key parameter");
+    let schema = match key["schema"]["$ref"].as_str() {
+        Some(reference) => doc
+            .pointer(reference.trim_start_matches('#'))
+            .expect("the referenced schema"),
+        None => &key["schema"],
+    };
+    let documented: Vec<&str> = schema["enum"]
+        .as_array()
+        .expect("an enum")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let catalog: Vec<&str> = app::configs::catalog::KEYS.iter().map(|(k, _)| *k).collect();
+    assert_eq!(documented, catalog);
     app.stop().await;
 }

@@ -2,6 +2,8 @@
 //! `app_config_version{key}` metric's cardinality bounded.
 
 use serde_json::{Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::domain::ConfigKey;
 
@@ -43,6 +45,23 @@ pub const KEYS: [(&str, &str); 6] = [
         "an array of at most 20 poll templates {\"id\": a lowercase slug, \"question\": 1-200 characters, \"choices\": 2-6 distinct lowercase slugs}",
     ),
 ];
+
+/// The `{key}` of the config endpoints in the OpenAPI document: the catalog's keys as a string
+/// enum, so that clients see which keys exist without a failed request.
+#[derive(Debug)]
+pub struct KeyName;
+
+impl utoipa::PartialSchema for KeyName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(KEYS.iter().map(|(key, _)| *key)))
+            .description(Some("a key of the config catalog"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for KeyName {}
 
 /// The configs a new org starts with (the saga's "defaults applied" step).
 pub fn defaults() -> Vec<(&'static str, Value)> {
@@ -89,12 +108,24 @@ fn poll_template(template: &Value) -> bool {
         && distinct
 }
 
+/// What `key` accepts, or why it is not a key of the catalog (with the keys that are).
+pub fn accepts(key: &ConfigKey) -> Result<&'static str, String> {
+    KEYS.iter()
+        .find(|(k, _)| *k == key.as_str())
+        .map(|(_, accepts)| *accepts)
+        .ok_or_else(|| {
+            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+            format!(
+                "unknown config key {:?}; known keys: {}",
+                key.as_str(),
+                known.join(", ")
+            )
+        })
+}
+
 /// Why a value does not fit its key, with what would.
 pub fn check(key: &ConfigKey, value: &Value) -> Result<(), String> {
-    let Some((_, accepts)) = KEYS.iter().find(|(k, _)| *k == key.as_str()) else {
-        let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-        return Err(format!("unknown config key {key:?}; known keys: {}", known.join(", ")));
-    };
+    let wanted = accepts(key)?;
     let ok = match key.as_str() {
         "chat.max_sessions" => value.as_i64().is_some_and(|n| (1..=3).contains(&n)),
         "chat.rate_limit_per_minute" => value.as_i64().is_some_and(|n| (1..=600).contains(&n)),
@@ -122,7 +153,7 @@ pub fn check(key: &ConfigKey, value: &Value) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{key} must be {accepts}; got {value}"))
+        Err(format!("{key} must be {wanted}; got {value}"))
     }
 }
 

@@ -59,8 +59,11 @@ impl Config {
     }
 }
 
+/// A key of the catalog; any other is "not found", whatever the endpoint.
 fn parse_key(key: String) -> ApiResult<ConfigKey> {
-    ConfigKey::try_from(key).map_err(ApiError::NotFound)
+    let key = ConfigKey::try_from(key).map_err(ApiError::NotFound)?;
+    catalog::accepts(&key).map_err(ApiError::NotFound)?;
+    Ok(key)
 }
 
 /// Every config of the org, as this replica serves it.
@@ -87,7 +90,7 @@ pub async fn list_configs(
 
 /// One config, from memory; the body and the ETag say which version is served.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/configs/{key}", tag = "configs",
-    params(("org" = Uuid, Path), ("key" = String, Path)), security(("bearer" = [])),
+    params(("org" = Uuid, Path), ("key" = catalog::KeyName, Path)), security(("bearer" = [])),
     responses((status = 200, body = Config, headers(("ETag" = String))), (status = 400, body = crate::error::Problem),
               (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
               (status = 503, body = crate::error::Problem)))]
@@ -131,7 +134,7 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
 /// Change a config (org admin). Send `If-Match` with the version you read; a change based on
 /// an older version gets 412.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/configs/{key}", tag = "configs", request_body = PutConfig,
-    params(("org" = Uuid, Path), ("key" = String, Path),
+    params(("org" = Uuid, Path), ("key" = catalog::KeyName, Path),
            ("If-Match" = Option<String>, Header, description = "the version the change is based on, e.g. \"3\"")),
     security(("bearer" = [])),
     responses((status = 200, body = Config, headers(("ETag" = String))), (status = 400, body = crate::error::Problem),
@@ -240,7 +243,7 @@ pub struct HistoryQuery {
 
 /// A config's change history, newest first (org admin).
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/configs/{key}/history", tag = "configs",
-    params(("org" = Uuid, Path), ("key" = String, Path), HistoryQuery), security(("bearer" = [])),
+    params(("org" = Uuid, Path), ("key" = catalog::KeyName, Path), HistoryQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 400, body = crate::error::Problem),
               (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]

@@ -42,7 +42,7 @@ use crate::{auth, chat, configs, orgs, projects};
         chat::routes::list_polls,
         chat::routes::open_poll,
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::error::Problem, configs::catalog::KeyName)),
     modifiers(&Conventions)
 )]
 pub struct ApiDoc;
