@@ -642,7 +642,7 @@ async fn metrics_and_openapi_describe_the_running_app(_: PgPoolOptions, options:
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
-    let catalog: Vec<&str> = app::configs::catalog::KEYS.iter().map(|(k, _)| *k).collect();
+    let catalog: Vec<&str> = app::configs::catalog::names().collect();
     assert_eq!(documented, catalog);
     app.stop().await;
 }

@@ -195,23 +195,18 @@ async fn actions_fan_out_across_replicas_with_the_assistants_reply(_: PgPoolOpti
         assert_eq!(echo["assistant"], "available");
     }
     // The member's action updates the owner's counters; a poll vote too.
-    let (status, poll) = b
-        .call(
+    let polls = format!("/api/v1/orgs/{}/projects/{}/polls", p.org, p.project);
+    let open_poll = |template: &str| {
+        b.call(
             Method::POST,
-            &format!("/api/v1/orgs/{}/projects/{}/polls", p.org, p.project),
+            &polls,
             Some(&p.member),
-            Some(json!({"template": "ship-it"})),
+            Some(json!({ "template": template })),
         )
-        .await;
+    };
+    let (status, poll) = open_poll("ship-it").await;
     assert_eq!(status, StatusCode::CREATED, "{poll}");
-    let (status, problem) = b
-        .call(
-            Method::POST,
-            &format!("/api/v1/orgs/{}/projects/{}/polls", p.org, p.project),
-            Some(&p.member),
-            Some(json!({"template": "ship-it-now"})),
-        )
-        .await;
+    let (status, problem) = open_poll("ship-it-now").await;
     assert_eq!(
         (status, problem["detail"].as_str()),
         (

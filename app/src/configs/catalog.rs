@@ -46,6 +46,11 @@ pub const KEYS: [(&str, &str); 6] = [
     ),
 ];
 
+/// The catalog's key names, in catalog order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|(key, _)| *key)
+}
+
 /// The `{key}` of the config endpoints in the OpenAPI document: the catalog's keys as a string
 /// enum, so that clients see which keys exist without a failed request.
 #[derive(Debug)]
@@ -55,7 +60,7 @@ impl utoipa::PartialSchema for KeyName {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(KEYS.iter().map(|(key, _)| *key)))
+            .enum_values(Some(names()))
             .description(Some("a key of the config catalog"))
             .into()
     }
@@ -114,7 +119,7 @@ pub fn accepts(key: &ConfigKey) -> Result<&'static str, String> {
         .find(|(k, _)| *k == key.as_str())
         .map(|(_, accepts)| *accepts)
         .ok_or_else(|| {
-            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+            let known: Vec<&str> = names().collect();
             format!(
                 "unknown config key {:?}; known keys: {}",
                 key.as_str(),
