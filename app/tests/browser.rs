@@ -14,12 +14,19 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::TestApp;
 use uuid::Uuid;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's paths; `CHROMIUM` and `CHROMEDRIVER` name others (GitHub's runners ship Chrome and
+/// its driver elsewhere, and the rendered app workflow sets both).
+fn chromium() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+fn chromedriver_path() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
 
 async fn chromedriver() -> (tokio::process::Child, String) {
     let port = support::free_port();
-    let child = tokio::process::Command::new(CHROMEDRIVER)
+    let child = tokio::process::Command::new(chromedriver_path())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -36,7 +43,7 @@ async fn browser(driver: &str, profile: &std::path::Path) -> Client {
     caps.insert(
         "goog:chromeOptions".to_owned(),
         json!({
-            "binary": CHROMIUM,
+            "binary": chromium(),
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--window-size=430,1100", format!("--user-data-dir={}", profile.display())]

@@ -44,6 +44,21 @@ fn every_meaning_error_is_reported_in_one_run() {
 }
 
 #[test]
+fn keyless_trust_naming_another_workflow_and_logins_for_another_registry_are_refused() {
+    invalid("ci-keyless");
+}
+
+#[test]
+fn a_private_key_the_workflow_cannot_reach_and_a_foreign_ghcr_namespace_are_refused() {
+    invalid("ci-key");
+}
+
+#[test]
+fn keyless_signing_outside_github_and_bad_secret_names_are_refused() {
+    invalid("ci-other-registry");
+}
+
+#[test]
 fn yaml_syntax_errors_point_at_the_line() {
     invalid("syntax");
 }
@@ -228,5 +243,46 @@ fn env_selects_environments_and_unknown_ones_are_refused() {
     assert!(
         err.contains("environments in the manifest: dev, staging, prod"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_standalone_tree_checks_itself_as_its_workflow_does() {
+    // The rendered platform workflow of an `--out` tree runs, at the tree's root,
+    // `platform validate -f FILE` and `platform render -f FILE --out . --check`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rendered = platform()
+        .args(["render", "-f", "../examples/aks.yaml", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(rendered.status.code(), Some(0));
+    let workflow = std::fs::read_to_string(dir.path().join(".github/workflows/platform.yaml")).expect("workflow");
+    assert!(workflow.contains("render -f aks.yaml --out . --check"), "{workflow}");
+    for args in [
+        &["validate", "-f", "aks.yaml"][..],
+        &["render", "-f", "aks.yaml", "--out", ".", "--check"][..],
+    ] {
+        let out = platform().current_dir(dir.path()).args(args).output().expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_trusted_root_file_and_a_tuf_fetch_are_exclusive() {
+    let out = platform()
+        .args(["verify", "-f", "../platform.yaml", "--env", "dev"])
+        .args(["--sigstore-tuf", "--trusted-root", "trusted_root.json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the argument '--sigstore-tuf' cannot be used with '--trusted-root <FILE>'")
     );
 }

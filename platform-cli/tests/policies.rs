@@ -98,16 +98,22 @@ fn verify_images_trusts_exactly_the_manifests_signing_identity() {
                 assert_eq!(entry["keys"]["rekor"]["url"], json!("https://rekor.sigstore.dev"));
             }
             (None, Some(k)) => {
+                // The rendered app workflow's own identity: its file in the GitOps repository,
+                // on the tracked branch (a manifest that names another is refused).
+                let repo = m
+                    .gitops
+                    .repo_url
+                    .trim_start_matches("https://github.com/")
+                    .trim_end_matches(".git");
+                let subject = format!(
+                    "https://github.com/{repo}/.github/workflows/app.yaml@refs/heads/{}",
+                    m.gitops.target_revision
+                );
                 let keyless = &entry["keyless"];
                 assert_eq!(keyless["issuer"], json!(k.issuer), "{}", env.name);
-                assert_eq!(keyless["subject"], json!(k.subject), "{}", env.name);
+                assert_eq!(keyless["subject"], json!(subject), "{}", env.name);
                 assert_eq!(keyless["rekor"]["url"], json!("https://rekor.sigstore.dev"));
-                match &k.workflow_repository {
-                    Some(repo) => {
-                        assert_eq!(keyless["additionalExtensions"]["githubWorkflowRepository"], json!(repo))
-                    }
-                    None => assert!(keyless.get("additionalExtensions").is_none()),
-                }
+                assert_eq!(keyless["additionalExtensions"]["githubWorkflowRepository"], json!(repo));
             }
             _ => unreachable!("validation guarantees exactly one identity"),
         }

@@ -111,7 +111,7 @@ fn identity_issuer_and_workflow_repository_must_match_exactly() {
         "{out}"
     );
     // A prefix of the identity is not the identity.
-    let (code, _) = verify(&case, "https://github.com/acme/app/", ISSUER, None, root);
+    let (code, _) = verify(&case, "https://github.com/acme/platform/", ISSUER, None, root);
     assert_eq!(code, 1);
     let (code, out) = verify(&case, IDENTITY, "https://accounts.google.com", None, root);
     assert_eq!(code, 1);
@@ -122,7 +122,7 @@ fn identity_issuer_and_workflow_repository_must_match_exactly() {
     let (code, out) = verify(&case, IDENTITY, ISSUER, Some("acme/other"), root);
     assert_eq!(code, 1);
     assert!(
-        out.contains("workflow repository \"acme/app\", not \"acme/other\""),
+        out.contains("workflow repository \"acme/platform\", not \"acme/other\""),
         "{out}"
     );
 }

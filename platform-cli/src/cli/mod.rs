@@ -43,7 +43,8 @@ enum Command {
     Bootstrap(bootstrap::Args),
     /// Show the sync and health of the environment's Argo CD Applications (non-zero if any is not).
     Status(status::Args),
-    /// Verify the cosign signatures of every image an environment deploys.
+    /// Verify the cosign signature of the app image an environment deploys (component images
+    /// are their vendors' and not checked).
     Verify(verify::Args),
     /// Verify the cosign signatures of one image.
     VerifyImage(verify_image::Args),

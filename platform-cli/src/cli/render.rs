@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::render::{self, output};
+use crate::render::{self, Layout, output};
 
 use super::ManifestArg;
 
@@ -28,14 +28,14 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let mut tree = render::render(&loaded, &args.envs)?;
-    let out = match &args.out {
-        Some(dir) => {
-            render::add_hand_written(&mut tree);
-            dir.clone()
-        }
-        None => repository_root(),
+    let (mut tree, out) = match &args.out {
+        Some(dir) => (render::render_as(&loaded, &args.envs, Layout::Standalone)?, dir.clone()),
+        None => (render::render(&loaded, &args.envs)?, repository_root()),
     };
+    if args.out.is_some() {
+        render::add_hand_written(&mut tree);
+        render::add_manifest(&mut tree, &loaded);
+    }
     let env_count = tree.environments.len();
     if args.check {
         let drift = output::check(&tree, &out)?;

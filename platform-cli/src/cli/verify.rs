@@ -1,4 +1,4 @@
-//! `platform verify --env NAME`: every image the environment deploys, against the manifest's
+//! `platform verify --env NAME`: the app image the environment deploys, against the manifest's
 //! signing identity (the same one the rendered Kyverno policy enforces).
 
 use std::process::ExitCode;
@@ -31,6 +31,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
             args.target.env
         ));
     };
-    let policy = TrustPolicy::from_manifest(&loaded.manifest, args.common.trusted_root.clone());
+    let root = args.common.trusted_root()?;
+    let policy = TrustPolicy::from_manifest(&loaded.manifest, root.path.clone());
     verify_report::run(&env.images(), &policy, &args.common)
 }

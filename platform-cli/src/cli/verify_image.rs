@@ -38,19 +38,20 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> miette::Result<ExitCode> {
+    let root = args.common.trusted_root()?;
     let policy = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
         (Some(key), _, _) => TrustPolicy::Key {
             public_key: std::fs::read_to_string(key)
                 .into_diagnostic()
                 .wrap_err_with(|| format!("cannot read the public key {}", key.display()))?,
             ignore_tlog: args.insecure_ignore_tlog,
-            trusted_root: args.common.trusted_root.clone(),
+            trusted_root: root.path.clone(),
         },
         (None, Some(identity), Some(issuer)) => TrustPolicy::Keyless {
             identity: identity.clone(),
             issuer: issuer.clone(),
             workflow_repository: args.certificate_github_workflow_repository.clone(),
-            trusted_root: args.common.trusted_root.clone(),
+            trusted_root: root.path.clone(),
         },
         // clap enforces one of the two forms.
         _ => {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use miette::Diagnostic as _;
 use serde_json::json;
 
+use crate::supply_chain::trust::fetch_public_good_root;
 use crate::supply_chain::{RegistryOptions, TrustPolicy, Verified, VerifyError, verify_image};
 
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
@@ -18,13 +19,43 @@ pub enum Output {
 #[derive(Debug, clap::Args)]
 pub struct Common {
     /// Sigstore trusted_root.json (Fulcio CAs, Rekor keys): verification needs no network for trust.
-    #[arg(long = "trusted-root", value_name = "FILE")]
+    #[arg(long = "trusted-root", value_name = "FILE", conflicts_with = "sigstore_tuf")]
     pub trusted_root: Option<std::path::PathBuf>,
+    /// Fetch the trusted root of Sigstore's public-good instance from its TUF repository
+    /// (network), authenticated by the TUF root built into this binary, as cosign does.
+    #[arg(long = "sigstore-tuf")]
+    pub sigstore_tuf: bool,
     /// Talk plain HTTP to the registry (a loopback test registry), as cosign's flag does.
     #[arg(long = "allow-http-registry")]
     pub allow_http_registry: bool,
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// The trusted root a run verifies with; a TUF fetch lives in a folder kept while this lives.
+#[derive(Debug)]
+pub struct TrustedRoot {
+    pub path: Option<std::path::PathBuf>,
+    _fetched: Option<tempfile::TempDir>,
+}
+
+impl Common {
+    /// `--trusted-root FILE` as given, or `--sigstore-tuf` fetched now.
+    pub fn trusted_root(&self) -> miette::Result<TrustedRoot> {
+        if !self.sigstore_tuf {
+            return Ok(TrustedRoot {
+                path: self.trusted_root.clone(),
+                _fetched: None,
+            });
+        }
+        let dir =
+            tempfile::tempdir().map_err(|e| miette::miette!("cannot create a folder for the trusted root: {e}"))?;
+        let path = super::runtime()?.block_on(fetch_public_good_root(dir.path()))?;
+        Ok(TrustedRoot {
+            path: Some(path),
+            _fetched: Some(dir),
+        })
+    }
 }
 
 /// Verifies each image in turn, reporting as it goes; exit 1 if any is not verified.

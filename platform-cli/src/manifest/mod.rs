@@ -4,6 +4,7 @@
 //! generated JSON Schema → typed [`Manifest`] → meaning rules → [`ResolvedEnvironment`]s.
 //! Every stage reports all of its problems with `FILE:LINE:COL` before anything is written.
 
+pub mod ci;
 pub mod diagnostic;
 pub mod model;
 pub mod pins;

@@ -66,27 +66,118 @@ pub struct Registry {
     pub host: String,
     /// Repository prefix under the host, e.g. the GitHub organization.
     pub namespace: String,
+    /// How the rendered app workflow logs in to push. Which fields apply depends on the
+    /// registry: ghcr.io needs none (the workflow's `GITHUB_TOKEN`), Amazon ECR, Azure
+    /// Container Registry and Google Artifact Registry use OIDC federation, any other registry
+    /// a user and password from GitHub Actions secrets.
+    #[serde(default, skip_serializing_if = "RegistryLogin::is_empty")]
+    pub login: RegistryLogin,
 }
 
-/// Who signs the images: a cosign public key, or a keyless (Fulcio) identity. Exactly one.
+/// The identity the app workflow federates to (cloud registries) or the secrets it reads
+/// (other registries). Names only: no credential is ever written into the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryLogin {
+    /// Amazon ECR: ARN of the IAM role the workflow assumes through GitHub's OIDC provider,
+    /// e.g. `arn:aws:iam::123456789012:role/shop-ci-push`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_role_arn: Option<String>,
+    /// Azure Container Registry: client id of the Entra ID application (or user-assigned
+    /// identity) holding a federated credential for the GitOps repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_client_id: Option<String>,
+    /// Azure Container Registry: the Entra ID tenant id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_tenant_id: Option<String>,
+    /// Azure Container Registry: the subscription id holding the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_subscription_id: Option<String>,
+    /// Google Artifact Registry: full name of the workload identity provider,
+    /// `projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp_workload_identity_provider: Option<String>,
+    /// Google Artifact Registry: the service account the workflow impersonates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp_service_account: Option<String>,
+    /// Any other registry: the GitHub Actions secret holding the push user
+    /// (default `REGISTRY_USERNAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_secret: Option<String>,
+    /// Any other registry: the GitHub Actions secret holding the password or token
+    /// (default `REGISTRY_PASSWORD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret: Option<String>,
+}
+
+impl RegistryLogin {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Each field that is set, with its manifest key, for checks that treat them alike.
+    pub fn entries(&self) -> [(&'static str, Option<&str>); 8] {
+        [
+            ("awsRoleArn", self.aws_role_arn.as_deref()),
+            ("azureClientId", self.azure_client_id.as_deref()),
+            ("azureTenantId", self.azure_tenant_id.as_deref()),
+            ("azureSubscriptionId", self.azure_subscription_id.as_deref()),
+            (
+                "gcpWorkloadIdentityProvider",
+                self.gcp_workload_identity_provider.as_deref(),
+            ),
+            ("gcpServiceAccount", self.gcp_service_account.as_deref()),
+            ("usernameSecret", self.username_secret.as_deref()),
+            ("passwordSecret", self.password_secret.as_deref()),
+        ]
+    }
+}
+
+/// Who signs the images: a cosign key pair, or the keyless (Fulcio) identity of the rendered
+/// app workflow. Exactly one of `publicKey` and `keyless`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Signing {
     /// PEM-encoded ECDSA P-256 public key (cosign `--key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// Where the app workflow finds the private key of `publicKey` (a reference, never the key);
+    /// defaults to the GitHub Actions secret `COSIGN_PRIVATE_KEY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<PrivateKeyRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyless: Option<Keyless>,
 }
 
-/// A keyless signing identity, as cosign's `--certificate-*` flags name it.
+/// A reference to the cosign private key: a cloud KMS key, or a GitHub Actions secret holding
+/// the encrypted key (its password in the secret `COSIGN_PASSWORD`). Exactly one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrivateKeyRef {
+    /// cosign KMS URI in the registry's cloud: `awskms:///alias/NAME` (ECR),
+    /// `azurekms://VAULT.vault.azure.net/KEY` (ACR) or
+    /// `gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K` (Artifact Registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms: Option<String>,
+    /// Name of the GitHub Actions secret holding the encrypted key (`cosign generate-key-pair`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// The keyless identity, as cosign's `--certificate-*` flags name it. The rendered workflow
+/// signs as `.github/workflows/app.yaml` of the GitOps repository on its tracked branch: each
+/// field defaults to that, and a value naming anything else is refused (Kyverno would then
+/// reject every image the workflow signs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Keyless {
-    /// OIDC issuer, e.g. `https://token.actions.githubusercontent.com`.
+    /// OIDC issuer: GitHub Actions' `https://token.actions.githubusercontent.com`.
+    #[serde(default = "defaults::github_actions_issuer")]
     pub issuer: String,
-    /// Exact certificate subject (SAN), e.g. the signing workflow's URL at a ref.
-    pub subject: String,
+    /// Exact certificate subject (SAN), e.g.
+    /// `https://github.com/OWNER/REPO/.github/workflows/app.yaml@refs/heads/main`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// `OWNER/REPO` the GitHub workflow ran in (Fulcio extension 1.3.6.1.4.1.57264.1.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow_repository: Option<String>,
@@ -533,6 +624,9 @@ pub mod defaults {
     }
     pub fn target_revision() -> String {
         "main".into()
+    }
+    pub fn github_actions_issuer() -> String {
+        crate::manifest::ci::GITHUB_ACTIONS_ISSUER.into()
     }
     pub fn kubernetes_version() -> String {
         "1.31".into()

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use super::ci::{self, RegistryLoginView, SigningView};
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 use super::pins::Pins;
 
@@ -34,16 +35,6 @@ pub struct ResolvedEnvironment {
 pub struct GitOpsView {
     pub repo_url: String,
     pub target_revision: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SigningView {
-    /// `key` or `keyless`.
-    pub mode: &'static str,
-    pub public_key: Option<String>,
-    pub issuer: Option<String>,
-    pub subject: Option<String>,
-    pub workflow_repository: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -213,8 +204,8 @@ pub struct ComponentView {
 }
 
 impl ResolvedEnvironment {
-    /// Every image this environment deploys from the manifest, for signature verification.
-    /// (Component charts pull their own upstream images; the manifest pins only the app's.)
+    /// The images of this environment whose signatures `platform verify` checks: the app's, the
+    /// only image the manifest pins. Component charts pull their vendors' images, unverified.
     pub fn images(&self) -> Vec<String> {
         vec![self.app.image.clone()]
     }
@@ -226,8 +217,8 @@ pub struct ResolvedPlatform {
     pub platform: String,
     pub gitops: GitOpsView,
     pub signing: SigningView,
-    /// Registry host the app is pushed to, e.g. `ghcr.io`.
-    pub registry_host: String,
+    /// How the app workflow logs in to the registry it pushes to.
+    pub registry: RegistryLoginView,
     /// Repository of the app image, e.g. `ghcr.io/acme/app`.
     pub app_repository: String,
     pub environments: Vec<String>,
@@ -235,24 +226,15 @@ pub struct ResolvedPlatform {
 
 /// The repository-wide view of a valid manifest.
 pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
-    let first = resolve(manifest).into_iter().next();
+    let signing = ci::signing(manifest);
     ResolvedPlatform {
         platform: manifest.metadata.name.clone(),
         gitops: GitOpsView {
             repo_url: manifest.gitops.repo_url.clone(),
             target_revision: manifest.gitops.target_revision.clone(),
         },
-        signing: first.as_ref().map_or(
-            SigningView {
-                mode: "keyless",
-                public_key: None,
-                issuer: None,
-                subject: None,
-                workflow_repository: None,
-            },
-            |r| r.signing.clone(),
-        ),
-        registry_host: manifest.registry.host.clone(),
+        registry: ci::registry_login(manifest, &signing),
+        signing,
         app_repository: format!("{}/{}/app", manifest.registry.host, manifest.registry.namespace),
         environments: manifest.environments.iter().map(|e| e.name.clone()).collect(),
     }
@@ -285,17 +267,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             repo_url: m.gitops.repo_url.clone(),
             target_revision: m.gitops.target_revision.clone(),
         },
-        signing: SigningView {
-            mode: if m.signing.public_key.is_some() {
-                "key"
-            } else {
-                "keyless"
-            },
-            public_key: m.signing.public_key.as_ref().map(|k| k.trim().to_string()),
-            issuer: m.signing.keyless.as_ref().map(|k| k.issuer.clone()),
-            subject: m.signing.keyless.as_ref().map(|k| k.subject.clone()),
-            workflow_repository: m.signing.keyless.as_ref().and_then(|k| k.workflow_repository.clone()),
-        },
+        signing: ci::signing(m),
         env: EnvView {
             name: e.name.clone(),
             production: e.production,

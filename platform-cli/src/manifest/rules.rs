@@ -9,6 +9,7 @@ use std::str::FromStr;
 use ipnet::Ipv4Net;
 use oci_spec::distribution::Reference;
 
+use super::ci;
 use super::diagnostic::{Code, Diagnostic};
 use super::model::{
     ComponentPins, Components, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider,
@@ -119,6 +120,25 @@ impl Checker<'_> {
         }
     }
 
+    /// A GitHub Actions secret name, as GitHub accepts it.
+    fn secret_name(&mut self, pointer: &str, value: &str) {
+        let valid = value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !value.to_ascii_uppercase().starts_with("GITHUB_");
+        if !valid {
+            // The value is not echoed: if it is not a name, it may be the secret itself.
+            self.invalid(
+                pointer,
+                "not a GitHub Actions secret name",
+                "letters, digits and '_', not starting with a digit or GITHUB_",
+                "name the secret, never paste its value into the manifest",
+            );
+        }
+    }
+
     fn range(&mut self, pointer: &str, value: u32, min: u32, max: u32, hint: &str) {
         if !(min..=max).contains(&value) {
             self.invalid(
@@ -191,6 +211,146 @@ fn check_registry(c: &mut Checker<'_>, m: &Manifest) {
             "OCI repository names are lowercase",
         );
     }
+    check_registry_login(c, m);
+}
+
+/// The login fields must fit the registry the workflow pushes to, and name real identities.
+fn check_registry_login(c: &mut Checker<'_>, m: &Manifest) {
+    let kind = ci::RegistryKind::of(&m.registry.host);
+    let fields = kind.login_fields();
+    for (key, value) in m.registry.login.entries() {
+        let pointer = format!("/registry/login/{key}");
+        let Some(value) = value else {
+            if fields.contains(&(key, true)) {
+                c.missing(
+                    "/registry/login",
+                    key,
+                    format!("the {} the app workflow logs in with", login_what(key)),
+                    format!("{} logins use OIDC federation: {}", kind.describe(), login_hint(key)),
+                );
+            }
+            continue;
+        };
+        if !fields.iter().any(|(k, _)| *k == key) {
+            let applies: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+            c.invalid(
+                &pointer,
+                format!("`{key}` does not apply to {} ({})", kind.describe(), m.registry.host),
+                if applies.is_empty() {
+                    "no `login` fields: the workflow pushes with its own GITHUB_TOKEN".to_string()
+                } else {
+                    format!("only {}", applies.join(", "))
+                },
+                "remove it, or check `registry.host`",
+            );
+            continue;
+        }
+        match key {
+            "awsRoleArn" => {
+                let account = match &kind {
+                    ci::RegistryKind::Ecr { account, .. } => account.as_str(),
+                    _ => "",
+                };
+                let role = value.strip_prefix(&format!("arn:aws:iam::{account}:role/"));
+                if !role.is_some_and(|r| !r.is_empty() && r.len() <= 64) {
+                    c.invalid(
+                        &pointer,
+                        format!("\"{value}\" is not an IAM role of account {account}"),
+                        format!("arn:aws:iam::{account}:role/NAME (the registry's account)"),
+                        login_hint(key),
+                    );
+                }
+            }
+            "azureClientId" | "azureTenantId" | "azureSubscriptionId" => {
+                if !is_guid(value) {
+                    c.invalid(
+                        &pointer,
+                        format!("\"{value}\" is not an Azure id"),
+                        "a GUID such as 00000000-0000-0000-0000-000000000000",
+                        login_hint(key),
+                    );
+                }
+            }
+            "gcpWorkloadIdentityProvider" => {
+                let parts: Vec<&str> = value.split('/').collect();
+                let ok = matches!(
+                    parts[..],
+                    ["projects", number, "locations", "global", "workloadIdentityPools", pool, "providers", provider]
+                        if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+                            && !pool.is_empty() && !provider.is_empty()
+                );
+                if !ok {
+                    c.invalid(
+                        &pointer,
+                        format!("\"{value}\" is not a workload identity provider"),
+                        "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
+                        login_hint(key),
+                    );
+                }
+            }
+            "gcpServiceAccount" => {
+                if !(is_email(value) && value.ends_with(".iam.gserviceaccount.com")) {
+                    c.invalid(
+                        &pointer,
+                        format!("\"{value}\" is not a service account"),
+                        "NAME@PROJECT.iam.gserviceaccount.com",
+                        login_hint(key),
+                    );
+                }
+            }
+            _ => c.secret_name(&pointer, value),
+        }
+    }
+    if kind == ci::RegistryKind::Ghcr
+        && let Some(repo) = ci::github_repository(&m.gitops.repo_url)
+    {
+        let owner = repo.split('/').next().unwrap_or_default();
+        let namespace_owner = m.registry.namespace.split('/').next().unwrap_or_default();
+        if !owner.eq_ignore_ascii_case(namespace_owner) {
+            c.invalid(
+                "/registry/namespace",
+                format!("the workflow of {repo} cannot push to ghcr.io/{}", m.registry.namespace),
+                format!(
+                    "a namespace under `{}`, the owner of `gitops.repoURL`",
+                    owner.to_ascii_lowercase()
+                ),
+                "a workflow's GITHUB_TOKEN writes only packages of its own repository's owner",
+            );
+        }
+    }
+}
+
+fn login_what(key: &str) -> &'static str {
+    match key {
+        "awsRoleArn" => "IAM role",
+        "azureClientId" => "Entra ID client id",
+        "azureTenantId" => "Entra ID tenant id",
+        "azureSubscriptionId" => "subscription id",
+        "gcpWorkloadIdentityProvider" => "workload identity provider",
+        "gcpServiceAccount" => "service account",
+        _ => "secret",
+    }
+}
+
+fn login_hint(key: &str) -> &'static str {
+    match key {
+        "awsRoleArn" => {
+            "a role trusting token.actions.githubusercontent.com for this repository, allowed to push to ECR (docs/ci.md)"
+        }
+        "azureClientId" | "azureTenantId" | "azureSubscriptionId" => {
+            "an Entra ID app with a federated credential for this repository and AcrPush on the registry (docs/ci.md)"
+        }
+        _ => {
+            "a workload identity pool trusting this repository and a service account with Artifact Registry Writer (docs/ci.md)"
+        }
+    }
+}
+
+/// The 8-4-4-4-12 hex form Azure ids take.
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn check_signing(c: &mut Checker<'_>, m: &Manifest) {
@@ -205,7 +365,7 @@ fn check_signing(c: &mut Checker<'_>, m: &Manifest) {
             "/signing",
             "no signing identity",
             "exactly one of `publicKey` or `keyless`",
-            "add `keyless:` with `issuer` and `subject` (GitHub Actions) or `publicKey:` with a cosign PEM key",
+            "add `keyless: {}` (the rendered GitHub workflow signs with its own identity) or `publicKey:` with a cosign PEM key",
         ),
         (Some(key), None) => {
             let key = key.trim();
@@ -217,32 +377,101 @@ fn check_signing(c: &mut Checker<'_>, m: &Manifest) {
                     "paste the content of cosign.pub as a YAML block scalar (`publicKey: |`)",
                 );
             }
+            if let Some(private) = &m.signing.private_key {
+                check_private_key(c, m, private);
+            }
         }
         (None, Some(keyless)) => {
-            c.https_url("/signing/keyless/issuer", &keyless.issuer, "the OIDC issuer");
-            if keyless.subject.trim().is_empty() {
+            if m.signing.private_key.is_some() {
                 c.invalid(
-                    "/signing/keyless/subject",
-                    "the subject is empty",
-                    "the exact certificate identity (SAN) of the signer",
-                    "for GitHub Actions: https://github.com/OWNER/REPO/.github/workflows/FILE.yaml@refs/heads/main",
+                    "/signing/privateKey",
+                    "`privateKey` is set for keyless signing",
+                    "`privateKey` only next to `publicKey`",
+                    "keyless signing has no key to keep: remove `privateKey`",
                 );
             }
-            if let Some(repo) = &keyless.workflow_repository {
-                let parts: Vec<&str> = repo.split('/').collect();
-                if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
-                    c.invalid(
-                        "/signing/keyless/workflowRepository",
-                        format!("\"{repo}\" is not OWNER/REPO"),
-                        "a GitHub repository as OWNER/REPO",
-                        "e.g. acme/app",
-                    );
-                }
-            }
+            check_keyless(c, m, keyless);
         }
     }
 }
 
+/// The keyless identity must be the one the rendered workflow gets from GitHub: anything else
+/// renders a Kyverno policy that refuses every image the workflow signs.
+fn check_keyless(c: &mut Checker<'_>, m: &Manifest, keyless: &super::model::Keyless) {
+    if keyless.issuer != ci::GITHUB_ACTIONS_ISSUER {
+        c.invalid(
+            "/signing/keyless/issuer",
+            format!("\"{}\" is not the issuer of the rendered workflow", keyless.issuer),
+            format!("\"{}\"", ci::GITHUB_ACTIONS_ISSUER),
+            "the app is signed by a GitHub Actions workflow, whose OIDC tokens GitHub issues; leave `issuer` out",
+        );
+    }
+    let Some(derived) = ci::workflow_identity(m) else {
+        c.invalid(
+            "/signing/keyless",
+            "keyless signing needs the GitOps repository on github.com",
+            "a `gitops.repoURL` of https://github.com/OWNER/REPO, whose workflow signs the app",
+            "sign with a key instead: `publicKey:` with `privateKey: { kms: ... }` or `{ secret: ... }`",
+        );
+        return;
+    };
+    if let Some(subject) = &keyless.subject
+        && *subject != derived.subject
+    {
+        c.invalid(
+            "/signing/keyless/subject",
+            format!("\"{subject}\" is not the identity the rendered workflow signs with"),
+            format!("\"{}\"", derived.subject),
+            format!(
+                "the app is built and signed by {} of {} on `{}`; use that subject or leave `subject` out",
+                ci::APP_WORKFLOW,
+                derived.repository,
+                m.gitops.target_revision
+            ),
+        );
+    }
+    if let Some(repo) = &keyless.workflow_repository
+        && *repo != derived.repository
+    {
+        c.invalid(
+            "/signing/keyless/workflowRepository",
+            format!("\"{repo}\" is not the repository the rendered workflow runs in"),
+            format!("\"{}\" (from `gitops.repoURL`)", derived.repository),
+            "leave `workflowRepository` out: it defaults to the GitOps repository",
+        );
+    }
+}
+
+fn check_private_key(c: &mut Checker<'_>, m: &Manifest, private: &super::model::PrivateKeyRef) {
+    let kind = ci::RegistryKind::of(&m.registry.host);
+    match (&private.kms, &private.secret) {
+        (Some(_), Some(_)) | (None, None) => c.invalid(
+            "/signing/privateKey",
+            "`privateKey` must name exactly one of `kms` and `secret`",
+            "`kms: <cosign KMS URI>` or `secret: <GitHub Actions secret name>`",
+            "a KMS key never leaves the KMS; a secret holds the key that `cosign generate-key-pair` encrypted",
+        ),
+        (Some(uri), None) => match kind.kms_scheme() {
+            Some(scheme) if uri.starts_with(scheme) && uri.len() > scheme.len() => {}
+            Some(scheme) => c.invalid(
+                "/signing/privateKey/kms",
+                format!("\"{uri}\" is not a key the workflow can reach"),
+                format!(
+                    "a `{scheme}` URI: the workflow is logged in to {} only",
+                    kind.describe()
+                ),
+                "keep the signing key in the registry's cloud, or use `secret:` instead",
+            ),
+            None => c.invalid(
+                "/signing/privateKey/kms",
+                format!("\"{uri}\": the workflow logs in to no cloud KMS"),
+                format!("`secret:` for {}", kind.describe()),
+                "store the encrypted cosign key as a GitHub Actions secret and name it here",
+            ),
+        },
+        (None, Some(name)) => c.secret_name("/signing/privateKey/secret", name),
+    }
+}
 fn check_components(c: &mut Checker<'_>, pointer: &str, components: &Components) {
     for (key, component) in components.entries() {
         c.chart_version(&format!("{pointer}/{key}/chartVersion"), &component.chart_version);

@@ -58,8 +58,58 @@ pub struct Tree {
     pub all_envs: Option<Vec<String>>,
 }
 
-/// Renders the selected environments (all when `selected` is empty).
+/// Where the rendered workflows find the toolkit's source: the app they build, the CLI they run
+/// and the validator script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Rendered into the toolkit's own repository (or a fork of it): the source is in the tree.
+    Repository,
+    /// Rendered with `--out` into a GitOps repository of its own: the workflows check out the
+    /// toolkit at this binary's version next to the tree.
+    Standalone,
+}
+
+/// The toolkit as the workflows reach it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ToolkitView {
+    standalone: bool,
+    /// Folder of the toolkit's source, relative to the workspace of a workflow run.
+    dir: &'static str,
+    /// `OWNER/REPO` of the toolkit on GitHub, from this crate's `repository`.
+    repository: String,
+    /// The release tag of this binary's version.
+    tag: String,
+}
+
+impl Layout {
+    fn toolkit(self) -> ToolkitView {
+        let repository = env!("CARGO_PKG_REPOSITORY")
+            .trim_start_matches("https://github.com/")
+            .trim_end_matches(".git")
+            .to_string();
+        ToolkitView {
+            standalone: self == Layout::Standalone,
+            dir: match self {
+                Layout::Repository => ".",
+                Layout::Standalone => STANDALONE_TOOLKIT_DIR,
+            },
+            repository,
+            tag: format!("v{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Where the workflows of a standalone tree check the toolkit out.
+pub const STANDALONE_TOOLKIT_DIR: &str = "toolkit";
+
+/// Renders the selected environments (all when `selected` is empty) for the toolkit's own
+/// repository.
 pub fn render(loaded: &LoadedManifest, selected: &[String]) -> Result<Tree, RenderError> {
+    render_as(loaded, selected, Layout::Repository)
+}
+
+/// Renders the selected environments (all when `selected` is empty) for `layout`.
+pub fn render_as(loaded: &LoadedManifest, selected: &[String], layout: Layout) -> Result<Tree, RenderError> {
     let resolved = resolve(&loaded.manifest);
     let names: Vec<String> = resolved.iter().map(|r| r.env.name.clone()).collect();
     for name in selected {
@@ -70,9 +120,7 @@ pub fn render(loaded: &LoadedManifest, selected: &[String]) -> Result<Tree, Rend
             });
         }
     }
-    let source_file = std::path::Path::new(&loaded.source.name)
-        .file_name()
-        .map_or_else(|| loaded.source.name.clone(), |n| n.to_string_lossy().into_owned());
+    let source_file = manifest_file_name(loaded);
     let tera = engine::engine()?;
     let mut tree = Tree {
         all_envs: selected.is_empty().then(|| names.clone()),
@@ -87,7 +135,9 @@ pub fn render(loaded: &LoadedManifest, selected: &[String]) -> Result<Tree, Rend
     // Repository-wide files list every environment, so they come with a full render only.
     if selected.is_empty() {
         let platform = resolve_platform(&loaded.manifest);
-        let context = tera::Context::from_serialize(&platform).map_err(RenderError::template)?;
+        let mut context = tera::Context::from_serialize(&platform).map_err(RenderError::template)?;
+        context.insert("toolkit", &layout.toolkit());
+        context.insert("manifest_file", &source_file);
         for planned in plan::repository_files() {
             let body = tera
                 .render(&planned.template, &context)
@@ -131,6 +181,19 @@ fn with_header(body: &str, source_file: &str, scope: &str, template: &str) -> Ve
     text.push_str(body.trim_start_matches('\n').trim_end());
     text.push('\n');
     text.into_bytes()
+}
+
+/// The manifest's file name, as the headers and the workflows name it.
+fn manifest_file_name(loaded: &LoadedManifest) -> String {
+    std::path::Path::new(&loaded.source.name)
+        .file_name()
+        .map_or_else(|| loaded.source.name.clone(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Adds the manifest itself at the tree's root, where the tree's workflows read it.
+pub fn add_manifest(tree: &mut Tree, loaded: &LoadedManifest) {
+    tree.files
+        .insert(manifest_file_name(loaded), loaded.source.text.as_bytes().to_vec());
 }
 
 /// Adds the embedded hand-written parts (modules, charts) so the tree stands on its own.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::manifest::Manifest;
+use crate::manifest::ci::{self, SigningView};
 
 /// Who must have signed an image, and what evidence is required.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,26 +31,23 @@ pub enum TrustPolicy {
 }
 
 impl TrustPolicy {
-    /// The manifest's signing identity. The transparency log is always required here, as in the
-    /// rendered Kyverno policy.
+    /// The manifest's signing identity, as resolved once for the workflow and Kyverno too. The
+    /// transparency log is always required here, as in the rendered Kyverno policy.
     pub fn from_manifest(manifest: &Manifest, trusted_root: Option<PathBuf>) -> Self {
-        match (&manifest.signing.public_key, &manifest.signing.keyless) {
-            (Some(key), _) => TrustPolicy::Key {
-                public_key: key.trim().to_string(),
+        match ci::signing(manifest) {
+            SigningView::Key { public_key, .. } => TrustPolicy::Key {
+                public_key,
                 ignore_tlog: false,
                 trusted_root,
             },
-            (None, Some(k)) => TrustPolicy::Keyless {
-                identity: k.subject.clone(),
-                issuer: k.issuer.clone(),
-                workflow_repository: k.workflow_repository.clone(),
-                trusted_root,
-            },
-            // Validation guarantees one of the two; an empty policy would trust nothing.
-            (None, None) => TrustPolicy::Keyless {
-                identity: String::new(),
-                issuer: String::new(),
-                workflow_repository: None,
+            SigningView::Keyless {
+                issuer,
+                subject,
+                workflow_repository,
+            } => TrustPolicy::Keyless {
+                identity: subject,
+                issuer,
+                workflow_repository: Some(workflow_repository).filter(|r| !r.is_empty()),
                 trusted_root,
             },
         }
@@ -64,4 +62,27 @@ impl TrustPolicy {
     pub fn requires_tlog(&self) -> bool {
         !matches!(self, TrustPolicy::Key { ignore_tlog: true, .. })
     }
+}
+
+/// Sigstore's public-good trusted root could not be fetched.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot fetch Sigstore's trusted root through TUF: {reason}")]
+#[diagnostic(
+    code(verify::tuf),
+    help(
+        "check the network path to tuf-repo-cdn.sigstore.dev (a root it cannot update from there reports as expired), or pass --trusted-root FILE with a trusted_root.json fetched earlier"
+    )
+)]
+pub struct TufError {
+    reason: String,
+}
+
+/// Fetches the public-good instance's `trusted_root.json` from Sigstore's TUF repository into
+/// `dir`, authenticated by the TUF root that the `sigstore` crate embeds, as cosign does by
+/// default. Returns the file's path, for the same checks as a `--trusted-root` file.
+pub async fn fetch_public_good_root(dir: &std::path::Path) -> Result<PathBuf, TufError> {
+    sigstore::trust::sigstore::SigstoreTrustRoot::new(Some(dir))
+        .await
+        .map_err(|e| TufError { reason: e.to_string() })?;
+    Ok(dir.join("trusted_root.json"))
 }

@@ -12,9 +12,11 @@ use sha2::{Digest as _, Sha256};
 
 use super::{Pushed, Registry, keypair, openssl, path, payload, push_signature_with, sign};
 
-pub const IDENTITY: &str = "https://github.com/acme/app/.github/workflows/release.yaml@refs/heads/main";
+/// What Fulcio certifies for the rendered app workflow of `acme/platform` (the GitOps repository
+/// of the test manifests) on `main`: the only keyless identity a manifest may trust.
+pub const IDENTITY: &str = "https://github.com/acme/platform/.github/workflows/app.yaml@refs/heads/main";
 pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
-pub const REPOSITORY: &str = "acme/app";
+pub const REPOSITORY: &str = "acme/platform";
 
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)

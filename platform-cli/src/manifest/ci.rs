@@ -1,0 +1,320 @@
+//! The CI the platform renders, decided once: which kind of registry the app is pushed to, how
+//! the app workflow logs in to it, and the one signing identity that the workflow signs with
+//! and that Kyverno and `platform verify` trust. Templates and checks read these values; none
+//! of them derives its own.
+
+use serde::Serialize;
+
+use super::model::{Manifest, PrivateKeyRef};
+
+/// The OIDC issuer of GitHub Actions, the only CI the platform renders workflows for.
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+/// The workflow that builds, pushes and signs the app (`render::plan` renders it here).
+pub const APP_WORKFLOW: &str = ".github/workflows/app.yaml";
+/// GitHub Actions secrets the workflow reads when the manifest names none.
+pub const DEFAULT_KEY_SECRET: &str = "COSIGN_PRIVATE_KEY";
+pub const KEY_PASSWORD_SECRET: &str = "COSIGN_PASSWORD";
+pub const DEFAULT_USERNAME_SECRET: &str = "REGISTRY_USERNAME";
+pub const DEFAULT_PASSWORD_SECRET: &str = "REGISTRY_PASSWORD";
+
+/// A registry, by how a GitHub workflow can log in to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryKind {
+    /// GitHub Container Registry: the workflow's own `GITHUB_TOKEN`.
+    Ghcr,
+    /// Amazon ECR (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`): an IAM role through OIDC.
+    Ecr { account: String, region: String },
+    /// Azure Container Registry (`NAME.azurecr.io`): an Entra ID federated credential.
+    Acr { name: String },
+    /// Google Artifact Registry (`LOCATION-docker.pkg.dev`): workload identity federation.
+    ArtifactRegistry,
+    /// Anything else: a user and password from GitHub Actions secrets.
+    Other,
+}
+
+impl RegistryKind {
+    pub fn of(host: &str) -> Self {
+        let name = host.split(':').next().unwrap_or_default();
+        if name == "ghcr.io" {
+            return RegistryKind::Ghcr;
+        }
+        if let Some(rest) = name.strip_suffix(".amazonaws.com")
+            && let [account, "dkr", "ecr", region] = rest.split('.').collect::<Vec<_>>()[..]
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+        {
+            return RegistryKind::Ecr {
+                account: account.into(),
+                region: region.into(),
+            };
+        }
+        if let Some(acr) = name.strip_suffix(".azurecr.io")
+            && !acr.is_empty()
+            && !acr.contains('.')
+        {
+            return RegistryKind::Acr { name: acr.into() };
+        }
+        if name
+            .strip_suffix("-docker.pkg.dev")
+            .is_some_and(|l| !l.is_empty() && !l.contains('.'))
+        {
+            return RegistryKind::ArtifactRegistry;
+        }
+        RegistryKind::Other
+    }
+
+    /// The identifier templates switch on.
+    pub fn key(&self) -> &'static str {
+        match self {
+            RegistryKind::Ghcr => "ghcr",
+            RegistryKind::Ecr { .. } => "ecr",
+            RegistryKind::Acr { .. } => "acr",
+            RegistryKind::ArtifactRegistry => "artifact-registry",
+            RegistryKind::Other => "other",
+        }
+    }
+
+    /// How a person names it, for messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            RegistryKind::Ghcr => "GitHub Container Registry",
+            RegistryKind::Ecr { .. } => "Amazon ECR",
+            RegistryKind::Acr { .. } => "Azure Container Registry",
+            RegistryKind::ArtifactRegistry => "Google Artifact Registry",
+            RegistryKind::Other => "a registry outside GitHub and the three clouds",
+        }
+    }
+
+    /// `registry.login` fields that apply to this kind, and whether each is required.
+    pub fn login_fields(&self) -> &'static [(&'static str, bool)] {
+        match self {
+            RegistryKind::Ghcr => &[],
+            RegistryKind::Ecr { .. } => &[("awsRoleArn", true)],
+            RegistryKind::Acr { .. } => &[
+                ("azureClientId", true),
+                ("azureTenantId", true),
+                ("azureSubscriptionId", true),
+            ],
+            RegistryKind::ArtifactRegistry => &[("gcpWorkloadIdentityProvider", true), ("gcpServiceAccount", true)],
+            RegistryKind::Other => &[("usernameSecret", false), ("passwordSecret", false)],
+        }
+    }
+
+    /// The cosign KMS scheme the workflow can reach once logged in to this registry's cloud.
+    pub fn kms_scheme(&self) -> Option<&'static str> {
+        match self {
+            RegistryKind::Ecr { .. } => Some("awskms://"),
+            RegistryKind::Acr { .. } => Some("azurekms://"),
+            RegistryKind::ArtifactRegistry => Some("gcpkms://"),
+            RegistryKind::Ghcr | RegistryKind::Other => None,
+        }
+    }
+
+    /// Whether logging in takes the job's OIDC token (`id-token: write`).
+    pub fn federated(&self) -> bool {
+        matches!(
+            self,
+            RegistryKind::Ecr { .. } | RegistryKind::Acr { .. } | RegistryKind::ArtifactRegistry
+        )
+    }
+}
+
+/// `OWNER/REPO` of a GitHub repository URL (`https://github.com/OWNER/REPO[.git]` or
+/// `git@github.com:OWNER/REPO[.git]`); `None` for any other host.
+pub fn github_repository(url: &str) -> Option<String> {
+    // `http://` is refused on its own by validation; the repository it names is still GitHub's.
+    let path = url
+        .strip_prefix("https://github.com/")
+        .or_else(|| url.strip_prefix("http://github.com/"))
+        .or_else(|| url.strip_prefix("git@github.com:"))?;
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    match path.split('/').collect::<Vec<_>>()[..] {
+        [owner, repo] if !owner.is_empty() && !repo.is_empty() => Some(format!("{owner}/{repo}")),
+        _ => None,
+    }
+}
+
+/// The keyless identity of the rendered app workflow: what Fulcio writes into its certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowIdentity {
+    pub subject: String,
+    pub repository: String,
+}
+
+/// The identity `.github/workflows/app.yaml` signs with, or `None` when the GitOps
+/// repository is not on GitHub (no GitHub Actions, so no keyless identity to derive).
+pub fn workflow_identity(m: &Manifest) -> Option<WorkflowIdentity> {
+    let repository = github_repository(&m.gitops.repo_url)?;
+    Some(WorkflowIdentity {
+        subject: format!(
+            "https://github.com/{repository}/{APP_WORKFLOW}@refs/heads/{}",
+            m.gitops.target_revision
+        ),
+        repository,
+    })
+}
+
+/// The signing identity, as the workflow, Kyverno and `platform verify` all read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum SigningView {
+    Key {
+        public_key: String,
+        /// cosign's `--key` in the workflow: a KMS URI, or `env://VAR` for a secret.
+        key_ref: String,
+        /// The GitHub Actions secret holding the encrypted key, when not in a KMS.
+        key_secret: Option<String>,
+        password_secret: Option<&'static str>,
+    },
+    Keyless {
+        issuer: String,
+        subject: String,
+        workflow_repository: String,
+    },
+}
+
+/// The manifest's signing identity, with defaults filled in. Validation has refused a keyless
+/// identity that differs from the workflow's, so here the workflow's own is the identity.
+pub fn signing(m: &Manifest) -> SigningView {
+    match (&m.signing.public_key, &m.signing.keyless) {
+        (Some(key), _) => {
+            let (key_ref, key_secret) = match &m.signing.private_key {
+                Some(PrivateKeyRef { kms: Some(uri), .. }) => (uri.clone(), None),
+                Some(PrivateKeyRef { secret: Some(name), .. }) => (format!("env://{name}"), Some(name.clone())),
+                _ => (
+                    format!("env://{DEFAULT_KEY_SECRET}"),
+                    Some(DEFAULT_KEY_SECRET.to_string()),
+                ),
+            };
+            SigningView::Key {
+                public_key: key.trim().to_string(),
+                key_ref,
+                password_secret: key_secret.is_some().then_some(KEY_PASSWORD_SECRET),
+                key_secret,
+            }
+        }
+        (None, keyless) => {
+            let derived = workflow_identity(m);
+            let given = keyless.as_ref();
+            SigningView::Keyless {
+                issuer: given.map_or_else(|| GITHUB_ACTIONS_ISSUER.to_string(), |k| k.issuer.clone()),
+                subject: given
+                    .and_then(|k| k.subject.clone())
+                    .or_else(|| derived.as_ref().map(|d| d.subject.clone()))
+                    .unwrap_or_default(),
+                workflow_repository: given
+                    .and_then(|k| k.workflow_repository.clone())
+                    .or_else(|| derived.map(|d| d.repository))
+                    .unwrap_or_default(),
+            }
+        }
+    }
+}
+
+/// How the app workflow logs in to the registry, for the template.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryLoginView {
+    /// `ghcr`, `ecr`, `acr`, `artifact-registry` or `other`.
+    pub kind: &'static str,
+    pub host: String,
+    /// The job requests an OIDC token: a federated login or keyless signing.
+    pub id_token: bool,
+    pub aws_role_arn: Option<String>,
+    pub aws_region: Option<String>,
+    pub acr_name: Option<String>,
+    pub azure_client_id: Option<String>,
+    pub azure_tenant_id: Option<String>,
+    pub azure_subscription_id: Option<String>,
+    pub gcp_workload_identity_provider: Option<String>,
+    pub gcp_service_account: Option<String>,
+    pub username_secret: Option<String>,
+    pub password_secret: Option<String>,
+}
+
+pub fn registry_login(m: &Manifest, signing: &SigningView) -> RegistryLoginView {
+    let kind = RegistryKind::of(&m.registry.host);
+    let login = &m.registry.login;
+    let other = kind == RegistryKind::Other;
+    RegistryLoginView {
+        kind: kind.key(),
+        host: m.registry.host.clone(),
+        id_token: kind.federated() || matches!(signing, SigningView::Keyless { .. }),
+        aws_role_arn: login.aws_role_arn.clone(),
+        aws_region: match &kind {
+            RegistryKind::Ecr { region, .. } => Some(region.clone()),
+            _ => None,
+        },
+        acr_name: match &kind {
+            RegistryKind::Acr { name } => Some(name.clone()),
+            _ => None,
+        },
+        azure_client_id: login.azure_client_id.clone(),
+        azure_tenant_id: login.azure_tenant_id.clone(),
+        azure_subscription_id: login.azure_subscription_id.clone(),
+        gcp_workload_identity_provider: login.gcp_workload_identity_provider.clone(),
+        gcp_service_account: login.gcp_service_account.clone(),
+        username_secret: other.then(|| {
+            login
+                .username_secret
+                .clone()
+                .unwrap_or_else(|| DEFAULT_USERNAME_SECRET.into())
+        }),
+        password_secret: other.then(|| {
+            login
+                .password_secret
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PASSWORD_SECRET.into())
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RegistryKind, github_repository};
+
+    #[test]
+    fn registry_kinds_by_host() {
+        assert_eq!(RegistryKind::of("ghcr.io"), RegistryKind::Ghcr);
+        assert_eq!(
+            RegistryKind::of("123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+            RegistryKind::Ecr {
+                account: "123456789012".into(),
+                region: "eu-west-1".into()
+            }
+        );
+        assert_eq!(
+            RegistryKind::of("contoso.azurecr.io"),
+            RegistryKind::Acr { name: "contoso".into() }
+        );
+        assert_eq!(
+            RegistryKind::of("europe-docker.pkg.dev"),
+            RegistryKind::ArtifactRegistry
+        );
+        assert_eq!(RegistryKind::of("registry.example.org:5000"), RegistryKind::Other);
+        // Look-alikes are not the cloud registries.
+        assert_eq!(
+            RegistryKind::of("12345.dkr.ecr.eu-west-1.amazonaws.com"),
+            RegistryKind::Other
+        );
+        assert_eq!(RegistryKind::of("a.b.azurecr.io"), RegistryKind::Other);
+    }
+
+    #[test]
+    fn github_repositories_from_urls() {
+        assert_eq!(
+            github_repository("https://github.com/acme/platform.git").as_deref(),
+            Some("acme/platform")
+        );
+        assert_eq!(
+            github_repository("git@github.com:acme/platform.git").as_deref(),
+            Some("acme/platform")
+        );
+        assert_eq!(
+            github_repository("https://github.com/acme/platform/").as_deref(),
+            Some("acme/platform")
+        );
+        assert_eq!(github_repository("https://git.example.org/ops/platform.git"), None);
+        assert_eq!(github_repository("https://github.com/acme"), None);
+    }
+}
