@@ -54,6 +54,11 @@ fn a_private_key_the_workflow_cannot_reach_and_a_foreign_ghcr_namespace_are_refu
 }
 
 #[test]
+fn cloud_registries_need_a_github_repository_a_repository_path_and_a_real_kms_key() {
+    invalid("ci-cloud");
+}
+
+#[test]
 fn keyless_signing_outside_github_and_bad_secret_names_are_refused() {
     invalid("ci-other-registry");
 }

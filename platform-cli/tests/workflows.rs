@@ -584,3 +584,133 @@ fn the_app_tests_get_their_database_and_redis_as_service_containers() {
     assert!(run_of(test, "Test").contains("cargo test -p app --locked"));
     assert_eq!(app["jobs"]["image"]["needs"], "test", "no image from untested code");
 }
+
+// ---- The CI Terraform root creates what the workflow logs in with ----
+
+/// `key = "value"` arguments of `module "ci"` in a rendered `terraform/ci/main.tf`.
+fn ci_module_arguments(main_tf: &str) -> BTreeMap<String, String> {
+    let block = main_tf
+        .split("module \"ci\" {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .expect("a module \"ci\" block");
+    block
+        .lines()
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect()
+}
+
+/// Variables a hand-written module declares, with whether each has a default.
+fn module_variables(module: &str) -> BTreeMap<String, bool> {
+    let text = std::fs::read_to_string(
+        repository_root()
+            .join("terraform/modules")
+            .join(module)
+            .join("variables.tf"),
+    )
+    .expect("variables.tf");
+    text.split("variable \"")
+        .skip(1)
+        .map(|block| {
+            let name = block.split('"').next().unwrap_or_default().to_string();
+            let body = block.split("\n}").next().unwrap_or_default();
+            (name, body.contains("\n  default "))
+        })
+        .collect()
+}
+
+#[test]
+fn the_ci_terraform_creates_the_identity_the_workflow_logs_in_with() {
+    for (example, module) in [
+        ("examples/eks-three-envs.yaml", "ci-ecr"),
+        ("examples/aks.yaml", "ci-acr"),
+        ("examples/gke-central-mimir.yaml", "ci-artifact-registry"),
+    ] {
+        let files = rendered(&load(example), Layout::Repository);
+        let main_tf = std::str::from_utf8(&files["terraform/ci/main.tf"]).expect("utf-8");
+        let args = ci_module_arguments(main_tf);
+        assert_eq!(args["source"], format!("../modules/{module}"), "{example}");
+        // The call passes exactly what the module declares, and every variable it requires.
+        let declared = module_variables(module);
+        for name in args.keys().filter(|k| *k != "source") {
+            assert!(declared.contains_key(name), "{example}: {module} declares no `{name}`");
+        }
+        for (name, has_default) in &declared {
+            assert!(
+                *has_default || args.contains_key(name),
+                "{example}: {module} needs `{name}`"
+            );
+        }
+
+        let app: Value =
+            yaml_serde::from_str(std::str::from_utf8(&files[".github/workflows/app.yaml"]).expect("utf-8"))
+                .expect("yaml");
+        let job = &app["jobs"]["image"];
+        // The identity trusts the repository the workflow runs in, on the branch it runs on.
+        let repo = load(example).manifest.gitops.repo_url.clone();
+        assert!(
+            repo.contains(&format!(
+                "github.com/{}/{}",
+                args["github_owner"], args["github_repository"]
+            )),
+            "{example}"
+        );
+        assert_eq!(app["on"]["push"]["branches"][0], args["branch"].as_str(), "{example}");
+        match module {
+            "ci-ecr" => {
+                let account = main_tf
+                    .split("allowed_account_ids = [\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .expect("allowed account");
+                let aws = uses(job, "aws-actions/configure-aws-credentials").expect("aws login");
+                assert_eq!(
+                    aws["with"]["role-to-assume"],
+                    format!("arn:aws:iam::{account}:role/{}", args["role_name"]).as_str()
+                );
+                assert!(
+                    sign_script(job).contains(&format!("--key \"awskms:///alias/{}\"", args["kms_alias"])),
+                    "{example}: signs with the key the root creates"
+                );
+            }
+            "ci-acr" => {
+                let azure = uses(job, "azure/login").expect("azure login");
+                let client = azure["with"]["client-id"].as_str().expect("client id");
+                assert!(
+                    main_tf.contains(&format!("module.ci.client_id == \"{client}\"")),
+                    "{main_tf}"
+                );
+                assert_eq!(
+                    run_of(job, "Log in to Azure Container Registry"),
+                    format!("az acr login --name {}", args["name"])
+                );
+            }
+            _ => {
+                let google = uses(job, "google-github-actions/auth").expect("google auth");
+                let provider = google["with"]["workload_identity_provider"].as_str().expect("provider");
+                assert!(
+                    main_tf.contains(&format!("module.ci.workload_identity_provider == \"{provider}\"")),
+                    "{main_tf}"
+                );
+                assert!(provider.ends_with(&format!(
+                    "/workloadIdentityPools/{}/providers/{}",
+                    args["pool"], args["provider_id"]
+                )));
+                assert_eq!(
+                    google["with"]["service_account"],
+                    format!(
+                        "{}@{}.iam.gserviceaccount.com",
+                        args["service_account_id"], args["service_account_project"]
+                    )
+                    .as_str()
+                );
+            }
+        }
+    }
+    // Nothing to create for ghcr.io (the workflow's token) or a registry of one's own.
+    for example in ["platform.yaml", "examples/existing-cluster.yaml"] {
+        let files = rendered(&load(example), Layout::Repository);
+        assert!(files.keys().all(|p| !p.starts_with("terraform/ci/")), "{example}");
+    }
+}

@@ -269,6 +269,156 @@ pub fn registry_login(m: &Manifest, signing: &SigningView) -> RegistryLoginView 
     }
 }
 
+/// What `terraform/ci/` creates for the app workflow in the registry's cloud: the repository it
+/// pushes to, the identity it federates to (trusting only the GitOps repository's tracked
+/// branch) and, for a KMS key reference, the signing key, under the names the manifest gives.
+#[derive(Debug, Clone, Serialize)]
+pub struct CiInfraView {
+    /// `ecr`, `acr` or `artifact-registry`: the module `terraform/modules/ci-<kind>`.
+    pub kind: &'static str,
+    /// Owner, repository name and branch of the OIDC subject the identity trusts
+    /// (`repo:OWNER/NAME:ref:refs/heads/BRANCH`).
+    pub github_owner: String,
+    pub github_name: String,
+    pub branch: String,
+    pub aws: Option<AwsCi>,
+    pub azure: Option<AzureCi>,
+    pub gcp: Option<GcpCi>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AwsCi {
+    pub account: String,
+    pub region: String,
+    /// ECR repository of the app image, e.g. `shop/app`.
+    pub repository: String,
+    pub role_name: String,
+    /// NAME of `awskms:///alias/NAME`, when the manifest signs through AWS KMS.
+    pub kms_alias: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AzureCi {
+    pub registry: String,
+    /// Region of the registry: the first AKS environment's, else `var.location` asks.
+    pub location: Option<String>,
+    pub client_id: String,
+    pub tenant_id: String,
+    pub subscription_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GcpCi {
+    pub project: String,
+    pub location: String,
+    /// Artifact Registry repository id (the namespace's second segment).
+    pub repository: String,
+    pub project_number: String,
+    pub pool: String,
+    pub provider: String,
+    pub workload_identity_provider: String,
+    pub service_account_id: String,
+    pub service_account_project: String,
+    /// `projects/P/locations/L/keyRings/R/cryptoKeys/K` of `gcpkms://…`, when the manifest
+    /// signs through Cloud KMS.
+    pub kms_key: Option<GcpKmsKey>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GcpKmsKey {
+    pub project: String,
+    pub location: String,
+    pub key_ring: String,
+    pub key: String,
+}
+
+/// The CI infrastructure of a valid manifest; `None` for ghcr.io and other registries, where
+/// there is nothing to create (the token or the secrets exist already).
+pub fn infra(m: &Manifest) -> Option<CiInfraView> {
+    let repo = github_repository(&m.gitops.repo_url)?;
+    let (owner, name) = repo.split_once('/')?;
+    let login = &m.registry.login;
+    let kms = m.signing.private_key.as_ref().and_then(|k| k.kms.as_deref());
+    let mut view = CiInfraView {
+        kind: "",
+        github_owner: owner.into(),
+        github_name: name.into(),
+        branch: m.gitops.target_revision.clone(),
+        aws: None,
+        azure: None,
+        gcp: None,
+    };
+    match RegistryKind::of(&m.registry.host) {
+        RegistryKind::Ecr { account, region } => {
+            view.kind = "ecr";
+            view.aws = Some(AwsCi {
+                repository: format!("{}/app", m.registry.namespace),
+                role_name: login.aws_role_arn.as_deref()?.rsplit('/').next()?.to_string(),
+                kms_alias: kms.and_then(|k| k.strip_prefix("awskms:///alias/")).map(str::to_string),
+                account,
+                region,
+            });
+        }
+        RegistryKind::Acr { name } => {
+            view.kind = "acr";
+            let aks = m
+                .environments
+                .iter()
+                .find(|e| e.cluster.provider == super::model::Provider::Aks);
+            view.azure = Some(AzureCi {
+                registry: name,
+                location: aks.and_then(|e| e.cluster.region.clone()),
+                client_id: login.azure_client_id.clone()?,
+                tenant_id: login.azure_tenant_id.clone()?,
+                subscription_id: login.azure_subscription_id.clone()?,
+            });
+        }
+        RegistryKind::ArtifactRegistry => {
+            view.kind = "artifact-registry";
+            let provider = login.gcp_workload_identity_provider.clone()?;
+            let parts: Vec<&str> = provider.split('/').collect();
+            let (sa_id, sa_domain) = login.gcp_service_account.as_deref()?.split_once('@')?;
+            let (project, repository) = m.registry.namespace.split_once('/')?;
+            view.gcp = Some(GcpCi {
+                project: project.into(),
+                location: m.registry.host.strip_suffix("-docker.pkg.dev")?.into(),
+                repository: repository.split('/').next()?.into(),
+                project_number: (*parts.get(1)?).into(),
+                pool: (*parts.get(5)?).into(),
+                provider: (*parts.get(7)?).into(),
+                service_account_id: sa_id.into(),
+                service_account_project: sa_domain.split('.').next()?.into(),
+                kms_key: kms.and_then(|k| gcp_kms_key(k.strip_prefix("gcpkms://")?)),
+                workload_identity_provider: provider,
+            });
+        }
+        RegistryKind::Ghcr | RegistryKind::Other => return None,
+    }
+    Some(view)
+}
+
+/// `projects/P/locations/L/keyRings/R/cryptoKeys/K` split into its names.
+pub fn gcp_kms_key(path: &str) -> Option<GcpKmsKey> {
+    match path.split('/').collect::<Vec<_>>()[..] {
+        [
+            "projects",
+            project,
+            "locations",
+            location,
+            "keyRings",
+            key_ring,
+            "cryptoKeys",
+            key,
+        ] if [project, location, key_ring, key].iter().all(|s| !s.is_empty()) => Some(GcpKmsKey {
+            project: project.into(),
+            location: location.into(),
+            key_ring: key_ring.into(),
+            key: key.into(),
+        }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{RegistryKind, github_repository};

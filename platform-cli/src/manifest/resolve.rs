@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::ci::{self, RegistryLoginView, SigningView};
+use super::ci::{self, CiInfraView, RegistryLoginView, SigningView};
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 use super::pins::Pins;
 
@@ -222,12 +222,31 @@ pub struct ResolvedPlatform {
     /// Repository of the app image, e.g. `ghcr.io/acme/app`.
     pub app_repository: String,
     pub environments: Vec<String>,
+    /// What `terraform/ci/` creates in the registry's cloud (none for ghcr.io and others).
+    pub ci_infra: Option<CiInfraView>,
+    /// Where `terraform/ci/` keeps its state: beside the first environment in the same cloud.
+    pub ci_state: Option<CiStateView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CiStateView {
+    pub backend: &'static str,
+    pub bucket: Option<String>,
+    pub key: &'static str,
+    /// The S3 bucket's region.
+    pub region: Option<String>,
+    pub resource_group: Option<String>,
+    pub storage_account: Option<String>,
 }
 
 /// The repository-wide view of a valid manifest.
 pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
     let signing = ci::signing(manifest);
+    let ci_infra = ci::infra(manifest);
+    let ci_state = ci_infra.as_ref().map(|infra| ci_state(manifest, infra));
     ResolvedPlatform {
+        ci_infra,
+        ci_state,
         platform: manifest.metadata.name.clone(),
         gitops: GitOpsView {
             repo_url: manifest.gitops.repo_url.clone(),
@@ -237,6 +256,48 @@ pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
         signing,
         app_repository: format!("{}/{}/app", manifest.registry.host, manifest.registry.namespace),
         environments: manifest.environments.iter().map(|e| e.name.clone()).collect(),
+    }
+}
+
+/// The CI root's state sits in the state storage of the first environment in the registry's
+/// cloud, under its own key; without one, in the storage those environments would default to.
+fn ci_state(m: &Manifest, infra: &CiInfraView) -> CiStateView {
+    let provider = match infra.kind {
+        "ecr" => Provider::Eks,
+        "acr" => Provider::Aks,
+        _ => Provider::Gke,
+    };
+    let platform = &m.metadata.name;
+    let same_cloud = m.environments.iter().find(|e| e.cluster.provider == provider);
+    let state = same_cloud.map(|e| &e.terraform_state);
+    let bucket = || {
+        state
+            .and_then(|s| s.bucket.clone())
+            .unwrap_or_else(|| format!("{platform}-tfstate"))
+    };
+    CiStateView {
+        backend: match provider {
+            Provider::Eks => "s3",
+            Provider::Aks => "azurerm",
+            _ => "gcs",
+        },
+        bucket: (provider != Provider::Aks).then(bucket),
+        key: "ci/terraform.tfstate",
+        region: infra.aws.as_ref().map(|aws| {
+            same_cloud
+                .and_then(|e| e.cluster.region.clone())
+                .unwrap_or_else(|| aws.region.clone())
+        }),
+        resource_group: (provider == Provider::Aks).then(|| {
+            state
+                .and_then(|s| s.resource_group.clone())
+                .unwrap_or_else(|| format!("{platform}-tfstate"))
+        }),
+        storage_account: (provider == Provider::Aks).then(|| {
+            state
+                .and_then(|s| s.storage_account.clone())
+                .unwrap_or_else(|| storage_account_name(&format!("{platform}tfstate")))
+        }),
     }
 }
 

@@ -301,6 +301,26 @@ fn check_registry_login(c: &mut Checker<'_>, m: &Manifest) {
             _ => c.secret_name(&pointer, value),
         }
     }
+    if kind.federated() && ci::github_repository(&m.gitops.repo_url).is_none() {
+        c.invalid(
+            "/registry/host",
+            format!(
+                "the app workflow cannot log in to {} ({})",
+                kind.describe(),
+                m.registry.host
+            ),
+            "a GitOps repository on github.com, whose workflow federates by GitHub OIDC",
+            "host the GitOps repository on GitHub, or push to a registry that takes a user and password",
+        );
+    }
+    if kind == ci::RegistryKind::ArtifactRegistry && !m.registry.namespace.contains('/') {
+        c.invalid(
+            "/registry/namespace",
+            format!("\"{}\" names no Artifact Registry repository", m.registry.namespace),
+            "PROJECT/REPOSITORY, e.g. globex-prod/apps",
+            "Artifact Registry images live at LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE",
+        );
+    }
     if kind == ci::RegistryKind::Ghcr
         && let Some(repo) = ci::github_repository(&m.gitops.repo_url)
     {
@@ -452,6 +472,18 @@ fn check_private_key(c: &mut Checker<'_>, m: &Manifest, private: &super::model::
             "a KMS key never leaves the KMS; a secret holds the key that `cosign generate-key-pair` encrypted",
         ),
         (Some(uri), None) => match kind.kms_scheme() {
+            Some("awskms://") if uri.strip_prefix("awskms:///alias/").is_none_or(str::is_empty) => c.invalid(
+                "/signing/privateKey/kms",
+                format!("\"{uri}\" is not a KMS alias"),
+                "awskms:///alias/NAME",
+                "terraform/ci creates the signing key under this alias and lets the workflow's role sign with it",
+            ),
+            Some("gcpkms://") if uri.strip_prefix("gcpkms://").and_then(ci::gcp_kms_key).is_none() => c.invalid(
+                "/signing/privateKey/kms",
+                format!("\"{uri}\" is not a Cloud KMS key"),
+                "gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K",
+                "terraform/ci creates that key ring and key and lets the workflow's service account sign with it",
+            ),
             Some(scheme) if uri.starts_with(scheme) && uri.len() > scheme.len() => {}
             Some(scheme) => c.invalid(
                 "/signing/privateKey/kms",

@@ -138,7 +138,7 @@ pub fn render_as(loaded: &LoadedManifest, selected: &[String], layout: Layout) -
         let mut context = tera::Context::from_serialize(&platform).map_err(RenderError::template)?;
         context.insert("toolkit", &layout.toolkit());
         context.insert("manifest_file", &source_file);
-        for planned in plan::repository_files() {
+        for planned in plan::repository_files(&platform) {
             let body = tera
                 .render(&planned.template, &context)
                 .map_err(RenderError::template)?;

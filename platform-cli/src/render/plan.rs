@@ -1,6 +1,7 @@
 //! Which template renders which file: the whole map from resolved environment to paths.
 
 use crate::manifest::ResolvedEnvironment;
+use crate::manifest::resolve::ResolvedPlatform;
 use crate::manifest::resolve::SourceKind;
 
 /// One file to render: a template, its output path, and the component it is for (if any).
@@ -130,13 +131,23 @@ const OBSERVABILITY_FILES: &[&str] = &[
     "servicemonitors/app.yaml",
 ];
 
-/// Files rendered once for the whole repository (not per environment).
-pub fn repository_files() -> Vec<Planned> {
-    vec![
+/// Files rendered once for the whole repository (not per environment): the CI workflows, and
+/// the Terraform root of what they log in to where the registry is a cloud's.
+pub fn repository_files(platform: &ResolvedPlatform) -> Vec<Planned> {
+    let mut files = vec![
         Planned::new("github/app.yaml.tera", ".github/workflows/app.yaml"),
         Planned::new("github/platform.yaml.tera", ".github/workflows/platform.yaml"),
-    ]
+    ];
+    if platform.ci_infra.is_some() {
+        for name in ["versions.tf", "main.tf", "outputs.tf"] {
+            files.push(Planned::new(
+                format!("terraform/ci/{name}.tera"),
+                format!("terraform/ci/{name}"),
+            ));
+        }
+    }
+    files
 }
 
 /// Folders holding repository-wide rendered files.
-pub const REPOSITORY_DIRS: [&str; 1] = [".github/workflows"];
+pub const REPOSITORY_DIRS: [&str; 2] = [".github/workflows", "terraform/ci"];
