@@ -8,6 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use base64::Engine as _;
 use support::{
     Pushed, Registry, free_port, keypair, path, payload, push_image, push_signature, sign, start_registry,
     write_manifest,
@@ -210,4 +211,53 @@ fn verify_checks_the_environment_images_with_the_manifest_trust_and_reports_json
     assert_eq!(report["images"][0]["image"], image);
     assert_eq!(report["images"][0]["verified"], false);
     assert_eq!(report["images"][0]["code"], "verify::no_trust_root");
+}
+
+/// `verify-image` with `DOCKER_CONFIG` pointing at `config` (a folder holding config.json).
+fn verify_image_with_docker_config(image: &str, key: &Path, config: &Path) -> (i32, String) {
+    let out = Command::cargo_bin("platform")
+        .expect("binary")
+        .env("DOCKER_CONFIG", config)
+        .args(["verify-image", image, "--key", path(key), "--allow-http-registry"])
+        .arg("--insecure-ignore-tlog")
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_private_registry_is_read_with_the_docker_logins_credentials() {
+    // The rendered verify job logs in as the image job does (docker login, ECR's, `az acr login`),
+    // which leaves the credentials in the Docker config; verify must use them.
+    let (mut registry, image, digest, key) = signed_image();
+    // bcrypt (cost 4) of "verify-test-password", as `htpasswd -B` would write it.
+    registry.require_login("ci", "$2b$04$CcfSn5jvM9qlvJVwehJ0hu/Q3jA5RgDT.FvqA6cWdeXlzvjvxAsUC");
+    let host = format!("127.0.0.1:{}", registry.port);
+    let docker_config = |auth: &str| {
+        let dir = registry.work().join(format!("docker-{}", auth.len()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(auth);
+        std::fs::write(
+            dir.join("config.json"),
+            format!(r#"{{"auths": {{"{host}": {{"auth": "{encoded}"}}}}}}"#),
+        )
+        .expect("write config.json");
+        dir
+    };
+
+    let nobody = registry.work().join("no-docker-config");
+    let (code, out) = verify_image_with_docker_config(&image, &key, &nobody);
+    assert_eq!(code, 1, "anonymous reads are refused now: {out}");
+    assert!(out.contains("registry error"), "{out}");
+    assert!(out.contains("a private registry needs a login first"), "{out}");
+
+    let (code, out) = verify_image_with_docker_config(&image, &key, &docker_config("ci:wrong-password"));
+    assert_eq!(code, 1, "{out}");
+
+    let (code, out) = verify_image_with_docker_config(&image, &key, &docker_config("ci:verify-test-password"));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, format!("verified {image} ({digest}, 1 signature)\n"));
 }

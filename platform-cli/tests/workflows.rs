@@ -75,14 +75,15 @@ fn every_action_is_pinned_by_commit_sha() {
 }
 
 #[test]
-fn permissions_are_least_and_only_the_image_job_gets_an_oidc_token_when_it_needs_one() {
-    // (example, the image job federates to a cloud or signs keyless, it pushes to ghcr.io)
-    for (example, oidc, ghcr) in [
-        ("platform.yaml", true, true),
-        ("examples/aks.yaml", true, false),
-        ("examples/eks-three-envs.yaml", true, false),
-        ("examples/existing-cluster.yaml", false, false),
-        ("examples/gke-central-mimir.yaml", true, false),
+fn permissions_are_least_and_an_oidc_token_goes_only_where_a_login_or_signature_needs_it() {
+    // (example, the image job federates to a cloud or signs keyless, the registry is a cloud's,
+    // it is ghcr.io)
+    for (example, image_oidc, cloud, ghcr) in [
+        ("platform.yaml", true, false, true),
+        ("examples/aks.yaml", true, true, false),
+        ("examples/eks-three-envs.yaml", true, true, false),
+        ("examples/existing-cluster.yaml", false, false, false),
+        ("examples/gke-central-mimir.yaml", true, true, false),
     ] {
         for (path, doc) in workflows(&rendered(&load(example), Layout::Repository)) {
             assert!(
@@ -92,15 +93,38 @@ fn permissions_are_least_and_only_the_image_job_gets_an_oidc_token_when_it_needs
             for (name, job) in doc["jobs"].as_object().expect("jobs") {
                 let token = job["permissions"]["id-token"].as_str();
                 let packages = job["permissions"]["packages"].as_str();
-                if path.ends_with("app.yaml") && name == "image" {
-                    assert_eq!(token, oidc.then_some("write"), "{example}: {path}/{name}");
-                    assert_eq!(packages, ghcr.then_some("write"), "{example}: {path}/{name}");
-                } else {
-                    assert!(token.is_none(), "{example}: {path}/{name}: no OIDC token");
-                    assert!(packages.is_none(), "{example}: {path}/{name}: no package writes");
-                }
+                let (want_token, want_packages) = match (path.ends_with("app.yaml"), name.as_str()) {
+                    (true, "image") => (image_oidc, ghcr.then_some("write")),
+                    // Verifying reads the registry with the same login as the push.
+                    (false, "verify") => (cloud, ghcr.then_some("read")),
+                    _ => (false, None),
+                };
+                assert_eq!(token, want_token.then_some("write"), "{example}: {path}/{name}");
+                assert_eq!(packages, want_packages, "{example}: {path}/{name}");
             }
         }
+    }
+}
+
+#[test]
+fn verify_logs_in_as_the_image_job_does() {
+    for example in EXAMPLES {
+        let files = rendered(&load(example), Layout::Repository);
+        let docs: BTreeMap<String, Value> = workflows(&files).into_iter().collect();
+        let logins = |job: &Value| -> Vec<Value> {
+            steps(job)
+                .iter()
+                .filter(|s| {
+                    let name = s["name"].as_str().unwrap_or_default();
+                    name.starts_with("Log in") || name.contains("credentials") || name.contains("login")
+                })
+                .cloned()
+                .collect()
+        };
+        let image = logins(&docs[".github/workflows/app.yaml"]["jobs"]["image"]);
+        let verify = logins(&docs[".github/workflows/platform.yaml"]["jobs"]["verify"]);
+        assert!(!image.is_empty(), "{example}");
+        assert_eq!(image, verify, "{example}");
     }
 }
 

@@ -218,7 +218,9 @@ pub struct RegistryLoginView {
     /// `ghcr`, `ecr`, `acr`, `artifact-registry` or `other`.
     pub kind: &'static str,
     pub host: String,
-    /// The job requests an OIDC token: a federated login or keyless signing.
+    /// Logging in takes the job's OIDC token (a cloud registry).
+    pub federated: bool,
+    /// The image job requests an OIDC token: a federated login or keyless signing.
     pub id_token: bool,
     pub aws_role_arn: Option<String>,
     pub aws_region: Option<String>,
@@ -239,6 +241,7 @@ pub fn registry_login(m: &Manifest, signing: &SigningView) -> RegistryLoginView 
     RegistryLoginView {
         kind: kind.key(),
         host: m.registry.host.clone(),
+        federated: kind.federated(),
         id_token: kind.federated() || matches!(signing, SigningView::Keyless { .. }),
         aws_role_arn: login.aws_role_arn.clone(),
         aws_region: match &kind {

@@ -26,6 +26,28 @@ pub struct RegistryOptions {
     pub allow_http: bool,
 }
 
+/// The credentials the Docker config holds for `registry` (what `docker login`,
+/// `aws ecr get-login-password | docker login`, `az acr login` or a credential helper left), as
+/// cosign uses them; anonymous where there are none.
+fn registry_auth(image: &str, registry: &str) -> Result<Auth, VerifyError> {
+    use docker_credential::{CredentialRetrievalError as E, DockerCredential};
+    match docker_credential::get_credential(registry) {
+        Ok(DockerCredential::UsernamePassword(user, password)) => Ok(Auth::Basic(user, password)),
+        // No config file, or nothing for this registry: a public registry needs nothing.
+        Err(E::ConfigNotFound | E::ConfigReadError | E::NoCredentialConfigured) => Ok(Auth::Anonymous),
+        Ok(DockerCredential::IdentityToken(_)) => Err(VerifyError::Registry {
+            image: image.into(),
+            reason: format!(
+                "the Docker config holds an identity token for {registry}, which needs an exchange this tool does not do"
+            ),
+        }),
+        Err(e) => Err(VerifyError::Registry {
+            image: image.into(),
+            reason: format!("cannot read the Docker config's credentials for {registry}: {e}"),
+        }),
+    }
+}
+
 /// An image whose signature satisfied the policy.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Verified {
@@ -68,7 +90,7 @@ pub enum VerifyError {
     #[diagnostic(
         code(verify::registry),
         help(
-            "check that the registry is reachable and the image exists; a plain-HTTP registry needs --allow-http-registry"
+            "check that the registry is reachable and the image exists; a private registry needs a login first (`docker login`, or the cloud's), whose credentials are read from the Docker config; a plain-HTTP registry needs --allow-http-registry"
         )
     )]
     Registry { image: String, reason: String },
@@ -152,7 +174,7 @@ pub async fn verify_image(
             })?;
     }
     let mut client = builder.build().map_err(|e| registry_error(image, &e))?;
-    let auth = Auth::Anonymous;
+    let auth = registry_auth(image, reference.registry())?;
 
     // 1. Resolve the reference (tag or digest) to the digest the registry serves now.
     let (_, digest) = client

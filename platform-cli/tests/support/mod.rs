@@ -45,17 +45,23 @@ pub fn free_port() -> u16 {
 pub fn start_registry() -> Registry {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let config = dir.path().join("config.yml");
+    let child = serve_registry(dir.path(), port, "");
+    Registry { child, port, dir }
+}
+
+/// Runs docker-registry on `port` over the data in `dir`, with `auth` (YAML under `auth:`) if any.
+fn serve_registry(dir: &Path, port: u16, auth: &str) -> Child {
+    let config = dir.join("config.yml");
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
+            dir.join("data").display()
         ),
     )
     .expect("write config");
     // Its request log (404s for absent signature tags are expected) goes to a file.
-    let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
+    let log = std::fs::File::create(dir.join("registry.log")).expect("log file");
     let child = Process::new("docker-registry")
         .arg("serve")
         .arg(&config)
@@ -71,10 +77,24 @@ pub fn start_registry() -> Registry {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Registry { child, port, dir }
+    child
 }
 
 impl Registry {
+    /// Restarts the registry over the same images, now answering only `user` with the password
+    /// whose bcrypt hash is `bcrypt` (docker-registry's htpasswd authentication).
+    pub fn require_login(&mut self, user: &str, bcrypt: &str) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let htpasswd = self.dir.path().join("htpasswd");
+        std::fs::write(&htpasswd, format!("{user}:{bcrypt}\n")).expect("write htpasswd");
+        let auth = format!(
+            "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+            htpasswd.display()
+        );
+        self.child = serve_registry(self.dir.path(), self.port, &auth);
+    }
+
     pub fn image(&self, tag: &str) -> String {
         format!("127.0.0.1:{}/acme/app:{tag}", self.port)
     }
