@@ -49,7 +49,7 @@ fn keyless_trust_naming_another_workflow_and_logins_for_another_registry_are_ref
 }
 
 #[test]
-fn a_private_key_the_workflow_cannot_reach_and_a_foreign_ghcr_namespace_are_refused() {
+fn a_private_key_the_workflow_cannot_reach_a_foreign_ghcr_namespace_and_images_it_does_not_push_are_refused() {
     invalid("ci-key");
 }
 

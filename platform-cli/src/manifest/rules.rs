@@ -102,6 +102,24 @@ impl Checker<'_> {
         }
     }
 
+    /// The app image must be one the rendered workflow pushes and signs: anything else is an
+    /// image nothing here builds, and Kyverno's policy would guard another repository.
+    fn pushed_image(&mut self, pointer: &str, value: &str, m: &Manifest) {
+        let pushed = format!("{}/{}/app", m.registry.host, m.registry.namespace);
+        let Ok(reference) = Reference::from_str(value) else {
+            return; // reported by `image`
+        };
+        let repository = format!("{}/{}", reference.registry(), reference.repository());
+        if repository != pushed {
+            self.invalid(
+                pointer,
+                format!("\"{repository}\" is not the repository the app workflow pushes to"),
+                format!("an image of {pushed} (`registry.host`/`registry.namespace`/app)"),
+                "pin a digest the app workflow built and signed, or fix `registry`",
+            );
+        }
+    }
+
     fn https_url(&mut self, pointer: &str, value: &str, what: &str) {
         match url::Url::parse(value) {
             Ok(u) if u.scheme() == "https" && u.host_str().is_some() => {}
@@ -163,6 +181,7 @@ pub fn check(manifest: &Manifest, source: &Source, spans: &SpanIndex) -> Vec<Dia
     check_registry(&mut c, manifest);
     check_signing(&mut c, manifest);
     c.image("/app/image", &manifest.app.image, manifest.app.require_digest);
+    c.pushed_image("/app/image", &manifest.app.image, manifest);
     c.chart_version("/app/chartVersion", &manifest.app.chart_version);
     check_slo(&mut c, &manifest.app.slo);
     check_components(&mut c, "/components", &manifest.components);
@@ -566,6 +585,7 @@ fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
         check_state(c, &p, env);
         if let Some(image) = &env.app.image {
             c.image(&format!("{p}/app/image"), image, m.app.require_digest);
+            c.pushed_image(&format!("{p}/app/image"), image, m);
         }
         if let Some(version) = &env.app.chart_version {
             c.chart_version(&format!("{p}/app/chartVersion"), version);
