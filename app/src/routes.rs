@@ -31,7 +31,6 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::serve))
         .route("/api/openapi.json", get(openapi::serve))
         .fallback(|| async { ApiError::NotFound("no such endpoint; see /api/openapi.json".to_owned()) })
         .method_not_allowed_fallback(|| async {

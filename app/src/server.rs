@@ -16,6 +16,7 @@ use crate::auth::token::TokenKeys;
 use crate::chat::assistant::Assistant;
 use crate::chat::hub;
 use crate::configs::sync;
+use crate::ops::metrics;
 use crate::orgs::gate::{IsolationGate, NoGate};
 use crate::orgs::kubernetes::KubernetesGate;
 use crate::orgs::saga::{NoProbe, Saga};
@@ -45,7 +46,9 @@ pub enum StartError {
     ))]
     Kubernetes(#[source] kube::Error),
     #[error("cannot listen on {0}: {1}")]
-    #[diagnostic(help("choose a free address with APP_LISTEN, e.g. 0.0.0.0:8080"))]
+    #[diagnostic(help(
+        "choose free addresses with APP_LISTEN (e.g. 0.0.0.0:8080) and APP_METRICS_LISTEN (e.g. 0.0.0.0:9090)"
+    ))]
     Bind(SocketAddr, #[source] std::io::Error),
     #[error("the HTTP server failed: {0}")]
     #[diagnostic(help("see the log lines before this one"))]
@@ -56,6 +59,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: TcpListener,
     state: AppState,
     redis: redis::Client,
     reconcile_every: Duration,
@@ -99,6 +103,9 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| StartError::Bind(settings.listen, e))?;
+        let metrics_listener = TcpListener::bind(settings.metrics_listen)
+            .await
+            .map_err(|e| StartError::Bind(settings.metrics_listen, e))?;
         let tokens = TokenKeys::new(
             &settings.jwt_secret,
             &settings.jwt_issuer,
@@ -116,6 +123,7 @@ impl Application {
         );
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             redis,
             reconcile_every: Duration::from_secs(settings.config_reconcile_secs.max(1)),
@@ -126,6 +134,13 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `/metrics` is served (a port the ingress does not route).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
@@ -144,7 +159,19 @@ impl Application {
             stop_rx.clone(),
         ));
         let chat = tokio::spawn(hub::run(self.state.clone(), self.redis.clone(), stop_rx.clone()));
-        let recovery = tokio::spawn(recover_forever(self.state.clone(), self.recovery_every, stop_rx));
+        let recovery = tokio::spawn(recover_forever(
+            self.state.clone(),
+            self.recovery_every,
+            stop_rx.clone(),
+        ));
+        let mut metrics_stop = stop_rx;
+        let metrics = tokio::spawn(
+            axum::serve(self.metrics_listener, metrics::router(self.state.clone()))
+                .with_graceful_shutdown(async move {
+                    let _ = metrics_stop.changed().await;
+                })
+                .into_future(),
+        );
         let state = self.state.clone();
         let draining = async move {
             shutdown.await;
@@ -159,6 +186,7 @@ impl Application {
             let _ = subscriber.await;
             let _ = chat.await;
             let _ = recovery.await;
+            let _ = metrics.await;
         };
         if tokio::time::timeout(self.grace, stopped).await.is_err() {
             tracing::warn!("background loops did not stop within the grace period");

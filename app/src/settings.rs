@@ -54,6 +54,9 @@ pub enum LogFormat {
 pub struct Settings {
     #[serde(default = "defaults::listen")]
     pub listen: SocketAddr,
+    /// Where `/metrics` is served: a port of its own, which the ingress does not route.
+    #[serde(default = "defaults::metrics_listen")]
+    pub metrics_listen: SocketAddr,
     /// The login role must be allowed to `SET ROLE app_runtime`.
     pub database_url: SecretString,
     #[serde(default = "defaults::database_max_connections")]
@@ -94,6 +97,9 @@ mod defaults {
 
     pub fn listen() -> SocketAddr {
         SocketAddr::from(([0, 0, 0, 0], 8080))
+    }
+    pub fn metrics_listen() -> SocketAddr {
+        SocketAddr::from(([0, 0, 0, 0], 9090))
     }
     pub fn database_max_connections() -> u32 {
         16

@@ -594,6 +594,43 @@ async fn bad_input_gets_a_clear_problem_document(_: PgPoolOptions, options: PgCo
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn no_request_can_grow_the_metrics_and_the_public_port_does_not_serve_them(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(&options).await;
+    // The public port (what the ingress routes) has no /metrics.
+    let (status, _) = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let before = app.metrics_text().await.len();
+    // Unauthenticated requests with made-up methods: hyper accepts any token of any length.
+    for i in 0..100 {
+        let method = Method::from_bytes(format!("X{i:03}{}", "M".repeat(4096)).as_bytes()).expect("a method token");
+        let response = app
+            .http
+            .request(method, app.url("/healthz"))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let text = app.metrics_text().await;
+    assert!(
+        text.contains(r#"app_http_requests_total{method="OTHER",route="/healthz",status="405"} 100"#),
+        "{text}"
+    );
+    assert!(!text.contains("MMMM"), "no request's method becomes a label value");
+    // One new counter and one new histogram series, not a hundred.
+    assert!(
+        text.len() < before + 4096,
+        "metrics grew from {before} to {} bytes",
+        text.len()
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn metrics_and_openapi_describe_the_running_app(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(&options).await;
     let admin = app.admin_token().await;

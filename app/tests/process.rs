@@ -63,6 +63,7 @@ async fn the_binary_logs_json_exports_traces_and_stops_on_sigterm(_: PgPoolOptio
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_app"))
         .arg("serve")
         .env("APP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("APP_METRICS_LISTEN", "127.0.0.1:0")
         .env("APP_DATABASE_URL", &database_url)
         .env(
             "APP_REDIS_URL",

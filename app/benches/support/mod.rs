@@ -28,6 +28,7 @@ pub async fn start_replica(database: &str, max_connections: u32) -> Result<(Chil
     let child = Command::new(env!("CARGO_BIN_EXE_app"))
         .arg("serve")
         .env("APP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("APP_METRICS_LISTEN", "127.0.0.1:0")
         .env(
             "APP_DATABASE_URL",
             format!("postgres://postgres@127.0.0.1:5432/{database}"),

@@ -199,7 +199,7 @@ impl Metrics {
 
 /// Counts and times every request by its route template (never the raw path).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -225,6 +225,26 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         })
         .inc();
     response
+}
+
+/// The metrics listener's routes: `/metrics` only. It runs on a port of its own so the public
+/// router (and the ingress in front of it) never serves it.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(serve))
+        .with_state(state)
+}
+
+/// The `method` label: the standard methods by name, anything else (hyper accepts any token, of
+/// any length) as `OTHER`, so no request can add label values.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    STANDARD
+        .into_iter()
+        .find(|name| *name == method.as_str())
+        .unwrap_or("OTHER")
 }
 
 /// `GET /metrics`, in the OpenMetrics text format.

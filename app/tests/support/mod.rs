@@ -61,6 +61,7 @@ pub fn database_url(options: &PgConnectOptions) -> String {
 pub fn settings(options: &PgConnectOptions, overrides: Value) -> Settings {
     let mut base = json!({
         "listen": "127.0.0.1:0",
+        "metrics_listen": "127.0.0.1:0",
         "database_url": database_url(options),
         "database_max_connections": 8,
         "redis_url": redis_url(),
@@ -79,6 +80,8 @@ pub fn settings(options: &PgConnectOptions, overrides: Value) -> Settings {
 /// One running app.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The metrics listener (`/metrics` is not on `addr`).
+    pub metrics_addr: SocketAddr,
     pub state: AppState,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -93,6 +96,7 @@ impl TestApp {
     pub async fn spawn_with(settings: Settings, gate: Arc<dyn IsolationGate>) -> Self {
         let app = Application::build_with_gate(&settings, gate).await.expect("app builds");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -104,6 +108,7 @@ impl TestApp {
         });
         let test = Self {
             addr,
+            metrics_addr,
             state,
             http: reqwest::Client::new(),
             stop: Some(stop),
@@ -188,9 +193,10 @@ impl TestApp {
         body["id"].as_str().and_then(|s| s.parse().ok()).expect("org id")
     }
 
-    /// The text of `/metrics`.
+    /// The text of `/metrics`, from the metrics listener.
     pub async fn metrics_text(&self) -> String {
-        let response = self.http.get(self.url("/metrics")).send().await.expect("metrics");
+        let url = format!("http://{}/metrics", self.metrics_addr);
+        let response = self.http.get(url).send().await.expect("metrics");
         response.text().await.expect("text")
     }
 
