@@ -60,11 +60,27 @@ text_newtype!(
 );
 
 /// [`Name`]'s rule as a regular expression both ECMA-262 and Python read: the control
-/// characters (`Cc`) and Unicode `White_Space` (what `char::is_whitespace` tests), spelled out.
-pub const NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$";
-/// [`Reason`]'s rule: anything but blank.
-pub const REASON_PATTERN: &str =
-    r"^[\s\S]*[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$";
+/// characters (`Cc`), Unicode `White_Space` (what `char::is_whitespace` tests) and the
+/// [`invisible`] characters, spelled out.
+pub const NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF][^\u0000-\u001F\u007F-\u009F\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]*$";
+/// [`Reason`]'s rule: not blank, and no control characters but tab, line feed and carriage return.
+pub const REASON_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+/// Any other text a request carries ([`crate::error::JsonBody`]'s rule): no control characters
+/// but tab, line feed and carriage return.
+pub const TEXT_PATTERN: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+/// Characters a name may not hold although they are not controls: the bidirectional embeddings,
+/// overrides, isolates and marks (which can make `acme\u{202E}lapyap` display as `acmepaypal`)
+/// and the zero-width space, word joiner and BOM. The zero-width (non-)joiners stay: scripts such
+/// as Persian and emoji sequences need them.
+pub fn invisible(c: char) -> bool {
+    matches!(c as u32, 0x061C | 0x200B | 0x200E | 0x200F | 0x202A..=0x202E | 0x2060 | 0x2066..=0x2069 | 0xFEFF)
+}
+
+/// The control characters text may hold: the ones that lay out lines.
+pub fn refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
 
 text_newtype!(
     /// A display name (org or project): 1-200 characters, no control characters, not blank.
@@ -76,6 +92,12 @@ text_newtype!(
             Err(format!("name must have 1-200 characters and not be blank (got {len})"))
         } else if s.chars().any(char::is_control) {
             Err("name must not contain control characters".to_owned())
+        } else if let Some(c) = s.chars().find(|c| invisible(*c)) {
+            Err(format!(
+                "name must not contain U+{:04X}: bidirectional controls and zero-width characters make a name \
+                 read differently from what it is",
+                c as u32
+            ))
         } else {
             Ok(())
         }
@@ -105,10 +127,12 @@ text_newtype!(
     Reason,
     |s| {
         let len = s.chars().count();
-        if (1..=500).contains(&len) && s.chars().any(|c| !c.is_whitespace()) {
-            Ok(())
-        } else {
+        if !(1..=500).contains(&len) || !s.chars().any(|c| !c.is_whitespace()) {
             Err(format!("reason must have 1-500 characters and not be blank (got {len})"))
+        } else if s.chars().any(refused_control) {
+            Err("reason must not contain control characters other than tab, line feed and carriage return".to_owned())
+        } else {
+            Ok(())
         }
     }
 );
@@ -214,16 +238,24 @@ mod tests {
         assert!(Name::try_from("  ".to_owned()).is_err());
         assert!(Name::try_from("a\u{0}b".to_owned()).is_err());
         assert!(Name::try_from("x".repeat(201)).is_err());
+        assert!(Name::try_from("acme\u{202E}lapyap".to_owned()).is_err());
+        assert!(Name::try_from("pay\u{200B}pal".to_owned()).is_err());
+        assert!(
+            Name::try_from("مهر\u{200C}سا".to_owned()).is_ok(),
+            "ZWNJ stays for Persian"
+        );
     }
 
     #[test]
     fn the_patterns_spell_out_the_rust_character_classes() {
-        for c in (0..=0x3000u32).filter_map(char::from_u32) {
+        for c in (0..=0xFFFFu32).filter_map(char::from_u32) {
+            let invisible = matches!(c as u32, 0x061C | 0x200B | 0x200E | 0x200F | 0x202A..=0x202E | 0x2060 | 0x2066..=0x2069 | 0xFEFF);
+            assert_eq!(super::invisible(c), invisible, "U+{:04X}", c as u32);
             let blank_or_control = c.is_whitespace() || c.is_control();
             let outside_middle_class = matches!(c as u32, 0..=0x20 | 0x7F..=0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000);
             assert_eq!(blank_or_control, outside_middle_class, "U+{:04X}", c as u32);
-            let reason_blank = matches!(c as u32, 0x09..=0x0D | 0x20 | 0x85 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000);
-            assert_eq!(c.is_whitespace(), reason_blank, "U+{:04X}", c as u32);
+            let outside_text_class = matches!(c as u32, 0..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F | 0x7F..=0x9F);
+            assert_eq!(super::refused_control(c), outside_text_class, "U+{:04X}", c as u32);
         }
     }
 
@@ -233,8 +265,14 @@ mod tests {
             serde_json::to_string(&<crate::ops::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap_or_default();
         let name = serde_json::to_string(NAME_PATTERN).unwrap_or_default();
         let reason = serde_json::to_string(REASON_PATTERN).unwrap_or_default();
+        let text = serde_json::to_string(TEXT_PATTERN).unwrap_or_default();
         assert_eq!(doc.matches(&name).count(), 2, "CreateOrg.name and CreateProject.name");
         assert_eq!(doc.matches(&reason).count(), 1, "PutConfig.reason");
+        assert_eq!(
+            doc.matches(&text).count(),
+            2,
+            "AdminSignIn.credential and GuestSignIn.invite_code"
+        );
     }
 
     #[test]

@@ -121,15 +121,10 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                Self::UnsupportedMediaType("send the body as JSON with `Content-Type: application/json`".to_owned())
-            }
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(JSON_CONTENT_TYPE_HINT.to_owned()),
             JsonRejection::JsonDataError(e) => Self::Unprocessable(e.body_text()),
             JsonRejection::JsonSyntaxError(e) => Self::BadRequest(e.body_text()),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(format!(
-                "the body is larger than {} bytes; send a smaller document",
-                crate::routes::BODY_LIMIT
-            )),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
             other => Self::BadRequest(other.body_text()),
         }
     }
@@ -147,10 +142,110 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-/// `axum::Json` whose rejections are problem documents.
-#[derive(Debug, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections are problem documents, and which refuses a control character
+/// (other than tab, line feed and carriage return) in any string of the body, keys included:
+/// none belongs in this API's text, and PostgreSQL cannot store U+0000 at all.
+#[derive(Debug)]
 pub struct JsonBody<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        if !json_content_type(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType(JSON_CONTENT_TYPE_HINT.to_owned()));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    payload_too_large()
+                } else {
+                    ApiError::BadRequest(rejection.body_text())
+                }
+            })?;
+        // Parsed from the bytes as sent, so errors name the line and column the client wrote.
+        let Json(typed) = Json::<T>::from_bytes(&bytes)?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        if let Some(pointer) = control_character(&value, &mut String::new()) {
+            return Err(ApiError::Unprocessable(format!(
+                "{} contains a control character; send text without them (tab, line feed and carriage \
+                 return are allowed)",
+                if pointer.is_empty() {
+                    "the body".to_owned()
+                } else {
+                    format!("`{pointer}`")
+                }
+            )));
+        }
+        Ok(Self(typed))
+    }
+}
+
+const JSON_CONTENT_TYPE_HINT: &str = "send the body as JSON with `Content-Type: application/json`";
+
+/// `application/json` or `application/<anything>+json`, parameters ignored, as `axum::Json` takes.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(essence) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+    else {
+        return false;
+    };
+    let essence = essence.trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn payload_too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the body is larger than {} bytes; send a smaller document",
+        crate::routes::BODY_LIMIT
+    ))
+}
+
+/// The JSON pointer of the first string (or key) holding a refused control character.
+fn control_character(value: &serde_json::Value, pointer: &mut String) -> Option<String> {
+    let refused = |text: &str| text.chars().any(crate::domain::refused_control);
+    match value {
+        serde_json::Value::String(text) => refused(text).then(|| pointer.clone()),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = pointer.len();
+            pointer.push_str(&format!("/{i}"));
+            let found = control_character(item, pointer);
+            pointer.truncate(len);
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let len = pointer.len();
+            pointer.push('/');
+            pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            let found = if refused(key) {
+                Some(pointer.clone())
+            } else {
+                control_character(item, pointer)
+            };
+            pointer.truncate(len);
+            found
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses a control character in a text path segment, as [`JsonBody`] does in bodies.
+pub fn path_text(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::Unprocessable(format!(
+            "the `{name}` path segment contains a control character"
+        )));
+    }
+    Ok(())
+}
 
 /// `axum::extract::Path` whose rejections are problem documents.
 #[derive(Debug, axum::extract::FromRequestParts)]

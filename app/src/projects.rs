@@ -39,7 +39,7 @@ pub struct Project {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
-    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF][^\u0000-\u001F\u007F-\u009F\u061C\u200B\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]*$")]
     pub name: Name,
 }
 
@@ -216,6 +216,7 @@ pub async fn put_member(
     PathParams((org, project, user_key)): PathParams<(Uuid, Uuid, String)>,
     JsonBody(body): JsonBody<PutMember>,
 ) -> ApiResult<Json<ProjectMember>> {
+    crate::error::path_text("user_key", &user_key)?;
     let member = principal.member_of(org)?;
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     may_manage(&mut tx, &member, project).await?;
@@ -241,12 +242,13 @@ pub async fn put_member(
     params(("org" = Uuid, Path), ("project" = Uuid, Path), ("user_key" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
               (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
-              (status = 503, body = crate::error::Problem)))]
+              (status = 422, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
 pub async fn remove_member(
     State(state): State<AppState>,
     principal: Principal,
     PathParams((org, project, user_key)): PathParams<(Uuid, Uuid, String)>,
 ) -> ApiResult<StatusCode> {
+    crate::error::path_text("user_key", &user_key)?;
     let member = principal.member_of(org)?;
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     may_manage(&mut tx, &member, project).await?;

@@ -594,6 +594,135 @@ async fn bad_input_gets_a_clear_problem_document(_: PgPoolOptions, options: PgCo
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn control_characters_are_refused_with_422_never_a_500(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let project = app.create_project(&owner, org, "Checkout").await;
+    let put_config = |key: &str, value: Value, reason: &str| {
+        app.http
+            .put(app.url(&format!("/api/v1/orgs/{org}/configs/{key}")))
+            .bearer_auth(&owner)
+            .header("If-Match", "\"1\"")
+            .json(&json!({"value": value, "reason": reason}))
+            .send()
+    };
+    // PostgreSQL refuses U+0000 in text and jsonb: each of these was a 500.
+    for (key, value, reason, pointer) in [
+        (
+            "features",
+            json!({"dark\u{0}mode": true}),
+            "flags",
+            "`/value/dark\u{0}mode`",
+        ),
+        (
+            "chat.poll_templates",
+            json!([{"id": "ship", "question": "Ship\u{0}?", "choices": ["yes", "no"]}]),
+            "polls",
+            "`/value/0/question`",
+        ),
+        // The reason's own rule says it first.
+        (
+            "chat.max_sessions",
+            json!(3),
+            "tuning\u{0}",
+            "Failed to deserialize the JSON body into the target type: reason: reason must not contain control characters",
+        ),
+        (
+            "chat.max_sessions",
+            json!(3),
+            "bell\u{7}",
+            "Failed to deserialize the JSON body into the target type: reason: reason must not contain control characters",
+        ),
+    ] {
+        let response = put_config(key, value, reason).await.expect("put");
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key} {reason:?}");
+        let body: Value = response.json().await.expect("problem");
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(detail.starts_with(pointer), "{detail}");
+        assert!(detail.contains("control character"), "{detail}");
+    }
+    // Lines are text: tab, line feed and carriage return stay allowed.
+    let response = put_config("chat.max_sessions", json!(3), "one\ttwo\r\nthree")
+        .await
+        .expect("put");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // The user_key path segment.
+    let members = format!("/api/v1/orgs/{org}/projects/{project}/members/guest-%00");
+    let (status, body) = app.call(Method::DELETE, &members, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = app
+        .call(Method::PUT, &members, Some(&owner), Some(json!({"role": "member"})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["detail"],
+        "the `user_key` path segment contains a control character"
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn responses_carry_browser_hardening_and_the_replicas_own_request_id(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(&options).await;
+    for path in ["/", "/ui/app.js", "/api/v1/orgs"] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .header("X-Request-Id", "forged-id")
+            .send()
+            .await
+            .expect("answers");
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().expect("ascii");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let id = headers["x-request-id"].to_str().expect("ascii");
+        assert!(Uuid::parse_str(id).is_ok(), "{path}: the replica's own id, not {id:?}");
+    }
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn names_refuse_bidirectional_overrides_and_zero_width_characters(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    for name in ["Pay\u{202E}lapyap", "pay\u{200B}pal", "\u{2066}Checkout\u{2069}"] {
+        let (status, body) = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/orgs/{org}/projects"),
+                Some(&owner),
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("bidirectional controls and zero-width")),
+            "{body}"
+        );
+    }
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn no_request_can_grow_the_metrics_and_the_public_port_does_not_serve_them(
     _: PgPoolOptions,
     options: PgConnectOptions,

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct AdminSignIn {
     /// The platform-admin credential (from the app-admin Secret).
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub credential: String,
 }
 
@@ -38,6 +39,7 @@ pub struct AdminSignIn {
 #[serde(deny_unknown_fields)]
 pub struct GuestSignIn {
     /// An invite code minted by an org admin (`inv_...`).
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub invite_code: String,
 }
 

@@ -113,7 +113,7 @@ pub async fn get_config(
 pub struct PutConfig {
     pub value: Value,
     /// Why, for the history.
-    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"^[\s\S]*[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$")]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub reason: Reason,
 }
 
