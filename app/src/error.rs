@@ -33,6 +33,8 @@ pub enum ApiError {
     #[error("{0}")]
     Unprocessable(String),
     #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("org creation failed and was rolled back: {0}; fix the cause and retry with a new Idempotency-Key")]
     OrgFailed(String),
@@ -68,6 +70,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::OrgFailed(_) => StatusCode::BAD_GATEWAY,
             Self::Database(e) if is_serialization_failure(e) => StatusCode::SERVICE_UNAVAILABLE,

@@ -447,3 +447,70 @@ async fn a_slow_consumer_is_dropped_and_the_others_keep_up(_: PgPoolOptions, opt
     assert!(text.contains("app_chat_slow_consumers_total 1"), "{text}");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_client_that_stops_reading_is_dropped_not_waited_for(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.owner).await;
+    let stalled = connect(&app, &p, &p.owner, &session).await; // never read again
+    // Far more than loopback's kernel buffers hold (a few MiB each way): the server's send to
+    // this socket then waits, and must not wait forever.
+    let client = redis::Client::open(support::redis_url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    let channel = format!("chat:p:{}", p.project);
+    let padding = "x".repeat(60 * 1024);
+    let started = Instant::now();
+    for i in 0..600 {
+        let frame = json!({"type": "counter", "seq": i, "metric": "ready", "value": i, "pad": padding});
+        let _: i64 = conn.publish(&channel, frame.to_string()).await.expect("publish");
+    }
+    let mut dropped = false;
+    while started.elapsed() < Duration::from_secs(15) {
+        if app.state.hub.connections() == 0 {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dropped,
+        "the stalled socket was dropped (it held the server for {:?})",
+        started.elapsed()
+    );
+    drop(stalled);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn one_user_cannot_open_sockets_without_bound(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.owner).await;
+    let mut held = Vec::new();
+    for _ in 0..app::chat::socket::MAX_SOCKETS_PER_USER {
+        held.push(connect(&app, &p, &p.owner, &session).await);
+    }
+    let url = format!(
+        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{}/ws?access_token={}",
+        app.addr,
+        p.org,
+        p.project,
+        session["id"].as_str().expect("session id"),
+        p.owner
+    );
+    match tokio_tungstenite::connect_async(&url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+        other => panic!("the 17th socket was not refused: {:?}", other.map(|(_, r)| r.status())),
+    }
+    // Another user is not held back by this one.
+    let member_session = open_chat(&app, &p, &p.member).await;
+    let _other = connect(&app, &p, &p.member, &member_session).await;
+    // Closing one makes room again.
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _again = connect(&app, &p, &p.owner, &session).await;
+    app.stop().await;
+}

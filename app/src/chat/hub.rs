@@ -93,6 +93,14 @@ impl Hub {
         self.by_project.iter().map(|e| e.value().len()).sum()
     }
 
+    /// `user`'s sockets on this replica, over all projects.
+    pub fn user_connections(&self, user: Uuid) -> usize {
+        self.by_project
+            .iter()
+            .map(|e| e.value().values().filter(|c| c.user == user).count())
+            .sum()
+    }
+
     /// Queues `frame` for the project's connections (only `user`'s when given); returns how many
     /// were queued and how many were dropped as slow consumers.
     pub fn deliver(&self, project: Uuid, user: Option<Uuid>, frame: &Utf8Bytes) -> (u64, u64) {

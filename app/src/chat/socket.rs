@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde::Deserialize;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::hub::{self, reason};
@@ -17,6 +18,12 @@ use super::store::{self, Counted};
 use crate::auth::principal;
 use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
 use crate::state::AppState;
+
+/// Sockets one user may hold on one replica (three chats per project, in a few tabs), and all
+/// the sockets one replica takes: each pins kernel buffers, so no one user, nor all of them,
+/// may open them without bound.
+pub const MAX_SOCKETS_PER_USER: usize = 16;
+pub const MAX_SOCKETS: usize = 20_000;
 
 #[derive(Debug, Deserialize)]
 pub struct Connect {
@@ -48,6 +55,16 @@ pub async fn connect(
 ) -> ApiResult<Response> {
     let principal = principal::authenticate(&state, &query.access_token).await?;
     let member = principal.member_of(org)?;
+    if state.hub.user_connections(member.user) >= MAX_SOCKETS_PER_USER {
+        return Err(ApiError::TooManyRequests(format!(
+            "at most {MAX_SOCKETS_PER_USER} chat sockets per user on a server; close one first"
+        )));
+    }
+    if state.hub.connections() >= MAX_SOCKETS {
+        return Err(ApiError::Unavailable(
+            "this server holds as many chat sockets as it takes; retry, another replica may have room".to_owned(),
+        ));
+    }
     if store::membership(&state.db, org, project, member.user).await?.is_none() {
         return Err(ApiError::NotFound(format!(
             "project {project} not found, or you are not one of its members"
@@ -74,6 +91,34 @@ pub async fn connect(
         .read_buffer_size(2 * 1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, socket, peer)))
+}
+
+/// How long one frame may take to get into the peer's socket buffer. A client that stopped
+/// reading fills its buffers, and a send then waits; it is dropped instead of waited for.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a close frame may take; a peer that cannot take it is dropped without one.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Sends one frame; `false` when the socket is gone, the send took longer than [`SEND_TIMEOUT`],
+/// or the server closed the socket meanwhile (revoked, replaced, too slow: a socket whose send
+/// waits could otherwise ignore that until the timeout).
+async fn send(socket: &mut WebSocket, message: Message, close: &mut watch::Receiver<Option<&'static str>>) -> bool {
+    tokio::select! {
+        // A send that completes at once wins over a close that came meanwhile: the loop then
+        // sends the close frame with its reason.
+        biased;
+        sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(message)) => matches!(sent, Ok(Ok(()))),
+        _ = close.changed() => false,
+    }
+}
+
+/// Sends a close frame if the peer takes it within [`CLOSE_TIMEOUT`].
+async fn send_close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
 }
 
 fn text(frame: &ServerFrame) -> Utf8Bytes {
@@ -125,14 +170,14 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
     let mut open = match snapshot(&state, &peer).await {
-        Some(frame) => socket.send(Message::Text(frame)).await.is_ok(),
+        Some(frame) => send(&mut socket, Message::Text(frame), &mut registered.close).await,
         None => false,
     };
     while open {
         tokio::select! {
             frame = registered.frames.recv() => match frame {
                 Some(frame) => {
-                    open = socket.send(Message::Text(frame)).await.is_ok();
+                    open = send(&mut socket, Message::Text(frame), &mut registered.close).await;
                     state.metrics.chat_delivered();
                 }
                 None => open = false,
@@ -140,13 +185,13 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
             message = socket.recv() => match message {
                 Some(Ok(Message::Text(frame))) => {
                     if let Some(reply) = on_frame(&state, &peer, &mut bucket, frame.as_str()).await {
-                        open = socket.send(Message::Text(reply)).await.is_ok();
+                        open = send(&mut socket, Message::Text(reply), &mut registered.close).await;
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     state.metrics.chat_rejected(Refusal::BadJson.as_str());
                     let error = ServerFrame::Error { reason: Refusal::BadJson, detail: "binary frames are not accepted; send JSON text".to_owned() };
-                    open = socket.send(Message::Text(text(&error))).await.is_ok();
+                    open = send(&mut socket, Message::Text(text(&error)), &mut registered.close).await;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_)) | Err(_)) | None => open = false,
@@ -154,12 +199,11 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
             _ = registered.close.changed() => {
                 let why = registered.close.borrow().unwrap_or(reason::SESSION_CLOSED);
                 let code = if why == reason::SLOW { 4002 } else if why == reason::REVOKED { 4001 } else { 4000 };
-                let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(why) }))).await;
+                send_close(&mut socket, code, why).await;
                 open = false;
             }
             () = &mut expiry => {
-                let close = CloseFrame { code: 4001, reason: Utf8Bytes::from_static("token expired: sign in again") };
-                let _ = socket.send(Message::Close(Some(close))).await;
+                send_close(&mut socket, 4001, "token expired: sign in again").await;
                 open = false;
             }
         }
