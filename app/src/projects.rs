@@ -252,19 +252,26 @@ pub async fn remove_member(
     let member = principal.member_of(org)?;
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     may_manage(&mut tx, &member, project).await?;
-    let removed = sqlx::query(
-        "DELETE FROM project_members m USING users u WHERE m.user_id = u.id AND m.project_id = $1 AND u.user_key = $2",
+    let removed: Option<Uuid> = sqlx::query_scalar(
+        "DELETE FROM project_members m USING users u WHERE m.user_id = u.id AND m.project_id = $1 AND u.user_key = $2
+         RETURNING m.user_id",
     )
     .bind(project)
     .bind(&user_key)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .fetch_optional(&mut *tx)
+    .await?;
     tx.commit().await?;
-    if removed == 0 {
+    let Some(user) = removed else {
         return Err(ApiError::NotFound(format!(
             "{user_key} is not a member of project {project}"
         )));
-    }
+    };
+    // Their open chat sockets close on every replica.
+    crate::chat::hub::publish(
+        &state.redis,
+        crate::chat::hub::REMOVED_CHANNEL,
+        &crate::chat::hub::removal(project, user),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

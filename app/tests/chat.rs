@@ -514,3 +514,68 @@ async fn one_user_cannot_open_sockets_without_bound(_: PgPoolOptions, options: P
     let _again = connect(&app, &p, &p.owner, &session).await;
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn removing_a_member_closes_their_sockets_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let (_, me) = a.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
+    let key = me["user_key"].as_str().expect("user key");
+    let session = open_chat(&a, &p, &p.member).await;
+    let mut on_a = connect(&a, &p, &p.member, &session).await;
+    let mut on_b = connect(&b, &p, &p.member, &session).await;
+    let started = Instant::now();
+    let (status, body) = b
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/orgs/{}/projects/{}/members/{key}", p.org, p.project),
+            Some(&p.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for socket in [&mut on_a, &mut on_b] {
+        let closed = until(socket, "closed").await;
+        assert_eq!(
+            closed["reason"],
+            "removed from the project: ask its owner to add you again"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "closed in {:?}",
+        started.elapsed()
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_socket_that_missed_its_removal_reads_and_counts_nothing(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let (_, me) = app.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
+    let user: Uuid = me["user"].as_str().expect("user id").parse().expect("uuid");
+    let session = open_chat(&app, &p, &p.member).await;
+    let mut stale = connect(&app, &p, &p.member, &session).await;
+    let mut owner_session = connect(&app, &p, &p.owner, &open_chat(&app, &p, &p.owner).await).await;
+    // The removal as a replica that lost its Redis publish leaves it: in the database only.
+    let pool = PgPoolOptions::new().connect_with(options.clone()).await.expect("pool");
+    sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
+        .bind(p.project)
+        .bind(user)
+        .execute(&pool)
+        .await
+        .expect("removed");
+    send(&mut stale, r#"{"type":"action","action":"ready"}"#).await;
+    let closed = until(&mut stale, "closed").await;
+    assert_eq!(
+        closed["reason"],
+        "removed from the project: ask its owner to add you again"
+    );
+    // Nothing was counted: the owner's snapshot shows no `ready`.
+    send(&mut owner_session, r#"{"type":"snapshot"}"#).await;
+    let snapshot = until(&mut owner_session, "snapshot").await;
+    assert!(snapshot["counters"].get("ready").is_none(), "{snapshot}");
+    app.stop().await;
+}

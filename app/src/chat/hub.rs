@@ -27,6 +27,7 @@ pub mod reason {
     pub const SESSION_CLOSED: &str = "session closed: a newer chat replaced it, or it was closed";
     pub const REVOKED: &str = "token revoked: sign in again";
     pub const SLOW: &str = "too far behind: reconnect to resync";
+    pub const REMOVED: &str = "removed from the project: ask its owner to add you again";
 }
 
 /// One open socket, as the fan-out sees it.
@@ -64,6 +65,13 @@ pub fn user_channel(project: Uuid, user: Uuid) -> String {
 }
 pub const CLOSED_CHANNEL: &str = "chat:closed";
 pub const REVOKED_CHANNEL: &str = "chat:revoked";
+/// A member removed from a project: `<project>:<user>` (see [`removal`]).
+pub const REMOVED_CHANNEL: &str = "chat:removed";
+
+/// The [`REMOVED_CHANNEL`] message for `user` leaving `project`.
+pub fn removal(project: Uuid, user: Uuid) -> String {
+    format!("{project}:{user}")
+}
 
 impl Hub {
     pub fn register(&self, project: Uuid, user: Uuid, session: Uuid, jti: String) -> Registered {
@@ -202,6 +210,17 @@ fn dispatch(state: &AppState, channel: &str, payload: &[u8]) {
     }
     if channel == REVOKED_CHANNEL {
         state.hub.close_where(reason::REVOKED, |c| c.jti == payload);
+        return;
+    }
+    if channel == REMOVED_CHANNEL {
+        if let Some((project, user)) = payload
+            .split_once(':')
+            .and_then(|(p, u)| Some((p.parse::<Uuid>().ok()?, u.parse::<Uuid>().ok()?)))
+        {
+            state
+                .hub
+                .close_where(reason::REMOVED, |c| c.project == project && c.user == user);
+        }
         return;
     }
     let target = if let Some(project) = channel.strip_prefix("chat:p:") {

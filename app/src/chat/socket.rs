@@ -198,7 +198,12 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
             },
             _ = registered.close.changed() => {
                 let why = registered.close.borrow().unwrap_or(reason::SESSION_CLOSED);
-                let code = if why == reason::SLOW { 4002 } else if why == reason::REVOKED { 4001 } else { 4000 };
+                let code = match why {
+                    reason::SLOW => 4002,
+                    reason::REVOKED => 4001,
+                    reason::REMOVED => 4003,
+                    _ => 4000,
+                };
                 send_close(&mut socket, code, why).await;
                 open = false;
             }
@@ -210,6 +215,14 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
     }
     state.hub.unregister(peer.project, registered.id);
     state.metrics.chat_connected(-1);
+}
+
+/// The peer was removed from the project after its socket opened, and the removal's close did
+/// not reach this replica: close the user's sockets on the project here (code 4003).
+fn removed(state: &AppState, peer: &Peer) {
+    state
+        .hub
+        .close_where(reason::REMOVED, |c| c.project == peer.project && c.user == peer.user);
 }
 
 fn refuse(state: &AppState, reason: Refusal, detail: String) -> Option<Utf8Bytes> {
@@ -225,7 +238,17 @@ async fn on_frame(state: &AppState, peer: &Peer, bucket: &mut Bucket, frame: &st
         Err((reason, detail)) => return refuse(state, reason, detail),
     };
     if parsed == ClientFrame::Snapshot {
-        return snapshot(state, peer).await;
+        return match store::membership(&state.db, peer.org, peer.project, peer.user).await {
+            Ok(Some(_)) => snapshot(state, peer).await,
+            Ok(None) => {
+                removed(state, peer);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "chat membership check failed");
+                None
+            }
+        };
     }
     let config_i64 = |key: &str, default: i64| {
         state
@@ -261,7 +284,11 @@ async fn on_frame(state: &AppState, peer: &Peer, bucket: &mut Bucket, frame: &st
         ClientFrame::Vote { poll, choice } => (String::new(), Some((*poll, choice.as_str())), format!("vote:{choice}")),
         ClientFrame::Snapshot => return None,
     };
-    match store::count(&state.db, peer.org, peer.project, &metric, vote).await {
+    match store::count(&state.db, peer.org, peer.project, peer.user, &metric, vote).await {
+        Ok(Counted::NotMember) => {
+            removed(state, peer);
+            return None;
+        }
         Ok(Counted::UnknownChoice) => {
             return refuse(
                 state,

@@ -141,14 +141,18 @@ pub enum Counted {
     Done { value: i64, seq: i64 },
     /// The poll does not exist in this project, or has no such choice.
     UnknownChoice,
+    /// The user is no longer a member of the project (the socket predates the removal).
+    NotMember,
 }
 
 /// Increments `metric` (an action, or a vote when `vote` names a poll and choice) and the
-/// project's sequence, in one transaction.
+/// project's sequence, in one transaction, if `user` is still one of the project's members: a
+/// socket opened before a removal counts nothing, even when the close never reached it.
 pub async fn count(
     pool: &PgPool,
     org: Uuid,
     project: Uuid,
+    user: Uuid,
     metric: &str,
     vote: Option<(Uuid, &str)>,
 ) -> Result<Counted, sqlx::Error> {
@@ -168,16 +172,22 @@ pub async fn count(
         }
     };
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "INSERT INTO chat_counters (org_id, project_id, metric, value) VALUES ($1, $2, $3, 1), ($1, $2, '_seq', 1)
+        "INSERT INTO chat_counters (org_id, project_id, metric, value)
+         SELECT $1, $2, m, 1 FROM unnest(ARRAY[$3, '_seq']) AS m
+         WHERE EXISTS (SELECT 1 FROM project_members WHERE project_id = $2 AND user_id = $4)
          ON CONFLICT (project_id, metric) DO UPDATE SET value = chat_counters.value + 1
          RETURNING metric, value",
     )
     .bind(org)
     .bind(project)
     .bind(&metric)
+    .bind(user)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
+    if rows.is_empty() {
+        return Ok(Counted::NotMember);
+    }
     let value = |name: &str| rows.iter().find(|(m, _)| m == name).map_or(0, |(_, v)| *v);
     Ok(Counted::Done {
         value: value(&metric),
