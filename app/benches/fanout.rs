@@ -23,6 +23,7 @@ use sqlx::{Connection, PgConnection};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
 mod support;
@@ -64,13 +65,29 @@ struct Received {
     latencies: Mutex<Vec<f64>>,
 }
 
-/// Opens `n` WebSocket clients on `urls` (round robin), each counting frames that carry
+/// Where a client connects, and the subprotocols it offers (the app's carry its token).
+struct Endpoint {
+    url: String,
+    protocols: Option<String>,
+}
+
+/// Opens `n` WebSocket clients on `endpoints` (round robin), each counting frames that carry
 /// `sent_at_us`.
-async fn clients(urls: &[String], n: u64, received: &Arc<Received>) -> Result<Vec<tokio::task::JoinHandle<()>>, Error> {
+async fn clients(
+    endpoints: &[Endpoint],
+    n: u64,
+    received: &Arc<Received>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, Error> {
     let mut tasks = Vec::new();
     for i in 0..n {
-        let url = &urls[(i as usize) % urls.len()];
-        let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+        let endpoint = &endpoints[(i as usize) % endpoints.len()];
+        let mut request = endpoint.url.as_str().into_client_request()?;
+        if let Some(protocols) = &endpoint.protocols {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", protocols.parse()?);
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
         let received = Arc::clone(received);
         received.alive.fetch_add(1, Ordering::Relaxed);
         tasks.push(tokio::spawn(async move {
@@ -215,10 +232,10 @@ async fn run_load<S: Side>(
 /// Publish rates tried, in frames a second to the whole project.
 const RATES: [f64; 8] = [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0];
 
-async fn measure<S: Side>(side: &mut S, urls: &[String], n: u64, secs: u64) -> Result<Figures, Error> {
+async fn measure<S: Side>(side: &mut S, endpoints: &[Endpoint], n: u64, secs: u64) -> Result<Figures, Error> {
     let rss_before: f64 = side.pids().iter().map(|p| rss_kib(*p)).sum();
     let received = Arc::new(Received::default());
-    let tasks = clients(urls, n, &received).await?;
+    let tasks = clients(endpoints, n, &received).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after: f64 = side.pids().iter().map(|p| rss_kib(*p)).sum();
     // Ramp up until the clients no longer all keep up; the last rate that held is the peak.
@@ -240,7 +257,7 @@ async fn measure<S: Side>(side: &mut S, urls: &[String], n: u64, secs: u64) -> R
         task.abort();
     }
     let received = Arc::new(Received::default());
-    let tasks = clients(urls, n, &received).await?;
+    let tasks = clients(endpoints, n, &received).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     run_load(side, peak_rate / 2.0, secs, n, &received).await?;
     let mut latencies = received.latencies.lock().await.clone();
@@ -374,9 +391,12 @@ async fn main() -> Result<(), Error> {
     )
     .await?;
     let session = session["id"].as_str().ok_or("session")?.to_owned();
-    let urls: Vec<String> = [&one_addr, &two_addr]
+    let endpoints: Vec<Endpoint> = [&one_addr, &two_addr]
         .iter()
-        .map(|addr| format!("ws://{addr}/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws?access_token={token}"))
+        .map(|addr| Endpoint {
+            url: format!("ws://{addr}/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws"),
+            protocols: Some(format!("chat.v1, access_token.{token}")),
+        })
         .collect();
     let redis = redis::Client::open("redis://127.0.0.1:6379")?
         .get_multiplexed_async_connection()
@@ -386,7 +406,7 @@ async fn main() -> Result<(), Error> {
         redis,
         channel: format!("chat:p:{project}"),
     };
-    let app = measure(&mut app_side, &urls, n, secs).await?;
+    let app = measure(&mut app_side, &endpoints, n, secs).await?;
     drop(app_side);
 
     // The peer: two nginx + nchan instances sharing Redis.
@@ -394,16 +414,19 @@ async fn main() -> Result<(), Error> {
     let (a, a_port) = start_nginx(dir.path(), "a").await?;
     let (b, b_port) = start_nginx(dir.path(), "b").await?;
     let channel = format!("fanout{}", Uuid::new_v4().simple());
-    let urls: Vec<String> = [a_port, b_port]
+    let endpoints: Vec<Endpoint> = [a_port, b_port]
         .iter()
-        .map(|p| format!("ws://127.0.0.1:{p}/sub/{channel}"))
+        .map(|p| Endpoint {
+            url: format!("ws://127.0.0.1:{p}/sub/{channel}"),
+            protocols: None,
+        })
         .collect();
     let mut nchan_side = Nchan {
         servers: vec![a, b],
         http: reqwest::Client::new(),
         publish_url: format!("http://127.0.0.1:{a_port}/pub/{channel}"),
     };
-    let nchan = measure(&mut nchan_side, &urls, n, secs).await?;
+    let nchan = measure(&mut nchan_side, &endpoints, n, secs).await?;
     drop(nchan_side);
 
     println!("{n} WebSocket clients over 2 server instances, {secs} s per phase\n");

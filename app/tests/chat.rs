@@ -17,6 +17,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::TestApp;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
@@ -61,15 +63,24 @@ async fn open_chat(app: &TestApp, p: &Project, token: &str) -> Value {
     session
 }
 
-async fn connect(app: &TestApp, p: &Project, token: &str, session: &Value) -> Socket {
+/// The socket's handshake: the chat subprotocol, and the token as the other one.
+fn socket_request(app: &TestApp, p: &Project, token: &str, session: &str) -> Request {
     let url = format!(
-        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{}/ws?access_token={token}",
-        app.addr,
-        p.org,
-        p.project,
-        session["id"].as_str().expect("session id")
+        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{session}/ws",
+        app.addr, p.org, p.project
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket");
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("chat.v1, access_token.{token}").parse().expect("header"),
+    );
+    request
+}
+
+async fn connect(app: &TestApp, p: &Project, token: &str, session: &Value) -> Socket {
+    let request = socket_request(app, p, token, session["id"].as_str().expect("session id"));
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v1");
     let first = next_frame(&mut socket).await;
     assert_eq!(first["type"], "snapshot", "{first}");
     socket
@@ -382,16 +393,9 @@ async fn a_fourth_chat_closes_the_oldest_and_its_sockets(_: PgPoolOptions, optio
         closed["reason"],
         "session closed: a newer chat replaced it, or it was closed"
     );
-    let url = format!(
-        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{}/ws?access_token={}",
-        a.addr,
-        p.org,
-        p.project,
-        oldest["id"].as_str().expect("id"),
-        p.owner
-    );
+    let request = socket_request(&a, &p, &p.owner, oldest["id"].as_str().expect("id"));
     assert!(
-        tokio_tungstenite::connect_async(url).await.is_err(),
+        tokio_tungstenite::connect_async(request).await.is_err(),
         "a closed session cannot be joined"
     );
     a.stop().await;
@@ -491,15 +495,8 @@ async fn one_user_cannot_open_sockets_without_bound(_: PgPoolOptions, options: P
     for _ in 0..app::chat::socket::MAX_SOCKETS_PER_USER {
         held.push(connect(&app, &p, &p.owner, &session).await);
     }
-    let url = format!(
-        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{}/ws?access_token={}",
-        app.addr,
-        p.org,
-        p.project,
-        session["id"].as_str().expect("session id"),
-        p.owner
-    );
-    match tokio_tungstenite::connect_async(&url).await {
+    let request = socket_request(&app, &p, &p.owner, session["id"].as_str().expect("session id"));
+    match tokio_tungstenite::connect_async(request).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         }
@@ -577,5 +574,43 @@ async fn a_socket_that_missed_its_removal_reads_and_counts_nothing(_: PgPoolOpti
     send(&mut owner_session, r#"{"type":"snapshot"}"#).await;
     let snapshot = until(&mut owner_session, "snapshot").await;
     assert!(snapshot["counters"].get("ready").is_none(), "{snapshot}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn the_token_travels_as_a_subprotocol_never_in_the_url(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.owner).await;
+    let id = session["id"].as_str().expect("session id");
+    let refused = |request| async move {
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap_or_default();
+                (response.status(), body)
+            }
+            other => panic!("not refused: {:?}", other.map(|(_, r)| r.status())),
+        }
+    };
+    // The old form, with the token in the query string (which access logs record).
+    let url = format!(
+        "ws://{}/api/v1/orgs/{}/projects/{}/chats/{id}/ws?access_token={}",
+        app.addr, p.org, p.project, p.owner
+    );
+    let (status, body) = refused(url.into_client_request().expect("request")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body.contains("as the WebSocket subprotocol `access_token.<token>`"),
+        "{body}"
+    );
+    // The token without the chat subprotocol: the server could select none.
+    let mut request = socket_request(&app, &p, &p.owner, id);
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("access_token.{}", p.owner).parse().expect("header"),
+    );
+    let (status, _) = refused(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let _ok = connect(&app, &p, &p.owner, &session).await;
     app.stop().await;
 }

@@ -96,7 +96,8 @@ function connect(session) {
   closeSocket();
   state.session = session;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}${base()}/chats/${session}/ws?access_token=${encodeURIComponent(state.token)}`);
+  // The token travels as a subprotocol, never in the URL (which access logs record).
+  const socket = new WebSocket(`${scheme}://${location.host}${base()}/chats/${session}/ws`, ["chat.v1", `access_token.${state.token}`]);
   state.socket = socket;
   $("chat").hidden = false;
   $("log").replaceChildren();

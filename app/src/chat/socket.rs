@@ -1,14 +1,15 @@
-//! One chat WebSocket: authenticated like any request (the token comes as `access_token`,
-//! since browsers cannot set headers on a WebSocket), a snapshot first, then canned frames in
-//! and fanned-out frames out, until the session closes, the token is revoked or expires, or the
-//! client falls too far behind.
+//! One chat WebSocket: authenticated like any request (the token comes as a subprotocol,
+//! `access_token.<JWT>`, since browsers cannot set headers on a WebSocket and a URL ends up in
+//! access logs), a snapshot first, then canned frames in and fanned-out frames out, until the
+//! session closes, the token is revoked or expires, the user leaves the project, or the client
+//! falls too far behind.
 
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use serde::Deserialize;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -16,7 +17,7 @@ use super::hub::{self, reason};
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
 use crate::auth::principal;
-use crate::error::{ApiError, ApiResult, PathParams, QueryParams};
+use crate::error::{ApiError, ApiResult, PathParams};
 use crate::state::AppState;
 
 /// Sockets one user may hold on one replica (three chats per project, in a few tabs), and all
@@ -25,9 +26,29 @@ use crate::state::AppState;
 pub const MAX_SOCKETS_PER_USER: usize = 16;
 pub const MAX_SOCKETS: usize = 20_000;
 
-#[derive(Debug, Deserialize)]
-pub struct Connect {
-    pub access_token: String,
+/// The subprotocol the chat speaks; the server selects it, so a client must offer it.
+pub const PROTOCOL: &str = "chat.v1";
+/// The prefix of the subprotocol that carries the access token.
+pub const TOKEN_PROTOCOL_PREFIX: &str = "access_token.";
+
+/// The token from the offered subprotocols, and whether [`PROTOCOL`] is among them.
+fn offered(headers: &HeaderMap) -> (Option<&str>, bool) {
+    let protocols = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim);
+    let mut token = None;
+    let mut chat = false;
+    for protocol in protocols {
+        if protocol == PROTOCOL {
+            chat = true;
+        } else if let Some(t) = protocol.strip_prefix(TOKEN_PROTOCOL_PREFIX) {
+            token = Some(t);
+        }
+    }
+    (token, chat)
 }
 
 /// Who is on this socket.
@@ -46,14 +67,27 @@ pub fn now_us() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
 }
 
-/// `GET /api/v1/orgs/{org}/projects/{project}/chats/{session}/ws?access_token=...`
+/// `GET /api/v1/orgs/{org}/projects/{project}/chats/{session}/ws`, offering the subprotocols
+/// `chat.v1` and `access_token.<JWT>`.
 pub async fn connect(
     State(state): State<AppState>,
     PathParams((org, project, session)): PathParams<(Uuid, Uuid, Uuid)>,
-    QueryParams(query): QueryParams<Connect>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let principal = principal::authenticate(&state, &query.access_token).await?;
+    let (token, chat) = offered(&headers);
+    let Some(token) = token else {
+        return Err(ApiError::Unauthorized(format!(
+            "send the access token as the WebSocket subprotocol `{TOKEN_PROTOCOL_PREFIX}<token>`, next to `{PROTOCOL}`; \
+             a token in the URL is not accepted"
+        )));
+    };
+    if !chat {
+        return Err(ApiError::BadRequest(format!(
+            "offer the WebSocket subprotocol `{PROTOCOL}`, the one this server speaks"
+        )));
+    }
+    let principal = principal::authenticate(&state, token).await?;
     let member = principal.member_of(org)?;
     if state.hub.user_connections(member.user) >= MAX_SOCKETS_PER_USER {
         return Err(ApiError::TooManyRequests(format!(
@@ -87,6 +121,7 @@ pub async fn connect(
     // Frames are small: a 2 KiB read buffer instead of tungstenite's 128 KiB, and no write
     // buffer (each frame is flushed as it is sent anyway), keep an idle socket cheap.
     Ok(upgrade
+        .protocols([PROTOCOL])
         .max_message_size(64 * 1024)
         .read_buffer_size(2 * 1024)
         .write_buffer_size(0)
