@@ -614,3 +614,54 @@ async fn the_token_travels_as_a_subprotocol_never_in_the_url(_: PgPoolOptions, o
     let _ok = connect(&app, &p, &p.owner, &session).await;
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn one_rate_limit_per_user_holds_over_every_socket_and_replica(_: PgPoolOptions, options: PgConnectOptions) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let mut sockets = Vec::new();
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        // Three chats a user may hold; the others open more sockets on the same ones.
+        let session = if i < 3 {
+            open_chat(app, &p, &p.member).await
+        } else {
+            sockets_session(&sockets)
+        };
+        sockets.push((connect(app, &p, &p.member, &session).await, session));
+    }
+    // 30 actions in well under a second, three on each of ten sockets over two replicas: the
+    // default 60 a minute allows a burst of 6 (and one more a second).
+    let started = Instant::now();
+    for (socket, _) in &mut sockets {
+        for _ in 0..3 {
+            send(socket, r#"{"type":"action","action":"ready"}"#).await;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // What was counted, read by another user (whose bucket is their own).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let owner_session = open_chat(&a, &p, &p.owner).await;
+    let mut owner = connect(&a, &p, &p.owner, &owner_session).await;
+    send(&mut owner, r#"{"type":"snapshot"}"#).await;
+    let snapshot = until(&mut owner, "snapshot").await;
+    let counted = snapshot["counters"]["ready"].as_i64().unwrap_or(0);
+    assert!(
+        (6..=6 + elapsed.ceil() as i64).contains(&counted),
+        "{counted} actions counted of 30 sent in {elapsed:.2} s"
+    );
+    // Snapshot requests draw from the same bucket.
+    let (socket, _) = &mut sockets[0];
+    for _ in 0..10 {
+        send(socket, r#"{"type":"snapshot"}"#).await;
+    }
+    let limited = until(socket, "error").await;
+    assert_eq!(limited["reason"], "rate_limited", "{limited}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// A session of the sockets opened so far, for a socket that joins it.
+fn sockets_session(sockets: &[(Socket, Value)]) -> Value {
+    sockets[sockets.len() % 3].1.clone()
+}

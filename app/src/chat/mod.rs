@@ -4,9 +4,11 @@
 //! - [`protocol`]: the frames; only canned actions parse, everything else is refused.
 //! - [`socket`]: one WebSocket. [`hub`]: this replica's sockets and the Redis fan-out.
 //! - [`assistant`]: the mock AI client. [`routes`]: sessions, polls and the socket route.
+//! - [`limit`]: the rate limit, one bucket per user and project shared by every replica.
 
 pub mod assistant;
 pub mod hub;
+pub mod limit;
 pub mod protocol;
 pub mod routes;
 pub mod socket;

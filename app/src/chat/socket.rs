@@ -4,7 +4,7 @@
 //! session closes, the token is revoked or expires, the user leaves the project, or the client
 //! falls too far behind.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::hub::{self, reason};
+use super::limit;
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
 use crate::auth::principal;
@@ -160,28 +161,6 @@ fn text(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default())
 }
 
-/// A token bucket: `per_minute` frames a minute, bursts of a tenth of that (at least 3).
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn take(&mut self, per_minute: f64) -> bool {
-        let burst = (per_minute / 10.0).max(3.0);
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * per_minute / 60.0).min(burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 async fn snapshot(state: &AppState, peer: &Peer) -> Option<Utf8Bytes> {
     match store::snapshot(&state.db, peer.org, peer.project).await {
         Ok((seq, counters, polls)) => Some(text(&ServerFrame::Snapshot { seq, counters, polls })),
@@ -197,10 +176,6 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
         .hub
         .register(peer.project, peer.user, peer.session, peer.jti.clone());
     state.metrics.chat_connected(1);
-    let mut bucket = Bucket {
-        tokens: 3.0,
-        last: Instant::now(),
-    };
     let expires_in = peer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
@@ -219,7 +194,7 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
             },
             message = socket.recv() => match message {
                 Some(Ok(Message::Text(frame))) => {
-                    if let Some(reply) = on_frame(&state, &peer, &mut bucket, frame.as_str()).await {
+                    if let Some(reply) = on_frame(&state, &peer, frame.as_str()).await {
                         open = send(&mut socket, Message::Text(reply), &mut registered.close).await;
                     }
                 }
@@ -267,11 +242,35 @@ fn refuse(state: &AppState, reason: Refusal, detail: String) -> Option<Utf8Bytes
 
 /// Handles one client frame; returns the frame to answer this socket with directly, if any
 /// (refusals, snapshots). Everything else goes out through the fan-out.
-async fn on_frame(state: &AppState, peer: &Peer, bucket: &mut Bucket, frame: &str) -> Option<Utf8Bytes> {
+async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Bytes> {
     let parsed = match protocol::parse(frame) {
         Ok(parsed) => parsed,
         Err((reason, detail)) => return refuse(state, reason, detail),
     };
+    // Every accepted frame, snapshot requests included, draws from the user's one bucket.
+    let per_minute = state
+        .configs
+        .get(peer.org, "chat.rate_limit_per_minute")
+        .and_then(|e| e.value.as_i64())
+        .unwrap_or(60) as f64;
+    match limit::take(&state.redis, peer.project, peer.user, per_minute).await {
+        limit::Verdict::Allowed => {}
+        limit::Verdict::Limited => {
+            return refuse(
+                state,
+                Refusal::RateLimited,
+                format!(
+                    "at most {per_minute} frames a minute (bursts of {}) over all your sockets; slow down",
+                    limit::burst(per_minute)
+                ),
+            );
+        }
+        limit::Verdict::Unavailable => {
+            return Some(text(&ServerFrame::Unavailable {
+                detail: "the server cannot check its rate limit right now; retry".to_owned(),
+            }));
+        }
+    }
     if parsed == ClientFrame::Snapshot {
         return match store::membership(&state.db, peer.org, peer.project, peer.user).await {
             Ok(Some(_)) => snapshot(state, peer).await,
@@ -284,21 +283,6 @@ async fn on_frame(state: &AppState, peer: &Peer, bucket: &mut Bucket, frame: &st
                 None
             }
         };
-    }
-    let config_i64 = |key: &str, default: i64| {
-        state
-            .configs
-            .get(peer.org, key)
-            .and_then(|e| e.value.as_i64())
-            .unwrap_or(default)
-    };
-    let per_minute = config_i64("chat.rate_limit_per_minute", 60) as f64;
-    if !bucket.take(per_minute) {
-        return refuse(
-            state,
-            Refusal::RateLimited,
-            format!("at most {per_minute} actions a minute; slow down"),
-        );
     }
     let (metric, vote, label) = match &parsed {
         ClientFrame::Action(action) => {
