@@ -65,6 +65,7 @@ pub struct Application {
     reconcile_every: Duration,
     recovery_every: Duration,
     grace: Duration,
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -129,6 +130,7 @@ impl Application {
             reconcile_every: Duration::from_secs(settings.config_reconcile_secs.max(1)),
             recovery_every: Duration::from_secs(settings.saga_recovery_secs.max(1)),
             grace: Duration::from_secs(settings.shutdown_grace_secs),
+            header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs.max(1)),
         })
     }
 
@@ -178,9 +180,13 @@ impl Application {
             tracing::info!("shutdown requested; draining in-flight requests");
             state.start_draining();
         };
-        let served = axum::serve(self.listener, routes::router(self.state.clone()))
-            .with_graceful_shutdown(draining)
-            .await;
+        let served = serve(
+            self.listener,
+            routes::router(self.state.clone()),
+            draining,
+            self.header_read_timeout,
+        )
+        .await;
         let _ = stop_tx.send(true);
         let stopped = async {
             let _ = subscriber.await;
@@ -195,6 +201,70 @@ impl Application {
         tracing::info!("stopped");
         served.map_err(StartError::Serve)
     }
+}
+
+/// Serves HTTP/1 (WebSocket upgrades included) until `shutdown` resolves, then stops accepting
+/// and lets every open connection finish its request. What `axum::serve` does, with the one
+/// setting it lacks: a client must send its headers within `header_read_timeout`.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    header_read_timeout: Duration,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    // `stop` tells the connections to finish; every connection task holds a `running` receiver,
+    // so `running_tx.closed()` resolves once all have ended.
+    let (stop_tx, stop_rx) = watch::channel(());
+    let (running_tx, running_rx) = watch::channel(());
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: wait a little rather than spin.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let http = http.clone();
+        let mut stop = stop_rx.clone();
+        let running = running_rx.clone();
+        tokio::spawn(async move {
+            let connection = http
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(connection);
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop.changed(), if !stopping => {
+                        stopping = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(running);
+        });
+    }
+    drop(listener);
+    drop(running_rx);
+    let _ = stop_tx.send(());
+    running_tx.closed().await;
+    Ok(())
 }
 
 /// Resumes or fails org sagas a crashed replica left PENDING.

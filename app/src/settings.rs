@@ -57,6 +57,10 @@ pub struct Settings {
     /// Where `/metrics` is served: a port of its own, which the ingress does not route.
     #[serde(default = "defaults::metrics_listen")]
     pub metrics_listen: SocketAddr,
+    /// How long a client may take to send a request's headers before the connection is closed
+    /// (a slow-headers client otherwise holds a connection open for as long as it likes).
+    #[serde(default = "defaults::header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
     /// The login role must be allowed to `SET ROLE app_runtime`.
     pub database_url: SecretString,
     #[serde(default = "defaults::database_max_connections")]
@@ -100,6 +104,9 @@ mod defaults {
     }
     pub fn metrics_listen() -> SocketAddr {
         SocketAddr::from(([0, 0, 0, 0], 9090))
+    }
+    pub fn header_read_timeout_secs() -> u64 {
+        10
     }
     pub fn database_max_connections() -> u32 {
         16

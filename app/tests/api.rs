@@ -723,6 +723,32 @@ async fn names_refuse_bidirectional_overrides_and_zero_width_characters(_: PgPoo
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_client_that_never_finishes_its_headers_is_cut_off(_: PgPoolOptions, options: PgConnectOptions) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let settings = support::settings(&options, json!({"header_read_timeout_secs": 1}));
+    let app = TestApp::spawn_with(settings, Arc::new(NoGate)).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    // Headers started, never ended (no blank line), as a slow-headers attack sends them.
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: app\r\nX-Slow: 1\r\n")
+        .await
+        .expect("write");
+    let started = std::time::Instant::now();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut buffer)).await;
+    assert!(read.is_ok(), "the connection was still open after 5 s");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    // A request that sends its headers in time is served as ever.
+    let (status, _) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn no_request_can_grow_the_metrics_and_the_public_port_does_not_serve_them(
     _: PgPoolOptions,
     options: PgConnectOptions,
