@@ -749,6 +749,88 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off(_: PgPoolOptions, o
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn org_admins_list_and_withdraw_invites(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let (member, _) = app.guest(&owner, org, "member").await;
+    let invites = format!("/api/v1/orgs/{org}/invites");
+    let (status, minted) = app
+        .call(
+            Method::POST,
+            &invites,
+            Some(&owner),
+            Some(json!({"role": "member", "uses": 3})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let (status, listed) = app.call(Method::GET, &invites, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let entry = listed
+        .as_array()
+        .and_then(|all| all.iter().find(|i| i["id"] == minted["id"]))
+        .expect("the new invite is listed");
+    assert_eq!(
+        (entry["role"].clone(), entry["uses_left"].clone()),
+        (json!("member"), json!(3))
+    );
+    assert!(!listed.to_string().contains("inv_"), "codes are never listed: {listed}");
+    // A member may not see or withdraw invites.
+    let (status, _) = app.call(Method::GET, &invites, Some(&member), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let one = format!("{invites}/{}", minted["id"].as_str().expect("id"));
+    let (status, _) = app.call(Method::DELETE, &one, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/guest",
+            None,
+            Some(json!({"invite_code": minted["code"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a withdrawn code signs nobody in");
+    let (status, _) = app.call(Method::DELETE, &one, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn an_org_admin_revokes_every_token_of_a_guest_without_knowing_them(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let (guest, body) = app.guest(&owner, org, "member").await;
+    let key = body["me"]["user_key"].as_str().expect("user key");
+    let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&guest), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let revoke = format!("/api/v1/orgs/{org}/users/{key}/revoke");
+    let (status, _) = app.call(Method::POST, &revoke, Some(&guest), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a member cannot");
+    let (status, body) = app.call(Method::POST, &revoke, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.call(Method::GET, "/api/v1/me", Some(&guest), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // The admin's own token, and the guests others hold, are untouched.
+    let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&owner), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/users/guest-9999/revoke"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn no_request_can_grow_the_metrics_and_the_public_port_does_not_serve_them(
     _: PgPoolOptions,
     options: PgConnectOptions,

@@ -665,3 +665,29 @@ async fn one_rate_limit_per_user_holds_over_every_socket_and_replica(_: PgPoolOp
 fn sockets_session(sockets: &[(Socket, Value)]) -> Value {
     sockets[sockets.len() % 3].1.clone()
 }
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn revoking_a_user_closes_their_sockets_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let (_, me) = a.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
+    let key = me["user_key"].as_str().expect("user key");
+    let session = open_chat(&a, &p, &p.member).await;
+    let mut on_a = connect(&a, &p, &p.member, &session).await;
+    let mut on_b = connect(&b, &p, &p.member, &session).await;
+    let (status, body) = b
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{}/users/{key}/revoke", p.org),
+            Some(&p.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for socket in [&mut on_a, &mut on_b] {
+        let closed = until(socket, "closed").await;
+        assert_eq!(closed["reason"], "token revoked: sign in again");
+    }
+    a.stop().await;
+    b.stop().await;
+}

@@ -18,6 +18,7 @@ const SECRET_LEN: usize = 32;
 
 #[derive(Debug)]
 pub struct Minted {
+    pub id: Uuid,
     pub code: String,
     pub expires_at: OffsetDateTime,
 }
@@ -64,9 +65,9 @@ pub async fn mint(
             )));
         }
     }
-    let expires_at: OffsetDateTime = sqlx::query_scalar(
+    let (id, expires_at): (Uuid, OffsetDateTime) = sqlx::query_as(
         "INSERT INTO invites (org_id, secret_sha256, role, uses_left, expires_at, created_by)
-         VALUES ($1, $2, $3, $4, now() + $5 * interval '1 second', $6) RETURNING expires_at",
+         VALUES ($1, $2, $3, $4, now() + $5 * interval '1 second', $6) RETURNING id, expires_at",
     )
     .bind(org)
     .bind(sha256(&secret))
@@ -80,6 +81,7 @@ pub async fn mint(
     let mut bytes = org.as_bytes().to_vec();
     bytes.extend_from_slice(&secret);
     Ok(Minted {
+        id,
         code: format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)),
         expires_at,
     })
@@ -136,4 +138,54 @@ mod tests {
         assert_eq!(decode(code.trim_start_matches(PREFIX)), None, "no prefix");
         assert_eq!(decode("inv_!!!"), None, "not base64url");
     }
+}
+
+/// An invite as its org's admins see it: never the code, which only its holder has.
+#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Listed {
+    pub id: Uuid,
+    pub role: String,
+    pub uses_left: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub created_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The org's invites that can still be redeemed, newest first.
+pub async fn list(pool: &PgPool, org: Uuid) -> Result<Vec<Listed>, ApiError> {
+    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let rows = sqlx::query_as::<_, Listed>(
+        "SELECT id, role, uses_left, expires_at, created_by, created_at FROM invites
+          WHERE uses_left > 0 AND expires_at > now() ORDER BY created_at DESC, id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Withdraws an invite: its code redeems nothing from now on. `false` when the org has none
+/// with that id.
+pub async fn revoke(pool: &PgPool, org: Uuid, invite: Uuid) -> Result<bool, ApiError> {
+    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let deleted = sqlx::query("DELETE FROM invites WHERE id = $1")
+        .bind(invite)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(deleted > 0)
+}
+
+/// The id of the org's user `user_key`, if there is one.
+pub async fn user_id(pool: &PgPool, org: Uuid, user_key: &str) -> Result<Option<Uuid>, ApiError> {
+    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let user = sqlx::query_scalar("SELECT id FROM users WHERE user_key = $1")
+        .bind(user_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(user)
 }

@@ -52,7 +52,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         .tokens
         .verify(token.trim())
         .map_err(|e| ApiError::Unauthorized(format!("{e}; sign in again")))?;
-    match denylist::is_revoked(&state.redis, &claims.jti).await {
+    let user = match &claims.who {
+        Subject::Guest { user, .. } => Some(*user),
+        Subject::PlatformAdmin => None,
+    };
+    match denylist::is_revoked(&state.redis, &claims.jti, user, claims.iat).await {
         Ok(false) => Ok(Principal { claims }),
         Ok(true) => Err(ApiError::Unauthorized(
             "the token has been revoked; sign in again".to_owned(),

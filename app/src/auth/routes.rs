@@ -24,7 +24,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/sign-out", post(sign_out))
         .route("/api/v1/auth/revoke", post(revoke))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/orgs/{org}/invites", post(mint_invite))
+        .route("/api/v1/orgs/{org}/invites", post(mint_invite).get(list_invites))
+        .route(
+            "/api/v1/orgs/{org}/invites/{invite}",
+            axum::routing::delete(revoke_invite),
+        )
+        .route("/api/v1/orgs/{org}/users/{user_key}/revoke", post(revoke_user))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -214,6 +219,8 @@ fn day() -> i64 {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Invite {
+    /// What `GET` lists and `DELETE` takes.
+    pub id: Uuid,
     /// Shown once; only its hash is kept.
     pub code: String,
     pub role: OrgRole,
@@ -262,10 +269,81 @@ pub async fn mint_invite(
     Ok((
         StatusCode::CREATED,
         Json(Invite {
+            id: minted.id,
             code: minted.code,
             role: body.role,
             uses: body.uses,
             expires_at: minted.expires_at,
         }),
     ))
+}
+
+/// An org's admin, or the platform admin.
+fn may_administer(principal: &Principal, org: Uuid) -> Result<(), ApiError> {
+    if !principal.is_platform_admin() {
+        principal.admin_of(org)?;
+    }
+    Ok(())
+}
+
+/// The org's invites that can still be redeemed (never their codes).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/invites", tag = "auth", params(("org" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<invites::Listed>), (status = 400, body = crate::error::Problem),
+              (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 503, body = crate::error::Problem)))]
+pub async fn list_invites(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams(org): PathParams<Uuid>,
+) -> ApiResult<Json<Vec<invites::Listed>>> {
+    may_administer(&principal, org)?;
+    Ok(Json(invites::list(&state.db, org).await?))
+}
+
+/// Withdraw an invite: its code signs nobody in from now on.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/invites/{invite}", tag = "auth",
+    params(("org" = Uuid, Path), ("invite" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
+              (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+              (status = 503, body = crate::error::Problem)))]
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, invite)): PathParams<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    may_administer(&principal, org)?;
+    if invites::revoke(&state.db, org, invite).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("org {org} has no invite {invite}")))
+    }
+}
+
+/// Revoke every token a user of the org holds now, on every replica, and close their chat
+/// sockets (an org admin needs no `jti`, which only the holder knows). Signing in again with a
+/// new invite is not prevented.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{user_key}/revoke", tag = "auth",
+    params(("org" = Uuid, Path), ("user_key" = String, Path, description = "guest-NNNN", pattern = "^guest-[0-9]{4,}$")), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
+              (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
+pub async fn revoke_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, user_key)): PathParams<(Uuid, String)>,
+) -> ApiResult<StatusCode> {
+    crate::error::path_text("user_key", &user_key)?;
+    may_administer(&principal, org)?;
+    let user = invites::user_id(&state.db, org, &user_key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("org {org} has no user {user_key}")))?;
+    denylist::revoke_user(&state.redis, user, jsonwebtoken::get_current_timestamp())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "revocation failed");
+            ApiError::Unavailable("the revocation could not be stored (Redis is unreachable); retry".to_owned())
+        })?;
+    crate::chat::hub::publish(&state.redis, crate::chat::hub::REVOKED_USER_CHANNEL, &user.to_string()).await;
+    Ok(StatusCode::NO_CONTENT)
 }

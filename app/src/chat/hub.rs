@@ -65,6 +65,8 @@ pub fn user_channel(project: Uuid, user: Uuid) -> String {
 }
 pub const CLOSED_CHANNEL: &str = "chat:closed";
 pub const REVOKED_CHANNEL: &str = "chat:revoked";
+/// Every token of a user revoked: the user's id.
+pub const REVOKED_USER_CHANNEL: &str = "chat:revoked-user";
 /// A member removed from a project: `<project>:<user>` (see [`removal`]).
 pub const REMOVED_CHANNEL: &str = "chat:removed";
 
@@ -210,6 +212,12 @@ fn dispatch(state: &AppState, channel: &str, payload: &[u8]) {
     }
     if channel == REVOKED_CHANNEL {
         state.hub.close_where(reason::REVOKED, |c| c.jti == payload);
+        return;
+    }
+    if channel == REVOKED_USER_CHANNEL {
+        if let Ok(user) = payload.parse::<Uuid>() {
+            state.hub.close_where(reason::REVOKED, |c| c.user == user);
+        }
         return;
     }
     if channel == REMOVED_CHANNEL {
