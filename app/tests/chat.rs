@@ -339,44 +339,71 @@ async fn bad_frames_are_refused_and_nothing_of_them_is_stored(_: PgPoolOptions, 
     app.stop().await;
 }
 
+/// A member's chat open on both replicas: where the closing tests start.
+struct OnBoth {
+    a: TestApp,
+    b: TestApp,
+    p: Project,
+    /// The member's `guest-NNNN`.
+    key: String,
+    sockets: [Socket; 2],
+}
+
+async fn member_on_both_replicas(options: &PgConnectOptions) -> OnBoth {
+    let (a, b) = two_replicas(options, None).await;
+    let p = project(&a).await;
+    let (_, me) = a.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
+    assert_eq!(me["kind"], "guest");
+    let key = me["user_key"].as_str().expect("user key").to_owned();
+    let session = open_chat(&a, &p, &p.member).await;
+    let sockets = [
+        connect(&a, &p, &p.member, &session).await,
+        connect(&b, &p, &p.member, &session).await,
+    ];
+    OnBoth { a, b, p, key, sockets }
+}
+
+impl OnBoth {
+    /// Both sockets get a close frame with `reason` within a second of `started`.
+    async fn closed_within_a_second(mut self, reason: &str, started: Instant) {
+        for socket in &mut self.sockets {
+            let closed = until(socket, "closed").await;
+            assert_eq!(closed["reason"], reason);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "closed in {:?}",
+            started.elapsed()
+        );
+        self.a.stop().await;
+        self.b.stop().await;
+    }
+}
+
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn revoking_a_token_closes_its_sockets_on_every_replica_within_a_second(
     _: PgPoolOptions,
     options: PgConnectOptions,
 ) {
-    let (a, b) = two_replicas(&options, None).await;
-    let p = project(&a).await;
-    let (_, me) = a.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
-    assert_eq!(me["kind"], "guest");
-    let session = open_chat(&a, &p, &p.member).await;
-    let mut on_a = connect(&a, &p, &p.member, &session).await;
-    let mut on_b = connect(&b, &p, &p.member, &session).await;
+    let both = member_on_both_replicas(&options).await;
     let claims: Value = {
-        let payload = p.member.split('.').nth(1).expect("payload");
+        let payload = both.p.member.split('.').nth(1).expect("payload");
         let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).expect("b64");
         serde_json::from_slice(&bytes).expect("claims")
     };
     let started = Instant::now();
-    let (status, _) = b
+    let (status, _) = both
+        .b
         .call(
             Method::POST,
             "/api/v1/auth/revoke",
-            Some(&p.admin),
+            Some(&both.p.admin),
             Some(json!({"jti": claims["jti"]})),
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    for socket in [&mut on_a, &mut on_b] {
-        let closed = until(socket, "closed").await;
-        assert_eq!(closed["reason"], "token revoked: sign in again");
-    }
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "closed in {:?}",
-        started.elapsed()
-    );
-    a.stop().await;
-    b.stop().await;
+    both.closed_within_a_second("token revoked: sign in again", started)
+        .await;
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
@@ -514,37 +541,16 @@ async fn one_user_cannot_open_sockets_without_bound(_: PgPoolOptions, options: P
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn removing_a_member_closes_their_sockets_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
-    let (a, b) = two_replicas(&options, None).await;
-    let p = project(&a).await;
-    let (_, me) = a.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
-    let key = me["user_key"].as_str().expect("user key");
-    let session = open_chat(&a, &p, &p.member).await;
-    let mut on_a = connect(&a, &p, &p.member, &session).await;
-    let mut on_b = connect(&b, &p, &p.member, &session).await;
+    let both = member_on_both_replicas(&options).await;
     let started = Instant::now();
-    let (status, body) = b
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/orgs/{}/projects/{}/members/{key}", p.org, p.project),
-            Some(&p.owner),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    for socket in [&mut on_a, &mut on_b] {
-        let closed = until(socket, "closed").await;
-        assert_eq!(
-            closed["reason"],
-            "removed from the project: ask its owner to add you again"
-        );
-    }
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "closed in {:?}",
-        started.elapsed()
+    let path = format!(
+        "/api/v1/orgs/{}/projects/{}/members/{}",
+        both.p.org, both.p.project, both.key
     );
-    a.stop().await;
-    b.stop().await;
+    let (status, body) = both.b.call(Method::DELETE, &path, Some(&both.p.owner), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    both.closed_within_a_second("removed from the project: ask its owner to add you again", started)
+        .await;
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
@@ -668,26 +674,11 @@ fn sockets_session(sockets: &[(Socket, Value)]) -> Value {
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn revoking_a_user_closes_their_sockets_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
-    let (a, b) = two_replicas(&options, None).await;
-    let p = project(&a).await;
-    let (_, me) = a.call(Method::GET, "/api/v1/me", Some(&p.member), None).await;
-    let key = me["user_key"].as_str().expect("user key");
-    let session = open_chat(&a, &p, &p.member).await;
-    let mut on_a = connect(&a, &p, &p.member, &session).await;
-    let mut on_b = connect(&b, &p, &p.member, &session).await;
-    let (status, body) = b
-        .call(
-            Method::POST,
-            &format!("/api/v1/orgs/{}/users/{key}/revoke", p.org),
-            Some(&p.owner),
-            None,
-        )
-        .await;
+    let both = member_on_both_replicas(&options).await;
+    let started = Instant::now();
+    let path = format!("/api/v1/orgs/{}/users/{}/revoke", both.p.org, both.key);
+    let (status, body) = both.b.call(Method::POST, &path, Some(&both.p.owner), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    for socket in [&mut on_a, &mut on_b] {
-        let closed = until(socket, "closed").await;
-        assert_eq!(closed["reason"], "token revoked: sign in again");
-    }
-    a.stop().await;
-    b.stop().await;
+    both.closed_within_a_second("token revoked: sign in again", started)
+        .await;
 }
