@@ -920,3 +920,195 @@ async fn metrics_and_openapi_describe_the_running_app(_: PgPoolOptions, options:
     assert_eq!(documented, catalog);
     app.stop().await;
 }
+
+/// Strings as an attacker sends them: any Unicode, control characters (U+0000 above all), long,
+/// or plausible.
+fn hostile_string() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<String>(),
+        "[a-z][a-z0-9-]{0,12}",
+        any::<String>().prop_map(|s| format!("x\u{0}{s}")),
+        (0usize..3000).prop_map(|n| "é".repeat(n)),
+        Just("\u{202E}\u{200B}\u{FEFF}".to_owned()),
+    ]
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn no_json_body_makes_any_endpoint_fail_with_a_5xx(_: PgPoolOptions, options: PgConnectOptions) {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, body) = app.guest(&admin, org, "admin").await;
+    let key = body["me"]["user_key"].as_str().expect("user key").to_owned();
+    let project = app.create_project(&owner, org, "Checkout").await;
+    // Deterministic: the same bodies every run.
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+    let strings = hostile_string();
+    let mut s = || strings.new_tree(&mut runner).expect("a string").current();
+    for round in 0..40 {
+        // Every operation that takes a JSON body, as someone allowed to call it, with a body of
+        // the right shape whose every text is hostile: that is what reaches the database.
+        let cases: Vec<(Method, String, &str, Value)> = vec![
+            (
+                Method::POST,
+                "/api/v1/auth/admin".into(),
+                "",
+                json!({"credential": s()}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/auth/guest".into(),
+                "",
+                json!({"invite_code": s()}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/orgs".into(),
+                &admin,
+                json!({"slug": s(), "name": s()}),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/orgs/{org}/projects"),
+                &owner,
+                json!({"name": s()}),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/orgs/{org}/projects/{project}/members/{key}"),
+                &owner,
+                json!({"role": s()}),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/orgs/{org}/configs/features"),
+                &owner,
+                json!({"value": {s(): true}, "reason": s()}),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/orgs/{org}/configs/chat.poll_templates"),
+                &owner,
+                json!({"value": [{"id": s(), "question": s(), "choices": [s(), s()]}], "reason": s()}),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/orgs/{org}/projects/{project}/polls"),
+                &owner,
+                json!({"template": s()}),
+            ),
+        ];
+        for (method, path, token, body) in cases {
+            let mut request = app.http.request(method.clone(), app.url(&path)).json(&body);
+            if !token.is_empty() {
+                request = request
+                    .bearer_auth(token)
+                    .header("If-Match", "\"1\"")
+                    .header("Idempotency-Key", format!("fuzz-{round}"));
+            }
+            let response = request.send().await.expect("answers");
+            assert!(
+                !response.status().is_server_error(),
+                "{method} {path} with {body} answered {}: {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            );
+        }
+    }
+    app.stop().await;
+}
+
+/// Resident memory of this process (the test and the app it runs), in KiB.
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// 2,000 junk requests, 8 at a time: made-up methods, deep paths, ids that exist nowhere, bad
+/// tokens, oversized request ids and truncated bodies. Returns every 5xx seen.
+async fn junk_flood(app: &TestApp, admin: &str, org: Uuid, round: u32) -> Vec<String> {
+    let mut tasks = Vec::new();
+    for worker in 0..8u32 {
+        let http = app.http.clone();
+        let base = app.url("");
+        let admin = admin.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut server_errors = Vec::new();
+            for i in 0..250u32 {
+                let n = round * 100_000 + worker * 1000 + i;
+                let method = match n % 5 {
+                    0 => Method::GET,
+                    1 => Method::POST,
+                    2 => Method::DELETE,
+                    3 => Method::from_bytes(format!("JUNK{n}").as_bytes()).expect("token"),
+                    _ => Method::PUT,
+                };
+                let path = match n % 4 {
+                    0 => format!("/api/v1/orgs/{org}/projects/{n}"),
+                    1 => format!("/{}", "a/".repeat((n % 700) as usize)),
+                    2 => format!("/api/v1/orgs/{org}/configs/k{n}"),
+                    _ => format!("/api/v1/orgs/{}/invites", Uuid::new_v4()),
+                };
+                let response = http
+                    .request(method.clone(), format!("{base}{path}"))
+                    .bearer_auth(if n.is_multiple_of(2) {
+                        admin.as_str()
+                    } else {
+                        "junk.token.here"
+                    })
+                    .header("X-Request-Id", "r".repeat(2000))
+                    .header("Content-Type", "application/json")
+                    .body(format!("{{\"name\": \"{}\"", "z".repeat((n % 3000) as usize)))
+                    .send()
+                    .await
+                    .expect("answers");
+                if response.status().is_server_error() {
+                    server_errors.push(format!("{method} {path}: {}", response.status()));
+                }
+            }
+            server_errors
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("worker"));
+    }
+    all
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_bounded_flood_of_junk_requests_leaves_no_5xx_and_no_growth(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let started = std::time::Instant::now();
+    // The first flood fills every series the junk can reach (a fixed set: methods x route
+    // templates x statuses); a second one with other values must add none, nor memory.
+    assert_eq!(junk_flood(&app, &admin, org, 0).await, Vec::<String>::new());
+    let (metrics_before, memory_before) = (app.metrics_text().await.len(), resident_kib());
+    assert_eq!(junk_flood(&app, &admin, org, 1).await, Vec::<String>::new());
+    let (metrics_after, memory_after) = (app.metrics_text().await.len(), resident_kib());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the floods stop by themselves"
+    );
+    // Counters gain digits, nothing more.
+    assert!(
+        metrics_after < metrics_before + 1024,
+        "/metrics grew from {metrics_before} to {metrics_after} bytes"
+    );
+    assert!(
+        memory_after < memory_before + 32 * 1024,
+        "resident memory grew from {memory_before} KiB to {memory_after} KiB"
+    );
+    app.stop().await;
+}

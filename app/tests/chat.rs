@@ -682,3 +682,54 @@ async fn revoking_a_user_closes_their_sockets_on_every_replica(_: PgPoolOptions,
     both.closed_within_a_second("token revoked: sign in again", started)
         .await;
 }
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn hostile_frames_get_refusals_and_the_socket_keeps_working(_: PgPoolOptions, options: PgConnectOptions) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.member).await;
+    let mut socket = connect(&app, &p, &p.member, &session).await;
+    // Frames of every kind of wrong: any text, JSON of the right shape with hostile values,
+    // and binary. Deterministic, 200 of them.
+    let frames = prop_oneof![
+        any::<String>(),
+        (any::<String>(), any::<String>())
+            .prop_map(|(kind, action)| json!({"type": kind, "action": action}).to_string()),
+        (any::<String>(), any::<String>())
+            .prop_map(|(poll, choice)| json!({"type": "vote", "poll": poll, "choice": choice}).to_string()),
+        Just(r#"{"type":"action","action":"ready","extra":"\u0000"}"#.to_owned()),
+        (1usize..70_000).prop_map(|n| "x".repeat(n)),
+    ];
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]));
+    for _ in 0..200 {
+        let frame = frames.new_tree(&mut runner).expect("a frame").current();
+        if frame.len() > 64 * 1024 {
+            // Larger than the server takes: it closes the socket, as it should; open another.
+            send(&mut socket, &frame).await;
+            socket = connect(&app, &p, &p.member, &session).await;
+            continue;
+        }
+        send(&mut socket, &frame).await;
+    }
+    socket
+        .send(Message::Binary(vec![0, 159, 146, 150].into()))
+        .await
+        .expect("sent");
+    // Still a working socket: a snapshot request gets a snapshot (or, past the rate limit, a
+    // refusal), never a dropped connection.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    send(&mut socket, r#"{"type":"snapshot"}"#).await;
+    loop {
+        let frame = next_frame(&mut socket).await;
+        assert_ne!(frame["type"], "closed", "{frame}");
+        if frame["type"] == "snapshot" || frame["reason"] == "rate_limited" {
+            break;
+        }
+    }
+    let (status, _) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}
