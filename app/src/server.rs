@@ -122,6 +122,7 @@ impl Application {
             Duration::from_secs(settings.saga_lease_secs),
             Assistant::new(settings.assistant_url.clone()),
         );
+        state.hub.set_max_sockets_per_user(settings.chat_max_sockets_per_user);
         Ok(Self {
             listener,
             metrics_listener,

@@ -61,6 +61,10 @@ pub struct Settings {
     /// (a slow-headers client otherwise holds a connection open for as long as it likes).
     #[serde(default = "defaults::header_read_timeout_secs")]
     pub header_read_timeout_secs: u64,
+    /// Chat sockets one user may hold on one replica (the fan-out benchmark raises it: its
+    /// clients are one user).
+    #[serde(default = "defaults::chat_max_sockets_per_user")]
+    pub chat_max_sockets_per_user: usize,
     /// The login role must be allowed to `SET ROLE app_runtime`.
     pub database_url: SecretString,
     #[serde(default = "defaults::database_max_connections")]
@@ -107,6 +111,9 @@ mod defaults {
     }
     pub fn header_read_timeout_secs() -> u64 {
         10
+    }
+    pub fn chat_max_sockets_per_user() -> usize {
+        crate::chat::socket::MAX_SOCKETS_PER_USER
     }
     pub fn database_max_connections() -> u32 {
         16

@@ -29,6 +29,8 @@ pub async fn start_replica(database: &str, max_connections: u32) -> Result<(Chil
         .arg("serve")
         .env("APP_LISTEN", format!("127.0.0.1:{port}"))
         .env("APP_METRICS_LISTEN", "127.0.0.1:0")
+        // The fan-out benchmark's clients are all one user.
+        .env("APP_CHAT_MAX_SOCKETS_PER_USER", "100000")
         .env(
             "APP_DATABASE_URL",
             format!("postgres://postgres@127.0.0.1:5432/{database}"),

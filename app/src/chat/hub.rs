@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -49,10 +49,22 @@ pub struct Registered {
     pub close: watch::Receiver<Option<&'static str>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     by_project: DashMap<Uuid, HashMap<u64, Arc<Conn>>>,
     next: AtomicU64,
+    /// Sockets one user may hold on this replica (set from the settings at start-up).
+    max_sockets_per_user: AtomicUsize,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            by_project: DashMap::new(),
+            next: AtomicU64::new(0),
+            max_sockets_per_user: AtomicUsize::new(crate::chat::socket::MAX_SOCKETS_PER_USER),
+        }
+    }
 }
 
 /// Redis channels: everyone on a project, one user's sockets on a project, closed sessions,
@@ -76,6 +88,14 @@ pub fn removal(project: Uuid, user: Uuid) -> String {
 }
 
 impl Hub {
+    pub fn max_sockets_per_user(&self) -> usize {
+        self.max_sockets_per_user.load(Ordering::Relaxed)
+    }
+
+    pub fn set_max_sockets_per_user(&self, max: usize) {
+        self.max_sockets_per_user.store(max, Ordering::Relaxed);
+    }
+
     pub fn register(&self, project: Uuid, user: Uuid, session: Uuid, jti: String) -> Registered {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (frames_tx, frames) = mpsc::channel(QUEUE_DEPTH);

@@ -21,9 +21,9 @@ use crate::auth::principal;
 use crate::error::{ApiError, ApiResult, PathParams};
 use crate::state::AppState;
 
-/// Sockets one user may hold on one replica (three chats per project, in a few tabs), and all
-/// the sockets one replica takes: each pins kernel buffers, so no one user, nor all of them,
-/// may open them without bound.
+/// Sockets one user may hold on one replica by default (three chats per project, in a few tabs;
+/// `APP_CHAT_MAX_SOCKETS_PER_USER`), and all the sockets one replica takes: each pins kernel
+/// buffers, so no one user, nor all of them, may open them without bound.
 pub const MAX_SOCKETS_PER_USER: usize = 16;
 pub const MAX_SOCKETS: usize = 20_000;
 
@@ -90,9 +90,10 @@ pub async fn connect(
     }
     let principal = principal::authenticate(&state, token).await?;
     let member = principal.member_of(org)?;
-    if state.hub.user_connections(member.user) >= MAX_SOCKETS_PER_USER {
+    let per_user = state.hub.max_sockets_per_user();
+    if state.hub.user_connections(member.user) >= per_user {
         return Err(ApiError::TooManyRequests(format!(
-            "at most {MAX_SOCKETS_PER_USER} chat sockets per user on a server; close one first"
+            "at most {per_user} chat sockets per user on a server; close one first"
         )));
     }
     if state.hub.connections() >= MAX_SOCKETS {
