@@ -204,7 +204,7 @@ pub struct PutMember {
 /// Add a user of the org to the project, or change their role.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/projects/{project}/members/{user_key}", tag = "projects",
     request_body = PutMember,
-    params(("org" = Uuid, Path), ("project" = Uuid, Path), ("user_key" = String, Path, description = "guest-NNNN", pattern = "^guest-[0-9]{4,}$")),
+    params(("org" = Uuid, Path), ("project" = Uuid, Path), ("user_key" = String, Path, description = "guest-NNNN", pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")),
     security(("bearer" = [])),
     responses((status = 200, body = ProjectMember), (status = 400, body = crate::error::Problem),
               (status = 401, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
@@ -239,7 +239,7 @@ pub async fn put_member(
 
 /// Remove a user from the project.
 #[utoipa::path(delete, path = "/api/v1/orgs/{org}/projects/{project}/members/{user_key}", tag = "projects",
-    params(("org" = Uuid, Path), ("project" = Uuid, Path), ("user_key" = String, Path, description = "guest-NNNN", pattern = "^guest-[0-9]{4,}$")), security(("bearer" = [])),
+    params(("org" = Uuid, Path), ("project" = Uuid, Path), ("user_key" = String, Path, description = "guest-NNNN", pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")), security(("bearer" = [])),
     responses((status = 204), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
               (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]

@@ -324,7 +324,7 @@ pub async fn revoke_invite(
 /// sockets (an org admin needs no `jti`, which only the holder knows). Signing in again with a
 /// new invite is not prevented.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/users/{user_key}/revoke", tag = "auth",
-    params(("org" = Uuid, Path), ("user_key" = String, Path, description = "guest-NNNN", pattern = "^guest-[0-9]{4,}$")), security(("bearer" = [])),
+    params(("org" = Uuid, Path), ("user_key" = String, Path, description = "guest-NNNN", pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")), security(("bearer" = [])),
     responses((status = 204), (status = 400, body = crate::error::Problem), (status = 401, body = crate::error::Problem),
               (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
