@@ -110,12 +110,20 @@ impl RegistryKind {
         }
     }
 
+    /// The cluster provider of the same cloud, whose state storage the CI root shares.
+    pub fn provider(&self) -> Option<super::model::Provider> {
+        use super::model::Provider;
+        match self {
+            RegistryKind::Ecr { .. } => Some(Provider::Eks),
+            RegistryKind::Acr { .. } => Some(Provider::Aks),
+            RegistryKind::ArtifactRegistry => Some(Provider::Gke),
+            RegistryKind::Ghcr | RegistryKind::Other => None,
+        }
+    }
+
     /// Whether logging in takes the job's OIDC token (`id-token: write`).
     pub fn federated(&self) -> bool {
-        matches!(
-            self,
-            RegistryKind::Ecr { .. } | RegistryKind::Acr { .. } | RegistryKind::ArtifactRegistry
-        )
+        self.provider().is_some()
     }
 }
 

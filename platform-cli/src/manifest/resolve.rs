@@ -230,20 +230,17 @@ pub struct ResolvedPlatform {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CiStateView {
-    pub backend: &'static str,
-    pub bucket: Option<String>,
-    pub key: &'static str,
+    #[serde(flatten)]
+    pub storage: StateView,
     /// The S3 bucket's region.
     pub region: Option<String>,
-    pub resource_group: Option<String>,
-    pub storage_account: Option<String>,
 }
 
 /// The repository-wide view of a valid manifest.
 pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
     let signing = ci::signing(manifest);
     let ci_infra = ci::infra(manifest);
-    let ci_state = ci_infra.as_ref().map(|infra| ci_state(manifest, infra));
+    let ci_state = ci_infra.as_ref().and_then(|infra| ci_state(manifest, infra));
     ResolvedPlatform {
         ci_infra,
         ci_state,
@@ -261,41 +258,38 @@ pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
 
 /// The CI root's state sits in the state storage of the first environment in the registry's
 /// cloud, under its own key; without one, in the storage those environments would default to.
-fn ci_state(m: &Manifest, infra: &CiInfraView) -> CiStateView {
-    let provider = match infra.kind {
-        "ecr" => Provider::Eks,
-        "acr" => Provider::Aks,
-        _ => Provider::Gke,
-    };
-    let platform = &m.metadata.name;
+fn ci_state(m: &Manifest, infra: &CiInfraView) -> Option<CiStateView> {
+    let provider = ci::RegistryKind::of(&m.registry.host).provider()?;
     let same_cloud = m.environments.iter().find(|e| e.cluster.provider == provider);
-    let state = same_cloud.map(|e| &e.terraform_state);
-    let bucket = || {
-        state
-            .and_then(|s| s.bucket.clone())
-            .unwrap_or_else(|| format!("{platform}-tfstate"))
-    };
-    CiStateView {
-        backend: match provider {
-            Provider::Eks => "s3",
-            Provider::Aks => "azurerm",
-            _ => "gcs",
-        },
-        bucket: (provider != Provider::Aks).then(bucket),
-        key: "ci/terraform.tfstate",
+    let names = same_cloud.map(|e| e.terraform_state.clone()).unwrap_or_default();
+    Some(CiStateView {
+        storage: state_storage(&m.metadata.name, provider, &names, "ci/terraform.tfstate".into()),
         region: infra.aws.as_ref().map(|aws| {
             same_cloud
                 .and_then(|e| e.cluster.region.clone())
                 .unwrap_or_else(|| aws.region.clone())
         }),
-        resource_group: (provider == Provider::Aks).then(|| {
-            state
-                .and_then(|s| s.resource_group.clone())
-                .unwrap_or_else(|| format!("{platform}-tfstate"))
-        }),
+    })
+}
+
+/// Where a Terraform root on `provider` keeps its state under `key`: the manifest's names, else
+/// the ones derived from the platform. One place, for the environment roots and the CI root.
+fn state_storage(platform: &str, provider: Provider, names: &model::TerraformState, key: String) -> StateView {
+    let default = || format!("{platform}-tfstate");
+    StateView {
+        backend: match provider {
+            Provider::Eks => "s3",
+            Provider::Aks => "azurerm",
+            Provider::Gke => "gcs",
+            Provider::Existing => "kubernetes",
+        },
+        bucket: matches!(provider, Provider::Eks | Provider::Gke).then(|| names.bucket.clone().unwrap_or_else(default)),
+        key,
+        resource_group: (provider == Provider::Aks).then(|| names.resource_group.clone().unwrap_or_else(default)),
         storage_account: (provider == Provider::Aks).then(|| {
-            state
-                .and_then(|s| s.storage_account.clone())
+            names
+                .storage_account
+                .clone()
                 .unwrap_or_else(|| storage_account_name(&format!("{platform}tfstate")))
         }),
     }
@@ -379,36 +373,12 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             bucket,
             s3_endpoint: e.backup.s3_endpoint.clone(),
         },
-        state: StateView {
-            backend: match e.cluster.provider {
-                Provider::Eks => "s3",
-                Provider::Aks => "azurerm",
-                Provider::Gke => "gcs",
-                Provider::Existing => "kubernetes",
-            },
-            bucket: match e.cluster.provider {
-                Provider::Eks | Provider::Gke => Some(
-                    e.terraform_state
-                        .bucket
-                        .clone()
-                        .unwrap_or_else(|| format!("{platform}-tfstate")),
-                ),
-                _ => None,
-            },
-            key: format!("envs/{}/terraform.tfstate", e.name),
-            resource_group: (e.cluster.provider == Provider::Aks).then(|| {
-                e.terraform_state
-                    .resource_group
-                    .clone()
-                    .unwrap_or_else(|| format!("{platform}-tfstate"))
-            }),
-            storage_account: (e.cluster.provider == Provider::Aks).then(|| {
-                e.terraform_state
-                    .storage_account
-                    .clone()
-                    .unwrap_or_else(|| storage_account_name(&format!("{platform}tfstate")))
-            }),
-        },
+        state: state_storage(
+            &platform,
+            e.cluster.provider,
+            &e.terraform_state,
+            format!("envs/{}/terraform.tfstate", e.name),
+        ),
         observability: ObservabilityView {
             central: e.observability.mode == ObservabilityMode::Central,
             mimir_url: e.observability.mimir_url.clone(),
