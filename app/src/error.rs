@@ -173,6 +173,9 @@ where
             })?;
         // Parsed from the bytes as sent, so errors name the line and column the client wrote.
         let Json(typed) = Json::<T>::from_bytes(&bytes)?;
+        if !may_hold_control(&bytes) {
+            return Ok(Self(typed));
+        }
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         if let Some(pointer) = control_character(&value, &mut String::new()) {
@@ -210,6 +213,15 @@ fn payload_too_large() -> ApiError {
         "the body is larger than {} bytes; send a smaller document",
         crate::routes::BODY_LIMIT
     ))
+}
+
+/// Whether valid JSON text may hold a control character in a string, so only such bodies are
+/// parsed a second time: C0 controls must be escaped (`\`), DEL and the C1 controls
+/// (U+0080-U+009F, `C2 80`-`C2 9F` in UTF-8) may stand raw.
+fn may_hold_control(bytes: &[u8]) -> bool {
+    bytes.contains(&b'\\')
+        || bytes.contains(&0x7F)
+        || bytes.windows(2).any(|w| w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]))
 }
 
 /// The JSON pointer of the first string (or key) holding a refused control character.
@@ -261,3 +273,24 @@ pub struct PathParams<T>(pub T);
 pub struct QueryParams<T>(pub T);
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::{control_character, may_hold_control};
+
+    #[test]
+    fn only_bodies_that_may_hold_a_control_character_are_walked() {
+        // serde_json writes C0 controls escaped and C1 controls and DEL raw: both are caught.
+        for text in ["a\u{0}b", "bell\u{7}", "next\u{85}line", "del\u{7F}"] {
+            let body = serde_json::to_vec(&serde_json::json!({ "name": text })).unwrap_or_default();
+            assert!(may_hold_control(&body), "{text:?}");
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            assert_eq!(control_character(&value, &mut String::new()).as_deref(), Some("/name"));
+        }
+        let plain = serde_json::to_vec(&serde_json::json!({"name": "Acme é ü 漢字 🙂"})).unwrap_or_default();
+        assert!(!may_hold_control(&plain));
+        // Lines are text.
+        let lines = serde_json::json!({"reason": "one\ttwo\r\nthree"});
+        assert_eq!(control_character(&lines, &mut String::new()), None);
+    }
+}
