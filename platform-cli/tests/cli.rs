@@ -9,6 +9,8 @@ use assert_cmd::Command;
 fn platform() -> Command {
     let mut cmd = Command::cargo_bin("platform").expect("binary built");
     cmd.env("NO_COLOR", "1");
+    // Support windows are judged on a fixed day, so the expected output does not age.
+    cmd.env("PLATFORM_TODAY", "2026-11-30");
     cmd
 }
 
@@ -31,6 +33,11 @@ fn invalid(fixture: &str) {
         &String::from_utf8_lossy(&out.stderr),
         &format!("tests/fixtures/invalid/{fixture}.stderr"),
     );
+}
+
+#[test]
+fn cloud_limits_and_kubernetes_support_windows_are_enforced() {
+    invalid("cloud-limits");
 }
 
 #[test]

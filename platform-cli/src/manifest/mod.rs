@@ -5,7 +5,9 @@
 //! Every stage reports all of its problems with `FILE:LINE:COL` before anything is written.
 
 pub mod ci;
+pub mod cloud_limits;
 pub mod diagnostic;
+pub mod kubernetes_support;
 pub mod model;
 pub mod pins;
 pub mod resolve;

@@ -412,8 +412,10 @@ pub struct Cluster {
     /// Cloud region (required for eks, aks, gke).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// Kubernetes minor version, e.g. "1.31".
+    /// Kubernetes minor version, e.g. "1.35"; `platform validate` refuses one the provider no
+    /// longer supports (docs/components.md has the dates).
     #[serde(default = "defaults::kubernetes_version")]
+    #[schemars(regex(pattern = r"^1\.[0-9]+$"))]
     pub kubernetes_version: String,
     /// Instance type / VM size of the worker nodes (required for eks, aks, gke).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -629,7 +631,7 @@ pub mod defaults {
         crate::manifest::ci::GITHUB_ACTIONS_ISSUER.into()
     }
     pub fn kubernetes_version() -> String {
-        "1.31".into()
+        crate::manifest::kubernetes_support::DEFAULT_VERSION.into()
     }
     pub fn network_cidr() -> String {
         "10.0.0.0/16".into()

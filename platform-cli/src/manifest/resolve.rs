@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::ci::{self, CiInfraView, RegistryLoginView, SigningView};
+use super::cloud_limits;
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 use super::pins::Pins;
 
@@ -58,6 +59,11 @@ pub struct ClusterView {
     pub nodes_min: u32,
     pub nodes_max: u32,
     pub network_cidr: String,
+    /// EKS: the node size is an ARM (Graviton) instance type, so nodes get the ARM image.
+    pub arm: bool,
+    /// AKS: the overlay pod range and the Service range, both outside the VNet.
+    pub pod_cidr: Option<&'static str>,
+    pub service_cidr: Option<&'static str>,
     pub gcp_project: Option<String>,
     pub kubeconfig_context: Option<String>,
 }
@@ -95,6 +101,12 @@ pub struct BackupView {
     /// Barman destination, e.g. `s3://acme-dev-backups/postgres`.
     pub destination_path: String,
     pub s3_endpoint: Option<String>,
+    /// AKS: the ConfigMap (beside the database) through which Terraform hands the PostgreSQL
+    /// pods the client id of their backup identity, which only exists once Azure made it.
+    pub identity_config_map: Option<&'static str>,
+    /// GKE: account id and email of the Google service account the PostgreSQL pods write as.
+    pub gcp_writer_id: Option<String>,
+    pub gcp_writer_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -317,6 +329,11 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         _ => format!("{platform}-{}-backups", e.name),
     };
     let components = components(&pins, e, managed_db);
+    let gcp_writer = e.cluster.gcp_project.as_ref().map(|project| {
+        let id = gcp_account_id(&format!("{platform}-{}-pg-backup", e.name));
+        let email = format!("{id}@{project}.iam.gserviceaccount.com");
+        (id, email)
+    });
     ResolvedEnvironment {
         gitops: GitOpsView {
             repo_url: m.gitops.repo_url.clone(),
@@ -341,6 +358,13 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             nodes_min: e.cluster.nodes.min,
             nodes_max: e.cluster.nodes.max,
             network_cidr: e.cluster.network_cidr.clone(),
+            arm: e.cluster.provider == Provider::Eks
+                && e.cluster
+                    .node_size
+                    .as_deref()
+                    .is_some_and(cloud_limits::is_arm_instance_type),
+            pod_cidr: (e.cluster.provider == Provider::Aks).then_some(cloud_limits::AKS_POD_CIDR),
+            service_cidr: (e.cluster.provider == Provider::Aks).then_some(cloud_limits::AKS_SERVICE_CIDR),
             gcp_project: e.cluster.gcp_project.clone(),
             kubeconfig_context: e.cluster.kubeconfig_context.clone(),
         },
@@ -372,6 +396,9 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             },
             bucket,
             s3_endpoint: e.backup.s3_endpoint.clone(),
+            identity_config_map: (e.cluster.provider == Provider::Aks).then_some("postgres-backup-identity"),
+            gcp_writer_id: gcp_writer.as_ref().map(|(id, _)| id.clone()),
+            gcp_writer_email: gcp_writer.map(|(_, email)| email),
         },
         state: state_storage(
             &platform,
@@ -563,13 +590,19 @@ fn components(pins: &Pins, e: &model::Environment, managed_db: bool) -> Vec<Comp
     list
 }
 
-fn provider_name(p: Provider) -> &'static str {
+pub(crate) fn provider_name(p: Provider) -> &'static str {
     match p {
         Provider::Eks => "eks",
         Provider::Aks => "aks",
         Provider::Gke => "gke",
         Provider::Existing => "existing",
     }
+}
+
+/// Google service account ids: 6-30 lowercase letters, digits and '-', no '-' at the end.
+fn gcp_account_id(seed: &str) -> String {
+    let id: String = seed.chars().take(30).collect();
+    id.trim_end_matches('-').into()
 }
 
 /// Azure storage account names: 3-24 lowercase letters and digits.

@@ -10,6 +10,7 @@ use ipnet::Ipv4Net;
 use oci_spec::distribution::Reference;
 
 use super::ci;
+use super::cloud_limits;
 use super::diagnostic::{Code, Diagnostic};
 use super::model::{
     ComponentPins, Components, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider,
@@ -603,7 +604,7 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
     if managed {
         match &cl.region {
             None => c.missing(&p, "region", format!("the {provider} region"), region_hint(cl.provider)),
-            Some(region) if !is_region(region) => c.invalid(
+            Some(region) if !cloud_limits::is_region(cl.provider, region) => c.invalid(
                 &format!("{p}/region"),
                 format!("\"{region}\" is not a region name"),
                 format!("the {provider} region"),
@@ -611,13 +612,26 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
             ),
             Some(_) => {}
         }
-        if cl.node_size.as_deref().is_none_or(|s| s.trim().is_empty()) {
-            c.missing(
+        match cl.node_size.as_deref() {
+            None => c.missing(
                 &p,
                 "nodeSize",
                 format!("the {provider} worker node size"),
                 node_size_hint(cl.provider),
-            );
+            ),
+            Some(size) if !cloud_limits::is_node_size(cl.provider, size) => c.invalid(
+                &format!("{p}/nodeSize"),
+                format!("\"{size}\" is not a node size on {provider}"),
+                format!("the {provider} worker node size"),
+                node_size_hint(cl.provider),
+            ),
+            Some(size) if cl.provider == Provider::Gke && cloud_limits::is_gke_arm_machine_type(size) => c.invalid(
+                &format!("{p}/nodeSize"),
+                format!("\"{size}\" is an ARM machine type, which GKE taints kubernetes.io/arch=arm64:NoSchedule"),
+                "an x86 GCE machine type",
+                "the platform's components do not tolerate that taint; use e.g. e2-standard-4 or n2d-standard-4",
+            ),
+            Some(_) => {}
         }
         if cl.kubeconfig_context.is_some() {
             c.invalid(
@@ -663,19 +677,7 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
             "remove it",
         ),
     }
-    let version_ok = cl
-        .kubernetes_version
-        .split_once('.')
-        .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)))
-        .is_some_and(|(major, minor)| major == 1 && (28..=35).contains(&minor));
-    if !version_ok {
-        c.invalid(
-            &format!("{p}/kubernetesVersion"),
-            format!("\"{}\" is not a supported Kubernetes version", cl.kubernetes_version),
-            "a minor version from \"1.28\" to \"1.35\", quoted",
-            "quote it: an unquoted 1.30 is the number 1.3",
-        );
-    }
+    check_kubernetes_version(c, &p, cl);
     if cl.nodes.min == 0 || cl.nodes.min > cl.nodes.max {
         c.invalid(
             &format!("{p}/nodes"),
@@ -707,13 +709,96 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
             "a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
             "pick a range that does not overlap your other networks, e.g. 10.20.0.0/16",
         ),
-        Ok(net) if managed && !(8..=20).contains(&net.prefix_len()) => c.invalid(
-            &format!("{p}/networkCidr"),
-            format!("\"{}\" is too small for the cluster network", cl.network_cidr),
-            "a prefix from /8 to /20 (subnets are carved out of it)",
-            "use a /16, e.g. 10.20.0.0/16",
-        ),
+        Ok(net) => check_network_size(c, &p, cl, &net),
+    }
+}
+
+fn check_network_size(c: &mut Checker<'_>, p: &str, cl: &super::model::Cluster, net: &Ipv4Net) {
+    let provider = provider_name(cl.provider);
+    let pointer = format!("{p}/networkCidr");
+    let cidr = &cl.network_cidr;
+    if let Some((min, max, why)) = cloud_limits::network_prefixes(cl.provider)
+        && !(min..=max).contains(&net.prefix_len())
+    {
+        c.invalid(
+            &pointer,
+            format!("{provider} cannot use a /{} network", net.prefix_len()),
+            format!("a prefix from /{min} to /{max}: {why}"),
+            format!("use a /{min} or longer, e.g. 10.20.0.0/16"),
+        );
+        return;
+    }
+    if let Some((nodes, why)) = cloud_limits::node_capacity(cl.provider, net)
+        && u64::from(cl.nodes.max) > nodes
+    {
+        c.invalid(
+            &pointer,
+            format!(
+                "\"{cidr}\" holds at most {nodes} nodes on {provider}, fewer than nodes.max {}",
+                cl.nodes.max
+            ),
+            format!("a network with room for {} nodes: {why}", cl.nodes.max),
+            "use a shorter prefix (a larger network) or lower nodes.max",
+        );
+    }
+    for (reserved, what) in cloud_limits::reserved_ranges(cl.provider) {
+        if reserved.contains(&net.network()) || net.contains(&reserved.network()) {
+            c.invalid(
+                &pointer,
+                format!("\"{cidr}\" overlaps {what} {reserved}"),
+                format!("a network outside {reserved}"),
+                "pick a range that does not overlap it, e.g. 10.20.0.0/16",
+            );
+        }
+    }
+}
+
+fn check_kubernetes_version(c: &mut Checker<'_>, p: &str, cl: &super::model::Cluster) {
+    use super::kubernetes_support::{self, Unsupported};
+    let provider = provider_name(cl.provider);
+    let version = &cl.kubernetes_version;
+    let calendar = kubernetes_support::calendar(cl.provider);
+    let listed = |supported: Vec<String>| {
+        if supported.is_empty() {
+            format!("none is left in the {provider} table (checked {})", calendar.checked)
+        } else {
+            format!("a supported minor version: {}", supported.join(", "))
+        }
+    };
+    let pointer = format!("{p}/kubernetesVersion");
+    match kubernetes_support::check(cl.provider, version, kubernetes_support::today()) {
         Ok(_) => {}
+        Err(Unsupported::Malformed) => c.invalid(
+            &pointer,
+            format!("\"{version}\" is not a Kubernetes minor version"),
+            "\"1.MINOR\", quoted, e.g. \"1.35\"",
+            "quote it: an unquoted 1.30 is the number 1.3",
+        ),
+        Err(Unsupported::Ended { ended, supported }) => c.invalid(
+            &pointer,
+            format!("Kubernetes {version} reached the end of {provider} support on {ended}"),
+            listed(supported),
+            format!(
+                "upgrade one minor version at a time; support ends at the {} ({})",
+                calendar.window, calendar.source
+            ),
+        ),
+        Err(Unsupported::Unknown { supported }) => c.invalid(
+            &pointer,
+            format!(
+                "Kubernetes {version} is not in the {provider} support table (checked {})",
+                calendar.checked
+            ),
+            listed(supported),
+            if version.len() <= 3 {
+                "quote it: an unquoted 1.30 is the number 1.3".to_string()
+            } else {
+                format!(
+                    "use a listed version; a release newer than the table needs its end date from {}",
+                    calendar.source
+                )
+            },
+        ),
     }
 }
 
@@ -1082,12 +1167,6 @@ fn is_hostname_label(l: &str) -> bool {
         && l.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !l.ends_with('-')
-}
-
-fn is_region(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_gcp_project(s: &str) -> bool {

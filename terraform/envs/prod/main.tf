@@ -10,6 +10,7 @@ module "cluster" {
   nodes_min          = var.nodes_min
   nodes_max          = var.nodes_max
   network_cidr       = var.network_cidr
+  arm                = var.node_arm
 }
 
 module "backups" {
@@ -18,6 +19,11 @@ module "backups" {
   name           = var.backup_bucket
   region         = var.region
   retention_days = var.backup_retention_days
+
+  # The PostgreSQL pods' service account (CloudNativePG names it after the cluster) writes the bucket.
+  namespace       = "data"
+  service_account = "postgres"
+  cluster_name    = module.cluster.name
 }
 
 # Argo CD is installed once by Terraform; from then on it manages itself from

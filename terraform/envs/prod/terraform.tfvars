@@ -6,8 +6,9 @@ production  = true
 
 cluster_name       = "acme-prod"
 region             = "eu-central-1"
-kubernetes_version = "1.31"
+kubernetes_version = "1.35"
 node_size          = "m6i.xlarge"
+node_arm           = false
 nodes_min          = 3
 nodes_max          = 10
 network_cidr       = "10.30.0.0/16"

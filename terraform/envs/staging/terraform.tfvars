@@ -6,8 +6,9 @@ production  = false
 
 cluster_name       = "acme-staging"
 region             = "eu-west-1"
-kubernetes_version = "1.31"
+kubernetes_version = "1.35"
 node_size          = "m6i.large"
+node_arm           = false
 nodes_min          = 2
 nodes_max          = 6
 network_cidr       = "10.20.0.0/16"

@@ -1,3 +1,10 @@
 terraform {
-  required_version = ">= 1.6.0"
+  required_version = ">= 1.11.1, < 2.0.0"
+
+  required_providers {
+    helm = {
+      source  = "hashicorp/helm"
+      version = "~> 3.0"
+    }
+  }
 }

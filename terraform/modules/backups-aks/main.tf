@@ -1,4 +1,5 @@
-# Blob storage for CloudNativePG base backups and WAL (point-in-time recovery).
+# Blob storage for CloudNativePG base backups and WAL (point-in-time recovery), and the identity
+# the PostgreSQL pods write it with through AKS workload identity.
 
 resource "azurerm_resource_group" "backups" {
   name     = "${var.name}-rg"
@@ -57,5 +58,53 @@ resource "azurerm_storage_management_policy" "expire" {
         delete_after_days_since_modification_greater_than = var.retention_days + 1
       }
     }
+  }
+}
+
+# The writer: a user-assigned identity federated with the PostgreSQL pods' service account, which
+# CloudNativePG names after the cluster. Only it may write the backup container.
+resource "azurerm_user_assigned_identity" "writer" {
+  name                = "${var.name}-writer"
+  location            = azurerm_resource_group.backups.location
+  resource_group_name = azurerm_resource_group.backups.name
+}
+
+resource "azurerm_federated_identity_credential" "writer" {
+  name                = "postgres"
+  resource_group_name = azurerm_resource_group.backups.name
+  parent_id           = azurerm_user_assigned_identity.writer.id
+  issuer              = var.oidc_issuer_url
+  subject             = "system:serviceaccount:${var.namespace}:${var.service_account}"
+  audience            = ["api://AzureADTokenExchange"]
+}
+
+resource "azurerm_role_assignment" "writer" {
+  scope                = azurerm_storage_account.backups.id
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = azurerm_user_assigned_identity.writer.principal_id
+}
+
+# The writer's client id is only known once Azure made it, so it cannot be rendered into Git: it
+# reaches the PostgreSQL pods as AZURE_CLIENT_ID from this ConfigMap (the Cluster reads it with
+# `env.valueFrom`). The namespace is the one the platform's namespaces Application manages; this
+# creates it first and leaves its labels to Argo CD.
+resource "kubernetes_namespace_v1" "database" {
+  metadata {
+    name = var.namespace
+  }
+
+  lifecycle {
+    ignore_changes = [metadata[0].labels, metadata[0].annotations]
+  }
+}
+
+resource "kubernetes_config_map_v1" "writer" {
+  metadata {
+    name      = var.identity_config_map
+    namespace = kubernetes_namespace_v1.database.metadata[0].name
+  }
+
+  data = {
+    AZURE_CLIENT_ID = azurerm_user_assigned_identity.writer.client_id
   }
 }

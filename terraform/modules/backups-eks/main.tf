@@ -1,4 +1,5 @@
-# S3 bucket for CloudNativePG base backups and WAL (point-in-time recovery).
+# S3 bucket for CloudNativePG base backups and WAL (point-in-time recovery), and the IAM role
+# the PostgreSQL pods write it with, bound to their service account through EKS Pod Identity.
 
 resource "aws_kms_key" "backups" {
   # checkov:skip=CKV2_AWS_64:The default key policy (account root) applies; access is granted through IAM roles.
@@ -60,6 +61,42 @@ resource "aws_s3_bucket_lifecycle_configuration" "backups" {
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
+    }
+  }
+}
+
+# CloudNativePG runs barman-cloud in the instance pods, as the service account named after the
+# PostgreSQL cluster: that account, and nothing else, may write and prune the bucket.
+module "writer" {
+  # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
+  source  = "terraform-aws-modules/eks-pod-identity/aws"
+  version = "~> 2.8"
+
+  name                 = "${var.name}-writer"
+  attach_custom_policy = true
+  policy_statements = [
+    {
+      sid       = "ListBackups"
+      actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+      resources = [aws_s3_bucket.backups.arn]
+    },
+    {
+      sid       = "ReadWriteBackups"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["${aws_s3_bucket.backups.arn}/*"]
+    },
+    {
+      sid       = "EncryptBackups"
+      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [aws_kms_key.backups.arn]
+    },
+  ]
+
+  associations = {
+    postgres = {
+      cluster_name    = var.cluster_name
+      namespace       = var.namespace
+      service_account = var.service_account
     }
   }
 }

@@ -17,3 +17,18 @@ variable "project" {
   description = "GCP project id."
   type        = string
 }
+
+variable "writer_account_id" {
+  description = "Account id of the writer service account (6-30 characters)."
+  type        = string
+}
+
+variable "namespace" {
+  description = "Namespace of the CloudNativePG cluster."
+  type        = string
+}
+
+variable "service_account" {
+  description = "Service account of the PostgreSQL pods: CloudNativePG names it after the cluster."
+  type        = string
+}

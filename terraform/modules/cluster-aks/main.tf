@@ -1,4 +1,8 @@
-# An AKS cluster in its own resource group and VNet, built on the community Azure/aks module.
+# An AKS cluster in its own resource group and VNet, built on the Azure Verified Module for AKS.
+# Azure/aks/azurerm is in retirement since May 2026 (bug fixes only); the AVM module is its
+# supported successor (docs/components.md).
+
+data "azurerm_client_config" "current" {}
 
 resource "azurerm_resource_group" "this" {
   name     = var.name
@@ -22,28 +26,67 @@ resource "azurerm_subnet" "nodes" {
 
 module "aks" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
-  source  = "Azure/aks/azurerm"
-  version = "~> 9.4"
+  source  = "Azure/avm-res-containerservice-managedcluster/azurerm"
+  version = "~> 0.8.1"
 
-  prefix              = var.name
-  resource_group_name = azurerm_resource_group.this.name
-  location            = azurerm_resource_group.this.location
-  kubernetes_version  = var.kubernetes_version
-  vnet_subnet_id      = azurerm_subnet.nodes.id
+  name               = var.name
+  location           = azurerm_resource_group.this.location
+  parent_id          = azurerm_resource_group.this.id
+  kubernetes_version = var.kubernetes_version
+  dns_prefix         = var.name
+  enable_telemetry   = false
 
-  agents_size               = var.node_size
-  agents_min_count          = var.nodes_min
-  agents_max_count          = var.nodes_max
-  agents_count              = null
-  auto_scaling_enabled      = true
-  agents_availability_zones = ["1", "2", "3"]
+  # The cluster autoscaler keeps the system pool between nodes_min and nodes_max.
+  default_agent_pool = {
+    vm_size             = var.node_size
+    vnet_subnet_id      = azurerm_subnet.nodes.id
+    enable_auto_scaling = true
+    min_count           = var.nodes_min
+    max_count           = var.nodes_max
+    count_of            = var.nodes_min
+    availability_zones  = ["1", "2", "3"]
+  }
 
-  network_plugin                    = "azure"
-  network_policy                    = "azure"
-  role_based_access_control_enabled = true
-  rbac_aad                          = true
-  rbac_aad_azure_rbac_enabled       = true
-  local_account_disabled            = true
-  azure_policy_enabled              = true
-  log_analytics_workspace_enabled   = true
+  # Azure CNI overlay with the Cilium dataplane, which enforces NetworkPolicy. Pod and Service
+  # ranges are fixed outside the VNet; `platform validate` refuses a VNet overlapping them.
+  network_profile = {
+    network_plugin      = "azure"
+    network_plugin_mode = "overlay"
+    network_dataplane   = "cilium"
+    network_policy      = "cilium"
+    pod_cidr            = var.pod_cidr
+    service_cidr        = var.service_cidr
+    dns_service_ip      = cidrhost(var.service_cidr, 10)
+  }
+
+  # Entra ID sign-in with Azure RBAC and no local accounts; whoever applies this is cluster admin
+  # (Terraform installs Argo CD next, through kubelogin).
+  aad_profile = {
+    managed           = true
+    enable_azure_rbac = true
+  }
+  disable_local_accounts = true
+  role_assignments = {
+    applier = {
+      role_definition_id_or_name = "Azure Kubernetes Service RBAC Cluster Admin"
+      principal_id               = data.azurerm_client_config.current.object_id
+    }
+  }
+
+  # Workload identity: the backup writer federates the PostgreSQL service account (backups-aks).
+  oidc_issuer_profile = {
+    enabled = true
+  }
+  security_profile = {
+    workload_identity = {
+      enabled = true
+    }
+  }
+  addon_profile_azure_policy = {
+    enabled = true
+  }
+  auto_upgrade_profile = {
+    upgrade_channel         = "patch"
+    node_os_upgrade_channel = "NodeImage"
+  }
 }

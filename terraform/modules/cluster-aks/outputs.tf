@@ -1,11 +1,11 @@
 output "name" {
   description = "Cluster name."
-  value       = module.aks.aks_name
+  value       = module.aks.name
 }
 
 output "endpoint" {
   description = "API server endpoint."
-  value       = module.aks.host
+  value       = "https://${module.aks.fqdn}"
 }
 
 output "ca_certificate" {
@@ -17,4 +17,9 @@ output "ca_certificate" {
 output "resource_group_name" {
   description = "Resource group of the cluster."
   value       = azurerm_resource_group.this.name
+}
+
+output "oidc_issuer_url" {
+  description = "OIDC issuer of the cluster's service account tokens, for workload identity federation."
+  value       = module.aks.oidc_issuer_profile_issuer_url
 }

@@ -9,7 +9,7 @@ variable "region" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version, e.g. 1.31."
+  description = "Kubernetes minor version, e.g. 1.34."
   type        = string
 }
 
@@ -30,5 +30,15 @@ variable "nodes_max" {
 
 variable "network_cidr" {
   description = "VNet address space; the node subnet is carved out of it."
+  type        = string
+}
+
+variable "pod_cidr" {
+  description = "Pod range of Azure CNI overlay: outside the VNet, a /24 per node."
+  type        = string
+}
+
+variable "service_cidr" {
+  description = "Service range: outside the VNet; the cluster DNS is its tenth address."
   type        = string
 }

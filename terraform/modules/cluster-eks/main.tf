@@ -1,4 +1,5 @@
-# An EKS cluster in its own VPC, built on the community terraform-aws-modules.
+# An EKS cluster in its own VPC, built on the community terraform-aws-modules (majors matched to
+# the aws provider 6 in versions.tf; docs/components.md says when each was checked).
 
 data "aws_availability_zones" "available" {
   # checkov:skip=CKV_AWS_394:Only the first three zones are used (slice below), so a new zone changes nothing.
@@ -12,7 +13,7 @@ locals {
 module "vpc" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
   source  = "terraform-aws-modules/vpc/aws"
-  version = "~> 5.16"
+  version = "~> 6.6"
 
   name = var.name
   cidr = var.network_cidr
@@ -40,31 +41,57 @@ module "vpc" {
 module "eks" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
   source  = "terraform-aws-modules/eks/aws"
-  version = "~> 20.31"
+  version = "~> 21.19"
 
-  cluster_name    = var.name
-  cluster_version = var.kubernetes_version
+  name               = var.name
+  kubernetes_version = var.kubernetes_version
 
   vpc_id     = module.vpc.vpc_id
   subnet_ids = module.vpc.private_subnets
 
-  cluster_endpoint_public_access           = true
+  endpoint_public_access                   = true
   enable_cluster_creator_admin_permissions = true
-  enable_irsa                              = true
+  # Workloads get AWS credentials through EKS Pod Identity (the agent add-on below), not IRSA.
+  enable_irsa = false
 
-  cluster_addons = {
-    coredns                = {}
-    kube-proxy             = {}
-    vpc-cni                = {}
-    eks-pod-identity-agent = {}
+  addons = {
+    coredns = {}
+    kube-proxy = {}
+    vpc-cni = {
+      before_compute = true
+    }
+    eks-pod-identity-agent = {
+      before_compute = true
+    }
+    # Persistent volumes (PostgreSQL, Loki, Prometheus): EKS ships no CSI driver and, from 1.30,
+    # no default StorageClass; the add-on makes a gp3 one the default.
+    aws-ebs-csi-driver = {
+      configuration_values = jsonencode({ defaultStorageClass = { enabled = true } })
+      pod_identity_association = [{
+        role_arn        = module.ebs_csi_identity.iam_role_arn
+        service_account = "ebs-csi-controller-sa"
+      }]
+    }
   }
 
   eks_managed_node_groups = {
     default = {
+      # Graviton instance families (m7g, c7g, t4g, ...) need the ARM image.
+      ami_type       = var.arm ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD"
       instance_types = [var.node_size]
       min_size       = var.nodes_min
       max_size       = var.nodes_max
       desired_size   = var.nodes_min
     }
   }
+}
+
+# The EBS CSI controller's AWS permissions, through EKS Pod Identity.
+module "ebs_csi_identity" {
+  # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
+  source  = "terraform-aws-modules/eks-pod-identity/aws"
+  version = "~> 2.8"
+
+  name                      = "${var.name}-ebs-csi"
+  attach_aws_ebs_csi_policy = true
 }

@@ -22,8 +22,3 @@ output "private_subnet_ids" {
   description = "Private subnets (nodes, databases)."
   value       = module.vpc.private_subnets
 }
-
-output "oidc_provider_arn" {
-  description = "IRSA OIDC provider, for workload IAM roles (e.g. backups)."
-  value       = module.eks.oidc_provider_arn
-}

@@ -9,13 +9,18 @@ variable "region" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version, e.g. 1.31."
+  description = "Kubernetes minor version, e.g. 1.34."
   type        = string
 }
 
 variable "node_size" {
   description = "EC2 instance type of the managed node group."
   type        = string
+}
+
+variable "arm" {
+  description = "Whether node_size is an ARM (Graviton) instance type, which needs the ARM image."
+  type        = bool
 }
 
 variable "nodes_min" {

@@ -1,9 +1,10 @@
-# A private GKE cluster in its own VPC, built on the community terraform-google-modules.
+# A private GKE cluster in its own VPC, built on the community terraform-google-modules (majors
+# matched to the google provider 7 in versions.tf).
 
 module "network" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
   source  = "terraform-google-modules/network/google"
-  version = "~> 9.3"
+  version = "~> 18.1"
 
   project_id   = var.project
   network_name = var.name
@@ -27,7 +28,7 @@ module "network" {
 module "gke" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
   source  = "terraform-google-modules/kubernetes-engine/google//modules/private-cluster"
-  version = "~> 35.0"
+  version = "~> 44.2"
 
   project_id         = var.project
   name               = var.name
@@ -39,8 +40,10 @@ module "gke" {
   ip_range_pods     = "pods"
   ip_range_services = "services"
 
-  enable_private_nodes     = true
-  network_policy           = true
+  enable_private_nodes = true
+  # GKE Dataplane V2 (Cilium) enforces NetworkPolicy itself; the Calico add-on must stay off.
+  datapath_provider        = "ADVANCED_DATAPATH"
+  network_policy           = false
   enable_shielded_nodes    = true
   identity_namespace       = "enabled"
   release_channel          = "REGULAR"
@@ -48,11 +51,13 @@ module "gke" {
   remove_default_node_pool = true
 
   node_pools = [{
-    name         = "default"
-    machine_type = var.node_size
-    min_count    = var.nodes_min
-    max_count    = var.nodes_max
-    auto_upgrade = true
-    image_type   = "COS_CONTAINERD"
+    name            = "default"
+    machine_type    = var.node_size
+    # The cluster autoscaler's bounds for the whole regional pool (min_count/max_count would be
+    # per zone, tripling them).
+    total_min_count = var.nodes_min
+    total_max_count = var.nodes_max
+    auto_upgrade    = true
+    image_type      = "COS_CONTAINERD"
   }]
 }

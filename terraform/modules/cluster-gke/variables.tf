@@ -9,7 +9,7 @@ variable "region" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version, e.g. 1.31."
+  description = "Kubernetes minor version, e.g. 1.34."
   type        = string
 }
 

@@ -20,7 +20,7 @@ resource "aws_security_group" "database" {
 module "rds" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
   source  = "terraform-aws-modules/rds/aws"
-  version = "~> 6.10"
+  version = "~> 7.2"
 
   identifier           = "${var.name}-postgres"
   engine               = "postgres"

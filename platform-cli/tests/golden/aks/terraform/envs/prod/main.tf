@@ -10,6 +10,8 @@ module "cluster" {
   nodes_min          = var.nodes_min
   nodes_max          = var.nodes_max
   network_cidr       = var.network_cidr
+  pod_cidr           = "100.64.0.0/14"
+  service_cidr       = "172.30.0.0/16"
 }
 
 module "backups" {
@@ -18,6 +20,13 @@ module "backups" {
   name           = var.backup_bucket
   region         = var.region
   retention_days = var.backup_retention_days
+
+  # The PostgreSQL pods' service account (CloudNativePG names it after the cluster) writes the bucket.
+  namespace       = "data"
+  service_account = "postgres"
+
+  oidc_issuer_url     = module.cluster.oidc_issuer_url
+  identity_config_map = "postgres-backup-identity"
 }
 
 # Argo CD is installed once by Terraform; from then on it manages itself from

@@ -6,7 +6,7 @@ production  = true
 
 cluster_name       = "contoso-prod"
 region             = "westeurope"
-kubernetes_version = "1.31"
+kubernetes_version = "1.35"
 node_size          = "Standard_D4s_v5"
 nodes_min          = 3
 nodes_max          = 6

@@ -6,8 +6,9 @@ production  = false
 
 cluster_name       = "shop-dev"
 region             = "eu-west-1"
-kubernetes_version = "1.31"
+kubernetes_version = "1.35"
 node_size          = "t3.large"
+node_arm           = false
 nodes_min          = 2
 nodes_max          = 4
 network_cidr       = "10.0.0.0/16"

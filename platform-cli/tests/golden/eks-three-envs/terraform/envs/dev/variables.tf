@@ -35,6 +35,11 @@ variable "node_size" {
   type        = string
 }
 
+variable "node_arm" {
+  description = "Whether node_size is an ARM (Graviton) instance type."
+  type        = bool
+}
+
 variable "nodes_min" {
   description = "Minimum number of worker nodes."
   type        = number

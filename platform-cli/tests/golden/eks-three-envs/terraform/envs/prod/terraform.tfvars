@@ -6,8 +6,9 @@ production  = true
 
 cluster_name       = "shop-prod"
 region             = "us-east-1"
-kubernetes_version = "1.31"
+kubernetes_version = "1.35"
 node_size          = "m6i.xlarge"
+node_arm           = false
 nodes_min          = 3
 nodes_max          = 12
 network_cidr       = "10.2.0.0/16"

@@ -6,8 +6,9 @@ production  = false
 
 cluster_name       = "shop-staging"
 region             = "eu-west-1"
-kubernetes_version = "1.31"
-node_size          = "m6i.large"
+kubernetes_version = "1.35"
+node_size          = "m7g.large"
+node_arm           = true
 nodes_min          = 2
 nodes_max          = 4
 network_cidr       = "10.1.0.0/16"

@@ -14,7 +14,7 @@ provider "kubernetes" {
 }
 
 provider "helm" {
-  kubernetes {
+  kubernetes = {
     host                   = "https://${module.cluster.endpoint}"
     cluster_ca_certificate = base64decode(module.cluster.ca_certificate)
     token                  = data.google_client_config.current.access_token

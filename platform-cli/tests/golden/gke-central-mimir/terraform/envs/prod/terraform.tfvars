@@ -6,7 +6,7 @@ production  = true
 
 cluster_name       = "globex-prod"
 region             = "europe-west1"
-kubernetes_version = "1.31"
+kubernetes_version = "1.35"
 node_size          = "e2-standard-8"
 nodes_min          = 3
 nodes_max          = 9

@@ -20,6 +20,15 @@ module "backups" {
   region         = var.region
   project        = var.gcp_project
   retention_days = var.backup_retention_days
+
+  # The PostgreSQL pods' service account (CloudNativePG names it after the cluster) writes the bucket.
+  namespace       = "data"
+  service_account = "postgres"
+
+  writer_account_id = "globex-staging-pg-backup"
+
+  # The workload identity pool exists once the cluster does.
+  depends_on = [module.cluster]
 }
 
 # Argo CD is installed once by Terraform; from then on it manages itself from

@@ -6,7 +6,7 @@ production  = false
 
 cluster_name       = "globex-staging"
 region             = "europe-west1"
-kubernetes_version = "1.31"
+kubernetes_version = "1.35"
 node_size          = "e2-standard-4"
 nodes_min          = 2
 nodes_max          = 4

@@ -1,0 +1,199 @@
+//! What each cloud accepts for the cluster fields of a manifest: region names, node sizes and
+//! network sizes, and the address ranges the rendered Terraform carves out of the network.
+//!
+//! `platform validate` refuses a value the cloud would refuse at `terraform apply`, or one that
+//! would give a cluster the platform cannot land on (a network too small for `nodes.max`).
+
+use ipnet::Ipv4Net;
+
+use super::model::Provider;
+
+/// AKS (Azure CNI overlay): the pod range, outside the VNet; each node takes a /24 of it.
+pub const AKS_POD_CIDR: &str = "100.64.0.0/14";
+/// AKS: the Service range, outside the VNet; the cluster DNS is its tenth address.
+pub const AKS_SERVICE_CIDR: &str = "172.30.0.0/16";
+
+/// Prefix lengths the cloud accepts for `networkCidr`, given how the Terraform module splits it.
+pub fn network_prefixes(provider: Provider) -> Option<(u8, u8, &'static str)> {
+    match provider {
+        // AWS allows VPCs from /16 to /28; the module's public subnets are /(prefix+8).
+        Provider::Eks => Some((
+            16,
+            20,
+            "AWS VPCs are /16 at most; the public subnets are 8 bits longer, at most /28",
+        )),
+        // The node subnet is /(prefix+4); Azure's smallest subnet is /29.
+        Provider::Aks => Some((8, 24, "the node subnet is 4 bits longer than the VNet, at most /28")),
+        // The node subnet is /(prefix+4) and the pod range /(prefix+2), a /24 per node.
+        Provider::Gke => Some((8, 20, "the node subnet is 4 bits longer than the network, at most /24")),
+        Provider::Existing => None,
+    }
+}
+
+/// The most nodes the network of `net` holds on `provider`, with the reason, where that is
+/// smaller than anything the manifest may ask for.
+pub fn node_capacity(provider: Provider, net: &Ipv4Net) -> Option<(u64, String)> {
+    let prefix = u32::from(net.prefix_len());
+    match provider {
+        Provider::Gke => {
+            // The pod range is /(prefix+2); GKE gives each node a /24 of it (110 pods per node).
+            let nodes = 1u64 << 22u32.saturating_sub(prefix);
+            Some((
+                nodes,
+                format!("the pod range /{} holds {nodes} per-node /24 blocks", prefix + 2),
+            ))
+        }
+        Provider::Aks => {
+            // The node subnet is /(prefix+4); Azure keeps 5 addresses of every subnet.
+            let addresses = 1u64 << 28u32.saturating_sub(prefix);
+            let nodes = addresses.saturating_sub(5);
+            Some((
+                nodes,
+                format!("the node subnet /{} has {nodes} usable addresses", prefix + 4),
+            ))
+        }
+        Provider::Eks | Provider::Existing => None,
+    }
+}
+
+/// The address ranges outside `networkCidr` that the cluster itself uses.
+pub fn reserved_ranges(provider: Provider) -> Vec<(Ipv4Net, &'static str)> {
+    match provider {
+        Provider::Aks => [
+            (AKS_POD_CIDR, "the AKS pod range"),
+            (AKS_SERVICE_CIDR, "the AKS Service range"),
+        ]
+        .into_iter()
+        .filter_map(|(cidr, what)| cidr.parse().ok().map(|net| (net, what)))
+        .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `region` has the shape of the provider's region names (eu-west-1, westeurope,
+/// europe-west1). A shape, not a list: new regions keep appearing.
+pub fn is_region(provider: Provider, region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
+    let ends_in_digits = |s: &str| {
+        let letters = s.trim_end_matches(|c: char| c.is_ascii_digit());
+        letters.len() < s.len() && lower(letters)
+    };
+    match provider {
+        // us-east-1, eu-central-2, us-gov-west-1, ap-southeast-7
+        Provider::Eks => {
+            (3..=4).contains(&parts.len())
+                && parts[..parts.len() - 1].iter().all(|p| lower(p))
+                && parts[parts.len() - 1].parse::<u8>().is_ok()
+        }
+        // westeurope, eastus2, germanywestcentral
+        Provider::Aks => {
+            parts.len() == 1
+                && region.len() >= 4
+                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && region.as_bytes()[0].is_ascii_lowercase()
+        }
+        // europe-west1, us-central1, northamerica-northeast2
+        Provider::Gke => parts.len() == 2 && lower(parts[0]) && ends_in_digits(parts[1]),
+        Provider::Existing => true,
+    }
+}
+
+/// Whether `size` has the shape of the provider's node sizes.
+pub fn is_node_size(provider: Provider, size: &str) -> bool {
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    match provider {
+        // m6i.large, m7g.2xlarge, u-6tb1.metal
+        Provider::Eks => size
+            .split_once('.')
+            .is_some_and(|(family, kind)| name(family) && name(kind)),
+        // Standard_D4s_v5
+        Provider::Aks => size
+            .strip_prefix("Standard_")
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')),
+        // e2-standard-4, n2d-highmem-8
+        Provider::Gke => size.contains('-') && name(size),
+        Provider::Existing => true,
+    }
+}
+
+/// Whether an EC2 instance type is ARM (Graviton: m7g, c6gn, t4g, x2gd, is4gen; or a1), whose
+/// nodes need the ARM image.
+pub fn is_arm_instance_type(size: &str) -> bool {
+    let family = size.split('.').next().unwrap_or_default();
+    if family == "a1" {
+        return true;
+    }
+    let letters = family.trim_start_matches(|c: char| c.is_ascii_lowercase());
+    let after_generation = letters.trim_start_matches(|c: char| c.is_ascii_digit());
+    letters.len() != after_generation.len()
+        && family.len() != letters.len()
+        && after_generation.bytes().all(|b| b.is_ascii_lowercase())
+        && after_generation.contains('g')
+}
+
+/// GKE machine families of ARM nodes, which GKE taints `kubernetes.io/arch=arm64:NoSchedule`.
+pub fn is_gke_arm_machine_type(size: &str) -> bool {
+    ["t2a-", "c4a-", "n4a-"].iter().any(|family| size.starts_with(family))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arm_instance_types() {
+        for arm in [
+            "m7g.large",
+            "c6gn.xlarge",
+            "t4g.medium",
+            "x2gd.xlarge",
+            "is4gen.large",
+            "a1.large",
+            "m8g.large",
+            "r6gd.large",
+        ] {
+            assert!(is_arm_instance_type(arm), "{arm}");
+        }
+        for x86 in [
+            "m6i.large",
+            "g4ad.xlarge",
+            "g5.xlarge",
+            "m7i-flex.large",
+            "c7a.large",
+            "inf2.xlarge",
+            "p4d.24xlarge",
+        ] {
+            assert!(!is_arm_instance_type(x86), "{x86}");
+        }
+    }
+
+    #[test]
+    fn region_shapes() {
+        assert!(is_region(Provider::Eks, "eu-west-1") && is_region(Provider::Eks, "us-gov-west-1"));
+        assert!(!is_region(Provider::Eks, "westeurope") && !is_region(Provider::Eks, "europe-west1"));
+        assert!(is_region(Provider::Aks, "westeurope") && is_region(Provider::Aks, "eastus2"));
+        assert!(!is_region(Provider::Aks, "eu-west-1") && !is_region(Provider::Aks, "West Europe"));
+        assert!(is_region(Provider::Gke, "europe-west1") && is_region(Provider::Gke, "northamerica-northeast2"));
+        assert!(!is_region(Provider::Gke, "eu-west-1") && !is_region(Provider::Gke, "europe-west"));
+    }
+
+    #[test]
+    fn node_size_shapes() {
+        assert!(is_node_size(Provider::Eks, "m6i.large") && !is_node_size(Provider::Eks, "Standard_D4s_v5"));
+        assert!(is_node_size(Provider::Aks, "Standard_D4s_v5") && !is_node_size(Provider::Aks, "m6i.large"));
+        assert!(is_node_size(Provider::Gke, "e2-standard-4") && !is_node_size(Provider::Gke, "m6i.large"));
+    }
+
+    #[test]
+    fn gke_pod_range_bounds_the_nodes() {
+        let net: Ipv4Net = "10.0.0.0/16".parse().unwrap_or_default();
+        assert_eq!(node_capacity(Provider::Gke, &net).map(|(n, _)| n), Some(64));
+        let net: Ipv4Net = "10.0.0.0/20".parse().unwrap_or_default();
+        assert_eq!(node_capacity(Provider::Aks, &net).map(|(n, _)| n), Some(251));
+    }
+}
