@@ -29,9 +29,12 @@ resource "azurerm_storage_account" "backups" {
     }
   }
 
+  # Only the cluster's node subnet (through its Microsoft.Storage service endpoint) reaches the
+  # account: that is where the PostgreSQL pods' traffic leaves from under Azure CNI overlay.
   network_rules {
-    default_action = "Deny"
-    bypass         = ["AzureServices"]
+    default_action             = "Deny"
+    bypass                     = ["AzureServices"]
+    virtual_network_subnet_ids = var.allowed_subnet_ids
   }
 }
 

@@ -32,3 +32,8 @@ variable "identity_config_map" {
   description = "ConfigMap (in namespace) that hands the writer's client id to the PostgreSQL pods."
   type        = string
 }
+
+variable "allowed_subnet_ids" {
+  description = "Subnets allowed through the storage account's network rules (the cluster's nodes)."
+  type        = list(string)
+}

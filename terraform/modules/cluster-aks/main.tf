@@ -16,12 +16,14 @@ resource "azurerm_virtual_network" "this" {
   address_space       = [var.network_cidr]
 }
 
+# The nodes' subnet; its Microsoft.Storage endpoint is the one way into the backup storage account.
 resource "azurerm_subnet" "nodes" {
   # checkov:skip=CKV2_AZURE_31:AKS attaches its managed network security group to the node NICs of this subnet.
   name                 = "nodes"
   resource_group_name  = azurerm_resource_group.this.name
   virtual_network_name = azurerm_virtual_network.this.name
   address_prefixes     = [cidrsubnet(var.network_cidr, 4, 0)]
+  service_endpoints    = ["Microsoft.Storage"]
 }
 
 module "aks" {

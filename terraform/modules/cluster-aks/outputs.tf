@@ -19,6 +19,11 @@ output "resource_group_name" {
   value       = azurerm_resource_group.this.name
 }
 
+output "node_subnet_id" {
+  description = "Subnet of the nodes: the one network the backup storage account admits."
+  value       = azurerm_subnet.nodes.id
+}
+
 output "oidc_issuer_url" {
   description = "OIDC issuer of the cluster's service account tokens, for workload identity federation."
   value       = module.aks.oidc_issuer_profile_issuer_url

@@ -27,6 +27,7 @@ module "backups" {
 
   oidc_issuer_url     = module.cluster.oidc_issuer_url
   identity_config_map = "postgres-backup-identity"
+  allowed_subnet_ids  = [module.cluster.node_subnet_id]
 }
 
 # Argo CD is installed once by Terraform; from then on it manages itself from
