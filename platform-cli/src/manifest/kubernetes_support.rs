@@ -4,7 +4,7 @@
 //! A version past its end date is refused: the cloud no longer creates clusters on it (or
 //! upgrades them by force), and no security fix reaches it. A version absent from a provider's
 //! rows is refused too: either the provider never offered it or it is newer than this table;
-//! update the table (and its `checked` date) from the provider's calendar, never guess a date.
+//! update the table (and `CHECKED`) from the provider's calendar, never guess a date.
 
 use time::Date;
 use time::macros::date;
@@ -14,14 +14,18 @@ use super::model::Provider;
 /// The version new manifests get: the newest minor every provider below supports.
 pub const DEFAULT_VERSION: &str = "1.35";
 
-/// One provider's calendar, as published on `source` and read on `checked`.
+/// The day every calendar below was last read from its source.
+pub const CHECKED: Date = date!(2026 - 11 - 30);
+
+/// One provider's calendar, as published on `source` and read on [`CHECKED`].
 #[derive(Debug)]
 pub struct Calendar {
     pub provider: Provider,
+    /// Whose support it is, for messages ("eks", "upstream Kubernetes").
+    pub name: &'static str,
     /// What "supported" means here, for the message and the docs.
     pub window: &'static str,
     pub source: &'static str,
-    pub checked: Date,
     pub releases: &'static [Release],
 }
 
@@ -40,9 +44,9 @@ const fn release(minor: u32, ends: Date) -> Release {
 pub const CALENDARS: [Calendar; 4] = [
     Calendar {
         provider: Provider::Eks,
+        name: "eks",
         window: "end of extended support (standard support is 14 months from release, then 12 months extended at extra cost)",
         source: "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html",
-        checked: date!(2026 - 11 - 30),
         releases: &[
             release(30, date!(2026 - 07 - 23)),
             release(31, date!(2026 - 11 - 26)),
@@ -54,16 +58,16 @@ pub const CALENDARS: [Calendar; 4] = [
     },
     Calendar {
         provider: Provider::Aks,
+        name: "aks",
         window: "end of life on the Free and Standard tiers (the rendered cluster's tier; LTS needs Premium)",
         source: "https://learn.microsoft.com/azure/aks/supported-kubernetes-versions",
-        checked: date!(2026 - 11 - 30),
         releases: &[release(34, date!(2026 - 11 - 30)), release(35, date!(2027 - 03 - 31))],
     },
     Calendar {
         provider: Provider::Gke,
+        name: "gke",
         window: "end of maintenance support (14 months from availability in the Regular channel)",
         source: "https://cloud.google.com/kubernetes-engine/docs/release-schedule",
-        checked: date!(2026 - 11 - 30),
         releases: &[
             release(33, date!(2026 - 08 - 03)),
             release(34, date!(2026 - 10 - 01)),
@@ -72,9 +76,9 @@ pub const CALENDARS: [Calendar; 4] = [
     },
     Calendar {
         provider: Provider::Existing,
+        name: "upstream Kubernetes",
         window: "end of upstream patch releases",
         source: "https://kubernetes.io/releases/",
-        checked: date!(2026 - 11 - 30),
         releases: &[
             release(33, date!(2026 - 06 - 28)),
             release(34, date!(2026 - 10 - 27)),
@@ -85,10 +89,12 @@ pub const CALENDARS: [Calendar; 4] = [
 
 /// The calendar of a provider.
 pub fn calendar(provider: Provider) -> &'static Calendar {
-    CALENDARS
-        .iter()
-        .find(|c| c.provider == provider)
-        .unwrap_or(&CALENDARS[0])
+    match provider {
+        Provider::Eks => &CALENDARS[0],
+        Provider::Aks => &CALENDARS[1],
+        Provider::Gke => &CALENDARS[2],
+        Provider::Existing => &CALENDARS[3],
+    }
 }
 
 /// Why a version cannot be used.
@@ -144,11 +150,7 @@ mod tests {
     #[test]
     fn the_default_version_is_supported_everywhere_on_the_day_the_table_was_checked() {
         for c in &CALENDARS {
-            assert!(
-                check(c.provider, DEFAULT_VERSION, c.checked).is_ok(),
-                "{:?}",
-                c.provider
-            );
+            assert!(check(c.provider, DEFAULT_VERSION, CHECKED).is_ok(), "{:?}", c.provider);
         }
     }
 
@@ -215,6 +217,7 @@ mod tests {
     #[test]
     fn every_calendar_is_in_release_order() {
         for c in &CALENDARS {
+            assert_eq!(calendar(c.provider).provider, c.provider);
             assert!(
                 c.releases
                     .windows(2)

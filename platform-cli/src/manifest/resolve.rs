@@ -599,10 +599,23 @@ pub(crate) fn provider_name(p: Provider) -> &'static str {
     }
 }
 
-/// Google service account ids: 6-30 lowercase letters, digits and '-', no '-' at the end.
+/// Google service account ids: 6-30 lowercase letters, digits and '-', no '-' at the end. A
+/// longer seed keeps its start and gets a short hash of the whole, so two environments whose
+/// names differ only past the cut still get two accounts.
 fn gcp_account_id(seed: &str) -> String {
-    let id: String = seed.chars().take(30).collect();
-    id.trim_end_matches('-').into()
+    if seed.len() <= 30 {
+        return seed.into();
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(seed.as_bytes());
+    let start: String = seed.chars().take(23).collect();
+    format!(
+        "{}-{:02x}{:02x}{:02x}",
+        start.trim_end_matches('-'),
+        digest[0],
+        digest[1],
+        digest[2]
+    )
 }
 
 /// Azure storage account names: 3-24 lowercase letters and digits.
@@ -645,6 +658,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn gcp_account_ids_fit_and_stay_distinct() {
+        assert_eq!(super::gcp_account_id("globex-prod-pg-backup"), "globex-prod-pg-backup");
+        let a = super::gcp_account_id("a-very-long-platform-name-staging-pg-backup");
+        let b = super::gcp_account_id("a-very-long-platform-name-production-pg-backup");
+        assert!(a.len() <= 30 && b.len() <= 30 && !a.ends_with('-'), "{a} {b}");
+        assert_ne!(a, b);
     }
 
     #[test]

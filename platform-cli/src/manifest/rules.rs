@@ -755,12 +755,13 @@ fn check_network_size(c: &mut Checker<'_>, p: &str, cl: &super::model::Cluster, 
 
 fn check_kubernetes_version(c: &mut Checker<'_>, p: &str, cl: &super::model::Cluster) {
     use super::kubernetes_support::{self, Unsupported};
-    let provider = provider_name(cl.provider);
     let version = &cl.kubernetes_version;
     let calendar = kubernetes_support::calendar(cl.provider);
+    let provider = calendar.name;
+    let checked = kubernetes_support::CHECKED;
     let listed = |supported: Vec<String>| {
         if supported.is_empty() {
-            format!("none is left in the {provider} table (checked {})", calendar.checked)
+            format!("none is left in the {provider} table (checked {checked})")
         } else {
             format!("a supported minor version: {}", supported.join(", "))
         }
@@ -785,10 +786,7 @@ fn check_kubernetes_version(c: &mut Checker<'_>, p: &str, cl: &super::model::Clu
         ),
         Err(Unsupported::Unknown { supported }) => c.invalid(
             &pointer,
-            format!(
-                "Kubernetes {version} is not in the {provider} support table (checked {})",
-                calendar.checked
-            ),
+            format!("Kubernetes {version} is not in the {provider} support table (checked {checked})"),
             listed(supported),
             if version.len() <= 3 {
                 "quote it: an unquoted 1.30 is the number 1.3".to_string()
