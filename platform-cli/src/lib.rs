@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod components;
 pub mod manifest;
 pub mod promote;
 pub mod render;

@@ -4,8 +4,13 @@
 //! `platform schema` prints is generated from these types, and doc comments become its
 //! descriptions (what an editor shows on hover).
 
-use schemars::JsonSchema;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
+
+use crate::components::Component;
 
 /// A platform: one GitOps repository, one app, an ordered list of environments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -23,7 +28,7 @@ pub struct Manifest {
     pub app: App,
     /// Chart versions of the platform components; each environment may override them.
     #[serde(default)]
-    pub components: Components,
+    pub components: ComponentPins,
     /// Environments in promotion order (for example dev, staging, prod).
     pub environments: Vec<Environment>,
 }
@@ -245,116 +250,56 @@ impl Default for LatencySlo {
     }
 }
 
-/// Chart versions of the platform components.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Components {
-    #[serde(default = "defaults::ingress_nginx")]
-    pub ingress_nginx: Component,
-    #[serde(default = "defaults::argo_cd")]
-    pub argo_cd: Component,
-    #[serde(default = "defaults::cert_manager")]
-    pub cert_manager: Component,
-    #[serde(default = "defaults::cloudnative_pg")]
-    pub cloudnative_pg: Component,
-    #[serde(default = "defaults::redis")]
-    pub redis: Component,
-    #[serde(default = "defaults::kyverno")]
-    pub kyverno: Component,
-    #[serde(default = "defaults::kube_prometheus_stack")]
-    pub kube_prometheus_stack: Component,
-    #[serde(default = "defaults::loki")]
-    pub loki: Component,
-    #[serde(default = "defaults::tempo")]
-    pub tempo: Component,
-    #[serde(default = "defaults::alloy")]
-    pub alloy: Component,
-}
-
-impl Default for Components {
-    fn default() -> Self {
-        Self {
-            ingress_nginx: defaults::ingress_nginx(),
-            argo_cd: defaults::argo_cd(),
-            cert_manager: defaults::cert_manager(),
-            cloudnative_pg: defaults::cloudnative_pg(),
-            redis: defaults::redis(),
-            kyverno: defaults::kyverno(),
-            kube_prometheus_stack: defaults::kube_prometheus_stack(),
-            loki: defaults::loki(),
-            tempo: defaults::tempo(),
-            alloy: defaults::alloy(),
-        }
-    }
-}
-
-impl Components {
-    /// Each component with its manifest key, for checks that treat them alike.
-    pub fn entries(&self) -> [(&'static str, &Component); 10] {
-        [
-            ("ingressNginx", &self.ingress_nginx),
-            ("argoCd", &self.argo_cd),
-            ("certManager", &self.cert_manager),
-            ("cloudnativePg", &self.cloudnative_pg),
-            ("redis", &self.redis),
-            ("kyverno", &self.kyverno),
-            ("kubePrometheusStack", &self.kube_prometheus_stack),
-            ("loki", &self.loki),
-            ("tempo", &self.tempo),
-            ("alloy", &self.alloy),
-        ]
-    }
-}
+/// Chart versions pinned in the manifest, by component; a component not listed uses its
+/// default (top level) or the top level's pin (in an environment). Which keys exist comes from
+/// the component table ([`crate::components`]), so the schema is written by hand below.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ComponentPins(pub BTreeMap<Component, Pin>);
 
 impl ComponentPins {
-    /// Each pin with its manifest key (`None` where the environment inherits).
-    pub fn entries(&self) -> [(&'static str, &Option<Component>); 10] {
-        [
-            ("ingressNginx", &self.ingress_nginx),
-            ("argoCd", &self.argo_cd),
-            ("certManager", &self.cert_manager),
-            ("cloudnativePg", &self.cloudnative_pg),
-            ("redis", &self.redis),
-            ("kyverno", &self.kyverno),
-            ("kubePrometheusStack", &self.kube_prometheus_stack),
-            ("loki", &self.loki),
-            ("tempo", &self.tempo),
-            ("alloy", &self.alloy),
-        ]
+    /// This map's pin of `component`, if it has one.
+    pub fn get(&self, component: Component) -> Option<&Pin> {
+        self.0.get(&component)
+    }
+
+    /// Each pin with its component, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (Component, &Pin)> {
+        self.0.iter().map(|(c, p)| (*c, p))
+    }
+}
+
+impl JsonSchema for ComponentPins {
+    fn schema_name() -> Cow<'static, str> {
+        "ComponentPins".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let pin = generator.subschema_for::<Pin>();
+        let properties: serde_json::Map<String, serde_json::Value> = Component::pinnable()
+            .map(|c| {
+                let default = c.default_version().unwrap_or_default();
+                let mut schema = pin.clone();
+                schema.insert(
+                    "description".into(),
+                    format!("Chart `{}`; default chart version {default}.", c.spec().name).into(),
+                );
+                (c.key().to_string(), schema.to_value())
+            })
+            .collect();
+        json_schema!({
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+        })
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Component {
+pub struct Pin {
     /// Helm chart version (semver).
     pub chart_version: String,
-}
-
-/// Per-environment overrides of component chart versions; unset ones inherit the top level.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ComponentPins {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ingress_nginx: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub argo_cd: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert_manager: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloudnative_pg: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kyverno: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kube_prometheus_stack: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loki: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tempo: Option<Component>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alloy: Option<Component>,
 }
 
 /// Per-environment pins of the app; unset ones inherit the top-level `app`.
@@ -619,8 +564,6 @@ pub struct TerraformState {
 
 /// Default values, in one place so the schema and the resolver agree.
 pub mod defaults {
-    use super::Component;
-
     pub fn yes() -> bool {
         true
     }
@@ -647,41 +590,6 @@ pub mod defaults {
     }
     pub fn retention_days() -> u32 {
         30
-    }
-    fn chart(version: &str) -> Component {
-        Component {
-            chart_version: version.into(),
-        }
-    }
-    pub fn ingress_nginx() -> Component {
-        chart("4.11.3")
-    }
-    pub fn argo_cd() -> Component {
-        chart("7.7.5")
-    }
-    pub fn cert_manager() -> Component {
-        chart("v1.16.2")
-    }
-    pub fn cloudnative_pg() -> Component {
-        chart("0.22.1")
-    }
-    pub fn redis() -> Component {
-        chart("20.3.0")
-    }
-    pub fn kyverno() -> Component {
-        chart("3.3.4")
-    }
-    pub fn kube_prometheus_stack() -> Component {
-        chart("66.3.1")
-    }
-    pub fn loki() -> Component {
-        chart("6.23.0")
-    }
-    pub fn tempo() -> Component {
-        chart("1.16.0")
-    }
-    pub fn alloy() -> Component {
-        chart("0.10.1")
     }
     pub fn availability() -> f64 {
         99.9

@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 
 use super::Manifest;
 use super::model::Environment;
+use crate::components::Component;
 
 /// The effective pins of one environment (its own, else the top-level defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pins {
     pub app_image: String,
     pub app_chart_version: String,
-    /// Manifest key (e.g. `ingressNginx`) → chart version.
-    pub components: BTreeMap<&'static str, String>,
+    /// Chart version of every component that has one.
+    pub components: BTreeMap<Component, String>,
 }
 
 /// The effective pins of environment `env`, if the manifest has it.
@@ -27,12 +28,12 @@ pub fn effective(manifest: &Manifest, env: &str) -> Option<Pins> {
 
 /// The effective pins of `e`, an environment of `manifest`.
 pub fn of(manifest: &Manifest, e: &Environment) -> Pins {
-    let components = manifest
-        .components
-        .entries()
-        .into_iter()
-        .zip(e.components.entries())
-        .map(|((key, base), (_, pin))| (key, pin.as_ref().unwrap_or(base).chart_version.clone()))
+    let components = Component::pinnable()
+        .filter_map(|c| {
+            let pinned = e.components.get(c).or_else(|| manifest.components.get(c));
+            let version = pinned.map(|p| p.chart_version.as_str()).or(c.default_version())?;
+            Some((c, version.to_string()))
+        })
         .collect();
     Pins {
         app_image: e.app.image.clone().unwrap_or_else(|| manifest.app.image.clone()),

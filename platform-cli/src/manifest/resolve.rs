@@ -11,6 +11,7 @@ use super::ci::{self, CiInfraView, RegistryLoginView, SigningView};
 use super::cloud_limits;
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 use super::pins::Pins;
+use crate::components::{Component, Folder, Needs, Source};
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -202,6 +203,8 @@ pub enum SourceKind {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ComponentView {
+    #[serde(skip)]
+    pub component: Component,
     pub name: &'static str,
     pub namespace: &'static str,
     pub source: SourceKind,
@@ -470,124 +473,59 @@ fn ratio(value: f64) -> String {
     if text.is_empty() { "0".into() } else { text.into() }
 }
 
+/// The environment's components, from the table in [`crate::components`], in table order.
 fn components(pins: &Pins, e: &model::Environment, managed_db: bool) -> Vec<ComponentView> {
-    // Chart version of a component, by its manifest key.
-    let pin = |key: &str| pins.components.get(key).cloned();
     let env = &e.name;
-    let helm = |name: &'static str, namespace, repo, chart, version, wave| ComponentView {
-        name,
-        namespace,
-        source: SourceKind::HelmRepo,
-        repo_url: Some(repo),
-        chart: Some(chart),
-        chart_version: version,
-        sync_wave: wave,
-        path: format!("helm/values/{env}/{name}.yaml"),
-        values_file: Some(format!("helm/values/{env}/{name}.yaml")),
-    };
-    let folder = |name: &'static str, namespace, wave, path: String| ComponentView {
-        name,
-        namespace,
-        source: SourceKind::Directory,
-        repo_url: None,
-        chart: None,
-        chart_version: None,
-        sync_wave: wave,
-        path,
-        values_file: None,
-    };
-    let directory =
-        |name: &'static str, namespace, wave| folder(name, namespace, wave, format!("argocd/{env}/manifests/{name}"));
-    let grafana = "https://grafana.github.io/helm-charts";
-    let central = e.observability.mode == ObservabilityMode::Central;
-    let mut list = vec![
-        directory("namespaces", "argocd", -6),
-        helm(
-            "argo-cd",
-            "argocd",
-            "https://argoproj.github.io/argo-helm",
-            "argo-cd",
-            pin("argoCd"),
-            -5,
-        ),
-        helm(
-            "kube-prometheus-stack",
-            "monitoring",
-            "https://prometheus-community.github.io/helm-charts",
-            "kube-prometheus-stack",
-            pin("kubePrometheusStack"),
-            -5,
-        ),
-        helm(
-            "kyverno",
-            "kyverno",
-            "https://kyverno.github.io/kyverno/",
-            "kyverno",
-            pin("kyverno"),
-            -5,
-        ),
-        helm(
-            "cert-manager",
-            "cert-manager",
-            "https://charts.jetstack.io",
-            "cert-manager",
-            pin("certManager"),
-            -4,
-        ),
-        helm(
-            "cloudnative-pg",
-            "cnpg-system",
-            "https://cloudnative-pg.github.io/charts",
-            "cloudnative-pg",
-            pin("cloudnativePg"),
-            -4,
-        ),
-        helm(
-            "ingress-nginx",
-            "ingress-nginx",
-            "https://kubernetes.github.io/ingress-nginx",
-            "ingress-nginx",
-            pin("ingressNginx"),
-            -3,
-        ),
-        directory("cluster-issuers", "cert-manager", -3),
-        folder("kyverno-policies", "kyverno", -3, format!("policies/{env}")),
-        directory("redis-tls", "data", -2),
-        helm(
-            "redis",
-            "data",
-            "registry-1.docker.io/bitnamicharts",
-            "redis",
-            pin("redis"),
-            -1,
-        ),
-    ];
-    if !managed_db {
-        list.push(directory("postgres", "data", -1));
-    }
-    if !central {
-        list.push(helm("loki", "monitoring", grafana, "loki", pin("loki"), -2));
-        list.push(helm("tempo", "monitoring", grafana, "tempo", pin("tempo"), -2));
-    }
-    list.push(helm("alloy", "monitoring", grafana, "alloy", pin("alloy"), -2));
-    list.push(folder(
-        "observability",
-        "monitoring",
-        -1,
-        format!("observability/{env}"),
-    ));
-    list.push(ComponentView {
-        name: "app",
-        namespace: "app",
-        source: SourceKind::LocalChart,
-        repo_url: None,
-        chart: None,
-        chart_version: Some(pins.app_chart_version.clone()),
-        sync_wave: 0,
-        path: "helm/charts/app".into(),
-        values_file: Some(format!("helm/values/{env}/app.yaml")),
-    });
-    list
+    let self_hosted = e.observability.mode != ObservabilityMode::Central;
+    Component::all()
+        .filter(|c| match c.spec().needs {
+            Needs::Always => true,
+            Needs::InClusterDatabase => !managed_db,
+            Needs::SelfHostedObservability => self_hosted,
+        })
+        .map(|component| {
+            let spec = component.spec();
+            let name = spec.name;
+            let values_file = format!("helm/values/{env}/{name}.yaml");
+            let (source, repo_url, chart, chart_version, path, values_file) = match spec.source {
+                Source::Chart { repository, chart, .. } => (
+                    SourceKind::HelmRepo,
+                    Some(repository),
+                    Some(chart),
+                    pins.components.get(&component).cloned(),
+                    values_file.clone(),
+                    Some(values_file),
+                ),
+                Source::Manifests { folder, .. } => {
+                    let path = match folder {
+                        Folder::Argocd => format!("argocd/{env}/manifests/{name}"),
+                        Folder::Top(top) => format!("{top}/{env}"),
+                    };
+                    (SourceKind::Directory, None, None, None, path, None)
+                }
+                Source::AppChart => (
+                    SourceKind::LocalChart,
+                    None,
+                    None,
+                    Some(pins.app_chart_version.clone()),
+                    "helm/charts/app".into(),
+                    Some(values_file),
+                ),
+            };
+            ComponentView {
+                component,
+                name,
+                namespace: spec.namespace,
+                source,
+                repo_url,
+                chart,
+                chart_version,
+                sync_wave: spec.wave,
+                path,
+                values_file,
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn provider_name(p: Provider) -> &'static str {

@@ -13,7 +13,7 @@ use super::ci;
 use super::cloud_limits;
 use super::diagnostic::{Code, Diagnostic};
 use super::model::{
-    ComponentPins, Components, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider,
+    ComponentPins, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider,
 };
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
@@ -185,7 +185,7 @@ pub fn check(manifest: &Manifest, source: &Source, spans: &SpanIndex) -> Vec<Dia
     c.pushed_image("/app/image", &manifest.app.image, manifest);
     c.chart_version("/app/chartVersion", &manifest.app.chart_version);
     check_slo(&mut c, &manifest.app.slo);
-    check_components(&mut c, "/components", &manifest.components);
+    check_component_pins(&mut c, "/components", &manifest.components);
     check_environments(&mut c, manifest);
     c.out.sort_by_key(|d| (d.position.offset, d.field.clone()));
     c.out
@@ -524,17 +524,12 @@ fn check_private_key(c: &mut Checker<'_>, m: &Manifest, private: &super::model::
         (None, Some(name)) => c.secret_name("/signing/privateKey/secret", name),
     }
 }
-fn check_components(c: &mut Checker<'_>, pointer: &str, components: &Components) {
-    for (key, component) in components.entries() {
-        c.chart_version(&format!("{pointer}/{key}/chartVersion"), &component.chart_version);
-    }
-}
-
 fn check_component_pins(c: &mut Checker<'_>, pointer: &str, pins: &ComponentPins) {
-    for (key, component) in pins.entries() {
-        if let Some(component) = component {
-            c.chart_version(&format!("{pointer}/{key}/chartVersion"), &component.chart_version);
-        }
+    for (component, pin) in pins.iter() {
+        c.chart_version(
+            &format!("{pointer}/{}/chartVersion", component.key()),
+            &pin.chart_version,
+        );
     }
 }
 

@@ -29,9 +29,9 @@ pub fn changes(source: &Pins, target: &Pins) -> Vec<Change> {
         &target.app_chart_version,
         &source.app_chart_version,
     );
-    for (key, version) in &source.components {
-        let current = target.components.get(key).map_or("", String::as_str);
-        push(format!("components/{key}/chartVersion"), current, version);
+    for (component, version) in &source.components {
+        let current = target.components.get(component).map_or("", String::as_str);
+        push(format!("components/{}/chartVersion", component.key()), current, version);
     }
     out
 }

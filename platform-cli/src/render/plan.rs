@@ -1,8 +1,8 @@
 //! Which template renders which file: the whole map from resolved environment to paths.
 
+use crate::components::Source;
 use crate::manifest::ResolvedEnvironment;
 use crate::manifest::resolve::ResolvedPlatform;
-use crate::manifest::resolve::SourceKind;
 
 /// One file to render: a template, its output path, and the component it is for (if any).
 #[derive(Debug, Clone)]
@@ -77,11 +77,15 @@ pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
             format!("argocd/{env}/apps/{}.yaml", c.name),
             i,
         ));
-        if let SourceKind::Directory = c.source {
-            let (family, manifests) = directory_manifests(c.name);
+        if let Source::Manifests {
+            templates,
+            files: manifests,
+            ..
+        } = c.component.spec().source
+        {
             for manifest in manifests {
                 files.push(Planned::for_component(
-                    format!("{family}/{manifest}.tera"),
+                    format!("{templates}/{manifest}.tera"),
                     format!("{}/{manifest}", c.path),
                     i,
                 ));
@@ -95,41 +99,6 @@ pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
     files.push(Planned::new("argocd/root.yaml.tera", format!("argocd/{env}/root.yaml")));
     files
 }
-
-/// The template folder and files of a component whose manifests are rendered into Git.
-fn directory_manifests(component: &str) -> (&'static str, &'static [&'static str]) {
-    match component {
-        "namespaces" => ("manifests/namespaces", &["namespaces.yaml"]),
-        "cluster-issuers" => ("manifests/cluster-issuers", &["cluster-issuers.yaml"]),
-        "redis-tls" => ("manifests/redis-tls", &["certificate.yaml"]),
-        "postgres" => ("manifests/postgres", &["cluster.yaml", "scheduled-backup.yaml"]),
-        "kyverno-policies" => ("policies", POLICY_FILES),
-        "observability" => ("observability", OBSERVABILITY_FILES),
-        _ => ("", &[]),
-    }
-}
-
-/// Kyverno ClusterPolicies, plus `kyverno test` cases for users' CI (in `tests/`, which Argo CD
-/// does not sync: directory sources are not recursive).
-const POLICY_FILES: &[&str] = &[
-    "pod-security-baseline.yaml",
-    "pod-security-restricted.yaml",
-    "require-labels.yaml",
-    "disallow-latest-tag.yaml",
-    "require-app-image-digest.yaml",
-    "verify-app-images.yaml",
-    "tenant-network-isolation.yaml",
-    "tests/kyverno-test.yaml",
-    "tests/resources.yaml",
-];
-
-/// A kustomization (so dashboards become ConfigMaps), PrometheusRules and ServiceMonitors.
-const OBSERVABILITY_FILES: &[&str] = &[
-    "kustomization.yaml",
-    "rules/app-slo.yaml",
-    "rules/platform.yaml",
-    "servicemonitors/app.yaml",
-];
 
 /// Files rendered once for the whole repository (not per environment): the CI workflows, and
 /// the Terraform root of what they log in to where the registry is a cloud's.

@@ -1,0 +1,334 @@
+//! The platform's components, one table. The manifest's `components` keys and their defaults,
+//! the resolver's Argo CD Applications, the render plan and the table in docs/components.md all
+//! derive from [`Component::spec`]; adding a component is a variant, its entry and its templates.
+
+use serde::{Deserialize, Serialize};
+use strum::{IntoStaticStr, VariantArray};
+
+/// A component of the platform, in the order its Argo CD Applications are listed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, IntoStaticStr, VariantArray,
+)]
+#[serde(rename_all = "camelCase")]
+#[strum(serialize_all = "camelCase")]
+pub enum Component {
+    Namespaces,
+    ArgoCd,
+    KubePrometheusStack,
+    Kyverno,
+    CertManager,
+    CloudnativePg,
+    IngressNginx,
+    ClusterIssuers,
+    KyvernoPolicies,
+    RedisTls,
+    Redis,
+    Postgres,
+    Loki,
+    Tempo,
+    Alloy,
+    Observability,
+    App,
+}
+
+/// Where Argo CD gets a component's manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A chart from a Helm repository at `version` unless the manifest pins another; `platform`
+    /// renders its values from `templates/helm/<name>.yaml.tera`.
+    Chart {
+        repository: &'static str,
+        chart: &'static str,
+        version: &'static str,
+    },
+    /// Plain manifests rendered from `templates/<templates>/<file>.tera` into `folder`.
+    Manifests {
+        templates: &'static str,
+        files: &'static [&'static str],
+        folder: Folder,
+    },
+    /// The app's own chart in this repository (`helm/charts/app`), versioned by `app.chartVersion`.
+    AppChart,
+}
+
+/// The repository folder of a component's rendered manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folder {
+    /// `argocd/<env>/manifests/<name>`.
+    Argocd,
+    /// `<top>/<env>`, a folder of its own that users review apart from the Applications.
+    Top(&'static str),
+}
+
+/// Which environments run a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Always,
+    /// Only where PostgreSQL runs in the cluster (`database.mode: in-cluster`).
+    InClusterDatabase,
+    /// Only where Prometheus, Loki and Tempo run in the environment (`observability.mode: self-hosted`).
+    SelfHostedObservability,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    /// Argo CD Application and file name, e.g. `cert-manager`.
+    pub name: &'static str,
+    pub namespace: &'static str,
+    /// Argo CD sync wave: CRDs and operators before what uses them.
+    pub wave: i32,
+    pub source: Source,
+    pub needs: Needs,
+}
+
+const GRAFANA: &str = "https://grafana.github.io/helm-charts";
+
+/// Kyverno ClusterPolicies, plus `kyverno test` cases for users' CI (in `tests/`, which Argo CD
+/// does not sync: directory sources are not recursive).
+const POLICY_FILES: &[&str] = &[
+    "pod-security-baseline.yaml",
+    "pod-security-restricted.yaml",
+    "require-labels.yaml",
+    "disallow-latest-tag.yaml",
+    "require-app-image-digest.yaml",
+    "verify-app-images.yaml",
+    "tenant-network-isolation.yaml",
+    "tests/kyverno-test.yaml",
+    "tests/resources.yaml",
+];
+
+/// A kustomization (so dashboards become ConfigMaps), PrometheusRules and ServiceMonitors.
+const OBSERVABILITY_FILES: &[&str] = &[
+    "kustomization.yaml",
+    "rules/app-slo.yaml",
+    "rules/platform.yaml",
+    "servicemonitors/app.yaml",
+];
+
+impl Component {
+    /// The table: an exhaustive match, so a component without an entry does not compile.
+    pub const fn spec(self) -> Spec {
+        use Component as C;
+        let (name, namespace, wave, source, needs) = match self {
+            C::Namespaces => (
+                "namespaces",
+                "argocd",
+                -6,
+                manifests("manifests/namespaces", &["namespaces.yaml"]),
+                Needs::Always,
+            ),
+            C::ArgoCd => (
+                "argo-cd",
+                "argocd",
+                -5,
+                chart("https://argoproj.github.io/argo-helm", "argo-cd", "7.7.5"),
+                Needs::Always,
+            ),
+            C::KubePrometheusStack => (
+                "kube-prometheus-stack",
+                "monitoring",
+                -5,
+                chart(
+                    "https://prometheus-community.github.io/helm-charts",
+                    "kube-prometheus-stack",
+                    "66.3.1",
+                ),
+                Needs::Always,
+            ),
+            C::Kyverno => (
+                "kyverno",
+                "kyverno",
+                -5,
+                chart("https://kyverno.github.io/kyverno/", "kyverno", "3.3.4"),
+                Needs::Always,
+            ),
+            C::CertManager => (
+                "cert-manager",
+                "cert-manager",
+                -4,
+                chart("https://charts.jetstack.io", "cert-manager", "v1.16.2"),
+                Needs::Always,
+            ),
+            C::CloudnativePg => (
+                "cloudnative-pg",
+                "cnpg-system",
+                -4,
+                chart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.22.1"),
+                Needs::Always,
+            ),
+            C::IngressNginx => (
+                "ingress-nginx",
+                "ingress-nginx",
+                -3,
+                chart("https://kubernetes.github.io/ingress-nginx", "ingress-nginx", "4.11.3"),
+                Needs::Always,
+            ),
+            C::ClusterIssuers => (
+                "cluster-issuers",
+                "cert-manager",
+                -3,
+                manifests("manifests/cluster-issuers", &["cluster-issuers.yaml"]),
+                Needs::Always,
+            ),
+            C::KyvernoPolicies => (
+                "kyverno-policies",
+                "kyverno",
+                -3,
+                Source::Manifests {
+                    templates: "policies",
+                    files: POLICY_FILES,
+                    folder: Folder::Top("policies"),
+                },
+                Needs::Always,
+            ),
+            C::RedisTls => (
+                "redis-tls",
+                "data",
+                -2,
+                manifests("manifests/redis-tls", &["certificate.yaml"]),
+                Needs::Always,
+            ),
+            C::Redis => (
+                "redis",
+                "data",
+                -1,
+                chart("registry-1.docker.io/bitnamicharts", "redis", "20.3.0"),
+                Needs::Always,
+            ),
+            C::Postgres => (
+                "postgres",
+                "data",
+                -1,
+                manifests("manifests/postgres", &["cluster.yaml", "scheduled-backup.yaml"]),
+                Needs::InClusterDatabase,
+            ),
+            C::Loki => (
+                "loki",
+                "monitoring",
+                -2,
+                chart(GRAFANA, "loki", "6.23.0"),
+                Needs::SelfHostedObservability,
+            ),
+            C::Tempo => (
+                "tempo",
+                "monitoring",
+                -2,
+                chart(GRAFANA, "tempo", "1.16.0"),
+                Needs::SelfHostedObservability,
+            ),
+            C::Alloy => (
+                "alloy",
+                "monitoring",
+                -2,
+                chart(GRAFANA, "alloy", "0.10.1"),
+                Needs::Always,
+            ),
+            C::Observability => (
+                "observability",
+                "monitoring",
+                -1,
+                Source::Manifests {
+                    templates: "observability",
+                    files: OBSERVABILITY_FILES,
+                    folder: Folder::Top("observability"),
+                },
+                Needs::Always,
+            ),
+            C::App => ("app", "app", 0, Source::AppChart, Needs::Always),
+        };
+        Spec {
+            name,
+            namespace,
+            wave,
+            source,
+            needs,
+        }
+    }
+
+    /// The key under `components:` in the manifest, e.g. `certManager`.
+    pub fn key(self) -> &'static str {
+        self.into()
+    }
+
+    /// The chart version used where the manifest pins none; `None` for what has no chart of its own.
+    pub const fn default_version(self) -> Option<&'static str> {
+        match self.spec().source {
+            Source::Chart { version, .. } => Some(version),
+            Source::Manifests { .. } | Source::AppChart => None,
+        }
+    }
+
+    /// Every component, in table order.
+    pub fn all() -> impl Iterator<Item = Component> {
+        Self::VARIANTS.iter().copied()
+    }
+
+    /// Components whose chart version the manifest may pin, in table order.
+    pub fn pinnable() -> impl Iterator<Item = Component> {
+        Self::all().filter(|c| c.default_version().is_some())
+    }
+
+    /// The component with manifest key `key`.
+    pub fn from_key(key: &str) -> Option<Component> {
+        Self::all().find(|c| c.key() == key)
+    }
+}
+
+const fn chart(repository: &'static str, chart: &'static str, version: &'static str) -> Source {
+    Source::Chart {
+        repository,
+        chart,
+        version,
+    }
+}
+
+const fn manifests(templates: &'static str, files: &'static [&'static str]) -> Source {
+    Source::Manifests {
+        templates,
+        files,
+        folder: Folder::Argocd,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Component, Source};
+    use crate::render::embedded::TEMPLATES;
+
+    #[test]
+    fn every_component_has_its_templates() {
+        for c in Component::all() {
+            let spec = c.spec();
+            let templates: Vec<String> = match spec.source {
+                Source::Chart { .. } | Source::AppChart => vec![format!("helm/{}.yaml.tera", spec.name)],
+                Source::Manifests { templates, files, .. } => {
+                    files.iter().map(|f| format!("{templates}/{f}.tera")).collect()
+                }
+            };
+            for t in templates {
+                assert!(TEMPLATES.get_file(&t).is_some(), "{c:?} has no template {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_keys_are_unique() {
+        let mut names: Vec<_> = Component::all().map(|c| c.spec().name).collect();
+        let mut keys: Vec<_> = Component::all().map(Component::key).collect();
+        names.sort_unstable();
+        names.dedup();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(names.len(), Component::all().count());
+        assert_eq!(keys.len(), Component::all().count());
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for c in Component::all() {
+            assert_eq!(Component::from_key(c.key()), Some(c));
+        }
+        assert_eq!(Component::CertManager.key(), "certManager");
+    }
+}
