@@ -13,16 +13,19 @@ use strum::{IntoStaticStr, VariantArray};
 #[strum(serialize_all = "camelCase")]
 pub enum Component {
     Namespaces,
+    GatewayApiCrds,
     ArgoCd,
     KubePrometheusStack,
     Kyverno,
     CertManager,
     CloudnativePg,
-    IngressNginx,
+    NginxGatewayFabric,
+    BarmanCloud,
     ClusterIssuers,
     KyvernoPolicies,
-    RedisTls,
-    Redis,
+    Gateway,
+    ValkeyTls,
+    Valkey,
     Postgres,
     Loki,
     Tempo,
@@ -40,6 +43,13 @@ pub enum Source {
         repository: &'static str,
         chart: &'static str,
         version: &'static str,
+    },
+    /// A folder of plain manifests in an upstream Git repository, at the tag `v<version>` of
+    /// another component's chart: what that chart's release was built and tested against.
+    Git {
+        repository: &'static str,
+        path: &'static str,
+        tag_of: Component,
     },
     /// Plain manifests rendered from `templates/<templates>/<file>.tera` into `folder`.
     Manifests {
@@ -82,7 +92,8 @@ pub struct Spec {
     pub needs: Needs,
 }
 
-const GRAFANA: &str = "https://grafana.github.io/helm-charts";
+/// The OSS Loki and Tempo charts' home since 2026 (grafana/helm-charts keeps only GEL).
+const GRAFANA_COMMUNITY: &str = "https://grafana-community.github.io/helm-charts";
 
 /// Kyverno ClusterPolicies, plus `kyverno test` cases for users' CI (in `tests/`, which Argo CD
 /// does not sync: directory sources are not recursive).
@@ -118,11 +129,24 @@ impl Component {
                 manifests("manifests/namespaces", &["namespaces.yaml"]),
                 Needs::Always,
             ),
+            // The standard-channel Gateway API CRDs NGINX Gateway Fabric supports, from its own
+            // repository at its release tag (the chart does not carry them).
+            C::GatewayApiCrds => (
+                "gateway-api-crds",
+                "nginx-gateway",
+                -6,
+                Source::Git {
+                    repository: "https://github.com/nginx/nginx-gateway-fabric",
+                    path: "config/crd/gateway-api/standard",
+                    tag_of: C::NginxGatewayFabric,
+                },
+                Needs::Always,
+            ),
             C::ArgoCd => (
                 "argo-cd",
                 "argocd",
                 -5,
-                chart("https://argoproj.github.io/argo-helm", "argo-cd", "7.7.5"),
+                chart("https://argoproj.github.io/argo-helm", "argo-cd", "10.1.1"),
                 Needs::Always,
             ),
             C::KubePrometheusStack => (
@@ -132,7 +156,7 @@ impl Component {
                 chart(
                     "https://prometheus-community.github.io/helm-charts",
                     "kube-prometheus-stack",
-                    "66.3.1",
+                    "88.5.3",
                 ),
                 Needs::Always,
             ),
@@ -140,29 +164,43 @@ impl Component {
                 "kyverno",
                 "kyverno",
                 -5,
-                chart("https://kyverno.github.io/kyverno/", "kyverno", "3.3.4"),
+                chart("https://kyverno.github.io/kyverno/", "kyverno", "3.9.0"),
                 Needs::Always,
             ),
             C::CertManager => (
                 "cert-manager",
                 "cert-manager",
                 -4,
-                chart("https://charts.jetstack.io", "cert-manager", "v1.16.2"),
+                chart("https://charts.jetstack.io", "cert-manager", "v1.21.1"),
                 Needs::Always,
             ),
             C::CloudnativePg => (
                 "cloudnative-pg",
                 "cnpg-system",
                 -4,
-                chart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.22.1"),
+                chart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.0"),
+                Needs::InClusterDatabase,
+            ),
+            // OCI only: Argo CD reads `ghcr.io/nginx/charts` as an OCI Helm repository through the
+            // repository Secret the argo-cd values declare (`enableOCI`).
+            C::NginxGatewayFabric => (
+                "nginx-gateway-fabric",
+                "nginx-gateway",
+                -4,
+                chart("ghcr.io/nginx/charts", "nginx-gateway-fabric", "2.6.7"),
                 Needs::Always,
             ),
-            C::IngressNginx => (
-                "ingress-nginx",
-                "ingress-nginx",
+            // WAL archiving and base backups for CloudNativePG (it needs cert-manager's CRDs).
+            C::BarmanCloud => (
+                "plugin-barman-cloud",
+                "cnpg-system",
                 -3,
-                chart("https://kubernetes.github.io/ingress-nginx", "ingress-nginx", "4.11.3"),
-                Needs::Always,
+                chart(
+                    "https://cloudnative-pg.github.io/charts",
+                    "plugin-barman-cloud",
+                    "0.7.0",
+                ),
+                Needs::InClusterDatabase,
             ),
             C::ClusterIssuers => (
                 "cluster-issuers",
@@ -182,46 +220,56 @@ impl Component {
                 },
                 Needs::Always,
             ),
-            C::RedisTls => (
-                "redis-tls",
-                "data",
+            C::Gateway => (
+                "gateway",
+                "gateway",
                 -2,
-                manifests("manifests/redis-tls", &["certificate.yaml"]),
+                manifests("manifests/gateway", &["gateway.yaml"]),
                 Needs::Always,
             ),
-            C::Redis => (
-                "redis",
+            C::ValkeyTls => (
+                "valkey-tls",
+                "data",
+                -2,
+                manifests("manifests/valkey-tls", &["certificate.yaml"]),
+                Needs::Always,
+            ),
+            C::Valkey => (
+                "valkey",
                 "data",
                 -1,
-                chart("registry-1.docker.io/bitnamicharts", "redis", "20.3.0"),
+                chart("https://valkey.io/valkey-helm/", "valkey", "0.11.0"),
                 Needs::Always,
             ),
             C::Postgres => (
                 "postgres",
                 "data",
                 -1,
-                manifests("manifests/postgres", &["cluster.yaml", "scheduled-backup.yaml"]),
+                manifests(
+                    "manifests/postgres",
+                    &["object-store.yaml", "cluster.yaml", "scheduled-backup.yaml"],
+                ),
                 Needs::InClusterDatabase,
             ),
             C::Loki => (
                 "loki",
                 "monitoring",
                 -2,
-                chart(GRAFANA, "loki", "6.23.0"),
+                chart(GRAFANA_COMMUNITY, "loki", "18.11.0"),
                 Needs::SelfHostedObservability,
             ),
             C::Tempo => (
                 "tempo",
                 "monitoring",
                 -2,
-                chart(GRAFANA, "tempo", "1.16.0"),
+                chart(GRAFANA_COMMUNITY, "tempo", "2.2.4"),
                 Needs::SelfHostedObservability,
             ),
             C::Alloy => (
                 "alloy",
                 "monitoring",
                 -2,
-                chart(GRAFANA, "alloy", "0.10.1"),
+                chart("https://grafana.github.io/helm-charts", "alloy", "1.11.1"),
                 Needs::Always,
             ),
             C::Observability => (
@@ -255,7 +303,7 @@ impl Component {
     pub const fn default_version(self) -> Option<&'static str> {
         match self.spec().source {
             Source::Chart { version, .. } => Some(version),
-            Source::Manifests { .. } | Source::AppChart => None,
+            Source::Git { .. } | Source::Manifests { .. } | Source::AppChart => None,
         }
     }
 
@@ -302,6 +350,7 @@ mod tests {
             let spec = c.spec();
             let templates: Vec<String> = match spec.source {
                 Source::Chart { .. } | Source::AppChart => vec![format!("helm/{}.yaml.tera", spec.name)],
+                Source::Git { .. } => vec![],
                 Source::Manifests { templates, files, .. } => {
                     files.iter().map(|f| format!("{templates}/{f}.tera")).collect()
                 }

@@ -187,13 +187,13 @@ async fn a_timeout_names_what_is_not_healthy_with_argo_cds_own_messages() {
         let mut apps = all(&expected, "Synced", "Healthy");
         apps.retain(|a| a["metadata"]["name"] != "app");
         apps.push(application(
-            "redis",
+            "valkey",
             -1,
             "OutOfSync",
             "Degraded",
-            &["secret \"redis-auth\" not found"],
+            &["secret \"valkey-users\" not found"],
         ));
-        apps.retain(|a| a["metadata"]["name"] != "redis" || a["status"]["health"]["status"] == "Degraded");
+        apps.retain(|a| a["metadata"]["name"] != "valkey" || a["status"]["health"]["status"] == "Degraded");
         // Keep answering the same picture until the client gives up.
         while let Some((request, send)) = handle.next_request().await {
             assert_eq!(request.uri().path(), APPS);
@@ -210,7 +210,7 @@ async fn a_timeout_names_what_is_not_healthy_with_argo_cds_own_messages() {
     };
     assert!(
         unhealthy.contains(
-            &"  redis (wave -1) is OutOfSync/Degraded: SyncError: secret \"redis-auth\" not found".to_string()
+            &"  valkey (wave -1) is OutOfSync/Degraded: SyncError: secret \"valkey-users\" not found".to_string()
         ),
         "{unhealthy:?}"
     );

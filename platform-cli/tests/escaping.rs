@@ -41,7 +41,7 @@ fn kyverno_variables_reach_the_policies() {
 fn prometheus_alert_templates_reach_the_rules() {
     let all = rendered();
     let rules = file(&all, "observability/prod/rules/platform.yaml");
-    assert!(rules.contains("Redis {{ $labels.pod }} is down"));
+    assert!(rules.contains("Valkey {{ $labels.pod }} is down"));
     assert!(rules.contains("{{ $value | humanizeDuration }}"));
     let slo = file(&all, "observability/prod/rules/app-slo.yaml");
     assert!(slo.contains("{{ $value | humanizePercentage }} of requests are failing with 5xx"));

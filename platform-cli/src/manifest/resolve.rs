@@ -29,6 +29,8 @@ pub struct ResolvedEnvironment {
     pub policy: PolicyView,
     pub slo: SloView,
     pub tenancy: TenancyView,
+    pub gateway: GatewayView,
+    pub valkey: ValkeyView,
     /// Components in sync-wave order: operators and CRDs before their users.
     pub components: Vec<ComponentView>,
 }
@@ -81,6 +83,47 @@ pub struct AppView {
     pub namespace: &'static str,
 }
 
+/// The one public entry point: a Gateway API `Gateway` served by NGINX Gateway Fabric, with an
+/// HTTPS listener per host (cert-manager issues each listener's certificate through HTTP-01 on
+/// the shared HTTP listener, which otherwise redirects to HTTPS).
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayView {
+    pub name: &'static str,
+    pub namespace: &'static str,
+    pub class_name: &'static str,
+    /// Name of the plain-HTTP listener (ACME challenges and the redirect).
+    pub http_listener: &'static str,
+    pub app: ListenerView,
+    pub argocd: ListenerView,
+    pub grafana: ListenerView,
+}
+
+/// An HTTPS listener of the Gateway and who may attach routes to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenerView {
+    /// The listener's name, which routes name as `sectionName`.
+    pub name: &'static str,
+    pub host: String,
+    /// The only namespace whose routes the listener accepts.
+    pub route_namespace: &'static str,
+    /// The Secret cert-manager writes the listener's certificate to (in the Gateway's namespace).
+    pub secret: &'static str,
+}
+
+/// Valkey: chat fan-out, config notifications, the token denylist and rate limits.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValkeyView {
+    pub namespace: &'static str,
+    /// The primary's Service (the chart names it after the release).
+    pub host: String,
+    /// Secret (in the Valkey namespace) with the ACL users' passwords, keys `default` and `app`.
+    pub users_secret: &'static str,
+    /// Secret with the server certificate cert-manager issues from the platform CA.
+    pub tls_secret: &'static str,
+    /// Where persistence is on (production): the denylist survives a restart.
+    pub persistent: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseView {
     pub managed: bool,
@@ -101,6 +144,8 @@ pub struct BackupView {
     pub bucket: String,
     /// Barman destination, e.g. `s3://acme-dev-backups/postgres`.
     pub destination_path: String,
+    /// The Barman Cloud plugin's ObjectStore (beside the database) the Cluster archives to.
+    pub object_store: &'static str,
     pub s3_endpoint: Option<String>,
     /// AKS: the ConfigMap (beside the database) through which Terraform hands the PostgreSQL
     /// pods the client id of their backup identity, which only exists once Azure made it.
@@ -197,8 +242,10 @@ pub enum SourceKind {
     HelmRepo,
     /// A chart in this repository (`helm/charts/<name>`).
     LocalChart,
-    /// Plain manifests rendered into `argocd/<env>/manifests/<name>`.
+    /// Plain manifests rendered into this repository.
     Directory,
+    /// A folder of an upstream Git repository at a release tag.
+    UpstreamGit,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -397,6 +444,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
                 Provider::Gke => format!("gs://{bucket}/postgres"),
                 Provider::Eks | Provider::Existing => format!("s3://{bucket}/postgres"),
             },
+            object_store: "postgres-backup",
             bucket,
             s3_endpoint: e.backup.s3_endpoint.clone(),
             identity_config_map: (e.cluster.provider == Provider::Aks).then_some("postgres-backup-identity"),
@@ -454,15 +502,54 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             latency_threshold_ms: m.app.slo.latency.threshold_ms,
             latency_le: ratio(f64::from(m.app.slo.latency.threshold_ms) / 1000.0),
         },
+        gateway: gateway(&e.domain),
+        valkey: ValkeyView {
+            namespace: "data",
+            host: "valkey.data.svc".into(),
+            users_secret: "valkey-users",
+            tls_secret: "valkey-tls",
+            persistent: e.production,
+        },
         tenancy: TenancyView {
             tenant_label: TENANT_LABEL,
             org_label: ORG_LABEL,
             isolation_ready_label: ISOLATION_READY_LABEL,
-            ingress_namespace: "ingress-nginx",
+            ingress_namespace: GATEWAY_NAMESPACE,
             system_namespaces: vec!["kube-system", "kube-public", "kube-node-lease", "kyverno", "monitoring"],
         },
         components,
         platform,
+    }
+}
+
+/// The Gateway's namespace: NGINX Gateway Fabric runs each Gateway's NGINX pods there, so it is
+/// where traffic to the app and to tenants comes from.
+const GATEWAY_NAMESPACE: &str = "gateway";
+
+fn gateway(domain: &str) -> GatewayView {
+    GatewayView {
+        name: "platform",
+        namespace: GATEWAY_NAMESPACE,
+        class_name: "nginx",
+        http_listener: "http",
+        app: ListenerView {
+            name: "https-app",
+            host: format!("app.{domain}"),
+            route_namespace: "app",
+            secret: "app-tls",
+        },
+        argocd: ListenerView {
+            name: "https-argocd",
+            host: format!("argocd.{domain}"),
+            route_namespace: "argocd",
+            secret: "argocd-tls",
+        },
+        grafana: ListenerView {
+            name: "https-grafana",
+            host: format!("grafana.{domain}"),
+            route_namespace: "monitoring",
+            secret: "grafana-tls",
+        },
     }
 }
 
@@ -495,6 +582,20 @@ fn components(pins: &Pins, e: &model::Environment, managed_db: bool) -> Vec<Comp
                     pins.components.get(&component).cloned(),
                     values_file.clone(),
                     Some(values_file),
+                ),
+                Source::Git {
+                    repository,
+                    path,
+                    tag_of,
+                } => (
+                    SourceKind::UpstreamGit,
+                    Some(repository),
+                    None,
+                    pins.components
+                        .get(&tag_of)
+                        .map(|v| format!("v{}", v.trim_start_matches('v'))),
+                    path.to_string(),
+                    None,
                 ),
                 Source::Manifests { folder, .. } => {
                     let path = match folder {

@@ -16,4 +16,4 @@ network_cidr       = "10.30.0.0/16"
 backup_bucket         = "acme-prod-backups"
 backup_retention_days = 35
 
-argocd_chart_version = "7.7.5"
+argocd_chart_version = "10.1.1"

@@ -15,4 +15,4 @@ network_cidr       = "10.40.0.0/16"
 backup_bucket         = "contosoprodbackups"
 backup_retention_days = 30
 
-argocd_chart_version = "7.7.5"
+argocd_chart_version = "10.1.1"

@@ -17,4 +17,4 @@ backup_bucket         = "shop-prod-backups"
 backup_retention_days = 35
 database_storage_gib  = 200
 
-argocd_chart_version = "7.7.5"
+argocd_chart_version = "10.1.1"

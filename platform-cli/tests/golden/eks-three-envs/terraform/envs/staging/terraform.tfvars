@@ -16,4 +16,4 @@ network_cidr       = "10.1.0.0/16"
 backup_bucket         = "shop-staging-backups"
 backup_retention_days = 30
 
-argocd_chart_version = "7.7.5"
+argocd_chart_version = "10.1.1"

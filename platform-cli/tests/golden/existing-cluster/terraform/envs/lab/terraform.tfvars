@@ -9,4 +9,4 @@ kubeconfig_context = "kubernetes-admin@lab"
 
 backup_retention_days = 14
 
-argocd_chart_version = "7.7.5"
+argocd_chart_version = "10.1.1"

@@ -16,4 +16,4 @@ gcp_project        = "globex-prod"
 backup_bucket         = "globex-prod-backups"
 backup_retention_days = 30
 
-argocd_chart_version = "7.7.5"
+argocd_chart_version = "10.1.1"
