@@ -41,6 +41,11 @@ fn cloud_limits_and_kubernetes_support_windows_are_enforced() {
 }
 
 #[test]
+fn node_pools_too_small_for_the_platform_are_refused_naming_the_shortfall() {
+    invalid("node-fit");
+}
+
+#[test]
 fn unknown_keys_wrong_types_and_enum_typos_are_all_reported() {
     invalid("typos");
 }

@@ -136,6 +136,126 @@ pub fn is_arm_instance_type(size: &str) -> bool {
         && after_generation.contains('g')
 }
 
+/// vCPUs and memory (MiB) of a node size, for the families whose shape follows from the name:
+/// EC2 m/c/r (4/2/8 GiB per vCPU) and t; GCE standard/highmem/highcpu and e2 shared-core; Azure
+/// D/E/F (4/8/2 GiB per vCPU, `l` for low memory). `None` for any other family.
+pub fn node_shape(provider: Provider, size: &str) -> Option<(u32, u32)> {
+    match provider {
+        Provider::Eks => ec2_shape(size),
+        Provider::Gke => gce_shape(size),
+        Provider::Aks => azure_shape(size),
+        Provider::Existing => None,
+    }
+}
+
+fn ec2_shape(size: &str) -> Option<(u32, u32)> {
+    let (family, kind) = size.split_once('.')?;
+    let class = family.chars().next()?;
+    let generation_follows = family[1..].starts_with(|c: char| c.is_ascii_digit());
+    if !generation_follows {
+        return None;
+    }
+    let multiple = |kind: &str| -> Option<u32> {
+        match kind {
+            "large" => Some(2),
+            "xlarge" => Some(4),
+            _ => kind.strip_suffix("xlarge")?.parse::<u32>().ok().map(|n| n * 4),
+        }
+    };
+    if class == 't' {
+        let (vcpus, gib_eighths) = match kind {
+            "nano" => (2, 4),
+            "micro" => (2, 8),
+            "small" => (2, 16),
+            "medium" => (2, 32),
+            _ => {
+                let vcpus = multiple(kind)?;
+                (vcpus, vcpus * 32)
+            }
+        };
+        return Some((vcpus, gib_eighths * 128));
+    }
+    let per_vcpu_mib = match class {
+        'm' => 4096,
+        'c' => 2048,
+        'r' => 8192,
+        _ => return None,
+    };
+    let vcpus = if kind == "medium" { 1 } else { multiple(kind)? };
+    Some((vcpus, vcpus * per_vcpu_mib))
+}
+
+fn gce_shape(size: &str) -> Option<(u32, u32)> {
+    let mut parts = size.split('-');
+    let (family, kind) = (parts.next()?, parts.next()?);
+    let Some(count) = parts.next() else {
+        return match (family, kind) {
+            ("e2", "medium") => Some((2, 4096)),
+            ("e2", "small") => Some((2, 2048)),
+            ("e2", "micro") => Some((2, 1024)),
+            _ => None,
+        };
+    };
+    let vcpus: u32 = count.parse().ok()?;
+    let per_vcpu_mib = match (family, kind) {
+        ("n1", "standard") => 3840,
+        ("n1", "highmem") => 6656,
+        ("n1", "highcpu") => 921,
+        (_, "standard") => 4096,
+        (_, "highmem") => 8192,
+        (_, "highcpu") => 1024,
+        _ => return None,
+    };
+    Some((vcpus, vcpus * per_vcpu_mib))
+}
+
+fn azure_shape(size: &str) -> Option<(u32, u32)> {
+    let (name, _version) = size.strip_prefix("Standard_")?.rsplit_once("_v")?;
+    let family = name.chars().next()?;
+    let digits: String = name[1..].chars().take_while(char::is_ascii_digit).collect();
+    let attributes = &name[1 + digits.len()..];
+    if !attributes.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let vcpus: u32 = digits.parse().ok()?;
+    let per_vcpu_mib = match family {
+        'D' if attributes.contains('l') => 2048,
+        'D' => 4096,
+        'E' => 8192,
+        'F' => 2048,
+        _ => return None,
+    };
+    Some((vcpus, vcpus * per_vcpu_mib))
+}
+
+/// What the kubelet and the system keep of a node (GKE's published reservation, the most
+/// conservative of the three clouds' formulas): (millicores, MiB), eviction threshold included.
+pub fn node_reserved(vcpus: u32, memory_mib: u32) -> (u32, u32) {
+    let cpu_tiers = [(1000, 60), (1000, 10), (2000, 5)];
+    let mut cpu_left = vcpus * 1000;
+    let mut cpu_reserved_permille = 0;
+    for (size, permille) in cpu_tiers {
+        let take = cpu_left.min(size);
+        cpu_reserved_permille += take * permille;
+        cpu_left -= take;
+    }
+    cpu_reserved_permille += cpu_left * 25 / 10;
+    let memory_tiers = [(4096, 250), (4096, 200), (8192, 100), (114_688, 60)];
+    let mut memory_left = memory_mib;
+    let mut memory_reserved_permille = 0;
+    for (size, permille) in memory_tiers {
+        let take = memory_left.min(size);
+        memory_reserved_permille += take * permille;
+        memory_left -= take;
+    }
+    memory_reserved_permille += memory_left * 20;
+    let eviction_mib = 100;
+    (
+        cpu_reserved_permille.div_ceil(1000),
+        memory_reserved_permille.div_ceil(1000) + eviction_mib,
+    )
+}
+
 /// GKE machine families of ARM nodes, which GKE taints `kubernetes.io/arch=arm64:NoSchedule`.
 pub fn is_gke_arm_machine_type(size: &str) -> bool {
     ["t2a-", "c4a-", "n4a-"].iter().any(|family| size.starts_with(family))
@@ -180,6 +300,32 @@ mod tests {
         assert!(!is_region(Provider::Aks, "eu-west-1") && !is_region(Provider::Aks, "West Europe"));
         assert!(is_region(Provider::Gke, "europe-west1") && is_region(Provider::Gke, "northamerica-northeast2"));
         assert!(!is_region(Provider::Gke, "eu-west-1") && !is_region(Provider::Gke, "europe-west"));
+    }
+
+    #[test]
+    fn node_shapes_follow_from_the_names() {
+        assert_eq!(node_shape(Provider::Eks, "m6i.large"), Some((2, 8192)));
+        assert_eq!(node_shape(Provider::Eks, "m7g.2xlarge"), Some((8, 32768)));
+        assert_eq!(node_shape(Provider::Eks, "c6g.medium"), Some((1, 2048)));
+        assert_eq!(node_shape(Provider::Eks, "t3.large"), Some((2, 8192)));
+        assert_eq!(node_shape(Provider::Eks, "t3.medium"), Some((2, 4096)));
+        assert_eq!(node_shape(Provider::Eks, "i4i.large"), None);
+        assert_eq!(node_shape(Provider::Gke, "e2-standard-4"), Some((4, 16384)));
+        assert_eq!(node_shape(Provider::Gke, "n1-standard-2"), Some((2, 7680)));
+        assert_eq!(node_shape(Provider::Gke, "e2-medium"), Some((2, 4096)));
+        assert_eq!(node_shape(Provider::Gke, "a2-ultragpu-1g"), None);
+        assert_eq!(node_shape(Provider::Aks, "Standard_D4s_v5"), Some((4, 16384)));
+        assert_eq!(node_shape(Provider::Aks, "Standard_D8pls_v5"), Some((8, 16384)));
+        assert_eq!(node_shape(Provider::Aks, "Standard_E4as_v5"), Some((4, 32768)));
+        assert_eq!(node_shape(Provider::Aks, "Standard_B2ms"), None);
+    }
+
+    #[test]
+    fn reservations_follow_gkes_published_tiers() {
+        // 2 vCPU: 6% of the first core, 1% of the second; 8 GiB: 25% of 4 GiB, 20% of 4 GiB.
+        assert_eq!(node_reserved(2, 8192), (70, 1024 + 820 + 100));
+        // 4 vCPU / 16 GiB: + 0.5% of cores 3-4; + 10% of the next 8 GiB.
+        assert_eq!(node_reserved(4, 16384), (80, 2663 + 100));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod ci;
 pub mod cloud_limits;
 pub mod diagnostic;
+pub mod fit;
 pub mod kubernetes_support;
 pub mod model;
 pub mod pins;

@@ -3,6 +3,7 @@
 //! Templates never compute: every derived name (buckets, hosts, namespaces, sync waves) is
 //! decided here, once, so a newcomer reads one function to learn where a value comes from.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use serde::Serialize;
@@ -11,7 +12,8 @@ use super::ci::{self, CiInfraView, RegistryLoginView, SigningView};
 use super::cloud_limits;
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 use super::pins::Pins;
-use crate::components::{Component, Folder, Needs, Source};
+use crate::components::sizing::{Shape, Workload};
+use crate::components::{Component, Folder, Source};
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +33,8 @@ pub struct ResolvedEnvironment {
     pub tenancy: TenancyView,
     pub gateway: GatewayView,
     pub valkey: ValkeyView,
+    /// Component name → workload → what its containers request (components/sizing.rs).
+    pub sizing: BTreeMap<&'static str, BTreeMap<&'static str, WorkloadView>>,
     /// Components in sync-wave order: operators and CRDs before their users.
     pub components: Vec<ComponentView>,
 }
@@ -108,6 +112,41 @@ pub struct ListenerView {
     pub route_namespace: &'static str,
     /// The Secret cert-manager writes the listener's certificate to (in the Gateway's namespace).
     pub secret: &'static str,
+}
+
+/// Replicas and resources of one workload, as Kubernetes quantities.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadView {
+    pub replicas: u32,
+    pub cpu: String,
+    pub memory: String,
+    pub memory_limit: String,
+}
+
+impl From<Workload> for WorkloadView {
+    fn from(w: Workload) -> Self {
+        Self {
+            replicas: w.replicas,
+            cpu: format!("{}m", w.cpu_millis),
+            memory: format!("{}Mi", w.memory_mib),
+            memory_limit: format!("{}Mi", w.memory_limit_mib),
+        }
+    }
+}
+
+/// The facts of `e` that sizing depends on.
+pub fn shape(e: &model::Environment) -> Shape {
+    Shape {
+        production: e.production,
+        enforce: policy_enforced(e),
+        db_instances: e.database.instances,
+        app_replicas: e.replicas.min,
+    }
+}
+
+/// Whether Kyverno enforces (rather than audits) in `e`: production does unless told otherwise.
+fn policy_enforced(e: &model::Environment) -> bool {
+    e.policy.mode.map_or(e.production, |m| m == PolicyMode::Enforce)
 }
 
 /// Valkey: chat fan-out, config notifications, the token denylist and rate limits.
@@ -379,6 +418,13 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         _ => format!("{platform}-{}-backups", e.name),
     };
     let components = components(&pins, e, managed_db);
+    let sizing = components
+        .iter()
+        .map(|c| {
+            let workloads = c.component.workloads(&shape(e));
+            (c.name, workloads.into_iter().map(|w| (w.name, w.into())).collect())
+        })
+        .collect();
     let gcp_writer = e.cluster.gcp_project.as_ref().map(|project| {
         let id = gcp_account_id(&format!("{platform}-{}-pg-backup", e.name));
         let email = format!("{id}@{project}.iam.gserviceaccount.com");
@@ -473,7 +519,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             namespace: "monitoring",
         },
         policy: {
-            let enforce = e.policy.mode.map_or(e.production, |m| m == PolicyMode::Enforce);
+            let enforce = policy_enforced(e);
             PolicyView {
                 enforce,
                 action: if enforce { "Enforce" } else { "Audit" },
@@ -503,6 +549,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             latency_le: ratio(f64::from(m.app.slo.latency.threshold_ms) / 1000.0),
         },
         gateway: gateway(&e.domain),
+        sizing,
         valkey: ValkeyView {
             namespace: "data",
             host: "valkey.data.svc".into(),
@@ -565,11 +612,7 @@ fn components(pins: &Pins, e: &model::Environment, managed_db: bool) -> Vec<Comp
     let env = &e.name;
     let self_hosted = e.observability.mode != ObservabilityMode::Central;
     Component::all()
-        .filter(|c| match c.spec().needs {
-            Needs::Always => true,
-            Needs::InClusterDatabase => !managed_db,
-            Needs::SelfHostedObservability => self_hosted,
-        })
+        .filter(|c| c.needed(!managed_db, self_hosted))
         .map(|component| {
             let spec = component.spec();
             let name = spec.name;

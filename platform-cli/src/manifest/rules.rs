@@ -558,6 +558,14 @@ fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
             first_seen.insert(&env.name, i);
         }
         check_cluster(c, &p, env);
+        for misfit in super::fit::misfits(env) {
+            c.invalid(
+                &format!("{p}/cluster/{}/min", misfit.field),
+                misfit.message,
+                misfit.expected,
+                misfit.hint,
+            );
+        }
         if !is_domain(&env.domain) || env.domain.split('.').count() < 2 {
             c.invalid(
                 &format!("{p}/domain"),

@@ -9,8 +9,8 @@ region             = "eu-west-1"
 kubernetes_version = "1.35"
 node_size          = "m7g.large"
 node_arm           = true
-nodes_min          = 2
-nodes_max          = 4
+nodes_min          = 3
+nodes_max          = 6
 network_cidr       = "10.1.0.0/16"
 
 backup_bucket         = "shop-staging-backups"

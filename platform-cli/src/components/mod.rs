@@ -2,6 +2,8 @@
 //! the resolver's Argo CD Applications, the render plan and the table in docs/components.md all
 //! derive from [`Component::spec`]; adding a component is a variant, its entry and its templates.
 
+pub mod sizing;
+
 use serde::{Deserialize, Serialize};
 use strum::{IntoStaticStr, VariantArray};
 
@@ -291,6 +293,15 @@ impl Component {
             wave,
             source,
             needs,
+        }
+    }
+
+    /// Whether an environment with this database and observability runs the component.
+    pub const fn needed(self, in_cluster_database: bool, self_hosted_observability: bool) -> bool {
+        match self.spec().needs {
+            Needs::Always => true,
+            Needs::InClusterDatabase => in_cluster_database,
+            Needs::SelfHostedObservability => self_hosted_observability,
         }
     }
 
