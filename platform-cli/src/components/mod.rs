@@ -78,8 +78,8 @@ pub enum Needs {
     Always,
     /// Only where PostgreSQL runs in the cluster (`database.mode: in-cluster`).
     InClusterDatabase,
-    /// Only where Prometheus, Loki and Tempo run in the environment (`observability.mode: self-hosted`).
-    SelfHostedObservability,
+    /// Only where Prometheus, Loki and Tempo run in the environment (`observability.mode: in-cluster`).
+    InClusterObservability,
 }
 
 /// One row of the table.
@@ -258,14 +258,14 @@ impl Component {
                 "monitoring",
                 -2,
                 chart(GRAFANA_COMMUNITY, "loki", "18.11.0"),
-                Needs::SelfHostedObservability,
+                Needs::InClusterObservability,
             ),
             C::Tempo => (
                 "tempo",
                 "monitoring",
                 -2,
                 chart(GRAFANA_COMMUNITY, "tempo", "2.2.4"),
-                Needs::SelfHostedObservability,
+                Needs::InClusterObservability,
             ),
             C::Alloy => (
                 "alloy",
@@ -297,11 +297,11 @@ impl Component {
     }
 
     /// Whether an environment with this database and observability runs the component.
-    pub const fn needed(self, in_cluster_database: bool, self_hosted_observability: bool) -> bool {
+    pub const fn needed(self, in_cluster_database: bool, in_cluster_observability: bool) -> bool {
         match self.spec().needs {
             Needs::Always => true,
             Needs::InClusterDatabase => in_cluster_database,
-            Needs::SelfHostedObservability => self_hosted_observability,
+            Needs::InClusterObservability => in_cluster_observability,
         }
     }
 
@@ -332,6 +332,51 @@ impl Component {
     pub fn from_key(key: &str) -> Option<Component> {
         Self::all().find(|c| c.key() == key)
     }
+}
+
+/// The component table as Markdown, the copy docs/components.md holds (a test keeps them equal).
+pub fn markdown_table() -> String {
+    let mut table = String::from(
+        "| component | `components:` key | source | default version | namespace | sync wave | runs where |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for c in Component::all() {
+        let spec = c.spec();
+        let (key, source, version) = match spec.source {
+            Source::Chart {
+                repository,
+                chart,
+                version,
+            } => (
+                format!("`{}`", c.key()),
+                format!("chart `{chart}` from {repository}"),
+                version.to_string(),
+            ),
+            Source::Git {
+                repository,
+                path,
+                tag_of,
+            } => (
+                "-".into(),
+                format!("`{path}` of {repository}"),
+                format!("the tag of {}", tag_of.spec().name),
+            ),
+            Source::Manifests { templates, .. } => {
+                ("-".into(), format!("rendered from `templates/{templates}`"), "-".into())
+            }
+            Source::AppChart => ("`app.chartVersion`".into(), "`helm/charts/app`".into(), "-".into()),
+        };
+        let needs = match spec.needs {
+            Needs::Always => "every environment",
+            Needs::InClusterDatabase => "`database.mode: in-cluster`",
+            Needs::InClusterObservability => "`observability.mode: in-cluster`",
+        };
+        table += &format!(
+            "| {} | {key} | {source} | {version} | {} | {} | {needs} |\n",
+            spec.name, spec.namespace, spec.wave
+        );
+    }
+    table
 }
 
 const fn chart(repository: &'static str, chart: &'static str, version: &'static str) -> Source {
@@ -382,6 +427,20 @@ mod tests {
         keys.dedup();
         assert_eq!(names.len(), Component::all().count());
         assert_eq!(keys.len(), Component::all().count());
+    }
+
+    #[test]
+    fn docs_components_md_holds_this_table() {
+        let docs = include_str!("../../../docs/components.md");
+        let (begin, end) = ("<!-- components:start -->\n", "<!-- components:end -->");
+        let (Some(start), Some(stop)) = (docs.find(begin), docs.find(end)) else {
+            panic!("docs/components.md lost its components markers");
+        };
+        assert_eq!(
+            &docs[start + begin.len()..stop],
+            super::markdown_table(),
+            "regenerate the table in docs/components.md from components::markdown_table()"
+        );
     }
 
     #[test]
