@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,13 @@ pub enum StartError {
     #[error("APP_REDIS_URL is not a valid Redis URL: {0}")]
     #[diagnostic(help("e.g. rediss://app:<password>@redis:6379"))]
     RedisUrl(#[source] redis::RedisError),
+    #[error("cannot read APP_REDIS_CA_FILE {}: {source}", path.display())]
+    #[diagnostic(help("mount the CA certificate (PEM) that signs the Redis server's certificate there, or unset it"))]
+    RedisCa {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot connect to Redis: {0}")]
     #[diagnostic(help("check APP_REDIS_URL and that Redis is reachable"))]
     Redis(#[source] redis::RedisError),
@@ -53,6 +61,28 @@ pub enum StartError {
     #[error("the HTTP server failed: {0}")]
     #[diagnostic(help("see the log lines before this one"))]
     Serve(#[source] std::io::Error),
+}
+
+/// The Redis client, trusting `APP_REDIS_CA_FILE` (alone) where it is set.
+fn redis_client(settings: &Settings) -> Result<redis::Client, StartError> {
+    let url = settings.redis_url.expose_secret();
+    let client = match &settings.redis_ca_file {
+        None => redis::Client::open(url),
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|source| StartError::RedisCa {
+                path: path.clone(),
+                source,
+            })?;
+            redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                },
+            )
+        }
+    };
+    client.map_err(StartError::RedisUrl)
 }
 
 /// A bound, connected app, ready to run.
@@ -91,7 +121,7 @@ impl Application {
         let db = db::runtime_pool(options, settings.database_max_connections)
             .await
             .map_err(StartError::Database)?;
-        let redis = redis::Client::open(settings.redis_url.expose_secret()).map_err(StartError::RedisUrl)?;
+        let redis = redis_client(settings)?;
         // Short timeouts: a request waiting on Redis (the revocation check) fails fast and closed.
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))

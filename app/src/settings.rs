@@ -70,6 +70,10 @@ pub struct Settings {
     #[serde(default = "defaults::database_max_connections")]
     pub database_max_connections: u32,
     pub redis_url: SecretString,
+    /// PEM file of the CA that signs the Redis (Valkey) server's certificate, for a `rediss://`
+    /// server the system's trust store does not know: the platform's own CA in a cluster.
+    #[serde(default)]
+    pub redis_ca_file: Option<PathBuf>,
     pub jwt_secret: SecretString,
     /// The platform-admin credential, exchanged for a short-lived token.
     pub admin_token: SecretString,

@@ -162,3 +162,186 @@ async fn the_binary_logs_json_exports_traces_and_stops_on_sigterm(_: PgPoolOptio
         "traces were exported over OTLP/HTTP; stderr:\n{stderr}"
     );
 }
+
+/// A TLS-only Redis (no plaintext port) whose certificate a private CA signs, as Valkey runs in
+/// the cluster; made with the real openssl and redis-server. Killed when dropped.
+struct TlsRedis {
+    port: u16,
+    ca: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    _server: tokio::process::Child,
+}
+
+async fn tls_redis() -> TlsRedis {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name);
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=test platform CA",
+        "-days",
+        "1",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "server.key",
+    ]);
+    openssl(&[
+        "req",
+        "-new",
+        "-key",
+        "server.key",
+        "-subj",
+        "/CN=localhost",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(path("san.ext"), "subjectAltName=DNS:localhost\n").expect("write");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
+    let port = free_port();
+    let server = tokio::process::Command::new("redis-server")
+        .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+        .arg("--tls-cert-file")
+        .arg(path("server.crt"))
+        .arg("--tls-key-file")
+        .arg(path("server.key"))
+        .arg("--tls-ca-cert-file")
+        .arg(path("ca.crt"))
+        .args(["--tls-auth-clients", "no", "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server starts");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    TlsRedis {
+        port,
+        ca: path("ca.crt"),
+        _dir: dir,
+        _server: server,
+    }
+}
+
+/// The app against `redis_url`, with `APP_REDIS_CA_FILE` set where `ca` is given.
+fn app_against(
+    options: &PgConnectOptions,
+    port: u16,
+    redis_url: &str,
+    ca: Option<&std::path::Path>,
+) -> tokio::process::Child {
+    let database_url = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    );
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_app"));
+    command
+        .arg("serve")
+        .env("APP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("APP_METRICS_LISTEN", "127.0.0.1:0")
+        .env("APP_DATABASE_URL", database_url)
+        .env("APP_REDIS_URL", redis_url)
+        .env("APP_JWT_SECRET", JWT_SECRET)
+        .env("APP_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env_remove("APP_REDIS_CA_FILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(ca) = ca {
+        command.env("APP_REDIS_CA_FILE", ca);
+    }
+    command.spawn().expect("app starts")
+}
+
+async fn output_of_failed_start(child: tokio::process::Child) -> String {
+    let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the app gives up in time")
+        .expect("output");
+    assert!(!output.status.success(), "the app must not start");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn the_app_reaches_a_tls_only_redis_signed_by_the_ca_it_is_given(_: PgPoolOptions, options: PgConnectOptions) {
+    let redis = tls_redis().await;
+    let url = format!("rediss://localhost:{}", redis.port);
+
+    // With the CA: ready, which needs a Redis round trip.
+    let port = free_port();
+    let _app = app_against(&options, port, &url, Some(&redis.ca));
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the app became ready over TLS with the given CA");
+
+    // Without it the system trust store does not know the server: no start, and it says why.
+    let without = output_of_failed_start(app_against(&options, free_port(), &url, None)).await;
+    assert!(without.contains("cannot connect to Redis"), "{without}");
+
+    // A CA file that is not there is named.
+    let missing = std::path::Path::new("/nonexistent/platform-ca.crt");
+    let named = output_of_failed_start(app_against(&options, free_port(), &url, Some(missing))).await;
+    assert!(
+        named.contains("cannot read APP_REDIS_CA_FILE /nonexistent/platform-ca.crt"),
+        "{named}"
+    );
+}

@@ -159,6 +159,9 @@ pub struct ValkeyView {
     pub users_secret: &'static str,
     /// Secret with the server certificate cert-manager issues from the platform CA.
     pub tls_secret: &'static str,
+    /// Secret in the app's namespace with a client certificate from the same CA: its `ca.crt`
+    /// is what the app trusts Valkey's certificate by.
+    pub client_secret: &'static str,
     /// Where persistence is on (production): the denylist survives a restart.
     pub persistent: bool,
 }
@@ -555,6 +558,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             host: "valkey.data.svc".into(),
             users_secret: "valkey-users",
             tls_secret: "valkey-tls",
+            client_secret: "valkey-client-tls",
             persistent: e.production,
         },
         tenancy: TenancyView {
