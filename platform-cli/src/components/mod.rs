@@ -7,6 +7,8 @@ pub mod sizing;
 use serde::{Deserialize, Serialize};
 use strum::{IntoStaticStr, VariantArray};
 
+use crate::manifest::model::Provider;
+
 /// A component of the platform, in the order its Argo CD Applications are listed.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, IntoStaticStr, VariantArray,
@@ -21,6 +23,7 @@ pub enum Component {
     Kyverno,
     CertManager,
     CloudnativePg,
+    AwsLoadBalancerController,
     NginxGatewayFabric,
     BarmanCloud,
     ClusterIssuers,
@@ -80,6 +83,16 @@ pub enum Needs {
     InClusterDatabase,
     /// Only where Prometheus, Loki and Tempo run in the environment (`observability.mode: in-cluster`).
     InClusterObservability,
+    /// Only on EKS.
+    Eks,
+}
+
+/// The facts of an environment that decide which components it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Runs {
+    pub provider: Provider,
+    pub database_in_cluster: bool,
+    pub observability_in_cluster: bool,
 }
 
 /// One row of the table.
@@ -182,6 +195,19 @@ impl Component {
                 -4,
                 chart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.0"),
                 Needs::InClusterDatabase,
+            ),
+            // The Gateway's LoadBalancer Service becomes an NLB only through this controller on
+            // EKS (the annotations NGF's values set are its); AWS permissions by Pod Identity.
+            C::AwsLoadBalancerController => (
+                "aws-load-balancer-controller",
+                "kube-system",
+                -4,
+                chart(
+                    "https://aws.github.io/eks-charts",
+                    "aws-load-balancer-controller",
+                    "3.5.0",
+                ),
+                Needs::Eks,
             ),
             // OCI only: Argo CD reads `ghcr.io/nginx/charts` as an OCI Helm repository through the
             // repository Secret the argo-cd values declare (`enableOCI`).
@@ -296,12 +322,13 @@ impl Component {
         }
     }
 
-    /// Whether an environment with this database and observability runs the component.
-    pub const fn needed(self, in_cluster_database: bool, in_cluster_observability: bool) -> bool {
+    /// Whether an environment like `runs` runs the component.
+    pub fn needed(self, runs: &Runs) -> bool {
         match self.spec().needs {
             Needs::Always => true,
-            Needs::InClusterDatabase => in_cluster_database,
-            Needs::InClusterObservability => in_cluster_observability,
+            Needs::InClusterDatabase => runs.database_in_cluster,
+            Needs::InClusterObservability => runs.observability_in_cluster,
+            Needs::Eks => runs.provider == Provider::Eks,
         }
     }
 
@@ -370,6 +397,7 @@ pub fn markdown_table() -> String {
             Needs::Always => "every environment",
             Needs::InClusterDatabase => "`database.mode: in-cluster`",
             Needs::InClusterObservability => "`observability.mode: in-cluster`",
+            Needs::Eks => "`provider: eks`",
         };
         table += &format!(
             "| {} | {key} | {source} | {version} | {} | {} | {needs} |\n",

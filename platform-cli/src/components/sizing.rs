@@ -119,6 +119,7 @@ impl Component {
                 run("cainjector", 1, 25, 128),
             ],
             C::CloudnativePg => vec![run("operator", 1, 50, 128)],
+            C::AwsLoadBalancerController => vec![run("controller", 2, 50, 128)],
             C::BarmanCloud => vec![run("plugin", 1, 25, 64)],
             C::NginxGatewayFabric => vec![
                 run("control-plane", two_in_production, 50, 128),

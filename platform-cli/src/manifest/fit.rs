@@ -4,8 +4,8 @@
 //! Pending on the first deploy; `platform validate` refuses it, naming the biggest consumers.
 
 use super::cloud_limits;
-use super::model::{DatabaseMode, Environment, ObservabilityMode};
-use super::resolve::shape;
+use super::model::Environment;
+use super::resolve::{runs, shape};
 use crate::components::Component;
 use crate::components::sizing::{Placement, Workload};
 
@@ -69,10 +69,9 @@ pub fn misfits(e: &Environment) -> Vec<Misfit> {
     };
     let nodes = cluster.nodes.min;
     let shape = shape(e);
-    let in_cluster_db = e.database.mode != DatabaseMode::Managed;
-    let self_hosted = e.observability.mode != ObservabilityMode::Central;
+    let runs = runs(e);
     let workloads: Vec<(Component, Vec<Workload>)> = Component::all()
-        .filter(|c| c.needed(in_cluster_db, self_hosted))
+        .filter(|c| c.needed(&runs))
         .map(|c| (c, c.workloads(&shape)))
         .collect();
 

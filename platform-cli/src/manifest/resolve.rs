@@ -13,7 +13,7 @@ use super::cloud_limits;
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 use super::pins::Pins;
 use crate::components::sizing::{Shape, Workload};
-use crate::components::{Component, Folder, Source};
+use crate::components::{Component, Folder, Runs, Source};
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +73,16 @@ pub struct ClusterView {
     pub service_cidr: Option<&'static str>,
     pub gcp_project: Option<String>,
     pub kubeconfig_context: Option<String>,
+    /// EKS: the AWS Load Balancer Controller's service account, which Terraform gives its AWS
+    /// permissions through Pod Identity.
+    pub lb_controller: Option<ServiceAccountView>,
+}
+
+/// A Kubernetes service account that a cloud identity is bound to.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceAccountView {
+    pub namespace: &'static str,
+    pub name: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,6 +141,15 @@ impl From<Workload> for WorkloadView {
             memory: format!("{}Mi", w.memory_mib),
             memory_limit: format!("{}Mi", w.memory_limit_mib),
         }
+    }
+}
+
+/// The facts of `e` that decide which components it runs.
+pub fn runs(e: &model::Environment) -> Runs {
+    Runs {
+        provider: e.cluster.provider,
+        database_in_cluster: e.database.mode != DatabaseMode::Managed,
+        observability_in_cluster: e.observability.mode != ObservabilityMode::Central,
     }
 }
 
@@ -420,7 +439,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         Provider::Aks => storage_account_name(&format!("{platform}{}backups", e.name)),
         _ => format!("{platform}-{}-backups", e.name),
     };
-    let components = components(&pins, e, managed_db);
+    let components = components(&pins, e);
     let sizing = components
         .iter()
         .map(|c| {
@@ -466,6 +485,10 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             service_cidr: (e.cluster.provider == Provider::Aks).then_some(cloud_limits::AKS_SERVICE_CIDR),
             gcp_project: e.cluster.gcp_project.clone(),
             kubeconfig_context: e.cluster.kubeconfig_context.clone(),
+            lb_controller: (e.cluster.provider == Provider::Eks).then(|| ServiceAccountView {
+                namespace: Component::AwsLoadBalancerController.spec().namespace,
+                name: "aws-load-balancer-controller",
+            }),
         },
         app: AppView {
             image,
@@ -612,11 +635,10 @@ fn ratio(value: f64) -> String {
 }
 
 /// The environment's components, from the table in [`crate::components`], in table order.
-fn components(pins: &Pins, e: &model::Environment, managed_db: bool) -> Vec<ComponentView> {
+fn components(pins: &Pins, e: &model::Environment) -> Vec<ComponentView> {
     let env = &e.name;
-    let self_hosted = e.observability.mode != ObservabilityMode::Central;
     Component::all()
-        .filter(|c| c.needed(!managed_db, self_hosted))
+        .filter(|c| c.needed(&runs(e)))
         .map(|component| {
             let spec = component.spec();
             let name = spec.name;

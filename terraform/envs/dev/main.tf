@@ -11,6 +11,10 @@ module "cluster" {
   nodes_max          = var.nodes_max
   network_cidr       = var.network_cidr
   arm                = var.node_arm
+
+  # The AWS Load Balancer Controller's service account (its chart's values name the same).
+  lb_controller_namespace       = "kube-system"
+  lb_controller_service_account = "aws-load-balancer-controller"
 }
 
 module "backups" {

@@ -95,3 +95,22 @@ module "ebs_csi_identity" {
   name                      = "${var.name}-ebs-csi"
   attach_aws_ebs_csi_policy = true
 }
+
+# The AWS Load Balancer Controller's AWS permissions (it makes the Gateway's NLB), through EKS
+# Pod Identity for the service account its chart runs as.
+module "lb_controller_identity" {
+  # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
+  source  = "terraform-aws-modules/eks-pod-identity/aws"
+  version = "~> 2.8"
+
+  name                            = "${var.name}-lb-controller"
+  attach_aws_lb_controller_policy = true
+
+  associations = {
+    controller = {
+      cluster_name    = module.eks.cluster_name
+      namespace       = var.lb_controller_namespace
+      service_account = var.lb_controller_service_account
+    }
+  }
+}

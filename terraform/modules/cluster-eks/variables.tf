@@ -37,3 +37,13 @@ variable "network_cidr" {
   description = "VPC CIDR; subnets are carved out of it."
   type        = string
 }
+
+variable "lb_controller_namespace" {
+  description = "Namespace of the AWS Load Balancer Controller's service account."
+  type        = string
+}
+
+variable "lb_controller_service_account" {
+  description = "Service account the AWS Load Balancer Controller runs as; it gets the controller's AWS permissions."
+  type        = string
+}
