@@ -24,10 +24,12 @@ pub enum Component {
     CertManager,
     CloudnativePg,
     AwsLoadBalancerController,
+    Metallb,
     NginxGatewayFabric,
     BarmanCloud,
     ClusterIssuers,
     KyvernoPolicies,
+    MetallbPool,
     Gateway,
     ValkeyTls,
     Valkey,
@@ -85,6 +87,8 @@ pub enum Needs {
     InClusterObservability,
     /// Only on EKS.
     Eks,
+    /// Only on an existing cluster given `loadBalancerAddresses`.
+    Metallb,
 }
 
 /// The facts of an environment that decide which components it runs.
@@ -93,6 +97,8 @@ pub struct Runs {
     pub provider: Provider,
     pub database_in_cluster: bool,
     pub observability_in_cluster: bool,
+    /// MetalLB gives LoadBalancer Services addresses (`loadBalancerAddresses` is set).
+    pub metallb: bool,
 }
 
 /// One row of the table.
@@ -209,6 +215,15 @@ impl Component {
                 ),
                 Needs::Eks,
             ),
+            // LoadBalancer Services on a cluster that has no load balancer of its own: addresses
+            // from `loadBalancerAddresses`, announced over layer 2 (no BGP, so no FRR).
+            C::Metallb => (
+                "metallb",
+                "metallb-system",
+                -4,
+                chart("https://metallb.github.io/metallb", "metallb", "0.16.1"),
+                Needs::Metallb,
+            ),
             // OCI only: Argo CD reads `ghcr.io/nginx/charts` as an OCI Helm repository through the
             // repository Secret the argo-cd values declare (`enableOCI`).
             C::NginxGatewayFabric => (
@@ -247,6 +262,13 @@ impl Component {
                     folder: Folder::Top("policies"),
                 },
                 Needs::Always,
+            ),
+            C::MetallbPool => (
+                "metallb-pool",
+                "metallb-system",
+                -3,
+                manifests("manifests/metallb-pool", &["pool.yaml"]),
+                Needs::Metallb,
             ),
             C::Gateway => (
                 "gateway",
@@ -329,6 +351,7 @@ impl Component {
             Needs::InClusterDatabase => runs.database_in_cluster,
             Needs::InClusterObservability => runs.observability_in_cluster,
             Needs::Eks => runs.provider == Provider::Eks,
+            Needs::Metallb => runs.metallb,
         }
     }
 
@@ -398,6 +421,7 @@ pub fn markdown_table() -> String {
             Needs::InClusterDatabase => "`database.mode: in-cluster`",
             Needs::InClusterObservability => "`observability.mode: in-cluster`",
             Needs::Eks => "`provider: eks`",
+            Needs::Metallb => "`loadBalancerAddresses` set (existing clusters)",
         };
         table += &format!(
             "| {} | {key} | {source} | {version} | {} | {} | {needs} |\n",

@@ -120,6 +120,7 @@ impl Component {
             ],
             C::CloudnativePg => vec![run("operator", 1, 50, 128)],
             C::AwsLoadBalancerController => vec![run("controller", 2, 50, 128)],
+            C::Metallb => vec![run("controller", 1, 25, 64), on_every_node("speaker", 25, 64)],
             C::BarmanCloud => vec![run("plugin", 1, 25, 64)],
             C::NginxGatewayFabric => vec![
                 run("control-plane", two_in_production, 50, 128),
@@ -149,6 +150,7 @@ impl Component {
             | C::GatewayApiCrds
             | C::ClusterIssuers
             | C::KyvernoPolicies
+            | C::MetallbPool
             | C::Gateway
             | C::ValkeyTls
             | C::Observability => Vec::new(),

@@ -256,6 +256,32 @@ pub fn node_reserved(vcpus: u32, memory_mib: u32) -> (u32, u32) {
     )
 }
 
+/// Reads one entry of `loadBalancerAddresses` the way MetalLB reads an IPAddressPool's
+/// `addresses` (a CIDR, or `first-last` of one family with first ≤ last): its first and last address.
+pub fn parse_address_range(text: &str) -> Result<(std::net::IpAddr, std::net::IpAddr), String> {
+    if let Some((first, last)) = text.split_once('-') {
+        let parse = |s: &str| {
+            s.trim()
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| format!("\"{}\" is not an IP address", s.trim()))
+        };
+        let (first, last) = (parse(first)?, parse(last)?);
+        return match (first, last) {
+            (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) if a <= b => Ok((first, last)),
+            (std::net::IpAddr::V6(a), std::net::IpAddr::V6(b)) if a <= b => Ok((first, last)),
+            (a, b) if a.is_ipv4() == b.is_ipv4() => Err("the first address is after the last".into()),
+            _ => Err("the two ends are of different IP families".into()),
+        };
+    }
+    let net = text
+        .parse::<ipnet::IpNet>()
+        .map_err(|_| "neither a CIDR nor a range".to_string())?;
+    if net.network() != net.addr() {
+        return Err(format!("host bits are set; the network is {}", net.trunc()));
+    }
+    Ok((net.network(), net.broadcast()))
+}
+
 /// GKE machine families of ARM nodes, which GKE taints `kubernetes.io/arch=arm64:NoSchedule`.
 pub fn is_gke_arm_machine_type(size: &str) -> bool {
     ["t2a-", "c4a-", "n4a-"].iter().any(|family| size.starts_with(family))
@@ -326,6 +352,23 @@ mod tests {
         assert_eq!(node_reserved(2, 8192), (70, 1024 + 820 + 100));
         // 4 vCPU / 16 GiB: + 0.5% of cores 3-4; + 10% of the next 8 GiB.
         assert_eq!(node_reserved(4, 16384), (80, 2663 + 100));
+    }
+
+    #[test]
+    fn address_ranges_as_metallb_reads_them() {
+        assert!(parse_address_range("192.168.1.240/28").is_ok());
+        assert!(parse_address_range("192.168.1.240-192.168.1.250").is_ok());
+        assert!(parse_address_range("fc00::10-fc00::20").is_ok());
+        assert_eq!(
+            parse_address_range("192.168.1.250-192.168.1.240"),
+            Err("the first address is after the last".into())
+        );
+        assert_eq!(
+            parse_address_range("192.168.1.1/24"),
+            Err("host bits are set; the network is 192.168.1.0/24".into())
+        );
+        assert!(parse_address_range("192.168.1.240-fc00::1").is_err());
+        assert!(parse_address_range("lab-net").is_err());
     }
 
     #[test]

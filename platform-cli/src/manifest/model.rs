@@ -376,6 +376,11 @@ pub struct Cluster {
     /// kubeconfig context of a self-managed cluster (existing only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubeconfig_context: Option<String>,
+    /// Addresses MetalLB may give LoadBalancer Services (existing only), as CIDRs or ranges
+    /// `first-last` on the nodes' network, announced over layer 2. Leave it out where the
+    /// cluster already provides load balancers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_balancer_addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

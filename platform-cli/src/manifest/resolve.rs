@@ -73,6 +73,9 @@ pub struct ClusterView {
     pub service_cidr: Option<&'static str>,
     pub gcp_project: Option<String>,
     pub kubeconfig_context: Option<String>,
+    /// Existing clusters: the addresses MetalLB gives LoadBalancer Services (none: the cluster
+    /// provides load balancers itself).
+    pub load_balancer_addresses: Vec<String>,
     /// EKS: the AWS Load Balancer Controller's service account, which Terraform gives its AWS
     /// permissions through Pod Identity.
     pub lb_controller: Option<ServiceAccountView>,
@@ -150,6 +153,7 @@ pub fn runs(e: &model::Environment) -> Runs {
         provider: e.cluster.provider,
         database_in_cluster: e.database.mode != DatabaseMode::Managed,
         observability_in_cluster: e.observability.mode != ObservabilityMode::Central,
+        metallb: !e.cluster.load_balancer_addresses.is_empty(),
     }
 }
 
@@ -485,6 +489,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             service_cidr: (e.cluster.provider == Provider::Aks).then_some(cloud_limits::AKS_SERVICE_CIDR),
             gcp_project: e.cluster.gcp_project.clone(),
             kubeconfig_context: e.cluster.kubeconfig_context.clone(),
+            load_balancer_addresses: e.cluster.load_balancer_addresses.clone(),
             lb_controller: (e.cluster.provider == Provider::Eks).then(|| ServiceAccountView {
                 namespace: Component::AwsLoadBalancerController.spec().namespace,
                 name: "aws-load-balancer-controller",
@@ -589,11 +594,21 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             org_label: ORG_LABEL,
             isolation_ready_label: ISOLATION_READY_LABEL,
             ingress_namespace: GATEWAY_NAMESPACE,
-            system_namespaces: vec!["kube-system", "kube-public", "kube-node-lease", "kyverno", "monitoring"],
+            system_namespaces: system_namespaces(e),
         },
         components,
         platform,
     }
+}
+
+/// Namespaces no admission policy applies to: the control plane's, Kyverno's, and those of node
+/// agents that need host access (node-exporter and Alloy in monitoring; MetalLB's speaker).
+fn system_namespaces(e: &model::Environment) -> Vec<&'static str> {
+    let mut namespaces = vec!["kube-system", "kube-public", "kube-node-lease", "kyverno", "monitoring"];
+    if runs(e).metallb {
+        namespaces.push(Component::Metallb.spec().namespace);
+    }
+    namespaces
 }
 
 /// The Gateway's namespace: NGINX Gateway Fabric runs each Gateway's NGINX pods there, so it is

@@ -644,6 +644,14 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
                 "remove it: Terraform creates the cluster and its credentials",
             );
         }
+        if !cl.load_balancer_addresses.is_empty() {
+            c.invalid(
+                &format!("{p}/loadBalancerAddresses"),
+                format!("`loadBalancerAddresses` has no effect on {provider}"),
+                "loadBalancerAddresses only with provider: existing",
+                format!("remove it: {provider} provides load balancers"),
+            );
+        }
     } else {
         if cl.kubeconfig_context.as_deref().is_none_or(|s| s.trim().is_empty()) {
             c.missing(
@@ -652,6 +660,28 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
                 "the kubeconfig context of the existing cluster",
                 "run `kubectl config get-contexts` and use the NAME column",
             );
+        }
+        let nodes_network = cl.network_cidr.parse::<ipnet::IpNet>().ok();
+        for (i, addresses) in cl.load_balancer_addresses.iter().enumerate() {
+            let pointer = format!("{p}/loadBalancerAddresses/{i}");
+            match super::cloud_limits::parse_address_range(addresses) {
+                Err(why) => c.invalid(
+                    &pointer,
+                    format!("\"{addresses}\" is not an address range: {why}"),
+                    "a CIDR (192.168.1.240/28) or a range first-last (192.168.1.240-192.168.1.250)",
+                    "use free addresses of the nodes' network that no DHCP server hands out",
+                ),
+                Ok((first, last)) => {
+                    if let Some(net) = nodes_network.filter(|n| !(n.contains(&first) && n.contains(&last))) {
+                        c.invalid(
+                            &pointer,
+                            format!("\"{addresses}\" is outside the nodes' network {net}"),
+                            format!("addresses inside {net}"),
+                            "MetalLB announces them over layer 2, which only reaches the nodes' own network",
+                        );
+                    }
+                }
+            }
         }
         for (field, set) in [("region", cl.region.is_some()), ("nodeSize", cl.node_size.is_some())] {
             if set {
