@@ -24,11 +24,13 @@ pub enum Component {
     CertManager,
     CloudnativePg,
     AwsLoadBalancerController,
+    Karpenter,
     Metallb,
     NginxGatewayFabric,
     BarmanCloud,
     ClusterIssuers,
     KyvernoPolicies,
+    KarpenterNodes,
     MetallbPool,
     Gateway,
     ValkeyTls,
@@ -215,6 +217,15 @@ impl Component {
                 ),
                 Needs::Eks,
             ),
+            // Node autoscaling on EKS: nodes beyond the managed node group's `nodes.min`, up to
+            // `nodes.max` worth of capacity (OCI only, like NGF). Its CRDs come with the chart.
+            C::Karpenter => (
+                "karpenter",
+                "kube-system",
+                -4,
+                chart("public.ecr.aws/karpenter", "karpenter", "1.14.1"),
+                Needs::Eks,
+            ),
             // LoadBalancer Services on a cluster that has no load balancer of its own: addresses
             // from `loadBalancerAddresses`, announced over layer 2 (no BGP, so no FRR).
             C::Metallb => (
@@ -262,6 +273,13 @@ impl Component {
                     folder: Folder::Top("policies"),
                 },
                 Needs::Always,
+            ),
+            C::KarpenterNodes => (
+                "karpenter-nodes",
+                "kube-system",
+                -3,
+                manifests("manifests/karpenter-nodes", &["nodes.yaml"]),
+                Needs::Eks,
             ),
             C::MetallbPool => (
                 "metallb-pool",

@@ -120,6 +120,9 @@ impl Component {
             ],
             C::CloudnativePg => vec![run("operator", 1, 50, 128)],
             C::AwsLoadBalancerController => vec![run("controller", 2, 50, 128)],
+            // Two controllers on nodes of their own (the chart's required anti-affinity), on the
+            // managed node group: Karpenter never runs on nodes it launched.
+            C::Karpenter => vec![on_distinct_nodes("controller", 2, 100, 256)],
             C::Metallb => vec![run("controller", 1, 25, 64), on_every_node("speaker", 25, 64)],
             C::BarmanCloud => vec![run("plugin", 1, 25, 64)],
             C::NginxGatewayFabric => vec![
@@ -150,6 +153,7 @@ impl Component {
             | C::GatewayApiCrds
             | C::ClusterIssuers
             | C::KyvernoPolicies
+            | C::KarpenterNodes
             | C::MetallbPool
             | C::Gateway
             | C::ValkeyTls

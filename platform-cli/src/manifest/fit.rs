@@ -197,7 +197,7 @@ acmeEmail: ops@example.com
     #[test]
     fn one_small_node_does_not_hold_the_platform() {
         let found = misfits(&env(SMALL));
-        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found.len(), 2, "{found:?}");
         assert!(
             found[0].message.starts_with("the platform requests "),
             "{}",

@@ -79,6 +79,26 @@ pub struct ClusterView {
     /// EKS: the AWS Load Balancer Controller's service account, which Terraform gives its AWS
     /// permissions through Pod Identity.
     pub lb_controller: Option<ServiceAccountView>,
+    /// EKS: Karpenter, which Terraform gives its IAM roles and interruption queue.
+    pub karpenter: Option<KarpenterView>,
+}
+
+/// What Terraform and Karpenter's values and node classes agree on.
+#[derive(Debug, Clone, Serialize)]
+pub struct KarpenterView {
+    pub service_account: ServiceAccountView,
+    /// The IAM role of the nodes Karpenter launches (Terraform names it, the EC2NodeClass uses it).
+    pub node_role: String,
+    /// The SQS queue of spot interruptions and instance events.
+    pub interruption_queue: String,
+    /// Value of the `karpenter.sh/discovery` tag on the private subnets and node security group.
+    pub discovery: String,
+    /// CPU (cores) and memory (GiB) Karpenter may add: `nodes.max - nodes.min` nodes of
+    /// `nodeSize` (none where the size's shape is unknown: 0 means it launches nothing).
+    pub cpu_limit: u32,
+    pub memory_limit_gib: u32,
+    /// `amd64` or `arm64`, as the managed node group's.
+    pub arch: &'static str,
 }
 
 /// A Kubernetes service account that a cloud identity is bound to.
@@ -443,6 +463,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         Provider::Aks => storage_account_name(&format!("{platform}{}backups", e.name)),
         _ => format!("{platform}-{}-backups", e.name),
     };
+    let cluster_name = format!("{platform}-{}", e.name);
     let components = components(&pins, e);
     let sizing = components
         .iter()
@@ -473,7 +494,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         },
         cluster: ClusterView {
             provider,
-            name: format!("{platform}-{}", e.name),
+            name: cluster_name.clone(),
             region: e.cluster.region.clone(),
             kubernetes_version: e.cluster.kubernetes_version.clone(),
             node_size: e.cluster.node_size.clone(),
@@ -490,6 +511,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             gcp_project: e.cluster.gcp_project.clone(),
             kubeconfig_context: e.cluster.kubeconfig_context.clone(),
             load_balancer_addresses: e.cluster.load_balancer_addresses.clone(),
+            karpenter: (e.cluster.provider == Provider::Eks).then(|| karpenter(&cluster_name, e)),
             lb_controller: (e.cluster.provider == Provider::Eks).then(|| ServiceAccountView {
                 namespace: Component::AwsLoadBalancerController.spec().namespace,
                 name: "aws-load-balancer-controller",
@@ -598,6 +620,37 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
         },
         components,
         platform,
+    }
+}
+
+fn karpenter(cluster: &str, e: &model::Environment) -> KarpenterView {
+    let extra_nodes = e.cluster.nodes.max.saturating_sub(e.cluster.nodes.min);
+    let (vcpus, memory_mib) = e
+        .cluster
+        .node_size
+        .as_deref()
+        .and_then(|size| cloud_limits::node_shape(Provider::Eks, size))
+        .unwrap_or((0, 0));
+    KarpenterView {
+        service_account: ServiceAccountView {
+            namespace: Component::Karpenter.spec().namespace,
+            name: "karpenter",
+        },
+        node_role: format!("{cluster}-karpenter-node"),
+        interruption_queue: format!("{cluster}-karpenter"),
+        discovery: cluster.to_string(),
+        cpu_limit: extra_nodes * vcpus,
+        memory_limit_gib: extra_nodes * memory_mib / 1024,
+        arch: if e
+            .cluster
+            .node_size
+            .as_deref()
+            .is_some_and(cloud_limits::is_arm_instance_type)
+        {
+            "arm64"
+        } else {
+            "amd64"
+        },
     }
 }
 

@@ -9,7 +9,7 @@ region             = "eu-west-1"
 kubernetes_version = "1.35"
 node_size          = "m6i.large"
 node_arm           = false
-nodes_min          = 2
+nodes_min          = 3
 nodes_max          = 6
 network_cidr       = "10.20.0.0/16"
 

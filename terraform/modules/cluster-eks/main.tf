@@ -35,6 +35,8 @@ module "vpc" {
   }
   private_subnet_tags = {
     "kubernetes.io/role/internal-elb" = 1
+    # Where Karpenter launches nodes.
+    "karpenter.sh/discovery" = var.karpenter_discovery
   }
 }
 
@@ -74,13 +76,20 @@ module "eks" {
     }
   }
 
+  # Karpenter's nodes join with the cluster's node security group.
+  node_security_group_tags = {
+    "karpenter.sh/discovery" = var.karpenter_discovery
+  }
+
+  # The managed node group holds nodes_min nodes (the platform, Karpenter itself); Karpenter adds
+  # the rest up to nodes_max worth of capacity (its NodePool's limits).
   eks_managed_node_groups = {
     default = {
       # Graviton instance families (m7g, c7g, t4g, ...) need the ARM image.
       ami_type       = var.arm ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD"
       instance_types = [var.node_size]
       min_size       = var.nodes_min
-      max_size       = var.nodes_max
+      max_size       = var.nodes_min
       desired_size   = var.nodes_min
     }
   }
@@ -113,4 +122,20 @@ module "lb_controller_identity" {
       service_account = var.lb_controller_service_account
     }
   }
+}
+
+# Karpenter: its controller role (through Pod Identity for its service account), the role and
+# access entry of the nodes it launches, and the queue of spot interruptions and EC2 events.
+module "karpenter" {
+  # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
+  source  = "terraform-aws-modules/eks/aws//modules/karpenter"
+  version = "~> 21.19"
+
+  cluster_name    = module.eks.cluster_name
+  namespace       = var.karpenter_namespace
+  service_account = var.karpenter_service_account
+
+  node_iam_role_name            = var.karpenter_node_role
+  node_iam_role_use_name_prefix = false
+  queue_name                    = var.karpenter_interruption_queue
 }

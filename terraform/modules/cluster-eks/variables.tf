@@ -47,3 +47,28 @@ variable "lb_controller_service_account" {
   description = "Service account the AWS Load Balancer Controller runs as; it gets the controller's AWS permissions."
   type        = string
 }
+
+variable "karpenter_namespace" {
+  description = "Namespace of Karpenter's service account."
+  type        = string
+}
+
+variable "karpenter_service_account" {
+  description = "Service account Karpenter runs as; it gets the controller's AWS permissions."
+  type        = string
+}
+
+variable "karpenter_node_role" {
+  description = "Name of the IAM role of the nodes Karpenter launches (its EC2NodeClass names it)."
+  type        = string
+}
+
+variable "karpenter_interruption_queue" {
+  description = "Name of the SQS queue of spot interruptions and EC2 events Karpenter reads."
+  type        = string
+}
+
+variable "karpenter_discovery" {
+  description = "Value of the karpenter.sh/discovery tag on the private subnets and the node security group."
+  type        = string
+}

@@ -15,6 +15,13 @@ module "cluster" {
   # The AWS Load Balancer Controller's service account (its chart's values name the same).
   lb_controller_namespace       = "kube-system"
   lb_controller_service_account = "aws-load-balancer-controller"
+
+  # Karpenter: what its chart's values and node class name the same.
+  karpenter_namespace          = "kube-system"
+  karpenter_service_account    = "karpenter"
+  karpenter_node_role          = "shop-prod-karpenter-node"
+  karpenter_interruption_queue = "shop-prod-karpenter"
+  karpenter_discovery          = "shop-prod"
 }
 
 module "backups" {
