@@ -70,55 +70,52 @@ pub fn reserved_ranges(provider: Provider) -> Vec<(Ipv4Net, &'static str)> {
     }
 }
 
-/// Whether `region` has the shape of the provider's region names (eu-west-1, westeurope,
-/// europe-west1). A shape, not a list: new regions keep appearing.
-pub fn is_region(provider: Provider, region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
-    let ends_in_digits = |s: &str| {
-        let letters = s.trim_end_matches(|c: char| c.is_ascii_digit());
-        letters.len() < s.len() && lower(letters)
-    };
+/// The shape of a region name on `provider` (`None`: any), as a regular expression that
+/// `validate` matches and `platform schema` carries, so editors warn as you type.
+pub fn region_pattern(provider: Provider) -> Option<&'static str> {
     match provider {
         // us-east-1, eu-central-2, us-gov-west-1, ap-southeast-7
-        Provider::Eks => {
-            (3..=4).contains(&parts.len())
-                && parts[..parts.len() - 1].iter().all(|p| lower(p))
-                && parts[parts.len() - 1].parse::<u8>().is_ok()
-        }
+        Provider::Eks => Some("^[a-z]+(-[a-z]+){1,2}-[0-9]{1,2}$"),
         // westeurope, eastus2, germanywestcentral
-        Provider::Aks => {
-            parts.len() == 1
-                && region.len() >= 4
-                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                && region.as_bytes()[0].is_ascii_lowercase()
-        }
+        Provider::Aks => Some("^[a-z][a-z0-9]{3,}$"),
         // europe-west1, us-central1, northamerica-northeast2
-        Provider::Gke => parts.len() == 2 && lower(parts[0]) && ends_in_digits(parts[1]),
-        Provider::Existing => true,
+        Provider::Gke => Some("^[a-z]+-[a-z]+[0-9]+$"),
+        Provider::Existing => None,
     }
+}
+
+/// The shape of a node size on `provider` (`None`: any), as for [`region_pattern`].
+pub fn node_size_pattern(provider: Provider) -> Option<&'static str> {
+    match provider {
+        // m6i.large, m7g.2xlarge, u-6tb1.metal
+        Provider::Eks => Some("^[a-z0-9-]+\\.[a-z0-9-]+$"),
+        // Standard_D4s_v5
+        Provider::Aks => Some("^Standard_[A-Za-z0-9_]+$"),
+        // e2-standard-4, n2d-highmem-8
+        Provider::Gke => Some("^[a-z0-9]+(-[a-z0-9]+)+$"),
+        Provider::Existing => None,
+    }
+}
+
+/// The prefix lengths `networkCidr` may have on `provider`, as a pattern of IPv4 CIDRs.
+pub fn network_pattern(provider: Provider) -> Option<String> {
+    let (min, max, _) = network_prefixes(provider)?;
+    let lengths: Vec<String> = (min..=max).map(|n| n.to_string()).collect();
+    Some(format!("^([0-9]{{1,3}}\\.){{3}}[0-9]{{1,3}}/({})$", lengths.join("|")))
+}
+
+fn matches(pattern: Option<&str>, value: &str) -> bool {
+    pattern.is_none_or(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match(value)))
+}
+
+/// Whether `region` has the shape of the provider's region names.
+pub fn is_region(provider: Provider, region: &str) -> bool {
+    matches(region_pattern(provider), region)
 }
 
 /// Whether `size` has the shape of the provider's node sizes.
 pub fn is_node_size(provider: Provider, size: &str) -> bool {
-    let name = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    match provider {
-        // m6i.large, m7g.2xlarge, u-6tb1.metal
-        Provider::Eks => size
-            .split_once('.')
-            .is_some_and(|(family, kind)| name(family) && name(kind)),
-        // Standard_D4s_v5
-        Provider::Aks => size
-            .strip_prefix("Standard_")
-            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')),
-        // e2-standard-4, n2d-highmem-8
-        Provider::Gke => size.contains('-') && name(size),
-        Provider::Existing => true,
-    }
+    matches(node_size_pattern(provider), size)
 }
 
 /// Whether an EC2 instance type is ARM (Graviton: m7g, c6gn, t4g, x2gd, is4gen; or a1), whose

@@ -214,6 +214,7 @@ pub const LATENCY_BUCKETS_MS: [u32; 12] = [5, 10, 25, 50, 100, 250, 300, 500, 10
 pub struct Slo {
     /// Percentage of requests that must not fail with a 5xx, e.g. 99.9.
     #[serde(default = "defaults::availability")]
+    #[schemars(range(min = limits::OBJECTIVE.0, max = limits::OBJECTIVE.1))]
     pub availability: f64,
     #[serde(default)]
     pub latency: LatencySlo,
@@ -238,6 +239,7 @@ pub struct LatencySlo {
     pub threshold_ms: u32,
     /// Percentage of requests faster than the threshold, e.g. 99.
     #[serde(default = "defaults::latency_target")]
+    #[schemars(range(min = limits::OBJECTIVE.0, max = limits::OBJECTIVE.1))]
     pub target: f64,
 }
 
@@ -352,6 +354,7 @@ pub struct Environment {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(transform = cluster_shapes_per_provider)]
 pub struct Cluster {
     pub provider: Provider,
     /// Cloud region (required for eks, aks, gke).
@@ -400,7 +403,9 @@ pub enum Provider {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeCount {
+    #[schemars(range(min = 1))]
     pub min: u32,
+    #[schemars(range(min = 1, max = limits::NODES_MAX))]
     pub max: u32,
 }
 
@@ -414,7 +419,9 @@ impl Default for NodeCount {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Replicas {
+    #[schemars(range(min = 1))]
     pub min: u32,
+    #[schemars(range(min = 1, max = limits::REPLICAS_MAX))]
     pub max: u32,
 }
 
@@ -450,10 +457,13 @@ pub struct Observability {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Retention {
     #[serde(default = "defaults::metrics_days")]
+    #[schemars(range(min = 1, max = limits::METRICS_DAYS_MAX))]
     pub metrics_days: u32,
     #[serde(default = "defaults::logs_days")]
+    #[schemars(range(min = 1, max = limits::LOGS_DAYS_MAX))]
     pub logs_days: u32,
     #[serde(default = "defaults::traces_days")]
+    #[schemars(range(min = 1, max = limits::TRACES_DAYS_MAX))]
     pub traces_days: u32,
 }
 
@@ -501,9 +511,11 @@ pub struct Database {
     pub mode: DatabaseMode,
     /// PostgreSQL instances (primary + replicas) of the in-cluster database.
     #[serde(default = "defaults::db_instances")]
+    #[schemars(range(min = 1, max = limits::DB_INSTANCES_MAX))]
     pub instances: u32,
     /// Volume size per instance, in GiB.
     #[serde(default = "defaults::db_storage_gib")]
+    #[schemars(range(min = 1, max = limits::DB_STORAGE_GIB_MAX))]
     pub storage_gib: u32,
 }
 
@@ -533,9 +545,11 @@ pub enum DatabaseMode {
 pub struct Backup {
     /// Recovery point objective in minutes: the most data a restore may lose.
     #[serde(default = "defaults::rpo_minutes")]
+    #[schemars(range(min = 1, max = limits::RPO_MINUTES_MAX))]
     pub rpo_minutes: u32,
     /// How long base backups and WAL are kept, in days.
     #[serde(default = "defaults::retention_days")]
+    #[schemars(range(min = 1, max = limits::BACKUP_RETENTION_DAYS_MAX))]
     pub retention_days: u32,
     /// S3-compatible endpoint for backups (existing clusters only; clouds use their own storage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -565,6 +579,48 @@ pub struct TerraformState {
     /// Azure storage account (aks): 3-24 lowercase letters and digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_account: Option<String>,
+}
+
+/// Bounds `platform validate` enforces, in one place so the schema carries the same ones.
+pub mod limits {
+    /// A percentage objective (availability, latency target).
+    pub const OBJECTIVE: (f64, f64) = (90.0, 99.999);
+    pub const NODES_MAX: u32 = 1000;
+    pub const REPLICAS_MAX: u32 = 100;
+    pub const METRICS_DAYS_MAX: u32 = 400;
+    pub const LOGS_DAYS_MAX: u32 = 400;
+    pub const TRACES_DAYS_MAX: u32 = 90;
+    pub const DB_INSTANCES_MAX: u32 = 9;
+    pub const DB_STORAGE_GIB_MAX: u32 = 16384;
+    pub const RPO_MINUTES_MAX: u32 = 1440;
+    pub const BACKUP_RETENTION_DAYS_MAX: u32 = 3650;
+}
+
+/// The cloud limits on a cluster's region, node size and network size depend on its provider:
+/// one `if provider … then …` per provider, from the same patterns `validate` matches.
+fn cluster_shapes_per_provider(schema: &mut Schema) {
+    use super::cloud_limits::{network_pattern, node_size_pattern, region_pattern};
+    let rules: Vec<serde_json::Value> = [Provider::Eks, Provider::Aks, Provider::Gke]
+        .into_iter()
+        .map(|provider| {
+            let name = serde_json::to_value(provider).unwrap_or_default();
+            let mut properties = serde_json::Map::new();
+            if let Some(pattern) = region_pattern(provider) {
+                properties.insert("region".into(), serde_json::json!({ "pattern": pattern }));
+            }
+            if let Some(pattern) = node_size_pattern(provider) {
+                properties.insert("nodeSize".into(), serde_json::json!({ "pattern": pattern }));
+            }
+            if let Some(pattern) = network_pattern(provider) {
+                properties.insert("networkCidr".into(), serde_json::json!({ "pattern": pattern }));
+            }
+            serde_json::json!({
+                "if": { "properties": { "provider": { "const": name } }, "required": ["provider"] },
+                "then": { "properties": properties },
+            })
+        })
+        .collect();
+    schema.insert("allOf".into(), rules.into());
 }
 
 /// Default values, in one place so the schema and the resolver agree.

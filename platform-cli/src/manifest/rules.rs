@@ -13,7 +13,7 @@ use super::ci;
 use super::cloud_limits;
 use super::diagnostic::{Code, Diagnostic};
 use super::model::{
-    ComponentPins, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider,
+    ComponentPins, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider, limits,
 };
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
@@ -722,7 +722,13 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
             "the autoscaler keeps between min and max nodes; min must be at least 1",
         );
     }
-    c.range(&format!("{p}/nodes/max"), cl.nodes.max, 1, 1000, "at most 1000 nodes");
+    c.range(
+        &format!("{p}/nodes/max"),
+        cl.nodes.max,
+        1,
+        limits::NODES_MAX,
+        "at most 1000 nodes",
+    );
     match Ipv4Net::from_str(&cl.network_cidr) {
         Err(_) => c.invalid(
             &format!("{p}/networkCidr"),
@@ -846,7 +852,7 @@ fn check_replicas(c: &mut Checker<'_>, p: &str, min: u32, max: u32) {
         &format!("{p}/replicas/max"),
         max,
         1,
-        100,
+        limits::REPLICAS_MAX,
         "more than 100 replicas is almost surely a typo",
     );
 }
@@ -906,21 +912,21 @@ fn check_observability(c: &mut Checker<'_>, p: &str, env: &super::model::Environ
         &format!("{p}/retention/metricsDays"),
         r.metrics_days,
         1,
-        400,
+        limits::METRICS_DAYS_MAX,
         "days of metrics kept in-cluster",
     );
     c.range(
         &format!("{p}/retention/logsDays"),
         r.logs_days,
         1,
-        400,
+        limits::LOGS_DAYS_MAX,
         "days of logs kept in-cluster",
     );
     c.range(
         &format!("{p}/retention/tracesDays"),
         r.traces_days,
         1,
-        90,
+        limits::TRACES_DAYS_MAX,
         "days of traces kept in-cluster",
     );
 }
@@ -941,11 +947,12 @@ fn check_slo(c: &mut Checker<'_>, slo: &super::model::Slo) {
         ("/app/slo/availability", slo.availability),
         ("/app/slo/latency/target", slo.latency.target),
     ] {
-        if !(90.0..=99.999).contains(&value) {
+        let (low, high) = limits::OBJECTIVE;
+        if !(low..=high).contains(&value) {
             c.invalid(
                 pointer,
                 format!("{value} is not a usable objective"),
-                "a percentage from 90 to 99.999",
+                format!("a percentage from {low} to {high}"),
                 "write it as a percentage: 99.9 means 0.1% of requests may fail",
             );
         }
@@ -981,7 +988,7 @@ fn check_database_and_backup(c: &mut Checker<'_>, p: &str, env: &super::model::E
         &format!("{p}/database/instances"),
         db.instances,
         1,
-        9,
+        limits::DB_INSTANCES_MAX,
         "1 primary plus up to 8 replicas",
     );
     if env.production && db.mode == DatabaseMode::InCluster && db.instances < 2 {
@@ -996,7 +1003,7 @@ fn check_database_and_backup(c: &mut Checker<'_>, p: &str, env: &super::model::E
         &format!("{p}/database/storageGib"),
         db.storage_gib,
         1,
-        16384,
+        limits::DB_STORAGE_GIB_MAX,
         "a volume size in GiB",
     );
     let b = &env.backup;
@@ -1004,14 +1011,14 @@ fn check_database_and_backup(c: &mut Checker<'_>, p: &str, env: &super::model::E
         &format!("{p}/backup/rpoMinutes"),
         b.rpo_minutes,
         1,
-        1440,
+        limits::RPO_MINUTES_MAX,
         "the RPO sets how often WAL is archived; the design targets 5 minutes",
     );
     c.range(
         &format!("{p}/backup/retentionDays"),
         b.retention_days,
         1,
-        3650,
+        limits::BACKUP_RETENTION_DAYS_MAX,
         "keep backups at least a day",
     );
     let needs_endpoint = env.cluster.provider == Provider::Existing;

@@ -37,13 +37,30 @@ fn validator() -> &'static Validator {
     &VALIDATOR
 }
 
-/// Every shape error in `document`.
+/// Every shape error in `document`. Bounds and patterns the schema carries for editors (the
+/// same ones `rules` enforces) are left to `rules`, which says why and how to fix them; a number
+/// no `u32` holds stays a shape error.
 pub fn check(document: &Value, source: &Source, spans: &SpanIndex) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for error in validator().iter_errors(document) {
+        if is_bound_for_rules(&error) {
+            continue;
+        }
         describe(&error, document, source, spans, &mut out);
     }
     out
+}
+
+fn is_bound_for_rules(error: &ValidationError<'_>) -> bool {
+    let representable = error
+        .instance()
+        .as_f64()
+        .is_some_and(|n| (0.0..=f64::from(u32::MAX)).contains(&n));
+    match error.kind() {
+        ValidationErrorKind::Pattern { .. } => true,
+        ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => representable,
+        _ => false,
+    }
 }
 
 fn describe(
