@@ -54,7 +54,10 @@ environments:
             .collect()
     };
 
-    assert_eq!(errors(env(&eks("eu-west-1", "m6i.large", "10.0.0.0/16"), "")), Vec::<String>::new());
+    assert_eq!(
+        errors(env(&eks("eu-west-1", "m6i.large", "10.0.0.0/16"), "")),
+        Vec::<String>::new()
+    );
     assert_eq!(
         errors(env(&eks("westeurope", "Standard_D4s_v5", "10.0.0.0/12"), "")),
         [
