@@ -132,12 +132,14 @@ const POLICY_FILES: &[&str] = &[
     "tests/resources.yaml",
 ];
 
-/// A kustomization (so dashboards become ConfigMaps), PrometheusRules and ServiceMonitors.
+/// A kustomization (so dashboards become ConfigMaps), PrometheusRules, and the monitors of what
+/// has none of its own (the app, NGF's control plane).
 const OBSERVABILITY_FILES: &[&str] = &[
     "kustomization.yaml",
     "rules/app-slo.yaml",
     "rules/platform.yaml",
     "servicemonitors/app.yaml",
+    "servicemonitors/nginx-gateway-fabric.yaml",
 ];
 
 impl Component {

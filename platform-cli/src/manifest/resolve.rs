@@ -130,6 +130,10 @@ pub struct GatewayView {
     pub class_name: &'static str,
     /// Name of the plain-HTTP listener (ACME challenges and the redirect).
     pub http_listener: &'static str,
+    /// Where NGINX Gateway Fabric's control plane runs, and its pods' `app.kubernetes.io/name`
+    /// (the chart's name): what its PodMonitor selects.
+    pub controller_namespace: &'static str,
+    pub controller_app: &'static str,
     pub app: ListenerView,
     pub argocd: ListenerView,
     pub grafana: ListenerView,
@@ -674,6 +678,8 @@ fn gateway(domain: &str) -> GatewayView {
         namespace: GATEWAY_NAMESPACE,
         class_name: "nginx",
         http_listener: "http",
+        controller_namespace: Component::NginxGatewayFabric.spec().namespace,
+        controller_app: Component::NginxGatewayFabric.spec().name,
         app: ListenerView {
             name: "https-app",
             host: format!("app.{domain}"),
