@@ -23,6 +23,23 @@ fn free_port() -> u16 {
         .expect("port")
 }
 
+/// Whether the app on `port` answers `/readyz` with 200 within 10 s.
+async fn became_ready(port: u16) -> bool {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// A minimal OTLP/HTTP receiver: counts non-empty protobuf trace exports.
 async fn otlp_receiver() -> (u16, Arc<AtomicUsize>) {
     let exports = Arc::new(AtomicUsize::new(0));
@@ -81,20 +98,7 @@ async fn the_binary_logs_json_exports_traces_and_stops_on_sigterm(_: PgPoolOptio
 
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the app became ready");
+    assert!(became_ready(port).await, "the app became ready");
     let response = http
         .post(format!("{base}/api/v1/auth/admin"))
         .header("x-request-id", "req-under-test")
@@ -317,21 +321,10 @@ async fn the_app_reaches_a_tls_only_redis_signed_by_the_ca_it_is_given(_: PgPool
     // With the CA: ready, which needs a Redis round trip.
     let port = free_port();
     let _app = app_against(&options, port, &url, Some(&redis.ca));
-    let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..200 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the app became ready over TLS with the given CA");
+    assert!(
+        became_ready(port).await,
+        "the app became ready over TLS with the given CA"
+    );
 
     // Without it the system trust store does not know the server: no start, and it says why.
     let without = output_of_failed_start(app_against(&options, free_port(), &url, None)).await;

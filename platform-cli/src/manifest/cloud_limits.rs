@@ -147,8 +147,9 @@ pub fn node_shape(provider: Provider, size: &str) -> Option<(u32, u32)> {
 
 fn ec2_shape(size: &str) -> Option<(u32, u32)> {
     let (family, kind) = size.split_once('.')?;
-    let class = family.chars().next()?;
-    let generation_follows = family[1..].starts_with(|c: char| c.is_ascii_digit());
+    let mut chars = family.chars();
+    let class = chars.next()?;
+    let generation_follows = chars.as_str().starts_with(|c: char| c.is_ascii_digit());
     if !generation_follows {
         return None;
     }
@@ -208,9 +209,12 @@ fn gce_shape(size: &str) -> Option<(u32, u32)> {
 
 fn azure_shape(size: &str) -> Option<(u32, u32)> {
     let (name, _version) = size.strip_prefix("Standard_")?.rsplit_once("_v")?;
-    let family = name.chars().next()?;
-    let digits: String = name[1..].chars().take_while(char::is_ascii_digit).collect();
-    let attributes = &name[1 + digits.len()..];
+    let mut chars = name.chars();
+    let family = chars.next()?;
+    let rest = chars.as_str();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    // The digits are ASCII, one byte each.
+    let attributes = &rest[digits.len()..];
     if !attributes.bytes().all(|b| b.is_ascii_lowercase()) {
         return None;
     }
@@ -341,6 +345,9 @@ mod tests {
         assert_eq!(node_shape(Provider::Aks, "Standard_D8pls_v5"), Some((8, 16384)));
         assert_eq!(node_shape(Provider::Aks, "Standard_E4as_v5"), Some((4, 32768)));
         assert_eq!(node_shape(Provider::Aks, "Standard_B2ms"), None);
+        // Whatever a manifest holds, the shape is judged without panicking.
+        assert_eq!(node_shape(Provider::Eks, "𐓟6i.large"), None);
+        assert_eq!(node_shape(Provider::Aks, "Standard_D𐓟4s_v5"), None);
     }
 
     #[test]
