@@ -1,6 +1,8 @@
 //! The command line: clap types live here and nowhere else; each subcommand has its own file.
 
 mod bootstrap;
+mod completions;
+mod man;
 mod promote;
 mod render;
 mod schema;
@@ -48,6 +50,10 @@ enum Command {
     Verify(verify::Args),
     /// Verify the cosign signatures of one image.
     VerifyImage(verify_image::Args),
+    /// Print a completion script for bash, zsh, fish, elvish or powershell.
+    Completions(completions::Args),
+    /// Print the man page, platform(1), in roff; or write it and one per subcommand into a folder.
+    Man(man::Args),
 }
 
 /// The manifest and one of its environments; shared by the per-environment commands.
@@ -92,6 +98,8 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Status(args) => status::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::VerifyImage(args) => verify_image::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 
