@@ -211,6 +211,9 @@ pub struct ValkeyView {
     pub client_secret: &'static str,
     /// Where persistence is on (production): the denylist survives a restart.
     pub persistent: bool,
+    /// Valkey's `maxmemory`: three quarters of its container's memory limit, so writes fail
+    /// (noeviction) before the kernel kills it, and ValkeyMemoryHigh has a ceiling to warn at.
+    pub maxmemory_mib: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -614,6 +617,11 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
             tls_secret: "valkey-tls",
             client_secret: "valkey-client-tls",
             persistent: e.production,
+            maxmemory_mib: Component::Valkey
+                .workloads(&shape(e))
+                .iter()
+                .find(|w| w.name == "valkey")
+                .map_or(0, |w| w.memory_limit_mib * 3 / 4),
         },
         tenancy: TenancyView {
             tenant_label: TENANT_LABEL,
