@@ -1,6 +1,8 @@
 //! The one error type of the HTTP API. Every failure becomes an RFC 9457 problem document that
 //! says what is wrong and how to fix it; internal details are logged, never sent.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -34,6 +36,9 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A rate limit: 429 with `Retry-After`.
+    #[error("{detail}; retry in {} s", retry_after_secs(*.retry_after))]
+    RateLimited { detail: String, retry_after: Duration },
     #[error("{0}")]
     Unavailable(String),
     #[error("org creation failed and was rolled back: {0}; fix the cause and retry with a new Idempotency-Key")]
@@ -70,7 +75,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::OrgFailed(_) => StatusCode::BAD_GATEWAY,
             Self::Database(e) if is_serialization_failure(e) => StatusCode::SERVICE_UNAVAILABLE,
@@ -99,6 +104,11 @@ impl ApiError {
     }
 }
 
+/// Whole seconds, rounded up: `Retry-After` has no fractions, and 0 would invite a retry now.
+fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
+}
+
 fn is_serialization_failure(e: &sqlx::Error) -> bool {
     matches!(
         e.as_database_error().and_then(|d| d.code()).as_deref(),
@@ -117,6 +127,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Self::RateLimited { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(retry_after)));
+        }
         response
     }
 }

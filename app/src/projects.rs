@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{Member, Principal};
+use crate::configs::quotas::Quota;
 use crate::db::{self, Tenant};
 use crate::domain::{Name, OrgRole, ProjectRole};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
@@ -65,7 +66,7 @@ pub async fn list_projects(
     Ok(Json(projects))
 }
 
-/// Create a project (org admin); its creator becomes its owner.
+/// Create a project (org admin); its creator becomes its owner. At most `quotas.projects` per org.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/projects", tag = "projects", request_body = CreateProject,
     params(("org" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 201, body = Project), (status = 400, body = crate::error::Problem),
@@ -81,6 +82,7 @@ pub async fn create_project(
 ) -> ApiResult<(StatusCode, Json<Project>)> {
     let admin = principal.admin_of(org)?;
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
+    Quota::Projects.check(&mut tx, &state, org, org).await?;
     let project = sqlx::query_as::<_, Project>(
         "INSERT INTO projects (org_id, name) VALUES ($1, $2) RETURNING id, org_id, name, created_at",
     )

@@ -8,6 +8,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use secrecy::SecretString;
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 
 use crate::auth::token::TokenKeys;
 use crate::chat::assistant::Assistant;
@@ -33,6 +34,9 @@ pub struct Inner {
     /// This replica's chat sockets.
     pub hub: Hub,
     pub assistant: Assistant,
+    /// Guest sign-in transactions running on this replica (see
+    /// [`crate::auth::routes::GUEST_SIGN_INS_AT_ONCE`]).
+    pub guest_sign_ins: Semaphore,
     draining: AtomicBool,
 }
 
@@ -57,6 +61,7 @@ impl AppState {
             saga_lease,
             hub: Hub::default(),
             assistant,
+            guest_sign_ins: Semaphore::new(crate::auth::routes::GUEST_SIGN_INS_AT_ONCE),
             draining: AtomicBool::new(false),
         }))
     }

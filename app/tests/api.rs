@@ -174,7 +174,7 @@ async fn a_revocation_reaches_every_replica_and_redis_down_fails_closed(_: PgPoo
                 Method::POST,
                 "/api/v1/auth/admin",
                 None,
-                Some(json!({"credential": support::ADMIN_TOKEN})),
+                Some(json!({"credential": one.admin_credential()})),
             )
             .await;
         me
@@ -454,7 +454,7 @@ async fn configs_change_only_from_the_version_they_were_read_at(_: PgPoolOptions
 
     // A key outside the catalog is not found, read, changed or in history alike.
     let unknown = "unknown config key \"chat.max_session\"; known keys: chat.max_sessions, \
-                   chat.rate_limit_per_minute, chat.actions, ui.banner, features, chat.poll_templates";
+                   chat.rate_limit_per_minute, chat.actions, ui.banner, features, chat.poll_templates, quotas";
     for (method, path, body) in [
         (Method::GET, "", None),
         (Method::GET, "/history", None),

@@ -258,6 +258,40 @@ async fn actions_fan_out_across_replicas_with_the_assistants_reply(_: PgPoolOpti
     assert_eq!(snapshot["seq"], 3);
     assert_eq!(snapshot["counters"]["ready"], 1);
     assert_eq!(snapshot["counters"]["blocked"], 1);
+
+    // The poll is deleted, by its project's owner only, and its votes with it: every viewer on
+    // both replicas drops it, and a later vote for it is refused.
+    let poll_id = poll["id"].as_str().expect("id");
+    let this_poll = format!("{polls}/{poll_id}");
+    let delete = |token| b.call(Method::DELETE, &this_poll, Some(token), None);
+    let (status, problem) = delete(&p.member).await;
+    assert_eq!(
+        (status, problem["detail"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("only the project's owner or an org admin may delete a poll")
+        )
+    );
+    assert_eq!(delete(&p.owner).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(delete(&p.owner).await.0, StatusCode::NOT_FOUND);
+    for socket in [&mut owner_a, &mut member_b] {
+        assert_eq!(until(socket, "poll_deleted").await["poll"], poll_id);
+    }
+    send(
+        &mut member_b,
+        &format!(r#"{{"type":"vote","poll":"{poll_id}","choice":"no"}}"#),
+    )
+    .await;
+    assert_eq!(until(&mut member_b, "error").await["reason"], "unknown_choice");
+    send(&mut member_b, r#"{"type":"snapshot"}"#).await;
+    let snapshot = until(&mut member_b, "snapshot").await;
+    assert_eq!(snapshot["polls"], json!([]));
+    assert!(
+        snapshot["counters"]
+            .as_object()
+            .is_some_and(|c| c.keys().all(|k| !k.starts_with("poll:"))),
+        "{snapshot}"
+    );
     a.stop().await;
     b.stop().await;
 }

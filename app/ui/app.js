@@ -118,7 +118,10 @@ function onFrame(frame) {
       if (frame.seq !== state.seq + 1) { state.socket.send(JSON.stringify({ type: "snapshot" })); return; }
       state.seq = frame.seq; state.counters[frame.metric] = frame.value; render(); break;
     case "poll":
-      state.polls.push(frame.poll); render(); break;
+      // As in a snapshot: the newest 20 (SNAPSHOT_POLLS in app/src/chat/store.rs).
+      state.polls = [...state.polls, frame.poll].slice(-20); render(); break;
+    case "poll_deleted":
+      state.polls = state.polls.filter((p) => p.id !== frame.poll); render(); break;
     case "echo": {
       const li = document.createElement("li");
       li.textContent = `You: ${label(frame.action)} — Assistant: ${frame.reply}`;

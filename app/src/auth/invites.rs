@@ -9,9 +9,11 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::configs::quotas::Quota;
 use crate::db::{self, Tenant};
 use crate::domain::OrgRole;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 const PREFIX: &str = "inv_";
 const SECRET_LEN: usize = 32;
@@ -42,7 +44,7 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
 }
 
 pub async fn mint(
-    pool: &PgPool,
+    state: &AppState,
     org: Uuid,
     role: OrgRole,
     uses: i64,
@@ -51,7 +53,7 @@ pub async fn mint(
 ) -> Result<Minted, ApiError> {
     let mut secret = [0u8; SECRET_LEN];
     getrandom::fill(&mut secret).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
-    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM organizations WHERE id = $1")
         .bind(org)
         .fetch_optional(&mut *tx)
@@ -65,6 +67,11 @@ pub async fn mint(
             )));
         }
     }
+    // Spent and expired invites redeem nothing: dropped, so the table holds at most the quota.
+    sqlx::query("DELETE FROM invites WHERE uses_left = 0 OR expires_at <= now()")
+        .execute(&mut *tx)
+        .await?;
+    Quota::Invites.check(&mut tx, state, org, org).await?;
     let (id, expires_at): (Uuid, OffsetDateTime) = sqlx::query_as(
         "INSERT INTO invites (org_id, secret_sha256, role, uses_left, expires_at, created_by)
          VALUES ($1, $2, $3, $4, now() + $5 * interval '1 second', $6) RETURNING id, expires_at",
@@ -87,15 +94,32 @@ pub async fn mint(
     })
 }
 
-/// Spends one use of the code and creates the next `guest-NNNN` of its org.
-pub async fn redeem(pool: &PgPool, code: &str) -> Result<(Uuid, Guest), ApiError> {
-    let refused = || {
-        ApiError::Unauthorized(
-            "the invite code is not valid, used up or expired; ask an admin of your org for a new one".to_owned(),
-        )
-    };
+/// Why a code signs nobody in; the same whatever the reason, so it tells a guesser nothing.
+pub fn refused() -> ApiError {
+    ApiError::Unauthorized(
+        "the invite code is not valid, used up or expired; ask an admin of your org for a new one".to_owned(),
+    )
+}
+
+/// The org a code names, if it is shaped like a code at all (no database needed).
+pub fn org_of(code: &str) -> Option<Uuid> {
+    decode(code).map(|(org, _)| org)
+}
+
+/// How long a guest's rows outlive its token: a guest cannot sign in again (each sign-in is a
+/// new guest), so once its token has expired nobody can act as it, and after this its project
+/// memberships and chat sessions go too.
+pub const GUEST_RETENTION: time::Duration = time::Duration::days(1);
+
+/// Expired guests dropped per sign-in: each sign-in adds one guest, so they cannot pile up,
+/// and no sign-in pays for a long backlog at once.
+const GUESTS_DROPPED_PER_SIGN_IN: i64 = 100;
+
+/// Spends one use of the code and creates the next `guest-NNNN` of its org, within the org's
+/// `quotas.guests`.
+pub async fn redeem(state: &AppState, code: &str) -> Result<(Uuid, Guest), ApiError> {
     let (org, secret) = decode(code).ok_or_else(refused)?;
-    let mut tx = db::begin(pool, Tenant::org(org)).await?;
+    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     let role: Option<String> = sqlx::query_scalar(
         "UPDATE invites SET uses_left = uses_left - 1
           WHERE secret_sha256 = $1 AND uses_left > 0 AND expires_at > now() RETURNING role",
@@ -112,6 +136,16 @@ pub async fn redeem(pool: &PgPool, code: &str) -> Result<(Uuid, Guest), ApiError
     .fetch_optional(&mut *tx)
     .await?;
     let seq = seq.ok_or_else(refused)?;
+    let lifetime = state.tokens.ttl().as_secs_f64();
+    sqlx::query(
+        "DELETE FROM users WHERE id IN (SELECT id FROM users WHERE created_at < now() - make_interval(secs => $1)
+                                          ORDER BY created_at LIMIT $2)",
+    )
+    .bind(lifetime + GUEST_RETENTION.as_seconds_f64())
+    .bind(GUESTS_DROPPED_PER_SIGN_IN)
+    .execute(&mut *tx)
+    .await?;
+    Quota::Guests.check(&mut tx, state, org, org).await?;
     let user_key = format!("guest-{seq:04}");
     let user: Uuid = sqlx::query_scalar("INSERT INTO users (org_id, user_key, role) VALUES ($1, $2, $3) RETURNING id")
         .bind(org)

@@ -15,6 +15,7 @@ use super::token::{Claims, Subject};
 use super::{Principal, denylist, invites};
 use crate::domain::OrgRole;
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
+use crate::ratelimit::{self, Bucket, Verdict};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -112,7 +113,9 @@ fn respond(state: &AppState, who: Subject) -> ApiResult<Json<TokenResponse>> {
 /// Exchange the platform-admin credential for a short-lived token.
 #[utoipa::path(post, path = "/api/v1/auth/admin", tag = "auth", request_body = AdminSignIn,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem),
-              (status = 400, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+              (status = 400, body = crate::error::Problem), (status = 422, body = crate::error::Problem),
+              (status = 429, body = crate::error::Problem, headers(("Retry-After" = u64))),
+              (status = 503, body = crate::error::Problem)))]
 pub async fn admin_sign_in(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<AdminSignIn>,
@@ -120,7 +123,19 @@ pub async fn admin_sign_in(
     // Comparing digests: equal-length inputs, and no early exit on a matching prefix of the secret.
     let given = Sha256::digest(body.credential.as_bytes());
     let expected = Sha256::digest(state.admin_token.expose_secret().as_bytes());
+    // Only wrong guesses spend the bucket, but while it is empty the right credential is
+    // refused too: otherwise the answer would tell a guesser which guess was right.
+    let guesses = Bucket::new(
+        format!("auth:admin:{}", hex_prefix(&Sha256::digest(expected))),
+        ADMIN_GUESSES_PER_MINUTE,
+        ADMIN_GUESSES_PER_MINUTE,
+    );
+    refused_when_limited(
+        ratelimit::peek(&state.redis, std::slice::from_ref(&guesses)).await,
+        "too many wrong platform-admin credentials were tried",
+    )?;
     if given != expected {
+        ratelimit::take(&state.redis, &[guesses]).await;
         return Err(ApiError::Unauthorized(
             "the platform-admin credential is not valid".to_owned(),
         ));
@@ -128,15 +143,61 @@ pub async fn admin_sign_in(
     respond(&state, Subject::PlatformAdmin)
 }
 
+/// Wrong platform-admin credentials accepted a minute, for the whole deployment (every replica
+/// draws from one bucket, named by a digest of the credential).
+pub const ADMIN_GUESSES_PER_MINUTE: f64 = 10.0;
+/// Guest sign-ins a minute per org, right or wrong (each is a database transaction), over
+/// every replica; a class of this many may sign in at once.
+pub const GUEST_SIGN_INS_PER_MINUTE: f64 = 60.0;
+/// Guest sign-in transactions one replica runs at once, whatever orgs the codes name: codes
+/// for made-up orgs each get a fresh per-org bucket, so this bounds what they cost.
+pub const GUEST_SIGN_INS_AT_ONCE: usize = 4;
+
+fn hex_prefix(digest: &[u8]) -> String {
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A rate limit's verdict as the API answers it: 429 with `Retry-After`, or 503 when Redis
+/// cannot say.
+fn refused_when_limited(verdict: Verdict, what: &str) -> Result<(), ApiError> {
+    match verdict {
+        Verdict::Allowed => Ok(()),
+        Verdict::Limited { retry_after } => Err(ApiError::RateLimited {
+            detail: what.to_owned(),
+            retry_after,
+        }),
+        Verdict::Unavailable => Err(ApiError::Unavailable(
+            "sign-in cannot be rate limited right now (Redis is unreachable); retry shortly".to_owned(),
+        )),
+    }
+}
+
 /// Sign in as a guest with an invite code; each sign-in is a new `guest-NNNN` of the org.
 #[utoipa::path(post, path = "/api/v1/auth/guest", tag = "auth", request_body = GuestSignIn,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::Problem),
-              (status = 400, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+              (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem),
+              (status = 429, body = crate::error::Problem, headers(("Retry-After" = u64))),
+              (status = 503, body = crate::error::Problem)))]
 pub async fn guest_sign_in(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<GuestSignIn>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let (org, guest) = invites::redeem(&state.db, &body.invite_code).await?;
+    let org = invites::org_of(&body.invite_code).ok_or_else(invites::refused)?;
+    let bucket = Bucket::new(
+        format!("auth:guest:{org}"),
+        GUEST_SIGN_INS_PER_MINUTE,
+        GUEST_SIGN_INS_PER_MINUTE,
+    );
+    refused_when_limited(
+        ratelimit::take(&state.redis, &[bucket]).await,
+        "too many sign-ins to this org in the last minute",
+    )?;
+    let _running = state.guest_sign_ins.try_acquire().map_err(|_| ApiError::RateLimited {
+        detail: "too many sign-ins are running on this server at once".to_owned(),
+        retry_after: std::time::Duration::from_secs(1),
+    })?;
+    let (org, guest) = invites::redeem(&state, &body.invite_code).await?;
     respond(
         &state,
         Subject::Guest {
@@ -258,7 +319,7 @@ pub async fn mint_invite(
         )));
     }
     let minted = invites::mint(
-        &state.db,
+        &state,
         org,
         body.role,
         body.uses,

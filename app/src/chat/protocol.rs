@@ -136,6 +136,8 @@ pub enum ServerFrame {
     },
     /// A poll was opened in the project.
     Poll { poll: Value, sent_at_us: i64 },
+    /// A poll was deleted, with its votes.
+    PollDeleted { poll: Uuid, sent_at_us: i64 },
     /// To every connection of the user on this chat: their own action, and the assistant's reply.
     Echo {
         session: Uuid,

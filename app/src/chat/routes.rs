@@ -2,12 +2,13 @@
 //! WebSocket.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::hub;
@@ -15,7 +16,8 @@ use super::protocol::ServerFrame;
 use super::socket::{self, now_us};
 use super::store::{self, SESSION_CAP, Session};
 use crate::auth::{Member, Principal};
-use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
+use crate::domain::OrgRole;
+use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -35,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/orgs/{org}/projects/{project}/polls",
             get(list_polls).post(open_poll),
+        )
+        .route(
+            "/api/v1/orgs/{org}/projects/{project}/polls/{poll}",
+            delete(delete_poll),
         )
 }
 
@@ -108,19 +114,88 @@ pub async fn close_chat(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The project's polls.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PollsQuery {
+    /// Polls per page, newest first: 1-100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::domain::integral_opt")]
+    pub limit: Option<i64>,
+    /// The last poll of the previous page (its `Link: rel="next"` names it).
+    pub before: Option<Uuid>,
+}
+
+/// The project's polls, newest first, a page at a time; `Link: <...>; rel="next"` while there
+/// are older ones.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/projects/{project}/polls", tag = "chat",
-    params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Vec<Value>), (status = 400, body = crate::error::Problem),
-              (status = 404, body = crate::error::Problem)))]
+    params(("org" = Uuid, Path), ("project" = Uuid, Path), PollsQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Value>, headers(("Link" = String, description = "the next page, if any"))),
+              (status = 400, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 pub async fn list_polls(
     State(state): State<AppState>,
     principal: Principal,
     PathParams((org, project)): PathParams<(Uuid, Uuid)>,
-) -> ApiResult<Json<Vec<Value>>> {
+    QueryParams(query): QueryParams<PollsQuery>,
+) -> ApiResult<Response> {
     chatter(&state, &principal, org, project).await?;
-    let (_, _, polls) = store::snapshot(&state.db, org, project).await?;
-    Ok(Json(polls))
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::BadRequest(format!("limit is {limit}; it must be 1-100")));
+    }
+    let mut polls = store::polls_page(&state.db, org, project, limit + 1, query.before)
+        .await?
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "before names no poll of this project ({}); start again without it",
+                query.before.unwrap_or_default()
+            ))
+        })?;
+    let more = polls.len() as i64 > limit;
+    polls.truncate(limit as usize);
+    let next = polls
+        .last()
+        .and_then(|p| p["id"].as_str())
+        .filter(|_| more)
+        .map(|last| format!("</api/v1/orgs/{org}/projects/{project}/polls?limit={limit}&before={last}>; rel=\"next\""));
+    let mut response = Json(polls).into_response();
+    if let Some(link) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+/// Delete a poll and its votes (the project's owner, or an org admin); viewers get a
+/// `poll_deleted` frame.
+#[utoipa::path(delete, path = "/api/v1/orgs/{org}/projects/{project}/polls/{poll}", tag = "chat",
+    params(("org" = Uuid, Path), ("project" = Uuid, Path), ("poll" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)))]
+pub async fn delete_poll(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathParams((org, project, poll)): PathParams<(Uuid, Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let member = chatter(&state, &principal, org, project).await?;
+    let owner = store::membership(&state.db, org, project, member.user)
+        .await?
+        .as_deref()
+        == Some("owner");
+    if !owner && member.role != OrgRole::Admin {
+        return Err(ApiError::Forbidden(
+            "only the project's owner or an org admin may delete a poll".to_owned(),
+        ));
+    }
+    if !store::delete_poll(&state.db, org, project, poll).await? {
+        return Err(ApiError::NotFound(format!("project {project} has no poll {poll}")));
+    }
+    let frame = ServerFrame::PollDeleted {
+        poll,
+        sent_at_us: now_us(),
+    };
+    let text = serde_json::to_string(&frame).map_err(|e| ApiError::Internal(e.to_string()))?;
+    hub::publish(&state.redis, &hub::project_channel(project), &text).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -136,6 +211,7 @@ pub struct OpenPoll {
     params(("org" = Uuid, Path), ("project" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 201, body = Value), (status = 400, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem, description = "no such project"),
+              (status = 409, body = crate::error::Problem, description = "the project holds `quotas.polls_per_project` polls"),
               (status = 422, body = crate::error::Problem, description = "the body names no template of the org")))]
 pub async fn open_poll(
     State(state): State<AppState>,
@@ -166,7 +242,7 @@ pub async fn open_poll(
             ))
         })?;
     let question = template["question"].as_str().unwrap_or_default();
-    let poll = store::create_poll(&state.db, org, project, &body.template, question, &template["choices"]).await?;
+    let poll = store::create_poll(&state, org, project, &body.template, question, &template["choices"]).await?;
     let frame = ServerFrame::Poll {
         poll: poll.clone(),
         sent_at_us: now_us(),

@@ -19,6 +19,7 @@ use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
 use crate::auth::principal;
 use crate::error::{ApiError, ApiResult, PathParams};
+use crate::ratelimit::Verdict;
 use crate::state::AppState;
 
 /// Sockets one user may hold on one replica by default (three chats per project, in a few tabs;
@@ -255,8 +256,8 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
         .and_then(|e| e.value.as_i64())
         .unwrap_or(60) as f64;
     match limit::take(&state.redis, peer.project, peer.user, per_minute).await {
-        limit::Verdict::Allowed => {}
-        limit::Verdict::Limited => {
+        Verdict::Allowed => {}
+        Verdict::Limited { .. } => {
             return refuse(
                 state,
                 Refusal::RateLimited,
@@ -266,7 +267,7 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
                 ),
             );
         }
-        limit::Verdict::Unavailable => {
+        Verdict::Unavailable => {
             return Some(text(&ServerFrame::Unavailable {
                 detail: "the server cannot check its rate limit right now; retry".to_owned(),
             }));

@@ -6,7 +6,10 @@ use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::configs::quotas::Quota;
 use crate::db::{self, Tenant};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Most active sessions a user may hold per project (DESIGN: at most 3).
 pub const SESSION_CAP: i64 = 3;
@@ -42,7 +45,12 @@ pub async fn membership(pool: &PgPool, org: Uuid, project: Uuid, user: Uuid) -> 
     Ok(role)
 }
 
-/// Opens a session and closes the oldest beyond `cap` (FIFO). A transaction-scoped advisory
+/// Closed sessions kept per user and project (the newest): enough for a late socket to learn
+/// its chat was closed, and a bound on rows however often a user opens chats.
+pub const CLOSED_SESSIONS_KEPT: i64 = 10;
+
+/// Opens a session and closes the oldest beyond `cap` (FIFO), dropping closed sessions beyond
+/// [`CLOSED_SESSIONS_KEPT`]. A transaction-scoped advisory
 /// lock on (project, user) serializes concurrent opens from any replica, so the cap holds.
 /// Returns the new session and the ids it closed.
 pub async fn open_session(
@@ -76,6 +84,16 @@ pub async fn open_session(
     .bind(user)
     .bind(cap)
     .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM chat_sessions
+          WHERE id IN (SELECT id FROM chat_sessions WHERE project_id = $1 AND user_id = $2 AND closed_at IS NOT NULL
+                        ORDER BY closed_at DESC, id DESC OFFSET $3)",
+    )
+    .bind(project)
+    .bind(user)
+    .bind(CLOSED_SESSIONS_KEPT)
+    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok((session, closed))
@@ -160,11 +178,12 @@ pub async fn count(
     let metric = match vote {
         None => metric.to_owned(),
         Some((poll, choice)) => {
-            let valid: Option<bool> = sqlx::query_scalar("SELECT choices ? $2 FROM chat_polls WHERE id = $1")
-                .bind(poll)
-                .bind(choice)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let valid: Option<bool> =
+                sqlx::query_scalar("SELECT choices ? $2 FROM chat_polls WHERE id = $1 FOR KEY SHARE")
+                    .bind(poll)
+                    .bind(choice)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if valid != Some(true) {
                 return Ok(Counted::UnknownChoice);
             }
@@ -205,10 +224,15 @@ pub async fn snapshot(
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT metric, value FROM chat_counters")
         .fetch_all(&mut *tx)
         .await?;
-    let polls: Vec<(Uuid, String, String, Value)> =
-        sqlx::query_as("SELECT id, template, question, choices FROM chat_polls ORDER BY created_at, id")
-            .fetch_all(&mut *tx)
-            .await?;
+    let polls: Vec<PollRow> = sqlx::query_as(
+        "SELECT id, template, question, choices FROM
+           (SELECT id, template, question, choices, created_at FROM chat_polls
+             ORDER BY created_at DESC, id DESC LIMIT $1) AS newest
+          ORDER BY created_at, id",
+    )
+    .bind(SNAPSHOT_POLLS)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     let mut seq = 0;
     let mut counters = Map::new();
@@ -219,23 +243,84 @@ pub async fn snapshot(
             counters.insert(metric, json!(value));
         }
     }
-    let polls = polls
-        .into_iter()
-        .map(|(id, template, question, choices)| json!({"id": id, "template": template, "question": question, "choices": choices}))
-        .collect();
-    Ok((seq, counters, polls))
+    Ok((seq, counters, polls.into_iter().map(poll_json).collect()))
 }
 
-/// Opens a poll in the project from a template.
-pub async fn create_poll(
+/// Polls a snapshot carries: the project's newest, oldest of them first. Older ones page
+/// through `GET .../polls`.
+pub const SNAPSHOT_POLLS: i64 = 20;
+
+type PollRow = (Uuid, String, String, Value);
+
+fn poll_json((id, template, question, choices): PollRow) -> Value {
+    json!({"id": id, "template": template, "question": question, "choices": choices})
+}
+
+/// Up to `limit` of the project's polls, newest first, from just before the poll `before` when
+/// given; `None` when the project has no poll `before`.
+pub async fn polls_page(
     pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    limit: i64,
+    before: Option<Uuid>,
+) -> Result<Option<Vec<Value>>, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let cursor: Option<(OffsetDateTime, Uuid)> = match before {
+        None => None,
+        Some(poll) => {
+            let found = sqlx::query_as("SELECT created_at, id FROM chat_polls WHERE id = $1")
+                .bind(poll)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if found.is_none() {
+                return Ok(None);
+            }
+            found
+        }
+    };
+    let rows: Vec<PollRow> = sqlx::query_as(
+        "SELECT id, template, question, choices FROM chat_polls
+          WHERE $2::timestamptz IS NULL OR (created_at, id) < ($2, $3)
+          ORDER BY created_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .bind(cursor.map(|(at, _)| at))
+    .bind(cursor.map(|(_, id)| id))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(rows.into_iter().map(poll_json).collect()))
+}
+
+/// Deletes a poll and its vote counters; false when the project has no such poll. The row
+/// lock waits for votes in flight, which lock the poll too, so no vote outlives its poll.
+pub async fn delete_poll(pool: &PgPool, org: Uuid, project: Uuid, poll: Uuid) -> Result<bool, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let deleted = sqlx::query("DELETE FROM chat_polls WHERE id = $1")
+        .bind(poll)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM chat_counters WHERE metric LIKE $1")
+        .bind(format!("poll:{poll}:%"))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(deleted == 1)
+}
+
+/// Opens a poll in the project from a template, within the org's `quotas.polls_per_project`.
+pub async fn create_poll(
+    state: &AppState,
     org: Uuid,
     project: Uuid,
     template: &str,
     question: &str,
     choices: &Value,
-) -> Result<Value, sqlx::Error> {
-    let mut tx = tenant(pool, org, project).await?;
+) -> Result<Value, ApiError> {
+    let mut tx = tenant(&state.db, org, project).await?;
+    Quota::PollsPerProject.check(&mut tx, state, org, project).await?;
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO chat_polls (org_id, project_id, template, question, choices) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
+use super::quotas;
 use crate::domain::ConfigKey;
 
 /// The canned chat actions (seed 5.3).
@@ -19,7 +20,7 @@ pub const CHAT_ACTIONS: [&str; 7] = [
 ];
 
 /// Every key, with its default and a description of what it accepts.
-pub const KEYS: [(&str, &str); 6] = [
+pub const KEYS: [(&str, &str); 7] = [
     (
         "chat.max_sessions",
         "an integer from 1 to 3: active chat sessions per user and project",
@@ -44,7 +45,16 @@ pub const KEYS: [(&str, &str); 6] = [
         "chat.poll_templates",
         "an array of at most 20 poll templates {\"id\": a lowercase slug, \"question\": 1-200 characters, \"choices\": 2-6 distinct lowercase slugs}",
     ),
+    (
+        quotas::KEY,
+        "an object {\"projects\": 1-500, \"guests\": 1-10000, \"invites\": 1-1000, \"polls_per_project\": 1-500} (set by the platform admin only)",
+    ),
 ];
+
+/// Keys only the platform admin may change: limits a tenant must not raise for itself.
+pub fn platform_only(key: &ConfigKey) -> bool {
+    key.as_str() == quotas::KEY
+}
 
 /// The catalog's key names, in catalog order.
 pub fn names() -> impl Iterator<Item = &'static str> {
@@ -83,6 +93,7 @@ pub fn defaults() -> Vec<(&'static str, Value)> {
                 {"id": "sprint", "question": "How did the sprint go?", "choices": ["great", "ok", "rough"]},
             ]),
         ),
+        (quotas::KEY, quotas::defaults()),
     ]
 }
 
@@ -153,6 +164,7 @@ pub fn check(key: &ConfigKey, value: &Value) -> Result<(), String> {
         "chat.poll_templates" => value
             .as_array()
             .is_some_and(|all| all.len() <= 20 && all.iter().all(poll_template)),
+        quotas::KEY => quotas::valid(value),
         _ => false,
     };
     if ok {
@@ -191,5 +203,31 @@ mod tests {
         assert!(check(&key("chat.actions"), &json!(["shout"])).is_err());
         assert!(check(&key("features"), &json!({"a": 1})).is_err());
         assert!(check(&key("nope"), &json!(1)).is_err_and(|e| e.starts_with("unknown config key")));
+    }
+
+    #[test]
+    fn quotas_need_every_field_within_its_ceiling_and_the_description_says_each() {
+        let quotas = key(quotas::KEY);
+        let mut value = quotas::defaults();
+        assert_eq!(check(&quotas, &value), Ok(()));
+        let (_, described) = KEYS
+            .iter()
+            .find(|(k, _)| *k == quotas::KEY)
+            .copied()
+            .unwrap_or_default();
+        for quota in quotas::Quota::ALL {
+            assert!(
+                described.contains(&format!("\"{}\": 1-{}", quota.field(), quota.ceiling())),
+                "{described}"
+            );
+            value[quota.field()] = json!(quota.ceiling() + 1);
+            assert!(check(&quotas, &value).is_err(), "{} above its ceiling", quota.field());
+            value[quota.field()] = json!(0);
+            assert!(check(&quotas, &value).is_err(), "{} at 0", quota.field());
+            value[quota.field()] = json!(quota.ceiling());
+        }
+        assert_eq!(check(&quotas, &value), Ok(()));
+        assert!(check(&quotas, &json!({"projects": 5})).is_err(), "a field missing");
+        assert!(platform_only(&quotas) && !platform_only(&key("ui.banner")));
     }
 }

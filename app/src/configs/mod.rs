@@ -2,11 +2,13 @@
 //! `version=n`, and every replica serves reads from memory.
 //!
 //! - [`catalog`]: the keys an org may set, their defaults and what values they accept.
+//! - [`quotas`]: per-org limits on what a tenant may hold, checked where rows are added.
 //! - [`store`]: the in-memory copy, swapped per key and never moved backwards.
 //! - [`sync`]: publishing changes, the subscriber, and reconciliation.
 //! - [`routes`]: `GET/PUT /api/v1/orgs/{org}/configs/{key}` and history.
 
 pub mod catalog;
+pub mod quotas;
 pub mod routes;
 pub mod store;
 pub mod sync;

@@ -66,7 +66,7 @@ fn parse_key(key: String) -> ApiResult<ConfigKey> {
     Ok(key)
 }
 
-/// Every config of the org, as this replica serves it.
+/// Every config of the org, as this replica serves it (its members, and the platform admin).
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/configs", tag = "configs", params(("org" = Uuid, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = Vec<Config>), (status = 400, body = crate::error::Problem),
@@ -77,15 +77,26 @@ pub async fn list_configs(
     principal: Principal,
     PathParams(org): PathParams<Uuid>,
 ) -> ApiResult<Json<Vec<Config>>> {
-    principal.member_of(org)?;
+    reader(&principal, org)?;
+    let configs = state.configs.list(org);
+    if configs.is_empty() {
+        // Every committed org has its defaults; the platform admin may ask about any id.
+        return Err(ApiError::NotFound(format!("org {org} not found")));
+    }
     Ok(Json(
-        state
-            .configs
-            .list(org)
+        configs
             .into_iter()
             .map(|(key, entry)| Config::of(key, &entry))
             .collect(),
     ))
+}
+
+/// Who may read an org's configs: its members, and the platform admin (who sets `quotas`).
+fn reader(principal: &Principal, org: Uuid) -> ApiResult<()> {
+    if !principal.is_platform_admin() {
+        principal.member_of(org)?;
+    }
+    Ok(())
 }
 
 /// One config, from memory; the body and the ETag say which version is served.
@@ -99,7 +110,7 @@ pub async fn get_config(
     principal: Principal,
     PathParams((org, key)): PathParams<(Uuid, String)>,
 ) -> ApiResult<Response> {
-    principal.member_of(org)?;
+    reader(&principal, org)?;
     let key = parse_key(key)?;
     let entry = state
         .configs
@@ -117,6 +128,10 @@ pub struct PutConfig {
     pub reason: Reason,
 }
 
+/// Changes of one key the history keeps: the newest, so an org writing in a loop cannot grow
+/// the table without bound.
+pub const HISTORY_KEPT: i32 = 100;
+
 /// `If-Match: "7"` (or `7`): the version the change was based on.
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
@@ -131,8 +146,8 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
         .ok_or_else(|| ApiError::BadRequest("If-Match must be the config's version, e.g. If-Match: \"3\"".to_owned()))
 }
 
-/// Change a config (org admin). Send `If-Match` with the version you read; a change based on
-/// an older version gets 412.
+/// Change a config (org admin; `quotas`: the platform admin only). Send `If-Match` with the
+/// version you read; a change based on an older version gets 412.
 #[utoipa::path(put, path = "/api/v1/orgs/{org}/configs/{key}", tag = "configs", request_body = PutConfig,
     params(("org" = Uuid, Path), ("key" = catalog::KeyName, Path),
            ("If-Match" = Option<String>, Header, description = "the version the change is based on, e.g. \"3\"")),
@@ -149,12 +164,29 @@ pub async fn put_config(
     headers: HeaderMap,
     JsonBody(body): JsonBody<PutConfig>,
 ) -> ApiResult<Response> {
-    let admin = principal.admin_of(org)?;
     let key = parse_key(key)?;
+    let actor = if catalog::platform_only(&key) {
+        if !principal.is_platform_admin() {
+            principal.member_of(org)?;
+            return Err(ApiError::Forbidden(format!(
+                "only the platform admin may change {key}: an org cannot raise its own limits"
+            )));
+        }
+        principal.actor()
+    } else {
+        principal.admin_of(org)?.user_key
+    };
     let expected = if_match(&headers)?;
     catalog::check(&key, &body.value).map_err(ApiError::Unprocessable)?;
 
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM organizations WHERE id = $1")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(ApiError::NotFound(format!("org {org} not found")));
+    }
     let current: Option<(Value, i64)> =
         sqlx::query_as("SELECT value_json, version FROM service_configs WHERE org_id = $1 AND key = $2 FOR UPDATE")
             .bind(org)
@@ -190,7 +222,7 @@ pub async fn put_config(
     .bind(key.as_str())
     .bind(&body.value)
     .bind(version)
-    .bind(&admin.user_key)
+    .bind(&actor)
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query(
@@ -202,16 +234,21 @@ pub async fn put_config(
     .bind(old)
     .bind(&body.value)
     .bind(version)
-    .bind(&admin.user_key)
+    .bind(&actor)
     .bind(body.reason.as_str())
     .execute(&mut *tx)
     .await?;
+    sqlx::query("SELECT app_trim_config_history($1, $2)")
+        .bind(key.as_str())
+        .bind(HISTORY_KEPT)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
 
     let entry = ConfigEntry {
         value: body.value,
         version,
-        updated_by: admin.user_key,
+        updated_by: actor,
         updated_at: row.0,
     };
     state.configs.apply(org, key.as_str(), entry.clone());
@@ -241,7 +278,7 @@ pub struct HistoryQuery {
     pub limit: Option<i64>,
 }
 
-/// A config's change history, newest first (org admin).
+/// A config's change history, newest first (org admin); the newest [`HISTORY_KEPT`] are kept.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/configs/{key}/history", tag = "configs",
     params(("org" = Uuid, Path), ("key" = catalog::KeyName, Path), HistoryQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 400, body = crate::error::Problem),

@@ -44,6 +44,7 @@ use crate::{auth, chat, configs, orgs, projects};
         chat::routes::close_chat,
         chat::routes::list_polls,
         chat::routes::open_poll,
+        chat::routes::delete_poll,
     ),
     components(schemas(crate::error::Problem, configs::catalog::KeyName)),
     modifiers(&Conventions)

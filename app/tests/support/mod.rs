@@ -14,6 +14,7 @@ use app::state::AppState;
 use figment::Figment;
 use figment::providers::Serialized;
 use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::oneshot;
@@ -58,6 +59,13 @@ pub fn database_url(options: &PgConnectOptions) -> String {
     )
 }
 
+/// The test's own platform-admin credential (both replicas of a test share its database, so
+/// they share it too): wrong guesses spend a bucket named after the credential, and one test's
+/// guesses must not lock out another test running beside it.
+pub fn admin_credential(options: &PgConnectOptions) -> String {
+    format!("{ADMIN_TOKEN}-{}", options.get_database().unwrap_or("postgres"))
+}
+
 pub fn settings(options: &PgConnectOptions, overrides: Value) -> Settings {
     let mut base = json!({
         "listen": "127.0.0.1:0",
@@ -66,7 +74,7 @@ pub fn settings(options: &PgConnectOptions, overrides: Value) -> Settings {
         "database_max_connections": 8,
         "redis_url": redis_url(),
         "jwt_secret": JWT_SECRET,
-        "admin_token": ADMIN_TOKEN,
+        "admin_token": admin_credential(options),
         "saga_recovery_secs": 3600,
     });
     if let (Some(base), Some(overrides)) = (base.as_object_mut(), overrides.as_object()) {
@@ -164,13 +172,18 @@ impl TestApp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// The credential this app accepts for the platform admin.
+    pub fn admin_credential(&self) -> String {
+        self.state.admin_token.expose_secret().to_owned()
+    }
+
     pub async fn admin_token(&self) -> String {
         let (status, body) = self
             .call(
                 Method::POST,
                 "/api/v1/auth/admin",
                 None,
-                Some(json!({"credential": ADMIN_TOKEN})),
+                Some(json!({"credential": self.admin_credential()})),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
