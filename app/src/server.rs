@@ -1,5 +1,6 @@
-//! Start-up and shutdown: connect, bind, run the background loops next to the HTTP server,
-//! and on shutdown stop taking requests, finish the ones in flight, then stop the loops.
+//! Start-up and shutdown: connect, bind, run the background loops next to the HTTP server.
+//! On shutdown: say not ready and keep serving for the drain, then close the chat sockets
+//! (1001), stop accepting, finish what is in flight and stop the loops, all within the grace.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -58,9 +59,6 @@ pub enum StartError {
         "choose free addresses with APP_LISTEN (e.g. 0.0.0.0:8080) and APP_METRICS_LISTEN (e.g. 0.0.0.0:9090)"
     ))]
     Bind(SocketAddr, #[source] std::io::Error),
-    #[error("the HTTP server failed: {0}")]
-    #[diagnostic(help("see the log lines before this one"))]
-    Serve(#[source] std::io::Error),
 }
 
 /// The Redis client, trusting `APP_REDIS_CA_FILE` (alone) where it is set.
@@ -94,6 +92,7 @@ pub struct Application {
     redis: redis::Client,
     reconcile_every: Duration,
     recovery_every: Duration,
+    drain: Duration,
     grace: Duration,
     header_read_timeout: Duration,
 }
@@ -160,6 +159,7 @@ impl Application {
             redis,
             reconcile_every: Duration::from_secs(settings.config_reconcile_secs.max(1)),
             recovery_every: Duration::from_secs(settings.saga_recovery_secs.max(1)),
+            drain: Duration::from_secs(settings.shutdown_drain_secs),
             grace: Duration::from_secs(settings.shutdown_grace_secs),
             header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs.max(1)),
         })
@@ -206,43 +206,64 @@ impl Application {
                 .into_future(),
         );
         let state = self.state.clone();
-        let draining = async move {
+        let (drain, grace) = (self.drain, self.grace);
+        // Resolves, with the time by which the process must be gone, once the drain is over.
+        let drained = async move {
             shutdown.await;
-            tracing::info!("shutdown requested; draining in-flight requests");
+            let deadline = tokio::time::Instant::now() + grace;
             state.start_draining();
+            tracing::info!(
+                ?drain,
+                "shutdown requested: /readyz says 503; serving on while load balancers notice"
+            );
+            tokio::time::sleep(drain).await;
+            let sockets = state.hub.close_where(hub::reason::SHUTTING_DOWN, |_| true);
+            tracing::info!(sockets, "drained: closing chat sockets, finishing requests in flight");
+            deadline
         };
-        let served = serve(
+        let deadline = serve(
             self.listener,
             routes::router(self.state.clone()),
-            draining,
+            drained,
             self.header_read_timeout,
         )
         .await;
+        // Chat sockets are upgraded connections, no longer the HTTP server's: wait for theirs
+        // to end (each has sent its close frame, or given up on a peer that does not read).
+        let sockets_gone = async {
+            while self.state.hub.connections() > 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        if tokio::time::timeout_at(deadline, sockets_gone).await.is_err() {
+            tracing::warn!("chat sockets still open at the end of the grace period");
+        }
         let _ = stop_tx.send(true);
         let stopped = async {
             let _ = subscriber.await;
             let _ = chat.await;
             let _ = recovery.await;
             let _ = metrics.await;
+            self.state.db.close().await;
         };
-        if tokio::time::timeout(self.grace, stopped).await.is_err() {
-            tracing::warn!("background loops did not stop within the grace period");
+        if tokio::time::timeout_at(deadline, stopped).await.is_err() {
+            tracing::warn!("background loops or database connections still busy at the end of the grace period");
         }
-        self.state.db.close().await;
         tracing::info!("stopped");
-        served.map_err(StartError::Serve)
+        Ok(())
     }
 }
 
-/// Serves HTTP/1 (WebSocket upgrades included) until `shutdown` resolves, then stops accepting
-/// and lets every open connection finish its request. What `axum::serve` does, with the one
-/// setting it lacks: a client must send its headers within `header_read_timeout`.
+/// Serves HTTP/1 (WebSocket upgrades included) until `shutdown` resolves with a deadline, then
+/// stops accepting and lets every open connection finish its request until that deadline. What
+/// `axum::serve` does, with the one setting it lacks: a client must send its headers within
+/// `header_read_timeout`. Returns the deadline.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = tokio::time::Instant> + Send + 'static,
     header_read_timeout: Duration,
-) -> std::io::Result<()> {
+) -> tokio::time::Instant {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_read_timeout);
@@ -251,7 +272,7 @@ async fn serve(
     let (stop_tx, stop_rx) = watch::channel(());
     let (running_tx, running_rx) = watch::channel(());
     tokio::pin!(shutdown);
-    loop {
+    let deadline = loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -262,7 +283,7 @@ async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            deadline = &mut shutdown => break deadline,
         };
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         let http = http.clone();
@@ -290,12 +311,14 @@ async fn serve(
             }
             drop(running);
         });
-    }
+    };
     drop(listener);
     drop(running_rx);
     let _ = stop_tx.send(());
-    running_tx.closed().await;
-    Ok(())
+    if tokio::time::timeout_at(deadline, running_tx.closed()).await.is_err() {
+        tracing::warn!("requests still in flight at the end of the grace period");
+    }
+    deadline
 }
 
 /// Resumes or fails org sagas a crashed replica left PENDING.

@@ -31,6 +31,12 @@ pub enum SettingsError {
     #[error("APP_ADMIN_TOKEN is {0} bytes long; it must be at least 24")]
     #[diagnostic(help("generate one with `openssl rand -base64 32` and store it in the app-admin Secret"))]
     WeakAdminToken(usize),
+    #[error("APP_SHUTDOWN_DRAIN_SECS is {drain}, not less than APP_SHUTDOWN_GRACE_SECS ({grace})")]
+    #[diagnostic(help(
+        "the grace period includes the drain and then closing sockets and finishing requests; \
+         e.g. a drain of 5 and a grace of 20"
+    ))]
+    Shutdown { drain: u64, grace: u64 },
 }
 
 /// How org namespaces are isolated before an org is committed.
@@ -99,6 +105,11 @@ pub struct Settings {
     /// How long the Kubernetes gate waits for the default-deny NetworkPolicy.
     #[serde(default = "defaults::isolation_timeout_secs")]
     pub isolation_timeout_secs: u64,
+    /// After SIGTERM: how long the replica keeps serving while `/readyz` says 503, so load
+    /// balancers stop sending before it stops listening.
+    #[serde(default = "defaults::drain_secs")]
+    pub shutdown_drain_secs: u64,
+    /// After SIGTERM: when the process has exited at the latest, the drain included.
     #[serde(default = "defaults::shutdown_secs")]
     pub shutdown_grace_secs: u64,
 }
@@ -149,6 +160,9 @@ mod defaults {
     pub fn isolation_timeout_secs() -> u64 {
         30
     }
+    pub fn drain_secs() -> u64 {
+        5
+    }
     pub fn shutdown_secs() -> u64 {
         20
     }
@@ -183,6 +197,12 @@ impl Settings {
         }
         if self.token_ttl_secs == 0 || Duration::from_secs(self.token_ttl_secs) > MAX_TOKEN_TTL {
             return Err(SettingsError::TokenTtl(self.token_ttl_secs));
+        }
+        if self.shutdown_drain_secs >= self.shutdown_grace_secs {
+            return Err(SettingsError::Shutdown {
+                drain: self.shutdown_drain_secs,
+                grace: self.shutdown_grace_secs,
+            });
         }
         Ok(())
     }

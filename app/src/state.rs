@@ -37,6 +37,10 @@ pub struct Inner {
     /// Guest sign-in transactions running on this replica (see
     /// [`crate::auth::routes::GUEST_SIGN_INS_AT_ONCE`]).
     pub guest_sign_ins: Semaphore,
+    /// Whether each Redis subscriber is subscribed now; a replica that would miss config
+    /// changes or chat closes is not ready.
+    pub config_events: AtomicBool,
+    pub chat_events: AtomicBool,
     draining: AtomicBool,
 }
 
@@ -62,6 +66,8 @@ impl AppState {
             hub: Hub::default(),
             assistant,
             guest_sign_ins: Semaphore::new(crate::auth::routes::GUEST_SIGN_INS_AT_ONCE),
+            config_events: AtomicBool::new(false),
+            chat_events: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }))
     }
@@ -73,6 +79,11 @@ impl AppState {
 
     pub fn is_draining(&self) -> bool {
         self.0.draining.load(Ordering::Acquire)
+    }
+
+    /// Both subscribers are subscribed.
+    pub fn is_subscribed(&self) -> bool {
+        self.0.config_events.load(Ordering::Acquire) && self.0.chat_events.load(Ordering::Acquire)
     }
 }
 

@@ -767,3 +767,51 @@ async fn hostile_frames_get_refusals_and_the_socket_keeps_working(_: PgPoolOptio
     assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_replica_shutting_down_serves_through_its_drain_then_closes_sockets_with_1001(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let settings = support::settings(&options, json!({"shutdown_drain_secs": 1, "shutdown_grace_secs": 3}));
+    let mut a = TestApp::spawn_with(settings, Arc::new(NoGate)).await;
+    let p = project(&a).await;
+    let session = open_chat(&a, &p, &p.owner).await;
+    let mut socket = connect(&a, &p, &p.owner, &session).await;
+
+    let signalled = Instant::now();
+    a.signal_stop();
+    let (status, readiness) = a.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (status, readiness["draining"].clone()),
+        (StatusCode::SERVICE_UNAVAILABLE, json!(true))
+    );
+    // Still serving through the drain: requests, and the open socket.
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/me", Some(&p.owner), None).await.0,
+        StatusCode::OK
+    );
+    send(&mut socket, r#"{"type":"action","action":"ready"}"#).await;
+    assert_eq!(until(&mut socket, "counter").await["metric"], "ready");
+
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(3), socket.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break frame,
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("a close frame, not {other:?}"),
+        }
+    };
+    let close = close.expect("a close frame with a code");
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (1001, "server shutting down: reconnect")
+    );
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(1),
+        "not before the drain ends"
+    );
+    let addr = a.addr;
+    a.stop().await;
+    assert!(signalled.elapsed() < Duration::from_secs(3), "within the grace");
+    assert!(TcpStream::connect(addr).await.is_err(), "no longer listening");
+}

@@ -90,6 +90,8 @@ async fn the_binary_logs_json_exports_traces_and_stops_on_sigterm(_: PgPoolOptio
         .env("APP_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{otlp_port}"))
         .env("RUST_LOG", "info")
+        .env("APP_SHUTDOWN_DRAIN_SECS", "2")
+        .env("APP_SHUTDOWN_GRACE_SECS", "6")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -122,11 +124,30 @@ async fn the_binary_logs_json_exports_traces_and_stops_on_sigterm(_: PgPoolOptio
         .await
         .expect("kill");
     assert!(killed.success());
+    let signalled = std::time::Instant::now();
+    // The drain: not ready any more, and still serving, so nothing in flight to it is refused.
+    let mut said_not_ready = false;
+    while signalled.elapsed() < Duration::from_millis(1500) {
+        let ready = http.get(format!("{base}/readyz")).send().await.expect("still serving");
+        if ready.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            said_not_ready = ready.json::<Value>().await.expect("json")["draining"] == true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(said_not_ready, "/readyz turns 503 at SIGTERM");
+    let me = http.get(format!("{base}/api/v1/me")).bearer_auth(&token).send().await;
+    assert_eq!(me.expect("served while draining").status(), reqwest::StatusCode::OK);
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("exits")
         .expect("status");
     assert!(status.success(), "clean exit on SIGTERM: {status}");
+    let took = signalled.elapsed();
+    assert!(
+        (Duration::from_secs(2)..Duration::from_secs(6)).contains(&took),
+        "exits after the 2 s drain and within the 6 s grace: {took:?}"
+    );
 
     let mut stdout = String::new();
     let mut stderr = String::new();

@@ -28,6 +28,7 @@ pub mod reason {
     pub const REVOKED: &str = "token revoked: sign in again";
     pub const SLOW: &str = "too far behind: reconnect to resync";
     pub const REMOVED: &str = "removed from the project: ask its owner to add you again";
+    pub const SHUTTING_DOWN: &str = "server shutting down: reconnect";
 }
 
 /// One open socket, as the fan-out sees it.
@@ -199,11 +200,13 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         };
         backoff = Duration::from_millis(50);
         let mut stream = pubsub.into_on_message();
+        state.chat_events.store(true, Ordering::Release);
         loop {
             tokio::select! {
                 message = stream.next() => match message {
                     Some(message) => dispatch(&state, message.get_channel_name(), message.get_payload_bytes()),
                     None => {
+                        state.chat_events.store(false, Ordering::Release);
                         tracing::warn!("chat subscription lost; resubscribing");
                         break;
                     }

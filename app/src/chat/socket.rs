@@ -214,6 +214,8 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
                     reason::SLOW => 4002,
                     reason::REVOKED => 4001,
                     reason::REMOVED => 4003,
+                    // "Going away": the client reconnects, and lands on another replica.
+                    reason::SHUTTING_DOWN => 1001,
                     _ => 4000,
                 };
                 send_close(&mut socket, code, why).await;

@@ -3,6 +3,7 @@
 //! and applies it if newer. Missed events are healed by reconciliation: at start (warm load,
 //! before the replica reports ready), right after every (re)subscription, and on a timer.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -175,6 +176,7 @@ pub async fn run(state: AppState, client: redis::Client, every: Duration, mut sh
             tracing::warn!(error = %e, "reconciliation failed; the timer retries");
             state.metrics.config_reload("error");
         }
+        state.config_events.store(true, Ordering::Release);
         let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tokio::select! {
@@ -187,6 +189,7 @@ pub async fn run(state: AppState, client: redis::Client, every: Duration, mut sh
                         }
                     }
                     None => {
+                        state.config_events.store(false, Ordering::Release);
                         tracing::warn!("config subscription lost; resubscribing");
                         break;
                     }

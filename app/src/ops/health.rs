@@ -1,5 +1,5 @@
 //! `/healthz` (the process answers) and `/readyz` (it can serve: database, Redis, configs
-//! warm-loaded, not draining).
+//! warm-loaded, subscribed to Redis, not draining).
 
 use std::time::Duration;
 
@@ -19,6 +19,9 @@ pub struct Readiness {
     pub redis: bool,
     /// The warm load of every config has finished.
     pub configs: bool,
+    /// The config and chat subscribers are subscribed to Redis (else changes and closes
+    /// published now would pass this replica by).
+    pub subscribed: bool,
     /// The replica is shutting down.
     pub draining: bool,
 }
@@ -46,9 +49,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         database,
         redis,
         configs: state.configs.is_loaded(),
+        subscribed: state.is_subscribed(),
         draining: state.is_draining(),
     };
-    let ready = readiness.database && readiness.redis && readiness.configs && !readiness.draining;
+    let ready =
+        readiness.database && readiness.redis && readiness.configs && readiness.subscribed && !readiness.draining;
     (
         if ready {
             StatusCode::OK

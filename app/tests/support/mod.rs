@@ -76,6 +76,9 @@ pub fn settings(options: &PgConnectOptions, overrides: Value) -> Settings {
         "jwt_secret": JWT_SECRET,
         "admin_token": admin_credential(options),
         "saga_recovery_secs": 3600,
+        // Tests stop their apps at once; the drain has tests of its own.
+        "shutdown_drain_secs": 0,
+        "shutdown_grace_secs": 5,
     });
     if let (Some(base), Some(overrides)) = (base.as_object_mut(), overrides.as_object()) {
         for (k, v) in overrides {
@@ -140,6 +143,13 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("app at {} never became ready", self.addr);
+    }
+
+    /// What SIGTERM does to the binary: the app starts shutting down; `stop` then waits for it.
+    pub fn signal_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 
     pub async fn stop(mut self) {
