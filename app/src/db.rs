@@ -44,6 +44,9 @@ impl Tenant {
 pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)
+        // A request waits this long for a connection, then gets 503 (not sqlx's 30 s default:
+        // a client would rather retry than hang while the database restarts).
+        .acquire_timeout(std::time::Duration::from_secs(5))
         // No ping before every checkout: it costs a round trip per request, and a dead
         // connection fails its first query and leaves the pool anyway.
         .test_before_acquire(false)
@@ -65,10 +68,44 @@ pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Re
 /// flight (a client gone, the request timeout), it returns the connection to the pool inside
 /// the transaction the server still opened, tenant set. Run to the end instead, a transaction
 /// nobody took is dropped in the task, which rolls it back before the connection is reused.
+///
+/// A begin that fails on a broken connection is retried once, on another: nothing has run
+/// yet, so it is always safe. After a PostgreSQL restart every idle connection in the pool is
+/// dead, and each would otherwise fail the request it was handed to (the pool drops a broken
+/// connection when it comes back).
 pub async fn begin(pool: &PgPool, tenant: Tenant) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let pool = pool.clone();
     let statement = tenant.begin_statement();
-    tokio::spawn(async move { pool.begin_with(statement).await })
-        .await
-        .map_err(|_| sqlx::Error::WorkerCrashed)?
+    tokio::spawn(async move {
+        match pool.begin_with(statement.clone()).await {
+            Err(e) if is_connection_lost(&e) => {
+                tracing::info!(error = %e, "a pooled connection was broken; beginning on another");
+                pool.begin_with(statement).await
+            }
+            other => other,
+        }
+    })
+    .await
+    .map_err(|_| sqlx::Error::WorkerCrashed)?
+}
+
+/// The connection broke or the server is going away (SQLSTATE class 08, 57P01-57P03): the
+/// server did not run the statement, or lost what it ran with the transaction.
+fn is_connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
+}
+
+/// A failure the client may simply retry: the database was unreachable, restarting or busy
+/// (a lost connection, no free connection in time, a serialization failure or deadlock, too
+/// many connections). The API answers 503 with `Retry-After`, never 500.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    is_connection_lost(e)
+        || matches!(e, sqlx::Error::PoolTimedOut)
+        || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "53300")))
 }

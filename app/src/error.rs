@@ -78,8 +78,7 @@ impl ApiError {
             Self::TooManyRequests(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::OrgFailed(_) => StatusCode::BAD_GATEWAY,
-            Self::Database(e) if is_serialization_failure(e) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(e) if crate::db::is_transient(e) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,8 +86,9 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let status = self.status();
         let detail = match self {
-            Self::Database(e) if status == StatusCode::SERVICE_UNAVAILABLE => {
-                format!("the database is busy ({e}); retry the request")
+            Self::Database(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                "the database is unavailable or busy right now; retry the request after the Retry-After seconds"
+                    .to_owned()
             }
             Self::Database(_) | Self::Internal(_) => {
                 "an internal error occurred; it has been logged with this request's id".to_owned()
@@ -109,13 +109,6 @@ fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
 }
 
-fn is_serialization_failure(e: &sqlx::Error) -> bool {
-    matches!(
-        e.as_database_error().and_then(|d| d.code()).as_deref(),
-        Some("40001" | "40P01")
-    )
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -127,10 +120,16 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Self::RateLimited { retry_after, .. } = self {
+        // Every 503 is transient (a dependency unreachable or busy): say when to come back.
+        let retry_after = match self {
+            Self::RateLimited { retry_after, .. } => Some(retry_after),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(Duration::from_secs(1)),
+            _ => None,
+        };
+        if let Some(wait) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(retry_after)));
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
         }
         response
     }

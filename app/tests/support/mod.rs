@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 pub mod proxy;
+pub mod servers;
 
 pub const JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
 pub const ADMIN_TOKEN: &str = "platform-admin-credential-for-tests";

@@ -1,0 +1,191 @@
+//! Faults survived, against a PostgreSQL cluster and a Redis server of the test's own (so they
+//! can be restarted; see `support/servers.rs`), with two replicas under a bounded load.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use app::orgs::gate::NoGate;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use support::TestApp;
+use support::servers::{OwnRedis, PgCluster};
+use uuid::Uuid;
+
+/// Two replicas on `cluster` and `redis`, migrated, with a committed org, its admin guest and
+/// the org's project quota raised for the load.
+struct Fixture {
+    a: TestApp,
+    b: TestApp,
+    owner: PgPool,
+    org: Uuid,
+    admin: String,
+}
+
+async fn fixture(cluster: &PgCluster, redis: &OwnRedis) -> Fixture {
+    let options: PgConnectOptions = cluster.url().parse().expect("url");
+    let owner = PgPool::connect_with(options.clone()).await.expect("owner connects");
+    app::db::MIGRATOR.run(&owner).await.expect("migrated");
+    let settings = || {
+        support::settings(
+            &options,
+            json!({"redis_url": redis.url(), "database_max_connections": 4}),
+        )
+    };
+    let a = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;
+    let b = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;
+    let platform = a.admin_token().await;
+    let org = a.create_org(&platform, "acme").await;
+    let (admin, _) = a.guest(&platform, org, "admin").await;
+    let path = format!("/api/v1/orgs/{org}/configs/quotas");
+    let response = a
+        .http
+        .put(a.url(&path))
+        .bearer_auth(&platform)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"value": {"projects": 500, "guests": 500, "invites": 100, "polls_per_project": 50}, "reason": "load"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    Fixture {
+        a,
+        b,
+        owner,
+        org,
+        admin,
+    }
+}
+
+/// What the load saw.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Status of every answer, with what was asked.
+    answers: Vec<(StatusCode, String)>,
+    /// Projects whose creation was acknowledged (201).
+    created: Vec<String>,
+}
+
+/// Four clients, alternating a write (create a project) and a read (list them) over both
+/// replicas, until `stop`; every request has a 10 s timeout, so the load ends by itself.
+async fn load(f: &Fixture, stop: Arc<AtomicBool>) -> Seen {
+    let workers = (0..4).map(|worker| {
+        let app = if worker % 2 == 0 { &f.a } else { &f.b };
+        let (http, base, token, org, stop) = (app.http.clone(), app.url(""), f.admin.clone(), f.org, Arc::clone(&stop));
+        async move {
+            let mut seen = Seen::default();
+            let mut i = 0;
+            while !stop.load(Ordering::Acquire) && i < 400 {
+                i += 1;
+                let name = format!("w{worker}-{i}");
+                let request = if i % 2 == 0 {
+                    http.post(format!("{base}/api/v1/orgs/{org}/projects"))
+                        .json(&json!({"name": name}))
+                } else {
+                    http.get(format!("{base}/api/v1/orgs/{org}/projects"))
+                };
+                let response = request
+                    .bearer_auth(&token)
+                    .timeout(Duration::from_secs(10))
+                    .send()
+                    .await
+                    .expect("the replica answers");
+                let status = response.status();
+                if status == StatusCode::CREATED {
+                    seen.created.push(name.clone());
+                }
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    assert_eq!(response.headers()["retry-after"], "1", "a 503 says when to retry");
+                }
+                seen.answers.push((
+                    status,
+                    if i % 2 == 0 {
+                        format!("POST {name}")
+                    } else {
+                        "GET".to_owned()
+                    },
+                ));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            seen
+        }
+    });
+    let mut all = Seen::default();
+    for seen in futures_util::future::join_all(workers).await {
+        all.answers.extend(seen.answers);
+        all.created.extend(seen.created);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_acknowledged() {
+    let cluster = Arc::new(PgCluster::create());
+    let redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = tokio::spawn({
+        let (stop, cluster) = (Arc::clone(&stop), Arc::clone(&cluster));
+        async move {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let restarted = Instant::now();
+            tokio::task::spawn_blocking(move || cluster.restart_fast())
+                .await
+                .expect("restarted");
+            let took = restarted.elapsed();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            stop.store(true, Ordering::Release);
+            took
+        }
+    });
+    let seen = load(&f, stop).await;
+    let restart_took = running.await.expect("restart");
+
+    let count = |wanted: StatusCode| seen.answers.iter().filter(|(s, _)| *s == wanted).count();
+    let unexpected: Vec<&(StatusCode, String)> = seen
+        .answers
+        .iter()
+        .filter(|(s, _)| ![StatusCode::OK, StatusCode::CREATED, StatusCode::SERVICE_UNAVAILABLE].contains(s))
+        .collect();
+    eprintln!(
+        "{} requests over a {restart_took:?} restart: {} ok, {} created, {} 503",
+        seen.answers.len(),
+        count(StatusCode::OK),
+        count(StatusCode::CREATED),
+        count(StatusCode::SERVICE_UNAVAILABLE)
+    );
+    assert_eq!(unexpected, Vec::<&(StatusCode, String)>::new(), "only 2xx and 503");
+    assert!(
+        count(StatusCode::CREATED) > 10,
+        "the load ran before and after the restart"
+    );
+
+    // Both replicas serve again.
+    for app in [&f.a, &f.b] {
+        let (status, _) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/orgs/{}/projects", f.org),
+                Some(&f.admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Everything acknowledged is there.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM projects WHERE org_id = $1")
+        .bind(f.org)
+        .fetch_all(&f.owner)
+        .await
+        .expect("projects");
+    let missing: Vec<&String> = seen.created.iter().filter(|n| !stored.contains(n)).collect();
+    assert_eq!(missing, Vec::<&String>::new(), "acknowledged but lost");
+
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}

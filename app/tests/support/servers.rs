@@ -1,0 +1,144 @@
+//! Servers of a test's own, so a fault test can stop and restart them without touching the
+//! shared PostgreSQL and Redis other tests run against: a PostgreSQL cluster made with
+//! Debian's `pg_createcluster` (as root, as the test command runs) and a `redis-server`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program).args(args).output().unwrap_or_else(|e| {
+        panic!("{program} cannot run ({e}); the fault tests need Debian's postgresql-common and redis-server")
+    });
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A PostgreSQL cluster on a loopback port of its own, trust auth, dropped with the value.
+pub struct PgCluster {
+    version: String,
+    name: String,
+    pub port: u16,
+}
+
+impl PgCluster {
+    pub fn create() -> Self {
+        let version = std::fs::read_dir("/etc/postgresql")
+            .expect("/etc/postgresql: Debian's PostgreSQL packages")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .max_by_key(|v| v.parse::<u32>().unwrap_or(0))
+            .expect("a PostgreSQL version");
+        let name = format!("faults{}x{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+        let port = super::free_port();
+        run(
+            "pg_createcluster",
+            &[
+                &version,
+                &name,
+                "-p",
+                &port.to_string(),
+                "--start",
+                "--",
+                "--auth=trust",
+                "--no-sync",
+            ],
+        );
+        Self { version, name, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// `pg_ctl restart -m fast`: every session is terminated (57P01) and the server comes back.
+    pub fn restart_fast(&self) {
+        run("pg_ctlcluster", &[&self.version, &self.name, "restart", "-m", "fast"]);
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = Command::new("pg_dropcluster")
+            .args(["--stop", &self.version, &self.name])
+            .output();
+    }
+}
+
+/// A `redis-server` on a loopback port of its own; with `persistent`, it keeps an append-only
+/// file (fsync always) in a directory of its own, so a restart keeps its data unless the test
+/// deletes it.
+pub struct OwnRedis {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    pub fn start() -> Self {
+        let mut redis = Self {
+            port: super::free_port(),
+            dir: tempfile::tempdir().expect("a directory"),
+            child: None,
+        };
+        redis.launch();
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        for _ in 0..250 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} never answered", self.port);
+    }
+
+    /// SIGKILL: what a crashed or evicted pod does.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again; `keep_data: false` is a new pod without a volume.
+    pub fn restart(&mut self, keep_data: bool) {
+        self.kill();
+        if !keep_data {
+            let files: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+                .expect("its directory")
+                .filter_map(|e| Some(e.ok()?.path()))
+                .collect();
+            for file in files {
+                let _ = std::fs::remove_dir_all(&file).or_else(|_| std::fs::remove_file(&file));
+            }
+        }
+        self.launch();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
