@@ -189,3 +189,56 @@ async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_a
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_change_announced_while_postgres_is_down_is_served_seconds_after_it_is_back() {
+    let cluster = PgCluster::create();
+    let redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE service_configs SET value_json = '\"healed\"', version = version + 1
+          WHERE org_id = $1 AND key = 'ui.banner' RETURNING version",
+    )
+    .bind(f.org)
+    .fetch_one(&f.owner)
+    .await
+    .expect("changed behind the replicas' backs");
+    cluster.stop();
+    // The announcement arrives while neither replica can read the change.
+    let mut publisher = redis::Client::open(redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(format!("config:{}:ui.banner", f.org))
+        .arg(format!("version={version}"))
+        .query_async(&mut publisher)
+        .await
+        .expect("published");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for app in [&f.a, &f.b] {
+        assert!(
+            app.state.configs.version(f.org, "ui.banner") < version,
+            "not served before the database is back"
+        );
+    }
+    let back = Instant::now();
+    cluster.start();
+    for app in [&f.a, &f.b] {
+        while app.state.configs.version(f.org, "ui.banner") < version {
+            assert!(
+                back.elapsed() < Duration::from_secs(5),
+                "served within seconds of the database's start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eprintln!(
+        "both replicas serve the change {:?} after PostgreSQL is started again",
+        back.elapsed()
+    );
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}

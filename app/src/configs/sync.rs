@@ -1,7 +1,9 @@
 //! Keeping every replica's configs current. A change publishes `version=n` on
 //! `config:<org>:<key>` (no value, no secret); each replica then reads the row from PostgreSQL
-//! and applies it if newer. Missed events are healed by reconciliation: at start (warm load,
-//! before the replica reports ready), right after every (re)subscription, and on a timer.
+//! and applies it if newer. A fetch that fails (the database restarting) is retried with
+//! backoff (0.1 s doubling to 2 s) until it succeeds. Missed events are healed by
+//! reconciliation: at start (warm load, before the replica reports ready), right after every
+//! (re)subscription, and on a timer.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -77,11 +79,12 @@ pub async fn fetch(pool: &PgPool, org: Uuid, key: Option<&str>) -> Result<Vec<(S
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// Applies one event: fetch the key and swap it in if newer than what is served.
-async fn on_event(state: &AppState, org: Uuid, key: &str, version: i64) {
+/// Applies one event: fetch the key and swap it in if newer than what is served. `false` when
+/// the fetch failed: the key is then stale here until a retry succeeds.
+async fn on_event(state: &AppState, org: Uuid, key: &str, version: i64) -> bool {
     if version > 0 && state.configs.version(org, key) >= version {
         state.metrics.config_reload("stale");
-        return;
+        return true;
     }
     match fetch(&state.db, org, Some(key)).await {
         Ok(rows) if rows.is_empty() => {
@@ -103,9 +106,69 @@ async fn on_event(state: &AppState, org: Uuid, key: &str, version: i64) {
             }
         }
         Err(e) => {
-            tracing::warn!(%org, key, error = %e, "config fetch failed; the next reconciliation retries");
+            tracing::warn!(%org, key, error = %e, "config fetch failed; retrying with backoff");
             state.metrics.config_reload("error");
+            return false;
         }
+    }
+    true
+}
+
+/// What a failed fetch left stale on this replica, retried with backoff until it succeeds:
+/// configs heal in seconds once the database is back, not at the next reconciliation.
+#[derive(Debug, Default)]
+struct Dirty {
+    /// Keys whose event could not be applied, with the version it announced.
+    keys: std::collections::HashMap<(Uuid, String), i64>,
+    /// A whole reconciliation failed.
+    everything: bool,
+    backoff: Option<Duration>,
+}
+
+impl Dirty {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MOST: Duration = Duration::from_secs(2);
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty() && !self.everything
+    }
+
+    /// How long to wait before the next retry (after a failure, twice as long as before).
+    fn wait(&mut self, failed_again: bool) -> Duration {
+        let next = match self.backoff {
+            Some(previous) if failed_again => (previous * 2).min(Self::MOST),
+            Some(previous) => previous,
+            None => Self::FIRST,
+        };
+        self.backoff = Some(next);
+        next
+    }
+
+    /// Retries everything stale; returns whether anything is still stale.
+    async fn retry(&mut self, state: &AppState) -> bool {
+        if self.everything {
+            match reconcile(state).await {
+                Ok(()) => {
+                    self.everything = false;
+                    // A full reconciliation fetched every key that was behind.
+                    self.keys.clear();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reconciliation failed again; retrying with backoff");
+                    state.metrics.config_reload("error");
+                }
+            }
+        }
+        let keys: Vec<((Uuid, String), i64)> = self.keys.drain().collect();
+        for ((org, key), version) in keys {
+            if !on_event(state, org, &key, version).await {
+                self.keys.insert((org, key), version);
+            }
+        }
+        if self.is_empty() {
+            self.backoff = None;
+        }
+        !self.is_empty()
     }
 }
 
@@ -172,19 +235,31 @@ pub async fn run(state: AppState, client: redis::Client, every: Duration, mut sh
         };
         backoff = Duration::from_millis(50);
         tracing::info!("config subscriber subscribed; reconciling");
+        let mut dirty = Dirty::default();
         if let Err(e) = reconcile(&state).await {
-            tracing::warn!(error = %e, "reconciliation failed; the timer retries");
+            tracing::warn!(error = %e, "reconciliation failed; retrying with backoff");
             state.metrics.config_reload("error");
+            dirty.everything = true;
         }
         state.config_events.store(true, Ordering::Release);
         let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let retry = tokio::time::sleep(dirty.wait(false));
+        tokio::pin!(retry);
         loop {
             tokio::select! {
                 message = stream.next() => match message {
                     Some(message) => {
                         let payload: String = message.get_payload().unwrap_or_default();
                         match parse_event(message.get_channel_name(), &payload) {
-                            Some((org, key, version)) => on_event(&state, org, &key, version).await,
+                            Some((org, key, version)) => {
+                                if !on_event(&state, org, &key, version).await {
+                                    if dirty.is_empty() {
+                                        retry.as_mut().reset(tokio::time::Instant::now() + dirty.wait(false));
+                                    }
+                                    let announced = dirty.keys.entry((org, key)).or_default();
+                                    *announced = (*announced).max(version);
+                                }
+                            }
                             None => tracing::warn!(channel = message.get_channel_name(), "ignoring a malformed config event"),
                         }
                     }
@@ -194,10 +269,19 @@ pub async fn run(state: AppState, client: redis::Client, every: Duration, mut sh
                         break;
                     }
                 },
+                () = &mut retry, if !dirty.is_empty() => {
+                    if dirty.retry(&state).await {
+                        retry.as_mut().reset(tokio::time::Instant::now() + dirty.wait(true));
+                    }
+                }
                 _ = timer.tick() => {
                     if let Err(e) = reconcile(&state).await {
-                        tracing::warn!(error = %e, "reconciliation failed; the timer retries");
+                        tracing::warn!(error = %e, "reconciliation failed; retrying with backoff");
                         state.metrics.config_reload("error");
+                        if dirty.is_empty() {
+                            retry.as_mut().reset(tokio::time::Instant::now() + dirty.wait(false));
+                        }
+                        dirty.everything = true;
                     }
                 }
                 _ = shutdown.changed() => return,

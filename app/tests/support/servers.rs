@@ -60,6 +60,15 @@ impl PgCluster {
     pub fn restart_fast(&self) {
         run("pg_ctlcluster", &[&self.version, &self.name, "restart", "-m", "fast"]);
     }
+
+    /// Stops it (`-m fast`) until [`PgCluster::start`].
+    pub fn stop(&self) {
+        run("pg_ctlcluster", &[&self.version, &self.name, "stop", "-m", "fast"]);
+    }
+
+    pub fn start(&self) {
+        run("pg_ctlcluster", &[&self.version, &self.name, "start"]);
+    }
 }
 
 impl Drop for PgCluster {
