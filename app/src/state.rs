@@ -40,6 +40,8 @@ pub struct Inner {
     /// Whether each Redis subscriber is subscribed now; a replica that would miss config
     /// changes or chat closes is not ready.
     pub config_events: AtomicBool,
+    /// One re-seed of Redis's revocations at a time (see [`crate::auth::denylist::seed`]).
+    pub revocation_seed: tokio::sync::Mutex<()>,
     pub chat_events: AtomicBool,
     draining: AtomicBool,
 }
@@ -67,6 +69,7 @@ impl AppState {
             assistant,
             guest_sign_ins: Semaphore::new(crate::auth::routes::GUEST_SIGN_INS_AT_ONCE),
             config_events: AtomicBool::new(false),
+            revocation_seed: tokio::sync::Mutex::new(()),
             chat_events: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }))

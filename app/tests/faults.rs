@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use app::orgs::gate::NoGate;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use support::TestApp;
@@ -238,6 +238,182 @@ async fn a_config_change_announced_while_postgres_is_down_is_served_seconds_afte
         "both replicas serve the change {:?} after PostgreSQL is started again",
         back.elapsed()
     );
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}
+
+/// `GET /api/v1/me` with `token` on `app`: its status.
+async fn me(app: &TestApp, token: &str) -> StatusCode {
+    app.call(Method::GET, "/api/v1/me", Some(token), None).await.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_without_its_data_undoes_no_revocation() {
+    let cluster = PgCluster::create();
+    let mut redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let platform = f.a.admin_token().await;
+    let (signed_out, _) = f.a.guest(&platform, f.org, "member").await;
+    let (locked_out, body) = f.a.guest(&platform, f.org, "member").await;
+    let key = body["me"]["user_key"].as_str().expect("key").to_owned();
+    assert_eq!(
+        f.a.call(Method::POST, "/api/v1/auth/sign-out", Some(&signed_out), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    let revoke_user = format!("/api/v1/orgs/{}/users/{key}/revoke", f.org);
+    assert_eq!(
+        f.b.call(Method::POST, &revoke_user, Some(&f.admin), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+
+    // A new Redis pod without a volume: empty.
+    redis.restart(false);
+    let back = Instant::now();
+    let mut answers = Vec::new();
+    loop {
+        let now: Vec<StatusCode> = vec![
+            me(&f.a, &signed_out).await,
+            me(&f.b, &signed_out).await,
+            me(&f.a, &locked_out).await,
+            me(&f.b, &locked_out).await,
+        ];
+        answers.extend(now.iter().copied());
+        if now.iter().all(|s| *s == StatusCode::UNAUTHORIZED) {
+            break;
+        }
+        assert!(back.elapsed() < Duration::from_secs(10), "answers settle: {answers:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|s| [StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE].contains(s)),
+        "a revoked token is refused or the check is unavailable, never accepted: {answers:?}"
+    );
+    // The platform admin's fresh token still works: the restore revoked nothing else.
+    assert_eq!(me(&f.a, &f.a.admin_token().await).await, StatusCode::OK);
+    eprintln!("revocations restored {:?} after Redis came back empty", back.elapsed());
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A chat socket of `token` on `app` for `session`, past its first snapshot.
+async fn chat_socket(app: &TestApp, org: Uuid, project: Uuid, token: &str, session: &str) -> Socket {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!(
+        "ws://{}/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws",
+        app.addr
+    );
+    let mut request = url.into_client_request().expect("request");
+    let protocols = format!("chat.v1, access_token.{token}").parse().expect("header");
+    request.headers_mut().insert("sec-websocket-protocol", protocols);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+    let first = socket.next().await.expect("a frame").expect("frame");
+    assert!(first.to_text().expect("text").contains("\"snapshot\""), "{first}");
+    socket
+}
+
+/// The close frame's code and reason, waiting at most `within`.
+async fn closed_within(socket: &mut Socket, within: Duration) -> (u16, String) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => return (frame.code.into(), frame.reason.to_string()),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no close frame within {within:?}: {other:?}"),
+        }
+    }
+}
+
+/// An org's project with a member who has a chat open.
+async fn chatting_member(f: &Fixture) -> (Uuid, String, Value) {
+    let platform = f.a.admin_token().await;
+    let (member, body) = f.a.guest(&platform, f.org, "member").await;
+    let project = f.a.create_project(&f.admin, f.org, "web").await;
+    f.a.add_member(&f.admin, f.org, project, body["me"]["user_key"].as_str().expect("key"))
+        .await;
+    let (status, session) =
+        f.a.call(
+            Method::POST,
+            &format!("/api/v1/orgs/{}/projects/{project}/chats", f.org),
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    (project, member, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_whose_broadcast_never_came_still_closes_its_sockets_on_every_replica() {
+    let cluster = PgCluster::create();
+    let redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let (project, member, session) = chatting_member(&f).await;
+    let session = session["id"].as_str().expect("id");
+    let mut on_a = chat_socket(&f.a, f.org, project, &member, session).await;
+    let mut on_b = chat_socket(&f.b, f.org, project, &member, session).await;
+    // Stored as every revocation is, but its broadcast lost (as one published while a replica
+    // re-subscribes is).
+    let claims = f.a.state.tokens.verify(&member).expect("claims");
+    app::auth::denylist::revoke(
+        &f.a.state,
+        app::auth::denylist::Revoked::Token(&claims.jti),
+        "test",
+        "lost broadcast",
+    )
+    .await
+    .expect("stored");
+    let revoked = Instant::now();
+    for socket in [&mut on_a, &mut on_b] {
+        assert_eq!(
+            closed_within(socket, Duration::from_secs(4)).await,
+            (4001, "token revoked: sign in again".to_owned())
+        );
+    }
+    eprintln!(
+        "both sockets closed {:?} after the revocation, no broadcast",
+        revoked.elapsed()
+    );
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_closed_while_redis_was_down_closes_its_sockets_once_it_is_back() {
+    let cluster = PgCluster::create();
+    let mut redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let (project, member, session) = chatting_member(&f).await;
+    let id: Uuid = session["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+    let mut on_b = chat_socket(&f.b, f.org, project, &member, &id.to_string()).await;
+    redis.kill();
+    // Closed while no replica could hear of it (as a 4th chat on another replica closes one).
+    sqlx::query("UPDATE chat_sessions SET closed_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&f.owner)
+        .await
+        .expect("closed");
+    redis.restart(true);
+    let back = Instant::now();
+    assert_eq!(
+        closed_within(&mut on_b, Duration::from_secs(10)).await,
+        (
+            4000,
+            "session closed: a newer chat replaced it, or it was closed".to_owned()
+        )
+    );
+    eprintln!("the socket closed {:?} after Redis came back", back.elapsed());
     let Fixture { a, b, .. } = f;
     a.stop().await;
     b.stop().await;

@@ -1,56 +1,152 @@
-//! Revoked token ids, in Redis so that a revocation reaches every replica at once. An entry
-//! outlives any token it could name (max lifetime plus leeway), and a failed lookup refuses the
-//! request: when revocation cannot be checked, nothing passes.
+//! Revocations: PostgreSQL is the source of truth, Redis the fast path every request reads and
+//! the broadcast that closes sockets. An entry outlives any token it could name (max lifetime
+//! plus leeway), and a check that cannot be answered refuses the request: when revocation
+//! cannot be checked, nothing passes.
+//!
+//! Redis also holds a marker, `auth:seeded`, written after its entries were copied from
+//! PostgreSQL. A Redis that lost its data (restarted without a volume) lacks it: the next check
+//! copies every live revocation back before answering, so no restart can undo one.
 
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::token::LEEWAY;
 use crate::settings::MAX_TOKEN_TTL;
+use crate::state::AppState;
 
 /// How long a revocation is kept: longer than any token can be valid.
 pub const ENTRY_TTL: Duration = Duration::from_secs(MAX_TOKEN_TTL.as_secs() + LEEWAY.as_secs() + 60);
+
+/// Present while Redis holds every live revocation.
+const SEEDED: &str = "auth:seeded";
 
 fn key(jti: &str) -> String {
     format!("auth:revoked:{jti}")
 }
 
 /// Tokens of `user` issued at or before the second this key holds are revoked.
-fn user_key(user: uuid::Uuid) -> String {
+fn user_key(user: Uuid) -> String {
     format!("auth:revoked-user:{user}")
 }
 
-/// Revokes every token `user` holds now (issued at or before `now`, in seconds); tokens signed
-/// in afterwards are not affected. Kept as long as a single revocation.
-pub async fn revoke_user(redis: &ConnectionManager, user: uuid::Uuid, now: u64) -> redis::RedisResult<()> {
-    let mut conn = redis.clone();
-    conn.set_ex(user_key(user), now, ENTRY_TTL.as_secs()).await
+/// What is revoked.
+#[derive(Debug, Clone, Copy)]
+pub enum Revoked<'a> {
+    /// One token, by its id.
+    Token(&'a str),
+    /// Every token `user` holds now (issued at or before `before`, in seconds); tokens signed
+    /// in afterwards are not affected.
+    User { user: Uuid, before: u64 },
 }
 
-pub async fn revoke(redis: &ConnectionManager, jti: &str) -> redis::RedisResult<()> {
-    let mut conn = redis.clone();
-    conn.set_ex(key(jti), 1u8, ENTRY_TTL.as_secs()).await
+/// Why a revocation could not be stored or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error("PostgreSQL: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Redis lost its revocations again while they were being restored.
+    #[error("Redis is being restored")]
+    Unsettled,
+}
+
+/// Stores a revocation in PostgreSQL, then in Redis. Both must succeed: the caller is told to
+/// retry otherwise (storing it twice is harmless).
+pub async fn revoke(state: &AppState, what: Revoked<'_>, by: &str, reason: &str) -> Result<(), Unavailable> {
+    let (jti, user, before) = match what {
+        Revoked::Token(jti) => (Some(jti), None, None),
+        Revoked::User { user, before } => (None, Some(user), Some(before as i64)),
+    };
+    sqlx::query(
+        "INSERT INTO revocations (jti, user_id, revoked_before, expires_at, revoked_by, reason)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)",
+    )
+    .bind(jti)
+    .bind(user)
+    .bind(before)
+    .bind(ENTRY_TTL.as_secs_f64())
+    .bind(by)
+    .bind(reason)
+    .execute(&state.db)
+    .await?;
+    let mut conn = state.redis.clone();
+    match what {
+        Revoked::Token(jti) => conn.set_ex::<_, _, ()>(key(jti), 1u8, ENTRY_TTL.as_secs()).await?,
+        Revoked::User { user, before } => {
+            conn.set_ex::<_, _, ()>(user_key(user), before, ENTRY_TTL.as_secs())
+                .await?
+        }
+    }
+    Ok(())
 }
 
 /// Whether the token `jti`, issued at `iat` to `user` (a guest; `None` for the platform admin),
-/// is revoked: by its id, or with every token of its user. One round trip. `Err` when Redis
-/// cannot answer; callers must refuse the request then.
-pub async fn is_revoked(
-    redis: &ConnectionManager,
-    jti: &str,
-    user: Option<uuid::Uuid>,
-    iat: u64,
-) -> redis::RedisResult<bool> {
-    let mut conn = redis.clone();
-    let Some(user) = user else {
-        return conn.exists(key(jti)).await;
-    };
-    let (by_id, user_before): (Option<u8>, Option<u64>) = redis::pipe()
-        .get(key(jti))
-        .get(user_key(user))
-        .query_async(&mut conn)
-        .await?;
-    Ok(by_id.is_some() || user_before.is_some_and(|before| iat <= before))
+/// is revoked: by its id, or with every token of its user. One round trip while Redis is
+/// seeded; a re-seed first when it is not.
+pub async fn is_revoked(state: &AppState, jti: &str, user: Option<Uuid>, iat: u64) -> Result<bool, Unavailable> {
+    for _ in 0..2 {
+        let mut conn = state.redis.clone();
+        let (by_id, user_before, seeded): (Option<u8>, Option<u64>, bool) = redis::pipe()
+            .get(key(jti))
+            .get(user.map_or_else(|| "auth:revoked-user:-".to_owned(), user_key))
+            .exists(SEEDED)
+            .query_async(&mut conn)
+            .await?;
+        if seeded {
+            return Ok(by_id.is_some() || user_before.is_some_and(|before| iat <= before));
+        }
+        seed(state).await?;
+    }
+    Err(Unavailable::Unsettled)
+}
+
+/// Copies every live revocation from PostgreSQL to Redis, then sets the marker. One replica
+/// task at a time; concurrent seeds by several replicas write the same entries.
+pub async fn seed(state: &AppState) -> Result<(), Unavailable> {
+    let _one = state.revocation_seed.lock().await;
+    let mut conn = state.redis.clone();
+    if conn.exists(SEEDED).await? {
+        return Ok(());
+    }
+    let live = live(&state.db).await?;
+    let mut pipe = redis::pipe();
+    for entry in &live {
+        let ttl = (entry.secs_left.ceil() as u64).max(1);
+        match (&entry.jti, entry.user_id, entry.revoked_before) {
+            (Some(jti), _, _) => pipe.set_ex(key(jti), 1u8, ttl).ignore(),
+            (None, Some(user), Some(before)) => pipe.set_ex(user_key(user), before, ttl).ignore(),
+            _ => continue,
+        };
+    }
+    pipe.set(SEEDED, jsonwebtoken::get_current_timestamp()).ignore();
+    pipe.query_async::<()>(&mut conn).await?;
+    tracing::info!(
+        entries = live.len(),
+        "Redis had lost its revocations; restored them from PostgreSQL"
+    );
+    Ok(())
+}
+
+/// A revocation that can still name a valid token.
+#[derive(Debug, sqlx::FromRow)]
+struct Live {
+    jti: Option<String>,
+    user_id: Option<Uuid>,
+    revoked_before: Option<i64>,
+    secs_left: f64,
+}
+
+/// Every revocation that can still name a valid token; drops the rest.
+async fn live(db: &PgPool) -> Result<Vec<Live>, sqlx::Error> {
+    sqlx::query("DELETE FROM revocations WHERE expires_at < now()").execute(db).await?;
+    sqlx::query_as(
+        "SELECT jti, user_id, revoked_before, extract(epoch FROM expires_at - now())::float8 AS secs_left
+           FROM revocations",
+    )
+    .fetch_all(db)
+    .await
 }

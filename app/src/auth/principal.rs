@@ -56,16 +56,20 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         Subject::Guest { user, .. } => Some(*user),
         Subject::PlatformAdmin => None,
     };
-    match denylist::is_revoked(&state.redis, &claims.jti, user, claims.iat).await {
+    match denylist::is_revoked(state, &claims.jti, user, claims.iat).await {
         Ok(false) => Ok(Principal { claims }),
         Ok(true) => Err(ApiError::Unauthorized(
             "the token has been revoked; sign in again".to_owned(),
         )),
         Err(e) => {
             tracing::warn!(error = %e, "revocation check failed; refusing the request");
-            Err(ApiError::Unavailable(
-                "token revocation cannot be checked right now (Redis is unreachable); retry shortly".to_owned(),
-            ))
+            Err(ApiError::Unavailable(format!(
+                "token revocation cannot be checked right now ({} is unreachable); retry shortly",
+                match e {
+                    denylist::Unavailable::Redis(_) | denylist::Unavailable::Unsettled => "Redis",
+                    denylist::Unavailable::Database(_) => "the database",
+                }
+            )))
         }
     }
 }

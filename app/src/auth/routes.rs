@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::denylist::{self, Revoked};
 use super::token::{Claims, Subject};
-use super::{Principal, denylist, invites};
+use super::{Principal, invites};
 use crate::domain::OrgRole;
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::ratelimit::{self, Bucket, Verdict};
@@ -213,7 +214,7 @@ pub async fn guest_sign_in(
 #[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
 pub async fn sign_out(State(state): State<AppState>, principal: Principal) -> ApiResult<StatusCode> {
-    revoke_jti(&state, &principal.claims.jti).await
+    revoke_jti(&state, &principal.claims.jti, &principal.actor(), "signed out").await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -237,14 +238,18 @@ pub async fn revoke(
     if jti.is_empty() || jti.len() > 64 {
         return Err(ApiError::Unprocessable("jti must have 1-64 characters".to_owned()));
     }
-    revoke_jti(&state, jti).await
+    revoke_jti(&state, jti, &principal.actor(), "revoked by id").await
 }
 
-async fn revoke_jti(state: &AppState, jti: &str) -> ApiResult<StatusCode> {
-    denylist::revoke(&state.redis, jti).await.map_err(|e| {
-        tracing::warn!(error = %e, "revocation failed");
-        ApiError::Unavailable("the revocation could not be stored (Redis is unreachable); retry".to_owned())
-    })?;
+fn not_stored(e: denylist::Unavailable) -> ApiError {
+    tracing::warn!(error = %e, "revocation failed");
+    ApiError::Unavailable(format!("the revocation could not be stored ({e}); retry"))
+}
+
+async fn revoke_jti(state: &AppState, jti: &str, by: &str, reason: &str) -> ApiResult<StatusCode> {
+    denylist::revoke(state, Revoked::Token(jti), by, reason)
+        .await
+        .map_err(not_stored)?;
     // Open chat sockets of the token close on every replica.
     crate::chat::hub::publish(&state.redis, crate::chat::hub::REVOKED_CHANNEL, jti).await;
     Ok(StatusCode::NO_CONTENT)
@@ -399,12 +404,11 @@ pub async fn revoke_user(
     let user = invites::user_id(&state.db, org, &user_key)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("org {org} has no user {user_key}")))?;
-    denylist::revoke_user(&state.redis, user, jsonwebtoken::get_current_timestamp())
+    let before = jsonwebtoken::get_current_timestamp();
+    let reason = format!("every token of {user_key} revoked");
+    denylist::revoke(&state, Revoked::User { user, before }, &principal.actor(), &reason)
         .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "revocation failed");
-            ApiError::Unavailable("the revocation could not be stored (Redis is unreachable); retry".to_owned())
-        })?;
+        .map_err(not_stored)?;
     crate::chat::hub::publish(&state.redis, crate::chat::hub::REVOKED_USER_CHANNEL, &user.to_string()).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,6 +34,7 @@ pub mod reason {
 /// One open socket, as the fan-out sees it.
 #[derive(Debug)]
 pub struct Conn {
+    pub org: Uuid,
     pub project: Uuid,
     pub user: Uuid,
     pub session: Uuid,
@@ -97,11 +98,12 @@ impl Hub {
         self.max_sockets_per_user.store(max, Ordering::Relaxed);
     }
 
-    pub fn register(&self, project: Uuid, user: Uuid, session: Uuid, jti: String) -> Registered {
+    pub fn register(&self, org: Uuid, project: Uuid, user: Uuid, session: Uuid, jti: String) -> Registered {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (frames_tx, frames) = mpsc::channel(QUEUE_DEPTH);
         let (close_tx, close) = watch::channel(None);
         let conn = Arc::new(Conn {
+            org,
             project,
             user,
             session,
@@ -153,6 +155,17 @@ impl Hub {
         (queued, slow)
     }
 
+    /// The open sockets' sessions, by tenant (org, project).
+    pub fn sessions(&self) -> HashMap<(Uuid, Uuid), Vec<Uuid>> {
+        let mut sessions: HashMap<(Uuid, Uuid), Vec<Uuid>> = HashMap::new();
+        for conns in &self.by_project {
+            for conn in conns.values() {
+                sessions.entry((conn.org, conn.project)).or_default().push(conn.session);
+            }
+        }
+        sessions
+    }
+
     /// Closes every socket matching `which` with `why`.
     pub fn close_where(&self, why: &'static str, which: impl Fn(&Conn) -> bool) -> usize {
         let mut closed = 0;
@@ -201,6 +214,9 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         backoff = Duration::from_millis(50);
         let mut stream = pubsub.into_on_message();
         state.chat_events.store(true, Ordering::Release);
+        // Closes published while this replica was not subscribed passed it by: ask PostgreSQL.
+        // (Revocations are re-checked by every socket on a timer, see `socket::RECHECK`.)
+        tokio::spawn(close_closed_sessions(state.clone()));
         loop {
             tokio::select! {
                 message = stream.next() => match message {
@@ -213,6 +229,24 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
                 },
                 _ = shutdown.changed() => return,
             }
+        }
+    }
+}
+
+/// Closes the sockets of sessions PostgreSQL says are closed (a newer chat replaced them, or
+/// they were closed, while the close event could not reach this replica).
+async fn close_closed_sessions(state: AppState) {
+    for ((org, project), sessions) in state.hub.sessions() {
+        match super::store::open_sessions(&state.db, org, project, &sessions).await {
+            Ok(open) => {
+                let closed = state.hub.close_where(reason::SESSION_CLOSED, |c| {
+                    c.project == project && sessions.contains(&c.session) && !open.contains(&c.session)
+                });
+                if closed > 0 {
+                    tracing::info!(%project, closed, "closed the sockets of sessions closed while unsubscribed");
+                }
+            }
+            Err(e) => tracing::warn!(%project, error = %e, "cannot re-check the chat sessions of open sockets"),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::hub::{self, reason};
 use super::limit;
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
-use crate::auth::principal;
+use crate::auth::{denylist, principal};
 use crate::error::{ApiError, ApiResult, PathParams};
 use crate::ratelimit::Verdict;
 use crate::state::AppState;
@@ -62,6 +62,7 @@ struct Peer {
     user: Uuid,
     user_key: String,
     jti: String,
+    issued_at: u64,
     expires_at: u64,
 }
 
@@ -119,6 +120,7 @@ pub async fn connect(
         user: member.user,
         user_key: member.user_key,
         jti: principal.claims.jti.clone(),
+        issued_at: principal.claims.iat,
         expires_at: principal.claims.exp,
     };
     // Frames are small: a 2 KiB read buffer instead of tungstenite's 128 KiB, and no write
@@ -130,6 +132,10 @@ pub async fn connect(
         .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, socket, peer)))
 }
+
+/// How often an open socket re-checks its token's revocation, whatever broadcast it missed:
+/// the longest a revoked token's socket stays open once Redis answers.
+pub const RECHECK: Duration = Duration::from_secs(2);
 
 /// How long one frame may take to get into the peer's socket buffer. A client that stopped
 /// reading fills its buffers, and a send then waits; it is dropped instead of waited for.
@@ -176,11 +182,12 @@ async fn snapshot(state: &AppState, peer: &Peer) -> Option<Utf8Bytes> {
 async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
     let mut registered = state
         .hub
-        .register(peer.project, peer.user, peer.session, peer.jti.clone());
+        .register(peer.org, peer.project, peer.user, peer.session, peer.jti.clone());
     state.metrics.chat_connected(1);
     let expires_in = peer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     let mut open = match snapshot(&state, &peer).await {
         Some(frame) => send(&mut socket, Message::Text(frame), &mut registered.close).await,
         None => false,
@@ -220,6 +227,14 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
                 };
                 send_close(&mut socket, code, why).await;
                 open = false;
+            }
+            _ = recheck.tick() => {
+                // The revocation broadcast is best effort; this is not. A check Redis cannot
+                // answer keeps the socket (no fan-out reaches it then either) until the next.
+                if let Ok(true) = denylist::is_revoked(&state, &peer.jti, Some(peer.user), peer.issued_at).await {
+                    send_close(&mut socket, 4001, reason::REVOKED).await;
+                    open = false;
+                }
             }
             () = &mut expiry => {
                 send_close(&mut socket, 4001, "token expired: sign in again").await;

@@ -134,6 +134,22 @@ pub async fn close_session(
     Ok(closed == 1)
 }
 
+/// Which of `sessions` are still open.
+pub async fn open_sessions(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    sessions: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = tenant(pool, org, project).await?;
+    let open = sqlx::query_scalar("SELECT id FROM chat_sessions WHERE id = ANY($1) AND closed_at IS NULL")
+        .bind(sessions)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(open)
+}
+
 pub async fn session_is_open(
     pool: &PgPool,
     org: Uuid,
