@@ -209,7 +209,8 @@ pub struct ValkeyView {
     /// Secret in the app's namespace with a client certificate from the same CA: its `ca.crt`
     /// is what the app trusts Valkey's certificate by.
     pub client_secret: &'static str,
-    /// Where persistence is on (production): the denylist survives a restart.
+    /// Where persistence is on (production): a restart keeps the rate-limit buckets and spares
+    /// the replicas a re-seed (revocations survive either way: PostgreSQL holds them).
     pub persistent: bool,
     /// Valkey's `maxmemory`: three quarters of its container's memory limit, so writes fail
     /// (noeviction) before the kernel kills it, and ValkeyMemoryHigh has a ceiling to warn at.
@@ -592,7 +593,7 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
                     name: "Availability",
                     ratio: "errors",
                     budget: ratio(1.0 - m.app.slo.availability / 100.0),
-                    bad: "failing with 5xx".into(),
+                    bad: "failing with 5xx (with AppDependencyUnavailable firing too, PostgreSQL or Redis is why)".into(),
                 },
                 SliView {
                     name: "Latency",
