@@ -27,14 +27,19 @@ struct Fixture {
 }
 
 async fn fixture(cluster: &PgCluster, redis: &OwnRedis) -> Fixture {
+    fixture_with(cluster, &redis.url(), json!({})).await
+}
+
+async fn fixture_with(cluster: &PgCluster, redis_url: &str, overrides: Value) -> Fixture {
     let options: PgConnectOptions = cluster.url().parse().expect("url");
     let owner = PgPool::connect_with(options.clone()).await.expect("owner connects");
     app::db::MIGRATOR.run(&owner).await.expect("migrated");
     let settings = || {
-        support::settings(
-            &options,
-            json!({"redis_url": redis.url(), "database_max_connections": 4}),
-        )
+        let mut all = json!({"redis_url": redis_url, "database_max_connections": 4});
+        for (k, v) in overrides.as_object().into_iter().flatten() {
+            all[k] = v.clone();
+        }
+        support::settings(&options, all)
     };
     let a = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;
     let b = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;
@@ -72,7 +77,7 @@ struct Seen {
 
 /// Four clients, alternating a write (create a project) and a read (list them) over both
 /// replicas, until `stop`; every request has a 10 s timeout, so the load ends by itself.
-async fn load(f: &Fixture, stop: Arc<AtomicBool>) -> Seen {
+async fn load(f: &Fixture, round: &str, stop: Arc<AtomicBool>) -> Seen {
     let workers = (0..4).map(|worker| {
         let app = if worker % 2 == 0 { &f.a } else { &f.b };
         let (http, base, token, org, stop) = (app.http.clone(), app.url(""), f.admin.clone(), f.org, Arc::clone(&stop));
@@ -81,7 +86,7 @@ async fn load(f: &Fixture, stop: Arc<AtomicBool>) -> Seen {
             let mut i = 0;
             while !stop.load(Ordering::Acquire) && i < 400 {
                 i += 1;
-                let name = format!("w{worker}-{i}");
+                let name = format!("{round}w{worker}-{i}");
                 let request = if i % 2 == 0 {
                     http.post(format!("{base}/api/v1/orgs/{org}/projects"))
                         .json(&json!({"name": name}))
@@ -142,7 +147,7 @@ async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_a
             took
         }
     });
-    let seen = load(&f, stop).await;
+    let seen = load(&f, "", stop).await;
     let restart_took = running.await.expect("restart");
 
     let count = |wanted: StatusCode| seen.answers.iter().filter(|(s, _)| *s == wanted).count();
@@ -416,5 +421,152 @@ async fn a_session_closed_while_redis_was_down_closes_its_sockets_once_it_is_bac
     eprintln!("the socket closed {:?} after Redis came back", back.elapsed());
     let Fixture { a, b, .. } = f;
     a.stop().await;
+    b.stop().await;
+}
+
+/// The load's verdict: only 2xx and 503, and every acknowledged project stored.
+async fn only_2xx_and_503_and_nothing_lost(f: &Fixture, seen: &Seen) {
+    let unexpected: Vec<&(StatusCode, String)> = seen
+        .answers
+        .iter()
+        .filter(|(s, _)| ![StatusCode::OK, StatusCode::CREATED, StatusCode::SERVICE_UNAVAILABLE].contains(s))
+        .collect();
+    assert_eq!(unexpected, Vec::<&(StatusCode, String)>::new(), "only 2xx and 503");
+    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM projects WHERE org_id = $1")
+        .bind(f.org)
+        .fetch_all(&f.owner)
+        .await
+        .expect("projects");
+    let missing: Vec<&String> = seen.created.iter().filter(|n| !stored.contains(n)).collect();
+    assert_eq!(missing, Vec::<&String>::new(), "acknowledged but lost");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_under_load_and_restarted_with_and_without_data_answers_503_never_500() {
+    let cluster = PgCluster::create();
+    let redis = Arc::new(std::sync::Mutex::new(OwnRedis::start()));
+    let f = {
+        let url = redis.lock().expect("redis").url();
+        fixture_with(&cluster, &url, json!({})).await
+    };
+    for keep_data in [true, false] {
+        let stop = Arc::new(AtomicBool::new(false));
+        let faults = tokio::spawn({
+            let (stop, redis) = (Arc::clone(&stop), Arc::clone(&redis));
+            async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                redis.lock().expect("redis").kill();
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                redis.lock().expect("redis").restart(keep_data);
+                tokio::time::sleep(Duration::from_millis(2000)).await;
+                stop.store(true, Ordering::Release);
+            }
+        });
+        let seen = load(&f, if keep_data { "kept-" } else { "empty-" }, stop).await;
+        faults.await.expect("faults");
+        let count = |wanted: StatusCode| seen.answers.iter().filter(|(s, _)| *s == wanted).count();
+        eprintln!(
+            "Redis killed for 0.7 s and restarted {}: {} requests, {} 2xx, {} 503",
+            if keep_data { "with its data" } else { "empty" },
+            seen.answers.len(),
+            count(StatusCode::OK) + count(StatusCode::CREATED),
+            count(StatusCode::SERVICE_UNAVAILABLE)
+        );
+        only_2xx_and_503_and_nothing_lost(&f, &seen).await;
+        assert!(
+            count(StatusCode::SERVICE_UNAVAILABLE) > 0,
+            "requests during the outage fail closed"
+        );
+        let last = &seen.answers[seen.answers.len().saturating_sub(8)..];
+        assert!(
+            last.iter().all(|(s, _)| s.is_success()),
+            "served again after the restart: {last:?}"
+        );
+    }
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_drops_no_request_a_load_balancer_still_sends() {
+    let cluster = PgCluster::create();
+    let redis = OwnRedis::start();
+    let mut f = fixture_with(
+        &cluster,
+        &redis.url(),
+        json!({"shutdown_drain_secs": 1, "shutdown_grace_secs": 4}),
+    )
+    .await;
+    // Clients of replica a, and its load balancer: it probes /readyz every 100 ms and sends
+    // no new request once a probe says 503; what it sent before must all be served.
+    let routed = Arc::new(AtomicBool::new(true));
+    let (http, base) = (f.a.http.clone(), f.a.url(""));
+    let balancer = tokio::spawn({
+        let (http, base, routed) = (http.clone(), base.clone(), Arc::clone(&routed));
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let ready = http.get(format!("{base}/readyz")).send().await;
+                if !ready.is_ok_and(|r| r.status().is_success()) {
+                    routed.store(false, Ordering::Release);
+                    return;
+                }
+            }
+        }
+    });
+    let workers = (0..4).map(|worker| {
+        let (http, base, routed, token, org) =
+            (http.clone(), base.clone(), Arc::clone(&routed), f.admin.clone(), f.org);
+        async move {
+            let mut failures = Vec::new();
+            let mut created = Vec::new();
+            let mut i = 0;
+            while routed.load(Ordering::Acquire) {
+                i += 1;
+                let name = format!("t{worker}-{i}");
+                let answer = http
+                    .post(format!("{base}/api/v1/orgs/{org}/projects"))
+                    .json(&json!({"name": name}))
+                    .bearer_auth(&token)
+                    .timeout(Duration::from_secs(10))
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status() == StatusCode::CREATED => created.push(name),
+                    Ok(r) => failures.push(format!("{name}: {}", r.status())),
+                    Err(e) => failures.push(format!("{name}: {e}")),
+                }
+            }
+            (created, failures)
+        }
+    });
+    let load = tokio::spawn(futures_util::future::join_all(workers));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let signalled = Instant::now();
+    f.a.signal_stop();
+    let results = load.await.expect("load");
+    balancer.await.expect("balancer");
+    let created: Vec<String> = results.iter().flat_map(|(c, _)| c.clone()).collect();
+    let failures: Vec<String> = results.into_iter().flat_map(|(_, f)| f).collect();
+    eprintln!(
+        "{} requests served, {} failed; the balancer stopped routing {:?} after SIGTERM",
+        created.len(),
+        failures.len(),
+        signalled.elapsed()
+    );
+    assert_eq!(
+        failures,
+        Vec::<String>::new(),
+        "no request the balancer sent was dropped"
+    );
+    let seen = Seen {
+        answers: created.iter().map(|n| (StatusCode::CREATED, n.clone())).collect(),
+        created,
+    };
+    only_2xx_and_503_and_nothing_lost(&f, &seen).await;
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    assert!(signalled.elapsed() < Duration::from_secs(4), "gone within the grace");
     b.stop().await;
 }

@@ -142,7 +142,9 @@ struct Live {
 
 /// Every revocation that can still name a valid token; drops the rest.
 async fn live(db: &PgPool) -> Result<Vec<Live>, sqlx::Error> {
-    sqlx::query("DELETE FROM revocations WHERE expires_at < now()").execute(db).await?;
+    sqlx::query("DELETE FROM revocations WHERE expires_at < now()")
+        .execute(db)
+        .await?;
     sqlx::query_as(
         "SELECT jti, user_id, revoked_before, extract(epoch FROM expires_at - now())::float8 AS secs_left
            FROM revocations",

@@ -593,7 +593,8 @@ fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
                     name: "Availability",
                     ratio: "errors",
                     budget: ratio(1.0 - m.app.slo.availability / 100.0),
-                    bad: "failing with 5xx (with AppDependencyUnavailable firing too, PostgreSQL or Redis is why)".into(),
+                    bad: "failing with 5xx (with AppDependencyUnavailable firing too, PostgreSQL or Redis is why)"
+                        .into(),
                 },
                 SliView {
                     name: "Latency",
