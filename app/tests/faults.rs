@@ -570,3 +570,85 @@ async fn sigterm_under_load_drops_no_request_a_load_balancer_still_sends() {
     assert!(signalled.elapsed() < Duration::from_secs(4), "gone within the grace");
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_close_whose_event_was_lost_closes_its_sockets_within_the_recheck() {
+    let cluster = PgCluster::create();
+    let redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let (project, member, session) = chatting_member(&f).await;
+    let id: Uuid = session["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+    let mut on_b = chat_socket(&f.b, f.org, project, &member, &id.to_string()).await;
+    // Closed in PostgreSQL, and its publish lost: Redis stays up, nobody hears of it.
+    sqlx::query("UPDATE chat_sessions SET closed_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&f.owner)
+        .await
+        .expect("closed");
+    let closed = Instant::now();
+    assert_eq!(
+        closed_within(&mut on_b, app::chat::hub::SESSION_RECHECK + Duration::from_secs(2)).await,
+        (
+            4000,
+            "session closed: a newer chat replaced it, or it was closed".to_owned()
+        )
+    );
+    eprintln!("the socket closed {:?} after its session, no event", closed.elapsed());
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_subscribers_are_not_subscribed_is_not_ready() {
+    let cluster = PgCluster::create();
+    let mut redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let readiness = |app: &TestApp| {
+        let url = app.url("/readyz");
+        let http = app.http.clone();
+        async move {
+            let response = http.get(url).send().await.expect("answers");
+            (response.status(), response.json::<Value>().await.expect("json"))
+        }
+    };
+    let (status, body) = readiness(&f.a).await;
+    assert_eq!((status, body["subscribed"].clone()), (StatusCode::OK, json!(true)));
+    redis.kill();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = readiness(&f.a).await;
+        if body["subscribed"] == false {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lost subscription shows: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    redis.restart(true);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = readiness(&f.a).await;
+        if status == StatusCode::OK {
+            assert_eq!(body["subscribed"], true);
+            break;
+        }
+        assert!(Instant::now() < deadline, "ready again once re-subscribed: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Ready means subscribed: with a subscriber down and everything else up, it is not.
+    f.a.state.chat_events.store(false, Ordering::Release);
+    let (status, body) = readiness(&f.a).await;
+    assert_eq!(
+        (
+            status,
+            body["database"].clone(),
+            body["redis"].clone(),
+            body["subscribed"].clone()
+        ),
+        (StatusCode::SERVICE_UNAVAILABLE, json!(true), json!(true), json!(false))
+    );
+    let Fixture { a, b, .. } = f;
+    a.stop().await;
+    b.stop().await;
+}

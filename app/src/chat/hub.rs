@@ -214,11 +214,16 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         backoff = Duration::from_millis(50);
         let mut stream = pubsub.into_on_message();
         state.chat_events.store(true, Ordering::Release);
-        // Closes published while this replica was not subscribed passed it by: ask PostgreSQL.
-        // (Revocations are re-checked by every socket on a timer, see `socket::RECHECK`.)
+        // Closes published while this replica was not subscribed passed it by: ask PostgreSQL,
+        // now and every SESSION_RECHECK (a close whose publish failed reaches nobody). Revocations
+        // are re-checked by every socket on a timer of its own, see `socket::RECHECK`.
         tokio::spawn(close_closed_sessions(state.clone()));
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
         loop {
             tokio::select! {
+                _ = recheck.tick() => {
+                    tokio::spawn(close_closed_sessions(state.clone()));
+                }
                 message = stream.next() => match message {
                     Some(message) => dispatch(&state, message.get_channel_name(), message.get_payload_bytes()),
                     None => {
@@ -232,6 +237,11 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         }
     }
 }
+
+/// How often a replica asks PostgreSQL which of its sockets' sessions were closed: the longest
+/// a socket outlives its session when the close event is lost (one query per project it holds
+/// sockets of).
+pub const SESSION_RECHECK: Duration = Duration::from_secs(10);
 
 /// Closes the sockets of sessions PostgreSQL says are closed (a newer chat replaced them, or
 /// they were closed, while the close event could not reach this replica).
