@@ -66,6 +66,13 @@ async fn fixture_with(cluster: &PgCluster, redis_url: &str, overrides: Value) ->
     }
 }
 
+impl Fixture {
+    async fn stop(self) {
+        self.a.stop().await;
+        self.b.stop().await;
+    }
+}
+
 /// What the load saw.
 #[derive(Debug, Default)]
 struct Seen {
@@ -190,9 +197,7 @@ async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_a
     let missing: Vec<&String> = seen.created.iter().filter(|n| !stored.contains(n)).collect();
     assert_eq!(missing, Vec::<&String>::new(), "acknowledged but lost");
 
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,9 +248,7 @@ async fn a_config_change_announced_while_postgres_is_down_is_served_seconds_afte
         "both replicas serve the change {:?} after PostgreSQL is started again",
         back.elapsed()
     );
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }
 
 /// `GET /api/v1/me` with `token` on `app`: its status.
@@ -301,9 +304,7 @@ async fn a_redis_restart_without_its_data_undoes_no_revocation() {
     // The platform admin's fresh token still works: the restore revoked nothing else.
     assert_eq!(me(&f.a, &f.a.admin_token().await).await, StatusCode::OK);
     eprintln!("revocations restored {:?} after Redis came back empty", back.elapsed());
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -389,9 +390,7 @@ async fn a_revocation_whose_broadcast_never_came_still_closes_its_sockets_on_eve
         "both sockets closed {:?} after the revocation, no broadcast",
         revoked.elapsed()
     );
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,9 +418,7 @@ async fn a_session_closed_while_redis_was_down_closes_its_sockets_once_it_is_bac
         )
     );
     eprintln!("the socket closed {:?} after Redis came back", back.elapsed());
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }
 
 /// The load's verdict: only 2xx and 503, and every acknowledged project stored.
@@ -483,9 +480,7 @@ async fn redis_killed_under_load_and_restarted_with_and_without_data_answers_503
             "served again after the restart: {last:?}"
         );
     }
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -594,9 +589,7 @@ async fn a_session_close_whose_event_was_lost_closes_its_sockets_within_the_rech
         )
     );
     eprintln!("the socket closed {:?} after its session, no event", closed.elapsed());
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -648,7 +641,5 @@ async fn a_replica_whose_subscribers_are_not_subscribed_is_not_ready() {
         ),
         (StatusCode::SERVICE_UNAVAILABLE, json!(true), json!(true), json!(false))
     );
-    let Fixture { a, b, .. } = f;
-    a.stop().await;
-    b.stop().await;
+    f.stop().await;
 }

@@ -29,6 +29,14 @@ async fn set_quotas(app: &TestApp, platform: &str, org: Uuid, quotas: Value) -> 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A platform admin's token, a committed org and the token of an admin guest of it.
+async fn org_and_admin(app: &TestApp) -> (String, Uuid, String) {
+    let platform = app.admin_token().await;
+    let org = app.create_org(&platform, "acme").await;
+    let (owner, _) = app.guest(&platform, org, "admin").await;
+    (platform, org, owner)
+}
+
 fn detail(body: &Value) -> &str {
     body["detail"].as_str().unwrap_or_default()
 }
@@ -59,9 +67,7 @@ async fn quotas_cap_what_an_org_holds_and_only_the_platform_admin_raises_them(
     options: PgConnectOptions,
 ) {
     let app = TestApp::spawn(&options).await;
-    let platform = app.admin_token().await;
-    let org = app.create_org(&platform, "acme").await;
-    let (owner, _) = app.guest(&platform, org, "admin").await;
+    let (platform, org, owner) = org_and_admin(&app).await;
 
     // Every org starts with the documented defaults, which its own admin cannot raise.
     let (status, quotas) = app
@@ -216,9 +222,7 @@ async fn a_quota_holds_under_concurrent_requests_on_two_replicas(_: PgPoolOption
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn polls_page_newest_first_and_a_snapshot_carries_the_newest_twenty(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(&options).await;
-    let platform = app.admin_token().await;
-    let org = app.create_org(&platform, "acme").await;
-    let (owner, _) = app.guest(&platform, org, "admin").await;
+    let (_, org, owner) = org_and_admin(&app).await;
     let project = app.create_project(&owner, org, "web").await;
     let polls = format!("/api/v1/orgs/{org}/projects/{project}/polls");
     let mut opened = Vec::new();
@@ -353,9 +357,7 @@ async fn guests_whose_tokens_expired_a_day_ago_are_dropped_at_the_next_sign_in(
     options: PgConnectOptions,
 ) {
     let app = TestApp::spawn(&options).await;
-    let platform = app.admin_token().await;
-    let org = app.create_org(&platform, "acme").await;
-    let (owner, _) = app.guest(&platform, org, "admin").await;
+    let (platform, org, owner) = org_and_admin(&app).await;
     let project = app.create_project(&owner, org, "web").await;
     let db = PgPool::connect_with(options.clone()).await.expect("owner");
     // Two earlier guests, members of the project: one signed in two days ago, one an hour ago.
