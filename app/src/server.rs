@@ -230,8 +230,10 @@ impl Application {
         .await;
         // Chat sockets are upgraded connections, no longer the HTTP server's: wait for theirs
         // to end (each has sent its close frame, or given up on a peer that does not read).
+        // Closing again on each look catches a socket whose upgrade finished after the drain.
         let sockets_gone = async {
             while self.state.hub.connections() > 0 {
+                self.state.hub.close_where(hub::reason::SHUTTING_DOWN, |_| true);
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };

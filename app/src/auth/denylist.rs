@@ -73,6 +73,11 @@ pub async fn revoke(state: &AppState, what: Revoked<'_>, by: &str, reason: &str)
     .bind(reason)
     .execute(&state.db)
     .await?;
+    // Rows that can name no valid token any more go as new ones come: the table stays as small
+    // as the last few minutes of revocations.
+    sqlx::query("DELETE FROM revocations WHERE expires_at < now()")
+        .execute(&state.db)
+        .await?;
     let mut conn = state.redis.clone();
     match what {
         Revoked::Token(jti) => conn.set_ex::<_, _, ()>(key(jti), 1u8, ENTRY_TTL.as_secs()).await?,
@@ -140,14 +145,12 @@ struct Live {
     secs_left: f64,
 }
 
-/// Every revocation that can still name a valid token; drops the rest.
+/// Every revocation that can still name a valid token, a user's latest last (it is the one
+/// Redis must keep).
 async fn live(db: &PgPool) -> Result<Vec<Live>, sqlx::Error> {
-    sqlx::query("DELETE FROM revocations WHERE expires_at < now()")
-        .execute(db)
-        .await?;
     sqlx::query_as(
         "SELECT jti, user_id, revoked_before, extract(epoch FROM expires_at - now())::float8 AS secs_left
-           FROM revocations",
+           FROM revocations WHERE expires_at > now() ORDER BY revoked_before NULLS FIRST",
     )
     .fetch_all(db)
     .await
