@@ -59,6 +59,9 @@ pub enum StartError {
         "choose free addresses with APP_LISTEN (e.g. 0.0.0.0:8080) and APP_METRICS_LISTEN (e.g. 0.0.0.0:9090)"
     ))]
     Bind(SocketAddr, #[source] std::io::Error),
+    #[error("cannot build the HTTP client for the assistant: {0}")]
+    #[diagnostic(help("the system's TLS roots or resolver could not be loaded; see the error for which"))]
+    Assistant(#[source] reqwest::Error),
 }
 
 /// The Redis client, trusting `APP_REDIS_CA_FILE` (alone) where it is set.
@@ -149,7 +152,7 @@ impl Application {
             settings.admin_token.clone(),
             gate,
             Duration::from_secs(settings.saga_lease_secs),
-            Assistant::new(settings.assistant_url.clone()),
+            Assistant::new(settings.assistant_url.clone()).map_err(StartError::Assistant)?,
         );
         state.hub.set_max_sockets_per_user(settings.chat_max_sockets_per_user);
         Ok(Self {

@@ -158,8 +158,16 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
             None,
         )
         .await;
-    // The page says so too, and the chat it shows is the newest.
+    // The server keeps three, and the chat the page shows is the newest of them.
     assert_eq!(sessions.as_array().map(Vec::len), Some(3));
+    let shown = one
+        .find(Locator::Css("#sessions button.active"))
+        .await
+        .expect("the shown chat is marked")
+        .attr("data-session")
+        .await
+        .expect("attribute");
+    assert_eq!(shown.as_deref(), sessions[2]["id"].as_str(), "{sessions}");
 
     let screenshot = one.screenshot().await.expect("screenshot");
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-ui.png");

@@ -51,6 +51,11 @@ fn unknown_keys_wrong_types_and_enum_typos_are_all_reported() {
 }
 
 #[test]
+fn environments_named_after_hand_written_observability_folders_are_refused() {
+    invalid("reserved-names");
+}
+
+#[test]
 fn every_meaning_error_is_reported_in_one_run() {
     invalid("semantics");
 }

@@ -25,12 +25,14 @@ struct Answer {
 
 impl Assistant {
     /// `url`: the mock AI's base URL (`APP_ASSISTANT_URL`); none means always unavailable.
-    pub fn new(url: Option<String>) -> Self {
-        let http = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default();
-        Self {
+    /// Fails when no HTTP client with the timeout can be built: a client without one would
+    /// hold up every chat action as long as the assistant does.
+    pub fn new(url: Option<String>) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+        Ok(Self {
             http,
             url: url.map(|u| u.trim_end_matches('/').to_owned()),
-        }
+        })
     }
 
     /// The canned reply to `action`, or `None` when the assistant cannot answer in time.

@@ -18,6 +18,10 @@ use super::model::{
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
 
+/// Names an environment may not have: `observability/<env>/` would be a hand-written folder
+/// (`render::embedded` keeps this list equal to the hand-written trees there).
+pub const RESERVED_ENVIRONMENT_NAMES: [&str; 2] = ["dashboards", "tests"];
+
 const DNS_LABEL: &str = "a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters";
 
 struct Checker<'a> {
@@ -546,6 +550,18 @@ fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
     for (i, env) in m.environments.iter().enumerate() {
         let p = format!("/environments/{i}");
         c.dns_label(&format!("{p}/name"), &env.name);
+        if RESERVED_ENVIRONMENT_NAMES.contains(&env.name.as_str()) {
+            c.invalid(
+                &format!("{p}/name"),
+                format!("environment name \"{}\" is reserved", env.name),
+                "a name other than dashboards or tests",
+                format!(
+                    "observability/{}/ is a hand-written folder shared by every environment, and this \
+                     environment's rules would be written into it; name it e.g. \"test\" or \"qa\"",
+                    env.name
+                ),
+            );
+        }
         if let Some(first) = first_seen.get(env.name.as_str()) {
             let line = c.spans.nearest(&format!("/environments/{first}/name")).label().line;
             c.invalid(

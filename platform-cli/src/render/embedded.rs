@@ -36,3 +36,18 @@ fn collect(dir: &'static Dir<'static>, prefix: &str, out: &mut Vec<(String, &'st
         collect(sub, prefix, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::rules::RESERVED_ENVIRONMENT_NAMES;
+
+    #[test]
+    fn no_environment_may_render_into_a_hand_written_observability_folder() {
+        let hand_written: Vec<&str> = HAND_WRITTEN
+            .iter()
+            .filter_map(|(prefix, _)| prefix.strip_prefix("observability/"))
+            .collect();
+        assert_eq!(hand_written, RESERVED_ENVIRONMENT_NAMES);
+    }
+}

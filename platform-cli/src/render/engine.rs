@@ -70,9 +70,22 @@ mod tests {
     }
 
     #[test]
-    fn undefined_variables_are_errors() {
-        let mut tera = Tera::default();
-        tera.add_raw_template("t", "{{ missing }}").expect("template parses");
-        assert!(tera.render("t", &tera::Context::new()).is_err());
+    fn undefined_variables_are_errors_in_the_engine_every_render_uses() {
+        let mut tera = engine().expect("the embedded templates load");
+        tera.add_raw_template("t", "{{ missing | yaml }}")
+            .expect("template parses");
+        let error = tera.render("t", &tera::Context::new()).expect_err("strict");
+        assert!(format!("{error:?}").contains("missing"), "{error:?}");
+        // And the embedded templates themselves: none renders from an empty context.
+        let names: Vec<String> = tera.get_template_names().map(str::to_owned).collect();
+        for name in names
+            .iter()
+            .filter(|n| !n.starts_with('_') && !n.contains("/_") && *n != "t")
+        {
+            assert!(
+                tera.render(name, &tera::Context::new()).is_err(),
+                "{name} renders without the values it is given"
+            );
+        }
     }
 }
