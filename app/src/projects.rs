@@ -1,4 +1,4 @@
-//! Projects and their members (seed 5.2). Every query runs in the caller's tenant, so RLS
+//! Projects and their members. Every query runs in the caller's tenant, so RLS
 //! scopes it to the org whatever the WHERE clause says.
 
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! Project chat of canned actions (seed 5.3; protocol: docs/chat-protocol.md).
+//! Project chat of canned actions, never free text (protocol: docs/chat-protocol.md).
 //!
 //! - [`store`]: sessions under the cap of 3 (FIFO), counters and polls in SQL.
 //! - [`protocol`]: the frames; only canned actions parse, everything else is refused.

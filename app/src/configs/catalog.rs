@@ -8,7 +8,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use super::quotas;
 use crate::domain::ConfigKey;
 
-/// The canned chat actions (seed 5.3).
+/// The canned chat actions: the only things a chat carries.
 pub const CHAT_ACTIONS: [&str; 7] = [
     "thumbs_up",
     "thumbs_down",

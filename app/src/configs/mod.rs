@@ -1,4 +1,4 @@
-//! Versioned configs (seed 5.4): PostgreSQL is the source of truth, Redis carries only
+//! Versioned configs: PostgreSQL is the source of truth, Redis carries only
 //! `version=n`, and every replica serves reads from memory.
 //!
 //! - [`catalog`]: the keys an org may set, their defaults and what values they accept.

@@ -1,4 +1,5 @@
-//! Organizations and their creation saga (seed 5.1).
+//! Organizations and their creation saga: an org is committed only once its defaults and its
+//! isolation are in place, and compensated otherwise.
 //!
 //! - [`saga`]: `PENDING` → defaults applied → isolation gate → `COMMITTED`, or `FAILED` with
 //!   compensation; and the recovery of sagas a crash left behind.
