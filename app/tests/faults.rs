@@ -16,14 +16,17 @@ use support::TestApp;
 use support::servers::{OwnRedis, PgCluster};
 use uuid::Uuid;
 
-/// Two replicas on `cluster` and `redis`, migrated, with a committed org, its admin guest and
-/// the org's project quota raised for the load.
+/// Two replicas on `cluster` and `redis`, migrated, with committed orgs (one per load client,
+/// so the load stays within each org's project quota), their admin guests and quotas raised.
 struct Fixture {
     a: TestApp,
     b: TestApp,
     owner: PgPool,
+    /// The first of `tenants`.
     org: Uuid,
     admin: String,
+    /// Every org, with its admin guest's token.
+    tenants: Vec<(Uuid, String)>,
 }
 
 async fn fixture(cluster: &PgCluster, redis: &OwnRedis) -> Fixture {
@@ -44,25 +47,31 @@ async fn fixture_with(cluster: &PgCluster, redis_url: &str, overrides: Value) ->
     let a = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;
     let b = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;
     let platform = a.admin_token().await;
-    let org = a.create_org(&platform, "acme").await;
-    let (admin, _) = a.guest(&platform, org, "admin").await;
-    let path = format!("/api/v1/orgs/{org}/configs/quotas");
-    let response = a
-        .http
-        .put(a.url(&path))
-        .bearer_auth(&platform)
-        .header("If-Match", "\"1\"")
-        .json(&json!({"value": {"projects": 500, "guests": 500, "invites": 100, "polls_per_project": 50}, "reason": "load"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), StatusCode::OK);
+    let mut tenants = Vec::new();
+    for slug in ["acme", "globex", "initech", "umbrella"] {
+        let org = a.create_org(&platform, slug).await;
+        let (admin, _) = a.guest(&platform, org, "admin").await;
+        let path = format!("/api/v1/orgs/{org}/configs/quotas");
+        let response = a
+            .http
+            .put(a.url(&path))
+            .bearer_auth(&platform)
+            .header("If-Match", "\"1\"")
+            .json(&json!({"value": {"projects": 500, "guests": 500, "invites": 100, "polls_per_project": 50}, "reason": "load"}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::OK);
+        tenants.push((org, admin));
+    }
+    let (org, admin) = tenants[0].clone();
     Fixture {
         a,
         b,
         owner,
         org,
         admin,
+        tenants,
     }
 }
 
@@ -82,12 +91,15 @@ struct Seen {
     created: Vec<String>,
 }
 
-/// Four clients, alternating a write (create a project) and a read (list them) over both
-/// replicas, until `stop`; every request has a 10 s timeout, so the load ends by itself.
+/// Four clients, each in an org of its own, alternating a write (create a project) and a read
+/// (list them) over both replicas, until `stop` or 400 requests (200 projects, well inside the
+/// quota of 500 even over two rounds); every request has a 10 s timeout, so the load ends by
+/// itself.
 async fn load(f: &Fixture, round: &str, stop: Arc<AtomicBool>) -> Seen {
     let workers = (0..4).map(|worker| {
         let app = if worker % 2 == 0 { &f.a } else { &f.b };
-        let (http, base, token, org, stop) = (app.http.clone(), app.url(""), f.admin.clone(), f.org, Arc::clone(&stop));
+        let (org, token) = f.tenants[worker].clone();
+        let (http, base, stop) = (app.http.clone(), app.url(""), Arc::clone(&stop));
         async move {
             let mut seen = Seen::default();
             let mut i = 0;
@@ -189,8 +201,9 @@ async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_a
         assert_eq!(status, StatusCode::OK);
     }
     // Everything acknowledged is there.
-    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM projects WHERE org_id = $1")
-        .bind(f.org)
+    let orgs: Vec<Uuid> = f.tenants.iter().map(|(org, _)| *org).collect();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM projects WHERE org_id = ANY($1)")
+        .bind(&orgs)
         .fetch_all(&f.owner)
         .await
         .expect("projects");
@@ -429,8 +442,9 @@ async fn only_2xx_and_503_and_nothing_lost(f: &Fixture, seen: &Seen) {
         .filter(|(s, _)| ![StatusCode::OK, StatusCode::CREATED, StatusCode::SERVICE_UNAVAILABLE].contains(s))
         .collect();
     assert_eq!(unexpected, Vec::<&(StatusCode, String)>::new(), "only 2xx and 503");
-    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM projects WHERE org_id = $1")
-        .bind(f.org)
+    let orgs: Vec<Uuid> = f.tenants.iter().map(|(org, _)| *org).collect();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM projects WHERE org_id = ANY($1)")
+        .bind(&orgs)
         .fetch_all(&f.owner)
         .await
         .expect("projects");

@@ -359,3 +359,39 @@ async fn the_app_reaches_a_tls_only_redis_signed_by_the_ca_it_is_given(_: PgPool
         "{named}"
     );
 }
+
+/// The chart's stop sequence, read from its Deployment template: the preStop sleep, the app's
+/// drain and grace, and the kubelet's termination grace period, which must outlast both.
+#[test]
+fn the_charts_stop_sequence_fits_inside_its_termination_grace_period() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../helm/charts/app/templates/deployment.yaml"
+    );
+    let template = std::fs::read_to_string(path).expect("the chart's Deployment");
+    let lines: Vec<&str> = template.lines().map(str::trim).collect();
+    let number_after = |anchor: &str| -> u64 {
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with(anchor))
+            .unwrap_or_else(|| panic!("{anchor} in {path}"));
+        lines[at..]
+            .iter()
+            .find_map(|l| {
+                let digits: String = l.chars().filter(char::is_ascii_digit).collect();
+                (l.contains("value:") || l.contains("seconds") || l.contains("GracePeriod"))
+                    .then(|| digits.parse().ok())
+                    .flatten()
+            })
+            .unwrap_or_else(|| panic!("a number after {anchor}"))
+    };
+    let termination = number_after("terminationGracePeriodSeconds:");
+    let pre_stop = number_after("sleep:");
+    let drain = number_after("- name: APP_SHUTDOWN_DRAIN_SECS");
+    let grace = number_after("- name: APP_SHUTDOWN_GRACE_SECS");
+    assert!(drain < grace, "the drain ({drain} s) is part of the grace ({grace} s)");
+    assert!(
+        pre_stop + grace < termination,
+        "preStop {pre_stop} s + grace {grace} s must end before SIGKILL at {termination} s"
+    );
+}
