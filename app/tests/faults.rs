@@ -170,11 +170,6 @@ async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_a
     let restart_took = running.await.expect("restart");
 
     let count = |wanted: StatusCode| seen.answers.iter().filter(|(s, _)| *s == wanted).count();
-    let unexpected: Vec<&(StatusCode, String)> = seen
-        .answers
-        .iter()
-        .filter(|(s, _)| ![StatusCode::OK, StatusCode::CREATED, StatusCode::SERVICE_UNAVAILABLE].contains(s))
-        .collect();
     eprintln!(
         "{} requests over a {restart_took:?} restart: {} ok, {} created, {} 503",
         seen.answers.len(),
@@ -182,7 +177,6 @@ async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_a
         count(StatusCode::CREATED),
         count(StatusCode::SERVICE_UNAVAILABLE)
     );
-    assert_eq!(unexpected, Vec::<&(StatusCode, String)>::new(), "only 2xx and 503");
     assert!(
         count(StatusCode::CREATED) > 10,
         "the load ran before and after the restart"
@@ -200,16 +194,7 @@ async fn a_postgres_restart_under_load_answers_503_never_500_and_loses_nothing_a
             .await;
         assert_eq!(status, StatusCode::OK);
     }
-    // Everything acknowledged is there.
-    let orgs: Vec<Uuid> = f.tenants.iter().map(|(org, _)| *org).collect();
-    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM projects WHERE org_id = ANY($1)")
-        .bind(&orgs)
-        .fetch_all(&f.owner)
-        .await
-        .expect("projects");
-    let missing: Vec<&String> = seen.created.iter().filter(|n| !stored.contains(n)).collect();
-    assert_eq!(missing, Vec::<&String>::new(), "acknowledged but lost");
-
+    only_2xx_and_503_and_nothing_lost(&f, &seen).await;
     f.stop().await;
 }
 
