@@ -222,10 +222,13 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// Largest request body accepted (configs are small JSON documents). Here, beside the error
+/// that names it, so the error type depends on no route; the router applies it.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 fn payload_too_large() -> ApiError {
     ApiError::PayloadTooLarge(format!(
-        "the body is larger than {} bytes; send a smaller document",
-        crate::routes::BODY_LIMIT
+        "the body is larger than {BODY_LIMIT} bytes; send a smaller document"
     ))
 }
 

@@ -19,8 +19,6 @@ use crate::ops::{health, metrics, openapi};
 use crate::state::AppState;
 use crate::{auth, chat, configs, orgs, projects, ui};
 
-/// Largest request body accepted (configs are small JSON documents).
-pub const BODY_LIMIT: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a browser may do with any response: the UI loads its own script, style and socket and
@@ -65,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         ))
     });
     api.layer(middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(crate::error::BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,

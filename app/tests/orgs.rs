@@ -248,7 +248,7 @@ async fn a_failure_after_any_step_ends_committed_or_compensated(_: PgPoolOptions
         .await;
     assert_eq!(
         saga.drive(org.expect("created")).await.expect("ends").status,
-        "COMMITTED"
+        app::domain::OrgStatus::Committed
     );
 }
 

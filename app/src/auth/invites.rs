@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::configs::quotas::Quota;
 use crate::db::{self, Tenant};
-use crate::domain::OrgRole;
+use crate::domain::{OrgRole, OrgStatus};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -58,12 +58,17 @@ pub async fn mint(
         .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
-    match status.as_deref() {
+    match status
+        .map(OrgStatus::try_from)
+        .transpose()
+        .map_err(ApiError::Internal)?
+    {
         None => return Err(ApiError::NotFound(format!("org {org} not found"))),
-        Some("COMMITTED") => {}
+        Some(OrgStatus::Committed) => {}
         Some(other) => {
             return Err(ApiError::Conflict(format!(
-                "org {org} is {other}; invites can be minted once it is COMMITTED"
+                "org {org} is {}; invites can be minted once it is COMMITTED",
+                other.as_str()
             )));
         }
     }

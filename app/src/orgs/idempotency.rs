@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::saga::{ORG_COLUMNS, Org};
 use crate::db::{self, Tenant};
+use crate::domain::OrgStatus;
 use crate::error::ApiError;
 
 pub const HEADER: &str = "idempotency-key";
@@ -140,7 +141,7 @@ async fn store(pool: &PgPool, key: &str, status: StatusCode, body: &Value) -> Re
 
 /// The response `POST /api/v1/orgs` gives (and replays) for a finished saga.
 pub fn final_response(org: &Org) -> (StatusCode, Value) {
-    if org.status == "COMMITTED" {
+    if org.status == OrgStatus::Committed {
         (StatusCode::CREATED, serde_json::to_value(org).unwrap_or(Value::Null))
     } else {
         let problem = ApiError::OrgFailed(org.failure.clone().unwrap_or_default()).problem();
@@ -189,7 +190,7 @@ pub async fn settle_stale(pool: &PgPool, lease: Duration) -> Result<(), sqlx::Er
             .fetch_optional(&mut *tx)
             .await?;
         tx.commit().await?;
-        if let Some(row) = row.filter(|o| o.status != "PENDING") {
+        if let Some(row) = row.filter(|o| o.status != OrgStatus::Pending) {
             let (status, body) = final_response(&row);
             store(pool, &key, status, &body).await?;
         }

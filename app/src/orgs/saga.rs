@@ -17,7 +17,7 @@ use super::gate::IsolationGate;
 use super::idempotency;
 use crate::configs::{catalog, sync};
 use crate::db::{self, Tenant};
-use crate::domain::Slug;
+use crate::domain::{OrgStatus, Slug};
 
 /// An org as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -26,8 +26,8 @@ pub struct Org {
     #[schema(value_type = String)]
     pub slug: String,
     pub name: String,
-    /// `PENDING`, `COMMITTED` or `FAILED`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrgStatus,
     /// Why creation failed, for a `FAILED` org.
     pub failure: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -164,7 +164,7 @@ impl Saga<'_> {
             let Some(step) = Step::parse(&org.saga_step) else {
                 return Ok(org);
             };
-            if org.status != "PENDING" || step == Step::Committed {
+            if org.status != OrgStatus::Pending || step == Step::Committed {
                 return Ok(org);
             }
             let slug = Slug::try_from(org.slug.clone())
@@ -240,14 +240,18 @@ impl Saga<'_> {
 
     async fn advance(&self, org: Uuid, from: Step, to: Step) -> Result<Option<Org>, sqlx::Error> {
         let mut tx = db::begin(self.db, Tenant::org(org)).await?;
-        let status = if to == Step::Committed { "COMMITTED" } else { "PENDING" };
+        let status = if to == Step::Committed {
+            OrgStatus::Committed
+        } else {
+            OrgStatus::Pending
+        };
         let moved = sqlx::query_as::<_, Org>(&format!(
             "UPDATE organizations SET saga_step = $2, status = $3, lease_until = now() + $4 * interval '1 second'
               WHERE id = $1 AND status = 'PENDING' AND saga_step = $5 RETURNING {ORG_COLUMNS}"
         ))
         .bind(org)
         .bind(to.column())
-        .bind(status)
+        .bind(status.as_str())
         .bind(self.lease_secs())
         .bind(from.column())
         .fetch_optional(&mut *tx)
