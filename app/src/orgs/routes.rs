@@ -89,7 +89,9 @@ pub async fn create_org(
             return Err(match e {
                 SagaError::SlugTaken(_) => ApiError::Conflict(format!("{e}; choose another slug")),
                 SagaError::Database(e) => ApiError::Database(e),
-                SagaError::Crashed(_) => ApiError::Internal(e.to_string()),
+                SagaError::Crashed(_) | SagaError::GateRelease(_) | SagaError::StoredSlug(_) => {
+                    ApiError::Internal(e.to_string())
+                }
             });
         }
     };
@@ -97,6 +99,10 @@ pub async fn create_org(
     // also completes this key's record; the client's retry then gets the final answer.
     let org = saga.drive(created).await.map_err(|e| match e {
         SagaError::Database(e) => ApiError::Database(e),
+        // The org stays PENDING; a retry with the same key gets the final answer.
+        SagaError::GateRelease(_) => {
+            ApiError::Unavailable(format!("{e}; retry with the same Idempotency-Key for the final answer"))
+        }
         other => ApiError::Internal(other.to_string()),
     })?;
     let (status, body) = idempotency::final_response(&org);

@@ -33,18 +33,21 @@ pub struct Org {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(skip)]
-    pub saga_step: String,
+    #[sqlx(try_from = "String")]
+    pub saga_step: Step,
 }
 
 pub const ORG_COLUMNS: &str = "id, slug, name, status, failure, created_at, saga_step";
 
-/// A saga step, named after what is true once it is done.
+/// A saga step, named after what is true once it is done: `organizations.saga_step`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Created,
     DefaultsApplied,
     Isolated,
     Committed,
+    /// Every step undone; the org is FAILED.
+    Compensated,
 }
 
 impl Step {
@@ -54,13 +57,26 @@ impl Step {
             Self::DefaultsApplied => "defaults_applied",
             Self::Isolated => "isolated",
             Self::Committed => "committed",
+            Self::Compensated => "compensated",
         }
     }
+}
 
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Created, Self::DefaultsApplied, Self::Isolated, Self::Committed]
-            .into_iter()
-            .find(|step| step.column() == s)
+impl TryFrom<String> for Step {
+    type Error = String;
+
+    /// From the column, which a CHECK constraint holds to these five.
+    fn try_from(s: String) -> Result<Self, String> {
+        [
+            Self::Created,
+            Self::DefaultsApplied,
+            Self::Isolated,
+            Self::Committed,
+            Self::Compensated,
+        ]
+        .into_iter()
+        .find(|step| step.column() == s)
+        .ok_or_else(|| format!("unknown saga step {s:?}"))
     }
 }
 
@@ -93,6 +109,10 @@ pub enum SagaError {
     SlugTaken(String),
     #[error("the saga stopped (injected crash) at {0:?}")]
     Crashed(Step),
+    #[error("the isolation gate could not be released ({0}); the org stays PENDING and recovery retries")]
+    GateRelease(String),
+    #[error("the stored org has a slug that is not one ({0})")]
+    StoredSlug(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -161,19 +181,16 @@ impl Saga<'_> {
     /// Runs the org's remaining steps; ends COMMITTED or FAILED (compensated).
     pub async fn drive(&self, mut org: Org) -> Result<Org, SagaError> {
         loop {
-            let Some(step) = Step::parse(&org.saga_step) else {
-                return Ok(org);
-            };
-            if org.status != OrgStatus::Pending || step == Step::Committed {
+            let step = org.saga_step;
+            if org.status != OrgStatus::Pending || matches!(step, Step::Committed | Step::Compensated) {
                 return Ok(org);
             }
-            let slug = Slug::try_from(org.slug.clone())
-                .map_err(|e| SagaError::Database(sqlx::Error::Protocol(format!("stored slug: {e}"))))?;
+            let slug = Slug::try_from(org.slug.clone()).map_err(SagaError::StoredSlug)?;
             let advanced = match step {
                 Step::Created => self.apply_defaults(org.id).await.map_err(|e| e.to_string()),
                 Step::DefaultsApplied => self.gate.isolate(org.id, &slug).await.map_err(|e| e.to_string()),
                 Step::Isolated => Ok(()),
-                Step::Committed => unreachable!("returned above"),
+                Step::Committed | Step::Compensated => unreachable!("returned above"),
             };
             let next = match step {
                 Step::Created => Step::DefaultsApplied,
@@ -266,7 +283,7 @@ impl Saga<'_> {
         if let Err(e) = self.gate.release(org, slug).await {
             // The org stays PENDING: recovery tries again once the lease runs out.
             tracing::error!(%org, error = %e, "compensation could not release the isolation gate");
-            return Err(SagaError::Database(sqlx::Error::Protocol(e.to_string())));
+            return Err(SagaError::GateRelease(e.to_string()));
         }
         let mut tx = db::begin(self.db, Tenant::org(org)).await?;
         let removed: Vec<String> = sqlx::query_scalar("DELETE FROM service_configs WHERE org_id = $1 RETURNING key")
@@ -274,11 +291,13 @@ impl Saga<'_> {
             .fetch_all(&mut *tx)
             .await?;
         let failed = sqlx::query_as::<_, Org>(&format!(
-            "UPDATE organizations SET status = 'FAILED', saga_step = 'compensated', failure = $2
+            "UPDATE organizations SET status = $3, saga_step = $4, failure = $2
               WHERE id = $1 AND status = 'PENDING' RETURNING {ORG_COLUMNS}"
         ))
         .bind(org)
         .bind(reason)
+        .bind(OrgStatus::Failed.as_str())
+        .bind(Step::Compensated.column())
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -320,7 +339,7 @@ impl Saga<'_> {
             .await?;
             tx.commit().await?;
             let Some(org) = claimed else { continue };
-            tracing::info!(org = %id, step = %org.saga_step, "recovering an interrupted org saga");
+            tracing::info!(org = %id, step = ?org.saga_step, "recovering an interrupted org saga");
             let org = self.drive(org).await?;
             idempotency::complete_for_org(self.db, &org).await?;
             finished += 1;
