@@ -69,20 +69,24 @@ pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Re
 /// the transaction the server still opened, tenant set. Run to the end instead, a transaction
 /// nobody took is dropped in the task, which rolls it back before the connection is reused.
 ///
-/// A begin that fails on a broken connection is retried once, on another: nothing has run
-/// yet, so it is always safe. After a PostgreSQL restart every idle connection in the pool is
-/// dead, and each would otherwise fail the request it was handed to (the pool drops a broken
-/// connection when it comes back).
+/// A begin that fails on a broken connection is retried on another: nothing has run yet, so it
+/// is always safe. After a PostgreSQL restart every idle connection in the pool is dead, and
+/// each would otherwise fail the request it was handed to; the pool drops a broken connection
+/// when it comes back, so after at most one try per connection the pool can hold, a new one
+/// is opened.
 pub async fn begin(pool: &PgPool, tenant: Tenant) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     let pool = pool.clone();
     let statement = tenant.begin_statement();
     tokio::spawn(async move {
-        match pool.begin_with(statement.clone()).await {
-            Err(e) if is_connection_lost(&e) => {
-                tracing::info!(error = %e, "a pooled connection was broken; beginning on another");
-                pool.begin_with(statement).await
+        let mut tries_left = pool.options().get_max_connections();
+        loop {
+            match pool.begin_with(statement.clone()).await {
+                Err(e) if is_connection_lost(&e) && tries_left > 0 => {
+                    tries_left -= 1;
+                    tracing::info!(error = %e, "a pooled connection was broken; beginning on another");
+                }
+                other => return other,
             }
-            other => other,
         }
     })
     .await
@@ -93,7 +97,7 @@ pub async fn begin(pool: &PgPool, tenant: Tenant) -> Result<Transaction<'static,
 /// server did not run the statement, or lost what it ran with the transaction.
 fn is_connection_lost(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(d) => d
             .code()
             .is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")),
@@ -102,10 +106,13 @@ fn is_connection_lost(e: &sqlx::Error) -> bool {
 }
 
 /// A failure the client may simply retry: the database was unreachable, restarting or busy
-/// (a lost connection, no free connection in time, a serialization failure or deadlock, too
-/// many connections). The API answers 503 with `Retry-After`, never 500.
+/// (a lost connection, no free connection in time, the pool closing at shutdown, a
+/// serialization failure or deadlock, too many connections). The API answers 503 with `Retry-After`, never 500.
 pub fn is_transient(e: &sqlx::Error) -> bool {
     is_connection_lost(e)
-        || matches!(e, sqlx::Error::PoolTimedOut)
+        || matches!(
+            e,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+        )
         || matches!(e, sqlx::Error::Database(d) if d.code().is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01" | "53300")))
 }

@@ -642,3 +642,25 @@ async fn a_replica_whose_subscribers_are_not_subscribed_is_not_ready() {
     );
     f.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_postgres_restart_the_first_requests_find_a_live_connection() {
+    let cluster = PgCluster::create();
+    let redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let path = format!("/api/v1/orgs/{}/projects", f.org);
+    // Fill each replica's pool with idle connections, which the restart then kills.
+    for app in [&f.a, &f.b] {
+        let reads = (0..8).map(|_| app.call(Method::GET, &path, Some(&f.admin), None));
+        for (status, _) in futures_util::future::join_all(reads).await {
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    cluster.restart_fast();
+    for app in [&f.a, &f.b] {
+        let idle = app.state.db.num_idle();
+        let (status, body) = app.call(Method::GET, &path, Some(&f.admin), None).await;
+        assert_eq!(status, StatusCode::OK, "with {idle} dead idle connections: {body}");
+    }
+    f.stop().await;
+}
