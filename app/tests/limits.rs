@@ -91,6 +91,16 @@ async fn quotas_cap_what_an_org_holds_and_only_the_platform_admin_raises_them(
             "only the platform admin may change quotas: an org cannot raise its own limits"
         )
     );
+    let stranger = Uuid::new_v4();
+    let response = app
+        .http
+        .put(app.url(&format!("/api/v1/orgs/{stranger}/configs/quotas")))
+        .bearer_auth(&platform)
+        .json(&json!({"value": {"projects": 1, "guests": 1, "invites": 1, "polls_per_project": 1}, "reason": "x"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "no such org");
     let (status, problem) = set_quotas(&app, &platform, org, json!({"projects": 2})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let small = json!({"projects": 2, "guests": 3, "invites": 2, "polls_per_project": 2});
@@ -461,6 +471,18 @@ async fn sign_in_guesses_are_rate_limited_across_replicas(_: PgPoolOptions, opti
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
         assert!(detail(&problem).starts_with("too many sign-ins to this org in the last minute; retry in 1 s"));
     }
+    assert_eq!(sign_in(&a, &code(Uuid::new_v4())).await.0, StatusCode::UNAUTHORIZED);
+    // A replica runs 4 sign-in transactions at once, whatever orgs the codes name.
+    let running = a.state.guest_sign_ins.acquire_many(4).await.expect("permits");
+    let (status, problem) = sign_in(&a, &code(Uuid::new_v4())).await;
+    assert_eq!(
+        (status, detail(&problem)),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-ins are running on this server at once; retry in 1 s"
+        )
+    );
+    drop(running);
     assert_eq!(sign_in(&a, &code(Uuid::new_v4())).await.0, StatusCode::UNAUTHORIZED);
     for _ in 0..100 {
         assert_eq!(sign_in(&b, &json!("inv_not-a-code")).await.0, StatusCode::UNAUTHORIZED);

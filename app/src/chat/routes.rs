@@ -16,7 +16,7 @@ use super::protocol::ServerFrame;
 use super::socket::{self, now_us};
 use super::store::{self, SESSION_CAP, Session};
 use crate::auth::{Member, Principal};
-use crate::domain::OrgRole;
+use crate::domain::{OrgRole, ProjectRole};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 
@@ -46,13 +46,23 @@ pub fn router() -> Router<AppState> {
 
 /// The caller, who must be a member of the project.
 async fn chatter(state: &AppState, principal: &Principal, org: Uuid, project: Uuid) -> ApiResult<Member> {
+    Ok(chatter_with_role(state, principal, org, project).await?.0)
+}
+
+/// [`chatter`], with the caller's role in the project (`owner` or `member`).
+async fn chatter_with_role(
+    state: &AppState,
+    principal: &Principal,
+    org: Uuid,
+    project: Uuid,
+) -> ApiResult<(Member, String)> {
     let member = principal.member_of(org)?;
-    if store::membership(&state.db, org, project, member.user).await?.is_none() {
-        return Err(ApiError::NotFound(format!(
+    match store::membership(&state.db, org, project, member.user).await? {
+        Some(role) => Ok((member, role)),
+        None => Err(ApiError::NotFound(format!(
             "project {project} not found, or you are not one of its members"
-        )));
+        ))),
     }
-    Ok(member)
 }
 
 /// The caller's active chats in the project (at most 3), oldest first.
@@ -176,11 +186,8 @@ pub async fn delete_poll(
     principal: Principal,
     PathParams((org, project, poll)): PathParams<(Uuid, Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    let member = chatter(&state, &principal, org, project).await?;
-    let owner = store::membership(&state.db, org, project, member.user)
-        .await?
-        .as_deref()
-        == Some("owner");
+    let (member, role) = chatter_with_role(&state, &principal, org, project).await?;
+    let owner = role == ProjectRole::Owner.as_str();
     if !owner && member.role != OrgRole::Admin {
         return Err(ApiError::Forbidden(
             "only the project's owner or an org admin may delete a poll".to_owned(),
