@@ -2,11 +2,13 @@
 //!
 //! - [`manifest`]: parse, check and resolve `platform.yaml`;
 //! - [`render`]: resolved environments → embedded templates → files;
+//! - [`init`]: a new GitOps repository from answers or an example;
 //! - [`cli`]: the command line (clap types stay there).
 
 pub mod cli;
 pub mod cluster;
 pub mod components;
+pub mod init;
 pub mod manifest;
 pub mod promote;
 pub mod render;

@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod completions;
+mod init;
 mod man;
 mod promote;
 mod render;
@@ -33,6 +34,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a new GitOps repository: a commented platform.yaml (asked for on a terminal, from
+    /// flags or an example otherwise), its README and .gitignore, and the rendered tree.
+    Init(Box<init::Args>),
     /// Parse and check the manifest; report every problem with FILE:LINE:COL.
     Validate(validate::Args),
     /// Print the manifest's JSON Schema (for editors and yaml-language-server).
@@ -90,6 +94,7 @@ struct ManifestArg {
 
 pub fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Render(args) => render::run(&args),

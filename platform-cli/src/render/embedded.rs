@@ -28,6 +28,16 @@ pub fn hand_written_files() -> Vec<(String, &'static [u8])> {
     files
 }
 
+/// The version of the embedded app chart (`helm/charts/app/Chart.yaml`): what a new manifest
+/// pins as `app.chartVersion` (empty if the chart had none, which `validate` refuses).
+pub fn app_chart_version() -> &'static str {
+    HELM_CHARTS
+        .get_file("app/Chart.yaml")
+        .and_then(|f| f.contents_utf8())
+        .and_then(|text| text.lines().find_map(|l| l.strip_prefix("version:")))
+        .map_or("", |v| v.trim().trim_matches('"'))
+}
+
 fn collect(dir: &'static Dir<'static>, prefix: &str, out: &mut Vec<(String, &'static [u8])>) {
     for file in dir.files() {
         out.push((format!("{prefix}/{}", file.path().display()), file.contents()));
@@ -41,6 +51,17 @@ fn collect(dir: &'static Dir<'static>, prefix: &str, out: &mut Vec<(String, &'st
 mod tests {
     use super::*;
     use crate::manifest::rules::RESERVED_ENVIRONMENT_NAMES;
+
+    #[test]
+    fn the_app_chart_version_is_read_from_the_embedded_chart() {
+        let chart = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../helm/charts/app/Chart.yaml"))
+            .expect("chart");
+        assert!(!app_chart_version().is_empty());
+        assert!(
+            chart.contains(&format!("\nversion: {}\n", app_chart_version())),
+            "{chart}"
+        );
+    }
 
     #[test]
     fn no_environment_may_render_into_a_hand_written_observability_folder() {

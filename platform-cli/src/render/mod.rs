@@ -33,7 +33,7 @@ pub enum RenderError {
 }
 
 impl RenderError {
-    fn template(e: tera::Error) -> Self {
+    pub(crate) fn template(e: tera::Error) -> Self {
         // Tera nests the useful part (which variable, which line) in the source chain.
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
