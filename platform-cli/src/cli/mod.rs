@@ -21,6 +21,8 @@ use clap::{Parser, Subcommand};
 
 use crate::manifest::{self, LoadError, LoadedManifest};
 
+pub use completions::COMPLETE_VAR;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "platform",
@@ -54,7 +56,8 @@ enum Command {
     Verify(verify::Args),
     /// Verify the cosign signatures of one image.
     VerifyImage(verify_image::Args),
-    /// Print a completion script for bash, zsh, fish, elvish or powershell.
+    /// Print the completion registration for bash, zsh, fish, elvish or powershell (environment
+    /// names complete from ./platform.yaml).
     Completions(completions::Args),
     /// Print the man page, platform(1), in roff; or write it and one per subcommand into a folder.
     Man(man::Args),
@@ -66,7 +69,7 @@ struct EnvArg {
     #[command(flatten)]
     manifest: ManifestArg,
     /// The environment, by name.
-    #[arg(long = "env", value_name = "NAME")]
+    #[arg(long = "env", value_name = "NAME", add = completions::environment_names())]
     env: String,
 }
 

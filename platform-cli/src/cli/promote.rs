@@ -14,10 +14,10 @@ pub struct Args {
     #[command(flatten)]
     manifest: ManifestArg,
     /// The environment whose pins are promoted (must be the target's promotedFrom).
-    #[arg(long, value_name = "ENV", required_unless_present = "revision")]
+    #[arg(long, value_name = "ENV", required_unless_present = "revision", add = super::completions::environment_names())]
     from: Option<String>,
     /// The environment that receives the pins.
-    #[arg(long, value_name = "ENV")]
+    #[arg(long, value_name = "ENV", add = super::completions::environment_names())]
     to: String,
     /// Roll back: re-promote the pins the target had at this Git revision.
     #[arg(long, value_name = "GIT_REV", conflicts_with = "from")]

@@ -16,7 +16,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Render only this environment (repeatable).
-    #[arg(long = "env", value_name = "NAME")]
+    #[arg(long = "env", value_name = "NAME", add = super::completions::environment_names())]
     envs: Vec<String>,
     /// Write nothing; show a diff of every file that differs and exit non-zero on drift.
     #[arg(long)]
