@@ -139,6 +139,11 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
                 init::prompt::ask(&draft, dir_name(&args.dir).as_deref())?
             } else {
                 let answers = draft.complete().map_err(|missing| InitError::MissingFlags {
+                    why: if args.no_input {
+                        "--no-input is given"
+                    } else {
+                        "stdin is not a terminal"
+                    },
                     flags: missing.iter().map(|q| q.flag()).collect(),
                 })?;
                 let problems = answers.problems();

@@ -44,14 +44,14 @@ pub enum InitError {
     )]
     ManifestExists { path: PathBuf },
 
-    #[error("stdin is not a terminal, so `platform init` cannot ask for: {}", .flags.join(", "))]
+    #[error("{why}, so `platform init` cannot ask for: {}", .flags.join(", "))]
     #[diagnostic(
         code(init::missing_flags),
         help(
             "pass those flags (`platform init --help` describes each), or start from an example with --from-example NAME"
         )
     )]
-    MissingFlags { flags: Vec<String> },
+    MissingFlags { why: &'static str, flags: Vec<String> },
 
     #[error("{} flag{} would make an invalid manifest; nothing was written", .problems.len(), if .problems.len() == 1 { "" } else { "s" })]
     #[diagnostic(
