@@ -2,12 +2,14 @@
 //!
 //! - [`manifest`]: parse, check and resolve `platform.yaml`;
 //! - [`render`]: resolved environments → embedded templates → files;
+//! - [`diff`]: two environments, or Git and a cluster, compared object by object;
 //! - [`init`]: a new GitOps repository from answers or an example;
 //! - [`cli`]: the command line (clap types stay there).
 
 pub mod cli;
 pub mod cluster;
 pub mod components;
+pub mod diff;
 pub mod init;
 pub mod manifest;
 pub mod promote;

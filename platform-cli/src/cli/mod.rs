@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod completions;
+mod diff;
 mod init;
 mod man;
 mod promote;
@@ -45,6 +46,10 @@ enum Command {
     Schema(schema::Args),
     /// Render Terraform, Helm values, Argo CD, policies and observability for every (or each named) environment.
     Render(render::Args),
+    /// Compare two environments object by object, each difference explained by the manifest
+    /// field or pin that renders it (exit 1 on an unexplained one); or, with --live, an
+    /// environment's committed objects with the cluster's (exit 1 on drift).
+    Diff(diff::Args),
     /// Carry an environment's pinned versions into the next one, as a pull request.
     Promote(promote::Args),
     /// Apply the AppProject and root Application and wait until Argo CD reports everything healthy.
@@ -101,6 +106,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Promote(args) => promote::run(&args),
         Command::Bootstrap(args) => bootstrap::run(&args),
         Command::Status(args) => status::run(&args),

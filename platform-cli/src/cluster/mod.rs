@@ -39,7 +39,8 @@ pub enum ClusterError {
     #[diagnostic(
         code(cluster::forbidden),
         help(
-            "the identity in the kubeconfig needs get/list/patch on argoproj.io appprojects and applications in the argocd namespace"
+            "the identity in the kubeconfig needs that verb on that resource: bootstrap and status need get/list/patch on \
+             argoproj.io appprojects and applications in the argocd namespace, diff --live needs get on every kind it renders"
         )
     )]
     Forbidden {
@@ -87,7 +88,7 @@ pub async fn connect(context: Option<&str>) -> Result<kube::Client, ClusterError
 }
 
 /// Maps a kube error on `verb resource` to what the user can do about it.
-fn api_error(e: kube::Error, verb: &str, resource: &str) -> ClusterError {
+pub(crate) fn api_error(e: kube::Error, verb: &str, resource: &str) -> ClusterError {
     match e {
         kube::Error::Api(status) if status.code == 403 => ClusterError::Forbidden {
             verb: verb.into(),

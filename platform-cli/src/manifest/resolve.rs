@@ -455,11 +455,13 @@ pub fn resolve(manifest: &Manifest) -> Vec<ResolvedEnvironment> {
     manifest
         .environments
         .iter()
-        .map(|env| resolve_env(manifest, env))
+        .map(|env| resolve_environment(manifest, env))
         .collect()
 }
 
-fn resolve_env(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
+/// Resolves `e` as an environment of `manifest`, whether or not the manifest lists it (an
+/// environment depends on the platform-level fields and its own, never on the others).
+pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
     let platform = m.metadata.name.clone();
     let provider = provider_name(e.cluster.provider);
     let pins = super::pins::of(m, e);

@@ -151,6 +151,33 @@ pub fn render_as(loaded: &LoadedManifest, selected: &[String], layout: Layout) -
     Ok(tree)
 }
 
+/// Renders single environment values, listed in the manifest or not: what `platform diff`
+/// uses to learn which field makes which difference. Holds the engine across renders.
+#[derive(Debug)]
+pub struct EnvironmentRenderer {
+    tera: tera::Tera,
+}
+
+impl EnvironmentRenderer {
+    pub fn new() -> Result<Self, RenderError> {
+        Ok(Self {
+            tera: engine::engine()?,
+        })
+    }
+
+    /// The files of `env` as an environment of `manifest` (repository paths → contents).
+    pub fn render(
+        &self,
+        manifest: &crate::manifest::Manifest,
+        env: &crate::manifest::model::Environment,
+    ) -> Result<BTreeMap<String, Vec<u8>>, RenderError> {
+        let resolved = crate::manifest::resolve::resolve_environment(manifest, env);
+        let mut tree = Tree::default();
+        render_env(&self.tera, &resolved, "platform.yaml", &mut tree)?;
+        Ok(tree.files)
+    }
+}
+
 fn render_env(
     tera: &tera::Tera,
     r: &ResolvedEnvironment,
