@@ -318,3 +318,174 @@ async fn status_reads_sync_health_revision_and_last_sync() {
          app                          0 OutOfSync  Degraded     4f1c2a9e8b7d  2026-11-26T10:00:00Z\n"
     );
 }
+
+/// The Kubernetes objects of `env` in the rendered tree `root`, as the API server would hold
+/// them after Argo CD applied them.
+fn committed_objects(root: &Path, env: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for parent in ["argocd", "policies", "observability"] {
+        for entry in walkdir::WalkDir::new(root.join(parent).join(env)) {
+            let entry = entry.expect("walk");
+            let path = entry.path().to_string_lossy().to_string();
+            if !path.ends_with(".yaml") || path.contains("/tests/") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            for document in text.split("\n---\n") {
+                let value: Value = yaml_serde::from_str(document).expect("yaml");
+                if value["kind"].is_string()
+                    && value["metadata"]["name"].is_string()
+                    && value["kind"] != "Kustomization"
+                {
+                    out.push(value);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What the server adds to every object it stores: none of it is drift.
+fn as_stored(mut object: Value) -> Value {
+    object["metadata"]["uid"] = json!("5b0c5f7e-8d44-4c8e-9d0c-3f1f0b6e2a11");
+    object["metadata"]["resourceVersion"] = json!("48213");
+    object["metadata"]["generation"] = json!(3);
+    object["metadata"]["creationTimestamp"] = json!("2026-11-20T09:00:00Z");
+    object["metadata"]["managedFields"] =
+        json!([{ "manager": "argocd-controller", "operation": "Apply", "apiVersion": "v1" }]);
+    object["metadata"]["labels"]["app.kubernetes.io/instance"] = json!("root");
+    object["status"] = json!({ "observedGeneration": 3 });
+    object
+}
+
+/// The resource name of a kind, as the API server's discovery names it.
+fn plural_of(kind: &str) -> String {
+    let singular = kind.to_ascii_lowercase();
+    match singular
+        .strip_suffix('y')
+        .filter(|stem| !stem.ends_with(['a', 'e', 'i', 'o', 'u']))
+    {
+        Some(stem) => format!("{stem}ies"),
+        None if singular.ends_with('s') => format!("{singular}es"),
+        None => format!("{singular}s"),
+    }
+}
+
+/// Serves GETs of `objects` by path (`/api/v1/namespaces/NS/PLURAL/NAME` or the `/apis/GROUP/...`
+/// form), a `Status` 404 for anything else, until the client is dropped. Returns the paths asked.
+async fn serve_objects(mut handle: Handle, objects: Vec<Value>) -> Vec<String> {
+    let mut asked = Vec::new();
+    while let Some((request, send)) = handle.next_request().await {
+        assert_eq!(request.method().as_str(), "GET", "{}", request.uri());
+        let path = request.uri().path().to_string();
+        let segments: Vec<&str> = path.split('/').collect();
+        let name = segments[segments.len() - 1];
+        let plural = segments[segments.len() - 2];
+        let namespace = segments
+            .iter()
+            .position(|s| *s == "namespaces")
+            .filter(|i| *i + 4 == segments.len())
+            .map(|i| segments[i + 1]);
+        let found = objects.iter().find(|o| {
+            o["metadata"]["name"] == name
+                && o["metadata"]["namespace"].as_str() == namespace
+                && plural_of(o["kind"].as_str().unwrap_or_default()) == plural
+        });
+        let response = match found {
+            Some(object) => reply(StatusCode::OK, object),
+            None => reply(
+                StatusCode::NOT_FOUND,
+                &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                         "message": format!("{plural} \"{name}\" not found"), "reason": "NotFound", "code": 404 }),
+            ),
+        };
+        asked.push(path);
+        send.send_response(response);
+    }
+    asked
+}
+
+#[tokio::test]
+async fn live_diff_reports_changed_and_missing_objects_but_not_what_the_server_adds() {
+    use platform_cli::diff::{live, report, tree};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let loaded = manifest::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/existing-cluster.yaml"
+    )))
+    .expect("example is valid");
+    let rendered = platform_cli::render::render(&loaded, &[]).expect("rendered");
+    platform_cli::render::output::write(&rendered, dir.path()).expect("written");
+    // A Secret in the tree (none is rendered; a hand-added one must still never be printed).
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: backup-s3, namespace: database}\ndata: {password: Y29tbWl0dGVkLXNlY3JldA==}\n";
+    std::fs::create_dir_all(dir.path().join("argocd/lab/manifests/extra")).expect("mkdir");
+    std::fs::write(dir.path().join("argocd/lab/manifests/extra/secret.yaml"), secret).expect("write");
+
+    let committed = committed_objects(dir.path(), "lab");
+    let root_app = committed
+        .iter()
+        .position(|o| o["kind"] == "Application" && o["metadata"]["name"] == "root")
+        .expect("root");
+    let policy = committed
+        .iter()
+        .position(|o| o["kind"] == "ClusterPolicy")
+        .expect("a policy");
+    let mut live_objects: Vec<Value> = Vec::new();
+    for (i, object) in committed.iter().enumerate() {
+        let mut stored = as_stored(object.clone());
+        if i == policy {
+            continue; // never applied
+        }
+        if i == root_app {
+            stored["spec"]["source"]["targetRevision"] = json!("hotfix");
+        }
+        if stored["kind"] == "Secret" {
+            stored["data"]["password"] = json!("bGl2ZS1zZWNyZXQ=");
+        }
+        live_objects.push(stored);
+    }
+
+    let (client, handle) = client();
+    let server = tokio::spawn(serve_objects(handle, live_objects));
+    let objects = tree::committed(dir.path(), "lab").expect("tree");
+    let (compared, drifts) = live::drift(&client, &objects).await.expect("compared");
+    drop(client);
+    let asked = server.await.expect("server");
+    assert_eq!(compared, committed.len(), "every applied object is read once");
+    assert_eq!(asked.len(), committed.len());
+    assert!(
+        asked.contains(&"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/root".to_string()),
+        "{asked:#?}"
+    );
+
+    let text = report::live_text("lab", compared, &drifts);
+    let policy_name = committed[policy]["metadata"]["name"].as_str().expect("name");
+    assert!(
+        text.contains(&format!("ClusterPolicy {policy_name} (policies/")),
+        "{text}"
+    );
+    assert!(text.contains("    not in the cluster\n"), "{text}");
+    assert!(
+        text.contains("Application argocd/root (argocd/root.yaml)\n    spec.source.targetRevision: committed \"main\", live \"hotfix\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("Secret database/backup-s3 (argocd/manifests/extra/secret.yaml)\n    data.password: committed (secret value), live (secret value)\n"), "{text}");
+    assert!(
+        text.ends_with(&format!(
+            "3 of {compared} committed objects of lab drifted from the cluster (3 fields)\n"
+        )),
+        "{text}"
+    );
+    let json = report::live_json("lab", compared, &drifts);
+    for shown in [text.as_str(), json.as_str()] {
+        for secret in [
+            "Y29tbWl0dGVkLXNlY3JldA",
+            "bGl2ZS1zZWNyZXQ",
+            "committed-secret",
+            "live-secret",
+        ] {
+            assert!(!shown.contains(secret), "secret data shown:\n{shown}");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 
-use super::objects::{Leaves, ObjectKey, Objects};
+use super::objects::{Leaves, ObjectKey, Objects, leaves};
 use crate::cluster::ClusterError;
 
 /// A committed field the cluster does not have as committed (or a whole missing object).
@@ -77,11 +77,5 @@ async fn fetch(client: &kube::Client, key: &ObjectKey, committed: &Leaves) -> Re
         .get_opt(name)
         .await
         .map_err(|e| crate::cluster::api_error(e, "get", &key.to_string()))?;
-    Ok(object.map(|o| {
-        let value = serde_json::to_value(o).unwrap_or_default();
-        let text = serde_json::to_string(&value).unwrap_or_default();
-        let file = format!("{}.json", key.file);
-        let mut live = Objects::from_files([(file.as_str(), text.as_bytes())]);
-        live.0.pop_first().map(|(_, leaves)| leaves).unwrap_or_default()
-    }))
+    Ok(object.map(|o| leaves(&serde_json::to_value(o).unwrap_or_default(), key.is_secret())))
 }

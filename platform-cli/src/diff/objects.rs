@@ -58,14 +58,19 @@ impl Objects {
         let mut objects = BTreeMap::new();
         for (path, bytes) in files {
             for (key, value) in parse(path, bytes) {
-                let mut leaves = Leaves::new();
-                let secret = key.is_secret();
-                flatten("", &value, secret, &mut leaves);
+                let leaves = leaves(&value, key.is_secret());
                 objects.insert(key, leaves);
             }
         }
         Objects(objects)
     }
+}
+
+/// The leaves of one object; a Secret's data only as digests.
+pub fn leaves(value: &Value, secret: bool) -> Leaves {
+    let mut out = Leaves::new();
+    flatten("", value, secret, &mut out);
+    out
 }
 
 /// The component a file belongs to, from where the renderer puts it.
