@@ -310,11 +310,12 @@ fn a_trusted_root_file_and_a_tuf_fetch_are_exclusive() {
 }
 
 /// The subcommands a user sees in `--help`, completions and the man page.
-const SUBCOMMANDS: [&str; 11] = [
+const SUBCOMMANDS: [&str; 12] = [
     "init",
     "validate",
     "schema",
     "render",
+    "diff",
     "promote",
     "bootstrap",
     "status",
@@ -450,7 +451,7 @@ fn every_page_platform_1_refers_to_is_written_and_man_shows_it() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("wrote 12 man pages into {}\n", dir.path().display())
+        format!("wrote 13 man pages into {}\n", dir.path().display())
     );
     for page in std::iter::once("platform".to_string()).chain(SUBCOMMANDS.iter().map(|s| format!("platform-{s}"))) {
         let shown = std::process::Command::new("man")

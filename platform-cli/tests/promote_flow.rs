@@ -184,8 +184,22 @@ fn first_promotion_opens_a_pull_request_and_the_second_updates_it() {
         );
         assert!(prs[0].body.contains("| `app/image` |"), "{}", prs[0].body);
         assert!(prs[0].body.contains("**Signatures**: verified"), "{}", prs[0].body);
-        assert!(prs[0].body.contains("<details><summary>Full diff</summary>"));
+        // The target's objects before and after, every difference the promoted pin's doing.
+        let body = &prs[0].body;
+        assert!(body.contains("### What changes in staging"), "{body}");
+        assert!(body.contains("0 explained by manifest fields, "), "{body}");
+        assert!(body.contains(" pins not yet promoted, 0 unexplained**"), "{body}");
+        assert!(
+            body.contains(&format!(
+                "| `helm/values/app.yaml` | `image.digest` | `\"{}\"` | `\"{}\"` | `pin app.image` |",
+                w.signed_v1.digest, w.signed_v2.digest
+            )),
+            "{body}"
+        );
     }
+    // The whole comparison travels with the branch.
+    let report = git(&origin, &["show", &format!("{branch}:promotions/staging.md")]);
+    assert!(report.contains(&w.signed_v2.digest), "{report}");
     // The main branch moves on (dev gets a new chart); promoting again updates the same PR.
     let mut next = w.manifest(&w.image(&w.signed_v2), None);
     next = next.replace("      image: ", "      chartVersion: 0.2.0\n      image: ");

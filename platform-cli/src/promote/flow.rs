@@ -40,6 +40,8 @@ pub struct Outcome {
     pub branch: String,
     pub title: String,
     pub body: String,
+    /// The whole object comparison of the target before and after, in Markdown.
+    pub report: String,
     pub pull_request: Option<PullRequest>,
 }
 
@@ -81,6 +83,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
             branch,
             title,
             body: String::new(),
+            report: String::new(),
             pull_request: None,
         });
     }
@@ -98,7 +101,10 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
             diff.push_str(&d);
         }
     }
-    let body = summary::body(&label, to, &changes, &files, &verification, &diff);
+    let comparison = compare_target(&loaded, &edited, to, &tree, &repo)?;
+    let report_path = summary::report_path(to);
+    let report = crate::diff::report::markdown(&comparison, usize::MAX, &report_path);
+    let body = summary::body(&label, to, &changes, &files, &verification, &comparison);
     let mut outcome = Outcome {
         changes,
         files,
@@ -107,6 +113,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
         branch,
         title,
         body,
+        report,
         pull_request: None,
     };
     if request.dry_run {
@@ -118,6 +125,11 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
     let worktree = git::Worktree::create(&repo, &outcome.branch, &base)?;
     std::fs::write(worktree.path.join(&rel), text).map_err(|e| PromoteError::EditFailed(e.to_string()))?;
     output::write(&tree, &worktree.path).map_err(|e| PromoteError::Output(Box::new(e)))?;
+    // The full comparison, which the body may only summarise, travels with the branch.
+    let report_file = worktree.path.join(&report_path);
+    std::fs::create_dir_all(report_file.parent().unwrap_or(&worktree.path))
+        .and_then(|()| std::fs::write(&report_file, &outcome.report))
+        .map_err(|e| PromoteError::EditFailed(format!("{report_path}: {e}")))?;
     git::git(&worktree.path, &["add", "--all"])?;
     git::git(
         &worktree.path,
@@ -154,6 +166,42 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
     .map_err(|e| PromoteError::GitHub(Box::new(e)))?;
     outcome.pull_request = Some(pr);
     Ok(outcome)
+}
+
+/// The target environment as committed against the target after the promotion, object by
+/// object, each difference explained (by the pins promoted, or not at all).
+fn compare_target(
+    loaded: &LoadedManifest,
+    edited: &LoadedManifest,
+    to: &str,
+    tree: &render::Tree,
+    repo: &Path,
+) -> Result<crate::diff::Comparison, PromoteError> {
+    let env = |m: &'_ LoadedManifest| m.manifest.environments.iter().find(|e| e.name == to).cloned();
+    let (Some(before), Some(after)) = (env(loaded), env(edited)) else {
+        return Err(unknown(loaded, to));
+    };
+    // A target never rendered before compares with nothing: every object is new.
+    let committed = crate::diff::tree::committed(repo, to).unwrap_or_default();
+    let rendered: Vec<(String, &[u8])> = tree
+        .files
+        .iter()
+        .filter_map(|(path, bytes)| Some((crate::diff::tree::relative(path, to)?, bytes.as_slice())))
+        .collect();
+    let renderer = render::EnvironmentRenderer::new().map_err(|e| PromoteError::Render(Box::new(e)))?;
+    let now = crate::diff::Side {
+        label: format!("{to} now"),
+        manifest: &loaded.manifest,
+        env: &before,
+        objects: committed,
+    };
+    let promoted = crate::diff::Side {
+        label: format!("{to} promoted"),
+        manifest: &edited.manifest,
+        env: &after,
+        objects: crate::diff::objects::Objects::from_files(rendered.iter().map(|(p, b)| (p.as_str(), *b))),
+    };
+    crate::diff::compare(&renderer, &now, &promoted).map_err(|e| PromoteError::Render(Box::new(e)))
 }
 
 fn source_pins(
