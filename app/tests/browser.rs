@@ -160,14 +160,27 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
         .await;
     // The server keeps three, and the chat the page shows is the newest of them.
     assert_eq!(sessions.as_array().map(Vec::len), Some(3));
-    let shown = one
-        .find(Locator::Css("#sessions button.active"))
-        .await
-        .expect("the shown chat is marked")
-        .attr("data-session")
-        .await
-        .expect("attribute");
-    assert_eq!(shown.as_deref(), sessions[2]["id"].as_str(), "{sessions}");
+    // The list re-renders as chats open and close: the marked chat is read in one step, until
+    // the page has settled (a found element can go stale before its attribute is read).
+    let newest = sessions[2]["id"].clone();
+    let started = Instant::now();
+    loop {
+        let shown = one
+            .execute(
+                "return document.querySelector('#sessions button.active')?.dataset.session ?? null",
+                vec![],
+            )
+            .await
+            .expect("read the marked chat");
+        if shown == newest {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the page marks {shown}, not the newest chat: {sessions}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let screenshot = one.screenshot().await.expect("screenshot");
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-ui.png");

@@ -799,7 +799,10 @@ fn a_hand_edit_in_a_rendered_file_is_an_unexplained_difference() {
         report.contains("    autoscaling.minReplicas: 1 → 7  [unexplained]\n"),
         "{report}"
     );
-    assert!(report.ends_with("0 pins not yet promoted, 1 unexplained\n"), "{report}");
+    assert!(
+        report.ends_with("81 differences between dev and staging:\n  80 explained by manifest fields\n  0 pins not yet promoted\n  1 unexplained\n"),
+        "{report}"
+    );
 }
 
 #[test]

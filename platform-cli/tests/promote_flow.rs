@@ -187,8 +187,8 @@ fn first_promotion_opens_a_pull_request_and_the_second_updates_it() {
         // The target's objects before and after, every difference the promoted pin's doing.
         let body = &prs[0].body;
         assert!(body.contains("### What changes in staging"), "{body}");
-        assert!(body.contains("0 explained by manifest fields, "), "{body}");
-        assert!(body.contains(" pins not yet promoted, 0 unexplained**"), "{body}");
+        assert!(body.contains("\n- 0 explained by manifest fields\n"), "{body}");
+        assert!(body.contains(" pins not yet promoted\n- 0 unexplained\n"), "{body}");
         assert!(
             body.contains(&format!(
                 "| `helm/values/app.yaml` | `image.digest` | `\"{}\"` | `\"{}\"` | `pin app.image` |",

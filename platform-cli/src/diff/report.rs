@@ -58,17 +58,21 @@ fn grouped(c: &Comparison) -> BTreeMap<&str, BTreeMap<&ObjectKey, Vec<&Differenc
     groups
 }
 
-/// One line per class: how many differences each accounts for.
-pub fn summary(c: &Comparison) -> String {
+/// How many differences there are, and one line per class with how many it accounts for.
+pub fn summary(c: &Comparison) -> (String, [String; 3]) {
     let n = c.differences.len();
-    format!(
-        "{n} difference{} between {} and {}: {} explained by manifest fields, {} pins not yet promoted, {} unexplained",
-        if n == 1 { "" } else { "s" },
-        c.from,
-        c.to,
-        c.count(Class::ManifestField),
-        c.count(Class::Pin),
-        c.count(Class::Unexplained),
+    (
+        format!(
+            "{n} difference{} between {} and {}",
+            if n == 1 { "" } else { "s" },
+            c.from,
+            c.to
+        ),
+        [
+            format!("{} explained by manifest fields", c.count(Class::ManifestField)),
+            format!("{} pins not yet promoted", c.count(Class::Pin)),
+            format!("{} unexplained", c.count(Class::Unexplained)),
+        ],
     )
 }
 
@@ -112,7 +116,11 @@ pub fn text(c: &Comparison) -> String {
             }
         }
     }
-    let _ = writeln!(out, "\n{}", summary(c));
+    let (total, classes) = summary(c);
+    let _ = writeln!(out, "\n{total}:");
+    for line in classes {
+        let _ = writeln!(out, "  {line}");
+    }
     out
 }
 
@@ -195,7 +203,12 @@ fn component_summary(component: &str, objects: &BTreeMap<&ObjectKey, Vec<&Differ
 /// The comparison as Markdown of at most `limit` characters: components are summarised in one
 /// line each, largest first, until it fits; `full` names where the whole report is.
 pub fn markdown(c: &Comparison, limit: usize, full: &str) -> String {
-    let mut head = format!("**{}**\n\n", summary(c));
+    let (total, classes) = summary(c);
+    let mut head = format!("**{total}**\n\n");
+    for line in classes {
+        let _ = writeln!(head, "- {line}");
+    }
+    head.push('\n');
     if !c.fields.is_empty() {
         head.push_str("| field | ");
         let _ = writeln!(head, "{} | {} | kind |\n| --- | --- | --- | --- |", c.from, c.to);
@@ -359,10 +372,9 @@ mod tests {
         );
         let bounded = markdown(&c, 65_536, "`promotions/prod.md`");
         assert!(bounded.chars().count() <= 65_536, "{}", bounded.chars().count());
-        assert!(
-            bounded
-                .starts_with("**3000 differences between staging and prod: 0 explained by manifest fields, 2000 pins")
-        );
+        assert!(bounded.starts_with(
+            "**3000 differences between staging and prod**\n\n- 0 explained by manifest fields\n- 2000 pins not yet promoted\n- 1000 unexplained\n"
+        ));
         assert!(bounded.contains("- **component-0000**: 150 differences in 50 objects (50 unexplained); listed in full in `promotions/prod.md`"));
         // What fits is kept whole: some components still list every difference.
         assert!(bounded.contains("<details><summary><b>component-"), "{bounded}");
