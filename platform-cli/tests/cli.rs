@@ -855,3 +855,25 @@ fn an_image_not_yet_promoted_is_a_pin_difference() {
         "{pins:#?}"
     );
 }
+
+#[test]
+fn diff_live_prints_text_or_json_only() {
+    let out = platform()
+        .args([
+            "diff",
+            "-f",
+            "../platform.yaml",
+            "--env",
+            "dev",
+            "--live",
+            "--output",
+            "markdown",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_output(
+        &String::from_utf8_lossy(&out.stderr),
+        "tests/fixtures/cli/diff-live-markdown.stderr",
+    );
+}

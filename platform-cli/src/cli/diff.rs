@@ -52,6 +52,12 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     };
     let root = args.dir.clone().unwrap_or_else(|| manifest_dir(&args.manifest.file));
     if args.live {
+        if args.output == Output::Markdown {
+            return Err(miette::miette!(
+                help = "use --output text or --output json with --live",
+                "--output markdown is the report of --from/--to"
+            ));
+        }
         let name = args.env.as_deref().unwrap_or_default();
         let env = super::environment(&loaded, name)?;
         return live(env, &root, args.cluster.context_for(env), args.output);
