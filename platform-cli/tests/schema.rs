@@ -86,4 +86,9 @@ environments:
             "/environments/0/replicas/max"
         ]
     );
+    // An environment may not be named after a hand-written observability folder.
+    assert_eq!(
+        errors(env(&eks("eu-west-1", "m6i.large", "10.0.0.0/16"), "").replace("name: dev", "name: tests")),
+        ["/environments/0/name"]
+    );
 }

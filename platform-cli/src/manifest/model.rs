@@ -318,7 +318,9 @@ pub struct AppPins {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Environment {
-    /// Environment name; a DNS label, unique in the manifest.
+    /// Environment name; a DNS label, unique in the manifest, other than the hand-written
+    /// observability folders' names.
+    #[schemars(extend("not" = { "enum": crate::manifest::rules::RESERVED_ENVIRONMENT_NAMES }))]
     pub name: String,
     /// The environment whose pinned versions are promoted into this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

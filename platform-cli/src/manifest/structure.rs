@@ -57,7 +57,8 @@ fn is_bound_for_rules(error: &ValidationError<'_>) -> bool {
         .as_f64()
         .is_some_and(|n| (0.0..=f64::from(u32::MAX)).contains(&n));
     match error.kind() {
-        ValidationErrorKind::Pattern { .. } => true,
+        // Patterns, and the reserved environment names (`not`).
+        ValidationErrorKind::Pattern { .. } | ValidationErrorKind::Not { .. } => true,
         ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => representable,
         _ => false,
     }
