@@ -409,3 +409,20 @@ fn a_protected_branch_is_explained() {
         "no PR for a branch that was not pushed"
     );
 }
+
+#[test]
+fn a_manifest_that_links_outside_the_repository_is_refused_as_such() {
+    let w = world();
+    let manifest = w.manifest(&w.image(&w.signed_v2), None);
+    let (repo, _origin) = w.repo(&manifest);
+    let outside = w.work.path().join("elsewhere.yaml");
+    std::fs::write(&outside, &manifest).expect("write");
+    std::fs::remove_file(repo.join("platform.yaml")).expect("remove");
+    std::os::unix::fs::symlink(&outside, repo.join("platform.yaml")).expect("symlink");
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, out, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging", "--dry-run"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("promote::outside_repository"), "{err}");
+    assert!(err.contains("is not inside the Git repository"), "{err}");
+    assert!(!err.contains("a bug in platform's manifest editing"), "{err}");
+}

@@ -66,7 +66,10 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
                 .ok()
                 .map(Path::to_path_buf)
         })
-        .ok_or_else(|| PromoteError::EditFailed("the manifest is outside the repository".into()))?;
+        .ok_or_else(|| PromoteError::OutsideRepository {
+            manifest: request.manifest.clone(),
+            repository: repo.clone(),
+        })?;
     let rel = manifest_in_repo.to_string_lossy().replace('\\', "/");
     let to = request.to.as_str();
     let (label, source) = source_pins(request, &loaded, &repo, &rel)?;

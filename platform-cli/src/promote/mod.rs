@@ -52,6 +52,15 @@ pub enum PromoteError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Output(Box<crate::render::output::OutputError>),
+    #[error("the manifest {} is not inside the Git repository {} (it resolves outside it)", .manifest.display(), .repository.display())]
+    #[diagnostic(
+        code(promote::outside_repository),
+        help("promote commits the manifest in its repository: pass the manifest's path inside the repository, not a link to a file elsewhere")
+    )]
+    OutsideRepository {
+        manifest: std::path::PathBuf,
+        repository: std::path::PathBuf,
+    },
     #[error("the edited manifest does not carry the pins as intended: {0}")]
     #[diagnostic(
         code(promote::edit),
