@@ -420,7 +420,12 @@ fn a_manifest_that_links_outside_the_repository_is_refused_as_such() {
     std::fs::remove_file(repo.join("platform.yaml")).expect("remove");
     std::os::unix::fs::symlink(&outside, repo.join("platform.yaml")).expect("symlink");
     let github = GitHubStandIn::start(TOKEN);
-    let (code, out, err) = w.promote(&repo, &github.url, Some(TOKEN), &["--from", "dev", "--to", "staging", "--dry-run"]);
+    let (code, out, err) = w.promote(
+        &repo,
+        &github.url,
+        Some(TOKEN),
+        &["--from", "dev", "--to", "staging", "--dry-run"],
+    );
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("promote::outside_repository"), "{err}");
     assert!(err.contains("is not inside the Git repository"), "{err}");

@@ -55,7 +55,9 @@ pub enum PromoteError {
     #[error("the manifest {} is not inside the Git repository {} (it resolves outside it)", .manifest.display(), .repository.display())]
     #[diagnostic(
         code(promote::outside_repository),
-        help("promote commits the manifest in its repository: pass the manifest's path inside the repository, not a link to a file elsewhere")
+        help(
+            "promote commits the manifest in its repository: pass the manifest's path inside the repository, not a link to a file elsewhere"
+        )
     )]
     OutsideRepository {
         manifest: std::path::PathBuf,

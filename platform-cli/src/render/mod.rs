@@ -184,16 +184,17 @@ fn render_env(
     source_file: &str,
     tree: &mut Tree,
 ) -> Result<(), RenderError> {
-    let base = tera::Context::from_serialize(r).map_err(RenderError::template)?;
+    // One context for every file of the environment (cloning it per file cost more than the
+    // rendering): the component, where a file has one, is set and taken out again.
+    let mut context = tera::Context::from_serialize(r).map_err(RenderError::template)?;
     let scope = format!("environment {}", r.env.name);
     for planned in plan::plan(r) {
-        let mut context = base.clone();
         if let Some(i) = planned.component {
             context.insert("component", &r.components[i]);
         }
-        let body = tera
-            .render(&planned.template, &context)
-            .map_err(RenderError::template)?;
+        let body = tera.render(&planned.template, &context);
+        context.remove("component");
+        let body = body.map_err(RenderError::template)?;
         tree.files
             .insert(planned.path, with_header(&body, source_file, &scope, &planned.template));
     }

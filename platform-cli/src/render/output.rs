@@ -1,5 +1,6 @@
 //! Writing a rendered tree to disk, or comparing it with what is there (`--check`).
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -63,14 +64,23 @@ impl Drift {
 /// rendered files the manifest no longer produces (never a hand-written one).
 pub fn write(tree: &Tree, out: &Path) -> Result<Summary, OutputError> {
     let mut summary = Summary::default();
+    // Each folder is looked at once: one that had to be created holds no file to compare with.
+    let mut existing_dirs: HashSet<PathBuf> = HashSet::new();
+    let mut created_dirs: HashSet<PathBuf> = HashSet::new();
     for (rel, contents) in &tree.files {
         let path = out.join(rel);
-        if fs::read(&path).is_ok_and(|existing| existing == *contents) {
+        let parent = path.parent().unwrap_or(out);
+        if !existing_dirs.contains(parent) && !created_dirs.contains(parent) {
+            if parent.is_dir() {
+                existing_dirs.insert(parent.to_path_buf());
+            } else {
+                fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+                created_dirs.insert(parent.to_path_buf());
+            }
+        }
+        if existing_dirs.contains(parent) && fs::read(&path).is_ok_and(|existing| existing == *contents) {
             summary.unchanged += 1;
             continue;
-        }
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
         }
         fs::write(&path, contents).map_err(io_err("write", &path))?;
         summary.written += 1;
