@@ -155,7 +155,6 @@ fn invalid_lines(problems: &[Problem]) -> String {
 /// What `create` wrote, for the summary and the next steps.
 #[derive(Debug)]
 pub struct Created {
-    pub dir: PathBuf,
     pub environments: Vec<String>,
     /// Files of the rendered tree besides the manifest (hand-written modules and charts included).
     pub rendered: usize,
@@ -250,7 +249,6 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         fs::write(&path, body).map_err(write_err(&path))?;
     }
     Ok(Created {
-        dir: dir.to_path_buf(),
         environments,
         rendered: tree.files.len() - 1,
         repo_url: loaded.manifest.gitops.repo_url.clone(),
