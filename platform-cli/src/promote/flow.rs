@@ -126,13 +126,20 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
     // Commit on promote/<to> in a temporary work tree, push, open or update the PR.
     let base = loaded.manifest.gitops.target_revision.clone();
     let worktree = git::Worktree::create(&repo, &outcome.branch, &base)?;
-    std::fs::write(worktree.path.join(&rel), text).map_err(|e| PromoteError::EditFailed(e.to_string()))?;
+    let manifest_file = worktree.path.join(&rel);
+    std::fs::write(&manifest_file, text).map_err(|source| PromoteError::Write {
+        path: manifest_file.clone(),
+        source,
+    })?;
     output::write(&tree, &worktree.path).map_err(|e| PromoteError::Output(Box::new(e)))?;
     // The full comparison, which the body may only summarise, travels with the branch.
     let report_file = worktree.path.join(&report_path);
     std::fs::create_dir_all(report_file.parent().unwrap_or(&worktree.path))
         .and_then(|()| std::fs::write(&report_file, &outcome.report))
-        .map_err(|e| PromoteError::EditFailed(format!("{report_path}: {e}")))?;
+        .map_err(|source| PromoteError::Write {
+            path: report_file.clone(),
+            source,
+        })?;
     git::git(&worktree.path, &["add", "--all"])?;
     git::git(
         &worktree.path,
@@ -185,7 +192,11 @@ fn compare_target(
         return Err(unknown(loaded, to));
     };
     // A target never rendered before compares with nothing: every object is new.
-    let committed = crate::diff::tree::committed(repo, to).unwrap_or_default();
+    let committed = match crate::diff::tree::committed(repo, to) {
+        Ok(objects) => objects,
+        Err(crate::diff::tree::TreeError::Missing { .. }) => crate::diff::objects::Objects::default(),
+        Err(e) => return Err(PromoteError::Tree(Box::new(e))),
+    };
     let rendered: Vec<(String, &[u8])> = tree
         .files
         .iter()

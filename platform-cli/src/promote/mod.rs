@@ -63,6 +63,21 @@ pub enum PromoteError {
         manifest: std::path::PathBuf,
         repository: std::path::PathBuf,
     },
+    #[error("cannot write {} in the promotion's work tree: {source}", .path.display())]
+    #[diagnostic(
+        code(promote::write),
+        help(
+            "check the free space and permissions of the repository's .git folder (the work tree lives there); nothing was pushed"
+        )
+    )]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Tree(Box<crate::diff::tree::TreeError>),
     #[error("the edited manifest does not carry the pins as intended: {0}")]
     #[diagnostic(
         code(promote::edit),
