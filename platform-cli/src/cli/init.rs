@@ -286,11 +286,8 @@ fn print_next_steps(created: &init::Created, dir: &Path) {
     }
 }
 
-/// `s` quoted for a POSIX shell where it needs it.
+/// `s` quoted for a POSIX shell where it needs it (a NUL, which no shell word holds, is dropped).
 fn shell_word(s: &str) -> String {
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:@".contains(&b)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    let s = s.replace('\0', "");
+    shlex::try_quote(&s).map_or(s.clone(), |q| q.into_owned())
 }

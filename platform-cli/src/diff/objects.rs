@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -101,8 +101,8 @@ fn parse(path: &str, bytes: &[u8]) -> Vec<(ObjectKey, Value)> {
     match extension {
         "yaml" | "yml" => {
             let mut out = Vec::new();
-            for (i, document) in yaml_documents(&text).into_iter().enumerate() {
-                let Ok(value) = yaml_serde::from_str::<Value>(document) else {
+            for (i, document) in yaml_serde::Deserializer::from_str(&text).enumerate() {
+                let Ok(value) = Value::deserialize(document) else {
                     return unparsed(file_key());
                 };
                 if value.is_null() {
@@ -135,22 +135,6 @@ fn parse(path: &str, bytes: &[u8]) -> Vec<(ObjectKey, Value)> {
         },
         _ => unparsed(file_key()),
     }
-}
-
-/// The documents of a YAML stream, split at `---` lines.
-fn yaml_documents(text: &str) -> Vec<&str> {
-    let mut documents = Vec::new();
-    let mut start = 0;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            documents.push(&text[start..offset]);
-            start = offset + line.len();
-        }
-        offset += line.len();
-    }
-    documents.push(&text[start..]);
-    documents
 }
 
 fn flatten(path: &str, value: &Value, secret: bool, out: &mut Leaves) {

@@ -124,8 +124,12 @@ pub fn text(c: &Comparison) -> String {
     out
 }
 
+/// A value as JSON reports carry it: secrets shown as "(secret value)".
+fn shown_value(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(|v| shown(v).to_string())
+}
+
 pub fn json(c: &Comparison) -> String {
-    let shown_value = |v: &Option<String>| v.as_deref().map(|v| shown(v).to_string());
     let differences: Vec<serde_json::Value> = c
         .differences
         .iter()
@@ -308,7 +312,6 @@ pub fn live_text(env: &str, compared: usize, drifts: &[Drift]) -> String {
 }
 
 pub fn live_json(env: &str, compared: usize, drifts: &[Drift]) -> String {
-    let shown_value = |v: &Option<String>| v.as_deref().map(|v| shown(v).to_string());
     let drifts: Vec<serde_json::Value> = drifts
         .iter()
         .map(|d| {

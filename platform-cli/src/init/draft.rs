@@ -91,10 +91,7 @@ impl Draft {
                 private_key: self.private_key.clone().unwrap_or(PrivateKey::DefaultSecret),
             },
         };
-        let names: Vec<String> = self
-            .environments
-            .clone()
-            .unwrap_or_else(|| DEFAULT_ENVIRONMENTS.map(String::from).to_vec());
+        let names = self.environment_names();
         let production = match &self.production {
             None => names.len().checked_sub(1),
             Some(None) => None,
@@ -148,15 +145,19 @@ impl Draft {
         }
     }
 
+    /// The environments given, else the default ones.
+    fn environment_names(&self) -> Vec<String> {
+        self.environments
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ENVIRONMENTS.map(String::from).to_vec())
+    }
+
     /// `--production NAME` must name one of the environments.
     pub fn production_problem(&self) -> Option<String> {
         let Some(Some(name)) = &self.production else {
             return None;
         };
-        let names = self
-            .environments
-            .clone()
-            .unwrap_or_else(|| DEFAULT_ENVIRONMENTS.map(String::from).to_vec());
+        let names = self.environment_names();
         (!names.contains(name)).then(|| {
             format!(
                 "--production {name}: no such environment (environments: {}; or `none`)",
