@@ -1,6 +1,6 @@
 //! Promotion edits platform.yaml in place: only the pinned values change, comments and layout
 //! stay. Expected results live beside the fixture (`*.expected.yaml`, reviewable); bless an
-//! intended change with `UPDATE_GOLDEN=1 cargo test -p platform-cli --test promote_edit`.
+//! intended change with `UPDATE_GOLDEN=1 cargo test -p platform-cli --test it pure::promote_edit`.
 
 use std::path::Path;
 

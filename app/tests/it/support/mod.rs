@@ -1,8 +1,6 @@
 //! Test harness: real PostgreSQL (a fresh database per test, from `#[sqlx::test]`) and the
 //! real Redis; each app instance is the real server on a loopback port.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,20 +1,18 @@
 //! `platform promote` end to end: a local Git repository with a bare repository as `origin`,
 //! images keyless-signed in a real registry (Debian's docker-registry on loopback, with the
-//! Fulcio/Rekor stand-in of `support::keyless`), and GitHub served locally: a stateful stand-in
-//! (`support::github`) for flows that need memory, and Prism with GitHub's own OpenAPI
+//! Fulcio/Rekor stand-in of `crate::support::keyless`), and GitHub served locally: a stateful stand-in
+//! (`crate::support::github`) for flows that need memory, and Prism with GitHub's own OpenAPI
 //! description to validate every request against the real API contract.
-
-mod support;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process};
 use std::time::{Duration, Instant};
 
+use crate::support::github::{GitHubStandIn, openapi_description};
+use crate::support::keyless::{IDENTITY, ISSUER, LocalSigstore, REPOSITORY, local_sigstore, push_keyless_signed};
+use crate::support::{Pushed, Registry, free_port, start_registry};
 use assert_cmd::Command;
-use support::github::{GitHubStandIn, openapi_description};
-use support::keyless::{IDENTITY, ISSUER, LocalSigstore, REPOSITORY, local_sigstore, push_keyless_signed};
-use support::{Pushed, Registry, free_port, start_registry};
 
 const TOKEN: &str = "ghp_test_token";
 

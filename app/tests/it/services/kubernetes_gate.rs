@@ -3,8 +3,6 @@
 //! Every response is shaped like the real API's (Namespace and NetworkPolicy objects, `Status`
 //! objects for 404 and 403). The saga around the gate runs against the real PostgreSQL.
 
-mod support;
-
 use std::time::Duration;
 
 use app::domain::Slug;
@@ -237,7 +235,7 @@ async fn a_gate_timeout_fails_the_org_and_deletes_its_namespace(_: PgPoolOptions
     let (gate, mut api) = gate(Duration::from_millis(50));
     let pool = app::db::runtime_pool(options.clone(), 4).await.expect("pool");
     let owner = PgPool::connect_with(options.clone()).await.expect("owner");
-    let redis = redis::aio::ConnectionManager::new(redis::Client::open(support::redis_url()).expect("url"))
+    let redis = redis::aio::ConnectionManager::new(redis::Client::open(crate::support::redis_url()).expect("url"))
         .await
         .expect("redis");
     let id = Uuid::new_v4();

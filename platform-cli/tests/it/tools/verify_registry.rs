@@ -3,16 +3,14 @@
 //! in cosign's layout (`sha256-<hex>.sig` tag, simple-signing payload, signature annotation) by
 //! an independent signer, the `openssl` command line. No mock stands in for either.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use base64::Engine as _;
-use support::{
+use crate::support::{
     Pushed, Registry, free_port, keypair, path, payload, push_image, push_signature, sign, start_registry,
     write_manifest,
 };
+use assert_cmd::Command;
+use base64::Engine as _;
 
 fn verify_image(image: &str, key: &Path, extra: &[&str]) -> (i32, String) {
     let out = Command::cargo_bin("platform")

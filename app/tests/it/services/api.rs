@@ -1,10 +1,9 @@
 //! The HTTP API against the real PostgreSQL and Redis: auth (including a JWT attack matrix),
 //! roles, projects, configs with optimistic concurrency, and what bad input gets back.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{JWT_SECRET, TestApp};
 use app::auth::token::{Claims, Subject};
 use app::domain::OrgRole;
 use app::orgs::gate::NoGate;
@@ -14,7 +13,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::{JWT_SECRET, TestApp};
 use uuid::Uuid;
 
 fn now() -> u64 {
@@ -140,10 +138,10 @@ async fn every_forged_or_stale_token_is_refused(_: PgPoolOptions, options: PgCon
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn a_revocation_reaches_every_replica_and_redis_down_fails_closed(_: PgPoolOptions, options: PgConnectOptions) {
     let redis: std::net::SocketAddr = "127.0.0.1:6379".parse().expect("addr");
-    let proxy = support::proxy::Proxy::start(redis).await;
+    let proxy = crate::support::proxy::Proxy::start(redis).await;
     let one = TestApp::spawn(&options).await;
     let two = TestApp::spawn_with(
-        support::settings(&options, json!({"redis_url": proxy.url()})),
+        crate::support::settings(&options, json!({"redis_url": proxy.url()})),
         Arc::new(NoGate),
     )
     .await;
@@ -725,7 +723,7 @@ async fn names_refuse_bidirectional_overrides_and_zero_width_characters(_: PgPoo
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn a_client_that_never_finishes_its_headers_is_cut_off(_: PgPoolOptions, options: PgConnectOptions) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let settings = support::settings(&options, json!({"header_read_timeout_secs": 1}));
+    let settings = crate::support::settings(&options, json!({"header_read_timeout_secs": 1}));
     let app = TestApp::spawn_with(settings, Arc::new(NoGate)).await;
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
     // Headers started, never ended (no blank line), as a slow-headers attack sends them.

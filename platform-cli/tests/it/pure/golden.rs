@@ -1,6 +1,6 @@
 //! Golden files: every file rendered from every example, one reviewable file each under
 //! `tests/golden/<example>/`. Regenerate after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test -p platform-cli --test golden` and review the diff.
+//! `UPDATE_GOLDEN=1 cargo test -p platform-cli --test it pure::golden` and review the diff.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ fn examples() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     list.sort();
-    assert!(list.len() >= 4, "the issue asks for at least four examples");
+    assert!(list.len() >= 4, "one example per provider at least");
     list
 }
 
@@ -68,7 +68,7 @@ fn every_rendered_file_matches_its_golden_file() {
     }
     assert!(
         mismatches.is_empty(),
-        "{}\n\nIf the change is intended: UPDATE_GOLDEN=1 cargo test -p platform-cli --test golden, then review the diff.",
+        "{}\n\nIf the change is intended: UPDATE_GOLDEN=1 cargo test -p platform-cli --test it pure::golden, then review the diff.",
         mismatches.join("\n")
     );
 }

@@ -1,7 +1,6 @@
 //! Shared by the signature tests: a real OCI registry (Debian's `docker-registry`) on a loopback
 //! port, pushes with `oci-client`, and cosign-layout signatures made by the `openssl` CLI.
-#![allow(dead_code)]
-
+pub mod cli;
 pub mod github;
 pub mod keyless;
 

@@ -1,11 +1,10 @@
 //! The org creation saga and its Idempotency-Key, against the real PostgreSQL and Redis.
 
-mod support;
-
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::TestApp;
 use app::domain::Slug;
 use app::orgs::gate::{GateError, GateFuture, IsolationGate};
 use app::orgs::idempotency::{self, Begin};
@@ -14,7 +13,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::TestApp;
 use uuid::Uuid;
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
@@ -156,7 +154,7 @@ struct Fixture {
 }
 
 async fn fixture(options: &PgConnectOptions) -> Fixture {
-    let client = redis::Client::open(support::redis_url()).expect("redis url");
+    let client = redis::Client::open(crate::support::redis_url()).expect("redis url");
     Fixture {
         pool: app::db::runtime_pool(options.clone(), 4).await.expect("pool"),
         owner: PgPool::connect_with(options.clone()).await.expect("owner"),
@@ -330,7 +328,7 @@ async fn a_failing_gate_fails_the_org_and_the_response_says_why(_: PgPoolOptions
         fail: true,
         ..RecordingGate::default()
     });
-    let app = TestApp::spawn_with(support::settings(&options, json!({})), gate.clone()).await;
+    let app = TestApp::spawn_with(crate::support::settings(&options, json!({})), gate.clone()).await;
     let admin = app.admin_token().await;
     let key = Uuid::new_v4().to_string();
     let post = || {

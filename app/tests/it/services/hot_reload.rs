@@ -1,18 +1,16 @@
 //! Config hot reload across three app instances on loopback ports, sharing the real
 //! PostgreSQL and Redis.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::TestApp;
+use crate::support::proxy::Proxy;
 use app::orgs::gate::NoGate;
 use redis::AsyncCommands;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::TestApp;
-use support::proxy::Proxy;
 use uuid::Uuid;
 
 const KEY: &str = "ui.banner";
@@ -55,7 +53,7 @@ async fn a_change_on_one_replica_is_served_by_all_and_survives_a_lost_connection
     // Replica c reaches Redis through a proxy the test can cut. Its reconcile timer is the
     // default five minutes, so only the resubscription can heal it within this test.
     let c = TestApp::spawn_with(
-        support::settings(&options, json!({"redis_url": proxy.url()})),
+        crate::support::settings(&options, json!({"redis_url": proxy.url()})),
         Arc::new(NoGate),
     )
     .await;
@@ -144,7 +142,7 @@ async fn shuffled_and_duplicated_events_never_move_a_replica_backwards(_: PgPool
             seen
         })
     };
-    let client = redis::Client::open(support::redis_url()).expect("url");
+    let client = redis::Client::open(crate::support::redis_url()).expect("url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
     let channel = app::configs::sync::channel(org, KEY);
     for version in [3, 1, 6, 6, 2, 5, 99, 4, 1, 6] {

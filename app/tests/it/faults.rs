@@ -1,19 +1,17 @@
 //! Faults survived, against a PostgreSQL cluster and a Redis server of the test's own (so they
 //! can be restarted; see `support/servers.rs`), with two replicas under a bounded load.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::TestApp;
+use crate::support::servers::{OwnRedis, PgCluster};
 use app::orgs::gate::NoGate;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
-use support::TestApp;
-use support::servers::{OwnRedis, PgCluster};
 use uuid::Uuid;
 
 /// Two replicas on `cluster` and `redis`, migrated, with committed orgs (one per load client,
@@ -42,7 +40,7 @@ async fn fixture_with(cluster: &PgCluster, redis_url: &str, overrides: Value) ->
         for (k, v) in overrides.as_object().into_iter().flatten() {
             all[k] = v.clone();
         }
-        support::settings(&options, all)
+        crate::support::settings(&options, all)
     };
     let a = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;
     let b = TestApp::spawn_with(settings(), Arc::new(NoGate)).await;

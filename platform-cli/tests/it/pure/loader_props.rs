@@ -4,7 +4,7 @@
 use platform_cli::manifest;
 use proptest::prelude::*;
 
-const VALID: &str = include_str!("../../platform.yaml");
+const VALID: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../platform.yaml"));
 
 fn check(text: &str) {
     match manifest::load_str("fuzz.yaml", text) {

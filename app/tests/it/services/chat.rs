@@ -1,12 +1,11 @@
 //! Project chat over WebSockets, against the real PostgreSQL and Redis, with two app replicas
 //! on loopback ports sharing them.
 
-mod support;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::TestApp;
 use app::orgs::gate::NoGate;
 use futures_util::{SinkExt, StreamExt};
 use redis::AsyncCommands;
@@ -14,7 +13,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::TestApp;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -117,7 +115,7 @@ async fn send(socket: &mut Socket, frame: &str) {
 }
 
 async fn two_replicas(options: &PgConnectOptions, assistant: Option<&str>) -> (TestApp, TestApp) {
-    let settings = |url: Option<&str>| support::settings(options, json!({"assistant_url": url}));
+    let settings = |url: Option<&str>| crate::support::settings(options, json!({"assistant_url": url}));
     let a = TestApp::spawn_with(settings(assistant), Arc::new(NoGate)).await;
     let b = TestApp::spawn_with(settings(assistant), Arc::new(NoGate)).await;
     (a, b)
@@ -168,14 +166,14 @@ async fn fifty_concurrent_opens_on_two_replicas_leave_the_three_newest(_: PgPool
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn actions_fan_out_across_replicas_with_the_assistants_reply(_: PgPoolOptions, options: PgConnectOptions) {
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let mut mock = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-ai"))
         .env("MOCK_AI_LISTEN", format!("127.0.0.1:{port}"))
         .kill_on_drop(true)
         .spawn()
         .expect("mock-ai starts");
     let assistant = format!("http://127.0.0.1:{port}");
-    support::wait_until_up(&format!("{assistant}/healthz")).await;
+    crate::support::wait_until_up(&format!("{assistant}/healthz")).await;
     let (a, b) = two_replicas(&options, Some(&assistant)).await;
     let p = project(&a).await;
     let owner_session = open_chat(&a, &p, &p.owner).await;
@@ -474,7 +472,7 @@ async fn a_slow_consumer_is_dropped_and_the_others_keep_up(_: PgPoolOptions, opt
 
     // Frames as another replica would publish them: enough to fill the slow socket's kernel
     // buffers and then its queue.
-    let client = redis::Client::open(support::redis_url()).expect("url");
+    let client = redis::Client::open(crate::support::redis_url()).expect("url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
     let channel = format!("chat:p:{}", p.project);
     let padding = "x".repeat(900);
@@ -521,7 +519,7 @@ async fn a_client_that_stops_reading_is_dropped_not_waited_for(_: PgPoolOptions,
     let stalled = connect(&app, &p, &p.owner, &session).await; // never read again
     // Far more than loopback's kernel buffers hold (a few MiB each way): the server's send to
     // this socket then waits, and must not wait forever.
-    let client = redis::Client::open(support::redis_url()).expect("url");
+    let client = redis::Client::open(crate::support::redis_url()).expect("url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
     let channel = format!("chat:p:{}", p.project);
     let padding = "x".repeat(60 * 1024);
@@ -773,7 +771,7 @@ async fn a_replica_shutting_down_serves_through_its_drain_then_closes_sockets_wi
     _: PgPoolOptions,
     options: PgConnectOptions,
 ) {
-    let settings = support::settings(&options, json!({"shutdown_drain_secs": 1, "shutdown_grace_secs": 3}));
+    let settings = crate::support::settings(&options, json!({"shutdown_drain_secs": 1, "shutdown_grace_secs": 3}));
     let mut a = TestApp::spawn_with(settings, Arc::new(NoGate)).await;
     let p = project(&a).await;
     let session = open_chat(&a, &p, &p.owner).await;

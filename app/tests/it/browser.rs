@@ -2,16 +2,14 @@
 //! WebDriver with fantoccini): two browsers, each on its own app replica, sharing the real
 //! PostgreSQL and Redis.
 
-mod support;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::TestApp;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::TestApp;
 use uuid::Uuid;
 
 /// Debian's paths; `CHROMIUM` and `CHROMEDRIVER` name others (GitHub's runners ship Chrome and
@@ -25,7 +23,7 @@ fn chromedriver_path() -> String {
 }
 
 async fn chromedriver() -> (tokio::process::Child, String) {
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let child = tokio::process::Command::new(chromedriver_path())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -34,7 +32,7 @@ async fn chromedriver() -> (tokio::process::Child, String) {
         .spawn()
         .expect("chromedriver starts (apt-get install chromium chromium-driver)");
     let url = format!("http://127.0.0.1:{port}");
-    support::wait_until_up(&format!("{url}/status")).await;
+    crate::support::wait_until_up(&format!("{url}/status")).await;
     (child, url)
 }
 

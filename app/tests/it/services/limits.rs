@@ -2,13 +2,11 @@
 //! (held across two replicas), polls a page at a time, trimmed history and chat sessions,
 //! expired guests dropped, and sign-in rate limits shared by every replica.
 
-mod support;
-
+use crate::support::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::TestApp;
 use uuid::Uuid;
 
 /// Sets the org's quotas as the platform admin, from the version its admin reads.

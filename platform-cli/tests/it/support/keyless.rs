@@ -2,8 +2,6 @@
 //! run here): a CA issuing leaf certificates with Fulcio's SAN and OID extensions (issuer
 //! 1.3.6.1.4.1.57264.1.1, workflow repository .1.5), a Rekor key signing Signed Entry
 //! Timestamps over the canonical JSON of hashedrekord entries, and a `trusted_root.json`.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -5,16 +5,16 @@
 //! a hashedrekord entry, and a Sigstore `trusted_root.json` listing both. Images and signatures
 //! live in a real registry (Debian's docker-registry on loopback).
 
-mod support;
-
 use std::path::Path;
 
-use assert_cmd::Command;
-use sha2::{Digest as _, Sha256};
-use support::keyless::{
+use crate::support::keyless::{
     IDENTITY, ISSUER, LocalSigstore, REPOSITORY, keyless_annotations, local_sigstore, write_trusted_root,
 };
-use support::{Pushed, Registry, keypair, path, payload, push_signature_with, sign, start_registry, write_manifest};
+use crate::support::{
+    Pushed, Registry, keypair, path, payload, push_signature_with, sign, start_registry, write_manifest,
+};
+use assert_cmd::Command;
+use sha2::{Digest as _, Sha256};
 
 /// A keyless-signed image; `tamper` may alter what is pushed.
 struct Case {

@@ -1,0 +1,36 @@
+//! The CLI's integration tests: one binary, a module per topic, grouped by what a test needs so
+//! that a group runs alone (`cargo test -p platform-cli --test it -- pure::`).
+//!
+//! - `pure`: this repository, `../shared` and the `platform` binary only (with bash for the
+//!   completion tests and a pseudo-terminal for `init`'s prompts). The fast loop.
+//! - `tools`: a process of Debian's or npm's besides: `docker-registry` and `openssl` for the
+//!   signature tests, Prism for GitHub's API, `git`, and `groff`/`man` for the man pages.
+
+mod support;
+
+mod pure {
+    mod alert_coverage;
+    mod argocd_project;
+    mod cluster;
+    mod completions;
+    mod diff;
+    mod escaping;
+    mod golden;
+    mod init;
+    mod loader_props;
+    mod metrics_contract;
+    mod policies;
+    mod promote_edit;
+    mod render;
+    mod schema;
+    mod validate;
+    mod verify_fixtures;
+    mod workflows;
+}
+
+mod tools {
+    mod man;
+    mod promote_flow;
+    mod verify_keyless;
+    mod verify_registry;
+}
