@@ -11,7 +11,7 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// The longest an access token may live (the seed's "short TTL").
+/// The longest an access token may live: revocation is the exception, expiry the rule.
 pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -19,7 +19,7 @@ pub enum SettingsError {
     #[error("invalid settings: {0}")]
     #[diagnostic(help(
         "settings come from APP_* environment variables (e.g. APP_DATABASE_URL) and the optional \
-         TOML file named by APP_CONFIG_FILE; see docs/configuration in the README"
+         TOML file named by APP_CONFIG_FILE; every setting is listed in docs/app.md"
     ))]
     Load(#[source] Box<figment::Error>),
     #[error("APP_JWT_SECRET is {0} bytes long; it must be at least 32")]

@@ -1,7 +1,7 @@
 //! The OpenAPI document served at `/api/openapi.json`, generated from the handlers' own
 //! annotations. A path is still written three times (the router, the handler's annotation and
 //! the list below), so they can drift: schemathesis checks the document against the running
-//! app in the test command, and `app/tests/api.rs` that the main paths are documented.
+//! app in the test command, and `app/tests/it/services/api.rs` that the main paths are documented.
 
 use axum::Json;
 use utoipa::openapi::content::ContentBuilder;
