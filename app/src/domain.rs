@@ -165,42 +165,6 @@ pub fn integral_opt<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
     integral(deserializer).map(Some)
 }
 
-/// Where an org's creation stands: `organizations.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum OrgStatus {
-    /// The creation saga is running (or a crashed replica left it to the recovery loop).
-    Pending,
-    /// Defaults applied and the namespace isolated: the org is usable.
-    Committed,
-    /// The saga failed and was compensated; the slug is free again.
-    Failed,
-}
-
-impl OrgStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Committed => "COMMITTED",
-            Self::Failed => "FAILED",
-        }
-    }
-}
-
-impl TryFrom<String> for OrgStatus {
-    type Error = String;
-
-    /// From the column, which a CHECK constraint holds to these three.
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.as_str() {
-            "PENDING" => Ok(Self::Pending),
-            "COMMITTED" => Ok(Self::Committed),
-            "FAILED" => Ok(Self::Failed),
-            other => Err(format!("unknown org status {other:?}")),
-        }
-    }
-}
-
 /// A user's role in its org.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use crate::configs::quotas::Quota;
 use crate::db::{self, Tenant};
-use crate::domain::{OrgRole, OrgStatus};
+use crate::domain::OrgRole;
 use crate::error::ApiError;
+use crate::orgs::org::OrgStatus;
 use crate::state::AppState;
 
 const PREFIX: &str = "inv_";
@@ -54,15 +55,11 @@ pub async fn mint(
     let mut secret = [0u8; SECRET_LEN];
     getrandom::fill(&mut secret).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM organizations WHERE id = $1")
+    let status: Option<OrgStatus> = sqlx::query_scalar("SELECT status FROM organizations WHERE id = $1")
         .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
-    match status
-        .map(OrgStatus::try_from)
-        .transpose()
-        .map_err(ApiError::Internal)?
-    {
+    match status {
         None => return Err(ApiError::NotFound(format!("org {org} not found"))),
         Some(OrgStatus::Committed) => {}
         Some(other) => {
@@ -135,9 +132,10 @@ pub async fn redeem(state: &AppState, code: &str) -> Result<(Uuid, Guest), ApiEr
     let role = role.as_deref().and_then(OrgRole::parse).ok_or_else(refused)?;
     // The row lock on the org serializes numbering; the unique (org_id, user_key) backs it up.
     let seq: Option<i32> = sqlx::query_scalar(
-        "UPDATE organizations SET guest_seq = guest_seq + 1 WHERE id = $1 AND status = 'COMMITTED' RETURNING guest_seq",
+        "UPDATE organizations SET guest_seq = guest_seq + 1 WHERE id = $1 AND status = $2 RETURNING guest_seq",
     )
     .bind(org)
+    .bind(OrgStatus::Committed)
     .fetch_optional(&mut *tx)
     .await?;
     let seq = seq.ok_or_else(refused)?;

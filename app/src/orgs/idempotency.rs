@@ -11,9 +11,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::saga::{ORG_COLUMNS, Org};
+use super::org::{Org, OrgStatus};
 use crate::db::{self, Tenant};
-use crate::domain::OrgStatus;
 use crate::error::ApiError;
 
 pub const HEADER: &str = "idempotency-key";
@@ -185,10 +184,7 @@ pub async fn settle_stale(pool: &PgPool, lease: Duration) -> Result<(), sqlx::Er
             continue;
         };
         let mut tx = db::begin(pool, Tenant::org(org)).await?;
-        let row = sqlx::query_as::<_, Org>(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1"))
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = Org::find(&mut tx, org).await?;
         tx.commit().await?;
         if let Some(row) = row.filter(|o| o.status != OrgStatus::Pending) {
             let (status, body) = final_response(&row);

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::idempotency::{self, Begin};
-use super::saga::{ORG_COLUMNS, Org, Saga, SagaError};
+use super::org::Org;
+use super::saga::{Saga, SagaError};
 use crate::auth::Principal;
 use crate::db::{self, Tenant};
 use crate::domain::{Name, Slug};
@@ -124,10 +125,7 @@ pub async fn get_org(
         principal.member_of(org)?;
     }
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
-    let row = sqlx::query_as::<_, Org>(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1"))
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let row = Org::find(&mut tx, org).await?;
     tx.commit().await?;
     row.map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("org {org} not found")))

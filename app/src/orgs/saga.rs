@@ -7,78 +7,15 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use serde::Serialize;
 use sqlx::PgPool;
-use time::OffsetDateTime;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::gate::IsolationGate;
 use super::idempotency;
+use super::org::{COLUMNS, Org, OrgStatus, Step};
 use crate::configs::{catalog, sync};
 use crate::db::{self, Tenant};
-use crate::domain::{OrgStatus, Slug};
-
-/// An org as the API shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Org {
-    pub id: Uuid,
-    #[schema(value_type = String)]
-    pub slug: String,
-    pub name: String,
-    #[sqlx(try_from = "String")]
-    pub status: OrgStatus,
-    /// Why creation failed, for a `FAILED` org.
-    pub failure: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(skip)]
-    #[sqlx(try_from = "String")]
-    pub saga_step: Step,
-}
-
-pub const ORG_COLUMNS: &str = "id, slug, name, status, failure, created_at, saga_step";
-
-/// A saga step, named after what is true once it is done: `organizations.saga_step`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    Created,
-    DefaultsApplied,
-    Isolated,
-    Committed,
-    /// Every step undone; the org is FAILED.
-    Compensated,
-}
-
-impl Step {
-    fn column(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::DefaultsApplied => "defaults_applied",
-            Self::Isolated => "isolated",
-            Self::Committed => "committed",
-            Self::Compensated => "compensated",
-        }
-    }
-}
-
-impl TryFrom<String> for Step {
-    type Error = String;
-
-    /// From the column, which a CHECK constraint holds to these five.
-    fn try_from(s: String) -> Result<Self, String> {
-        [
-            Self::Created,
-            Self::DefaultsApplied,
-            Self::Isolated,
-            Self::Committed,
-            Self::Compensated,
-        ]
-        .into_iter()
-        .find(|step| step.column() == s)
-        .ok_or_else(|| format!("unknown saga step {s:?}"))
-    }
-}
+use crate::domain::Slug;
 
 /// What a [`SagaProbe`] makes happen right after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +93,7 @@ impl Saga<'_> {
         let mut tx = db::begin(self.db, Tenant::org(id)).await?;
         let inserted = sqlx::query_as::<_, Org>(&format!(
             "INSERT INTO organizations (id, slug, name, lease_until) VALUES ($1, $2, $3, now() + $4 * interval '1 second')
-             RETURNING {ORG_COLUMNS}"
+             RETURNING {COLUMNS}"
         ))
         .bind(id)
         .bind(slug.as_str())
@@ -264,13 +201,14 @@ impl Saga<'_> {
         };
         let moved = sqlx::query_as::<_, Org>(&format!(
             "UPDATE organizations SET saga_step = $2, status = $3, lease_until = now() + $4 * interval '1 second'
-              WHERE id = $1 AND status = 'PENDING' AND saga_step = $5 RETURNING {ORG_COLUMNS}"
+              WHERE id = $1 AND status = $6 AND saga_step = $5 RETURNING {COLUMNS}"
         ))
         .bind(org)
-        .bind(to.column())
-        .bind(status.as_str())
+        .bind(to)
+        .bind(status)
         .bind(self.lease_secs())
-        .bind(from.column())
+        .bind(from)
+        .bind(OrgStatus::Pending)
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -292,12 +230,13 @@ impl Saga<'_> {
             .await?;
         let failed = sqlx::query_as::<_, Org>(&format!(
             "UPDATE organizations SET status = $3, saga_step = $4, failure = $2
-              WHERE id = $1 AND status = 'PENDING' RETURNING {ORG_COLUMNS}"
+              WHERE id = $1 AND status = $5 RETURNING {COLUMNS}"
         ))
         .bind(org)
         .bind(reason)
-        .bind(OrgStatus::Failed.as_str())
-        .bind(Step::Compensated.column())
+        .bind(OrgStatus::Failed)
+        .bind(Step::Compensated)
+        .bind(OrgStatus::Pending)
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -312,10 +251,7 @@ impl Saga<'_> {
 
     async fn load(&self, org: Uuid) -> Result<Option<Org>, sqlx::Error> {
         let mut tx = db::begin(self.db, Tenant::org(org)).await?;
-        let row = sqlx::query_as::<_, Org>(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1"))
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = Org::find(&mut tx, org).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -331,10 +267,11 @@ impl Saga<'_> {
             let mut tx = db::begin(self.db, Tenant::org(id)).await?;
             let claimed = sqlx::query_as::<_, Org>(&format!(
                 "UPDATE organizations SET lease_until = now() + $2 * interval '1 second'
-                  WHERE id = $1 AND status = 'PENDING' AND lease_until < now() RETURNING {ORG_COLUMNS}"
+                  WHERE id = $1 AND status = $3 AND lease_until < now() RETURNING {COLUMNS}"
             ))
             .bind(id)
             .bind(self.lease_secs())
+            .bind(OrgStatus::Pending)
             .fetch_optional(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -281,7 +281,7 @@ async fn a_gate_timeout_fails_the_org_and_deletes_its_namespace(_: PgPoolOptions
     let org = saga.create(id, &acme(), "Acme", &claimed).await.expect("created");
     let org = saga.drive(org).await.expect("ends");
     script.await.expect("the gate asked for the namespace's deletion");
-    assert_eq!(org.status, app::domain::OrgStatus::Failed);
+    assert_eq!(org.status, app::orgs::org::OrgStatus::Failed);
     let configs: i64 = sqlx::query_scalar("SELECT count(*) FROM service_configs")
         .fetch_one(&owner)
         .await

@@ -8,7 +8,8 @@ use crate::support::TestApp;
 use app::domain::Slug;
 use app::orgs::gate::{GateError, GateFuture, IsolationGate};
 use app::orgs::idempotency::{self, Begin};
-use app::orgs::saga::{Injected, Saga, SagaError, SagaProbe, Step};
+use app::orgs::org::Step;
+use app::orgs::saga::{Injected, Saga, SagaError, SagaProbe};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -246,7 +247,7 @@ async fn a_failure_after_any_step_ends_committed_or_compensated(_: PgPoolOptions
         .await;
     assert_eq!(
         saga.drive(org.expect("created")).await.expect("ends").status,
-        app::domain::OrgStatus::Committed
+        app::orgs::org::OrgStatus::Committed
     );
 }
 
