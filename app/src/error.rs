@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::limits::BODY_LIMIT;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -221,10 +223,6 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
     let essence = essence.trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
-
-/// Largest request body accepted (configs are small JSON documents). Here, beside the error
-/// that names it, so the error type depends on no route; the router applies it.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 fn payload_too_large() -> ApiError {
     ApiError::PayloadTooLarge(format!(

@@ -16,6 +16,7 @@ pub mod configs;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod limits;
 pub mod ops;
 pub mod orgs;
 pub mod projects;

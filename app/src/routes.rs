@@ -63,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         ))
     });
     api.layer(middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(DefaultBodyLimit::max(crate::error::BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(crate::limits::BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,

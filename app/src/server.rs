@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::auth::token::TokenKeys;
 use crate::chat::assistant::Assistant;
-use crate::chat::hub;
+use crate::chat::{hub, subscriber};
 use crate::configs::sync;
 use crate::ops::metrics;
 use crate::orgs::gate::{IsolationGate, NoGate};
@@ -194,7 +194,7 @@ impl Application {
             self.reconcile_every,
             stop_rx.clone(),
         ));
-        let chat = tokio::spawn(hub::run(self.state.clone(), self.redis.clone(), stop_rx.clone()));
+        let chat = tokio::spawn(subscriber::run(self.state.clone(), self.redis.clone(), stop_rx.clone()));
         let recovery = tokio::spawn(recover_forever(
             self.state.clone(),
             self.recovery_every,
@@ -202,7 +202,7 @@ impl Application {
         ));
         let mut metrics_stop = stop_rx;
         let metrics = tokio::spawn(
-            axum::serve(self.metrics_listener, metrics::router(self.state.clone()))
+            axum::serve(self.metrics_listener, metrics::router(self.state.metrics.clone()))
                 .with_graceful_shutdown(async move {
                     let _ = metrics_stop.changed().await;
                 })

@@ -11,8 +11,7 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// The longest an access token may live: revocation is the exception, expiry the rule.
-pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+use crate::limits::MAX_TOKEN_TTL;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SettingsError {
@@ -128,7 +127,7 @@ mod defaults {
         10
     }
     pub fn chat_max_sockets_per_user() -> usize {
-        crate::chat::socket::MAX_SOCKETS_PER_USER
+        crate::limits::MAX_SOCKETS_PER_USER
     }
     pub fn database_max_connections() -> u32 {
         16

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
+use crate::auth::denylist::Denylist;
 use crate::auth::token::TokenKeys;
 use crate::chat::assistant::Assistant;
 use crate::chat::hub::Hub;
@@ -28,20 +29,20 @@ pub struct Inner {
     pub tokens: TokenKeys,
     pub admin_token: SecretString,
     pub configs: ConfigStore,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub gate: Arc<dyn IsolationGate>,
     pub saga_lease: Duration,
     /// This replica's chat sockets.
     pub hub: Hub,
     pub assistant: Assistant,
     /// Guest sign-in transactions running on this replica (see
-    /// [`crate::auth::routes::GUEST_SIGN_INS_AT_ONCE`]).
+    /// [`crate::limits::GUEST_SIGN_INS_AT_ONCE`]).
     pub guest_sign_ins: Semaphore,
     /// Whether each Redis subscriber is subscribed now; a replica that would miss config
     /// changes or chat closes is not ready.
     pub config_events: AtomicBool,
-    /// One re-seed of Redis's revocations at a time (see [`crate::auth::denylist::seed`]).
-    pub revocation_seed: tokio::sync::Mutex<()>,
+    /// Revoked tokens and users (PostgreSQL, with Redis as the fast path).
+    pub denylist: Denylist,
     pub chat_events: AtomicBool,
     draining: AtomicBool,
 }
@@ -57,19 +58,19 @@ impl AppState {
         assistant: Assistant,
     ) -> Self {
         Self(Arc::new(Inner {
+            denylist: Denylist::new(db.clone(), redis.clone()),
             db,
             redis,
             tokens,
             admin_token,
             configs: ConfigStore::default(),
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             gate,
             saga_lease,
             hub: Hub::default(),
             assistant,
-            guest_sign_ins: Semaphore::new(crate::auth::routes::GUEST_SIGN_INS_AT_ONCE),
+            guest_sign_ins: Semaphore::new(crate::limits::GUEST_SIGN_INS_AT_ONCE),
             config_events: AtomicBool::new(false),
-            revocation_seed: tokio::sync::Mutex::new(()),
             chat_events: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }))
@@ -95,5 +96,12 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+/// The request metrics layer takes only the metrics it records into, not the whole state.
+impl axum::extract::FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
     }
 }

@@ -10,12 +10,12 @@
 use std::time::Duration;
 
 use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::token::LEEWAY;
-use crate::settings::MAX_TOKEN_TTL;
-use crate::state::AppState;
+use crate::limits::MAX_TOKEN_TTL;
 
 /// How long a revocation is kept: longer than any token can be valid.
 pub const ENTRY_TTL: Duration = Duration::from_secs(MAX_TOKEN_TTL.as_secs() + LEEWAY.as_secs() + 60);
@@ -54,86 +54,105 @@ pub enum Unavailable {
     Unsettled,
 }
 
-/// Stores a revocation in PostgreSQL, then in Redis. Both must succeed: the caller is told to
-/// retry otherwise (storing it twice is harmless).
-pub async fn revoke(state: &AppState, what: Revoked<'_>, by: &str, reason: &str) -> Result<(), Unavailable> {
-    let (jti, user, before) = match what {
-        Revoked::Token(jti) => (Some(jti), None, None),
-        Revoked::User { user, before } => (None, Some(user), Some(before as i64)),
-    };
-    sqlx::query(
-        "INSERT INTO revocations (jti, user_id, revoked_before, expires_at, revoked_by, reason)
-         VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)",
-    )
-    .bind(jti)
-    .bind(user)
-    .bind(before)
-    .bind(ENTRY_TTL.as_secs_f64())
-    .bind(by)
-    .bind(reason)
-    .execute(&state.db)
-    .await?;
-    // Rows that can name no valid token any more go as new ones come: the table stays as small
-    // as the last few minutes of revocations.
-    sqlx::query("DELETE FROM revocations WHERE expires_at < now()")
-        .execute(&state.db)
-        .await?;
-    let mut conn = state.redis.clone();
-    match what {
-        Revoked::Token(jti) => conn.set_ex::<_, _, ()>(key(jti), 1u8, ENTRY_TTL.as_secs()).await?,
-        Revoked::User { user, before } => {
-            conn.set_ex::<_, _, ()>(user_key(user), before, ENTRY_TTL.as_secs())
-                .await?
-        }
-    }
-    Ok(())
+/// Where revocations live: PostgreSQL and Redis, and the lock that keeps this replica's re-seeds
+/// of Redis one at a time.
+#[derive(Debug)]
+pub struct Denylist {
+    db: PgPool,
+    redis: ConnectionManager,
+    seeding: tokio::sync::Mutex<()>,
 }
 
-/// Whether the token `jti`, issued at `iat` to `user` (a guest; `None` for the platform admin),
-/// is revoked: by its id, or with every token of its user. One round trip while Redis is
-/// seeded; a re-seed first when it is not.
-pub async fn is_revoked(state: &AppState, jti: &str, user: Option<Uuid>, iat: u64) -> Result<bool, Unavailable> {
-    for _ in 0..2 {
-        let mut conn = state.redis.clone();
-        let (by_id, user_before, seeded): (Option<u8>, Option<u64>, bool) = redis::pipe()
-            .get(key(jti))
-            .get(user.map_or_else(|| "auth:revoked-user:-".to_owned(), user_key))
-            .exists(SEEDED)
-            .query_async(&mut conn)
-            .await?;
-        if seeded {
-            return Ok(by_id.is_some() || user_before.is_some_and(|before| iat <= before));
+impl Denylist {
+    pub fn new(db: PgPool, redis: ConnectionManager) -> Self {
+        Self {
+            db,
+            redis,
+            seeding: tokio::sync::Mutex::new(()),
         }
-        seed(state).await?;
     }
-    Err(Unavailable::Unsettled)
-}
 
-/// Copies every live revocation from PostgreSQL to Redis, then sets the marker. One replica
-/// task at a time; concurrent seeds by several replicas write the same entries.
-pub async fn seed(state: &AppState) -> Result<(), Unavailable> {
-    let _one = state.revocation_seed.lock().await;
-    let mut conn = state.redis.clone();
-    if conn.exists(SEEDED).await? {
-        return Ok(());
-    }
-    let live = live(&state.db).await?;
-    let mut pipe = redis::pipe();
-    for entry in &live {
-        let ttl = (entry.secs_left.ceil() as u64).max(1);
-        match (&entry.jti, entry.user_id, entry.revoked_before) {
-            (Some(jti), _, _) => pipe.set_ex(key(jti), 1u8, ttl).ignore(),
-            (None, Some(user), Some(before)) => pipe.set_ex(user_key(user), before, ttl).ignore(),
-            _ => continue,
+    /// Stores a revocation in PostgreSQL, then in Redis. Both must succeed: the caller is told to
+    /// retry otherwise (storing it twice is harmless).
+    pub async fn revoke(&self, what: Revoked<'_>, by: &str, reason: &str) -> Result<(), Unavailable> {
+        let (jti, user, before) = match what {
+            Revoked::Token(jti) => (Some(jti), None, None),
+            Revoked::User { user, before } => (None, Some(user), Some(before as i64)),
         };
+        sqlx::query(
+            "INSERT INTO revocations (jti, user_id, revoked_before, expires_at, revoked_by, reason)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)",
+        )
+        .bind(jti)
+        .bind(user)
+        .bind(before)
+        .bind(ENTRY_TTL.as_secs_f64())
+        .bind(by)
+        .bind(reason)
+        .execute(&self.db)
+        .await?;
+        // Rows that can name no valid token any more go as new ones come: the table stays as small
+        // as the last few minutes of revocations.
+        sqlx::query("DELETE FROM revocations WHERE expires_at < now()")
+            .execute(&self.db)
+            .await?;
+        let mut conn = self.redis.clone();
+        match what {
+            Revoked::Token(jti) => conn.set_ex::<_, _, ()>(key(jti), 1u8, ENTRY_TTL.as_secs()).await?,
+            Revoked::User { user, before } => {
+                conn.set_ex::<_, _, ()>(user_key(user), before, ENTRY_TTL.as_secs())
+                    .await?
+            }
+        }
+        Ok(())
     }
-    pipe.set(SEEDED, jsonwebtoken::get_current_timestamp()).ignore();
-    pipe.query_async::<()>(&mut conn).await?;
-    tracing::info!(
-        entries = live.len(),
-        "Redis had lost its revocations; restored them from PostgreSQL"
-    );
-    Ok(())
+
+    /// Whether the token `jti`, issued at `iat` to `user` (a guest; `None` for the platform admin),
+    /// is revoked: by its id, or with every token of its user. One round trip while Redis is
+    /// seeded; a re-seed first when it is not.
+    pub async fn is_revoked(&self, jti: &str, user: Option<Uuid>, iat: u64) -> Result<bool, Unavailable> {
+        for _ in 0..2 {
+            let mut conn = self.redis.clone();
+            let (by_id, user_before, seeded): (Option<u8>, Option<u64>, bool) = redis::pipe()
+                .get(key(jti))
+                .get(user.map_or_else(|| "auth:revoked-user:-".to_owned(), user_key))
+                .exists(SEEDED)
+                .query_async(&mut conn)
+                .await?;
+            if seeded {
+                return Ok(by_id.is_some() || user_before.is_some_and(|before| iat <= before));
+            }
+            self.seed().await?;
+        }
+        Err(Unavailable::Unsettled)
+    }
+
+    /// Copies every live revocation from PostgreSQL to Redis, then sets the marker. One replica
+    /// task at a time; concurrent seeds by several replicas write the same entries.
+    pub async fn seed(&self) -> Result<(), Unavailable> {
+        let _one = self.seeding.lock().await;
+        let mut conn = self.redis.clone();
+        if conn.exists(SEEDED).await? {
+            return Ok(());
+        }
+        let live = live(&self.db).await?;
+        let mut pipe = redis::pipe();
+        for entry in &live {
+            let ttl = (entry.secs_left.ceil() as u64).max(1);
+            match (&entry.jti, entry.user_id, entry.revoked_before) {
+                (Some(jti), _, _) => pipe.set_ex(key(jti), 1u8, ttl).ignore(),
+                (None, Some(user), Some(before)) => pipe.set_ex(user_key(user), before, ttl).ignore(),
+                _ => continue,
+            };
+        }
+        pipe.set(SEEDED, jsonwebtoken::get_current_timestamp()).ignore();
+        pipe.query_async::<()>(&mut conn).await?;
+        tracing::info!(
+            entries = live.len(),
+            "Redis had lost its revocations; restored them from PostgreSQL"
+        );
+        Ok(())
+    }
 }
 
 /// A revocation that can still name a valid token.

@@ -56,7 +56,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
         Subject::Guest { user, .. } => Some(*user),
         Subject::PlatformAdmin => None,
     };
-    match denylist::is_revoked(state, &claims.jti, user, claims.iat).await {
+    match state.denylist.is_revoked(&claims.jti, user, claims.iat).await {
         Ok(false) => Ok(Principal { claims }),
         Ok(true) => Err(ApiError::Unauthorized(
             "the token has been revoked; sign in again".to_owned(),

@@ -150,9 +150,6 @@ pub const ADMIN_GUESSES_PER_MINUTE: f64 = 10.0;
 /// Guest sign-ins a minute per org, right or wrong (each is a database transaction), over
 /// every replica; a class of this many may sign in at once.
 pub const GUEST_SIGN_INS_PER_MINUTE: f64 = 60.0;
-/// Guest sign-in transactions one replica runs at once, whatever orgs the codes name: codes
-/// for made-up orgs each get a fresh per-org bucket, so this bounds what they cost.
-pub const GUEST_SIGN_INS_AT_ONCE: usize = 4;
 
 fn hex_prefix(digest: &[u8]) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -247,7 +244,9 @@ fn not_stored(e: denylist::Unavailable) -> ApiError {
 }
 
 async fn revoke_jti(state: &AppState, jti: &str, by: &str, reason: &str) -> ApiResult<StatusCode> {
-    denylist::revoke(state, Revoked::Token(jti), by, reason)
+    state
+        .denylist
+        .revoke(Revoked::Token(jti), by, reason)
         .await
         .map_err(not_stored)?;
     // Open chat sockets of the token close on every replica.
@@ -406,7 +405,9 @@ pub async fn revoke_user(
         .ok_or_else(|| ApiError::NotFound(format!("org {org} has no user {user_key}")))?;
     let before = jsonwebtoken::get_current_timestamp();
     let reason = format!("every token of {user_key} revoked");
-    denylist::revoke(&state, Revoked::User { user, before }, &principal.actor(), &reason)
+    state
+        .denylist
+        .revoke(Revoked::User { user, before }, &principal.actor(), &reason)
         .await
         .map_err(not_stored)?;
     crate::chat::hub::publish(&state.redis, crate::chat::hub::REVOKED_USER_CHANNEL, &user.to_string()).await;

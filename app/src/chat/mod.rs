@@ -2,7 +2,8 @@
 //!
 //! - [`store`]: sessions under the cap of 3 (FIFO), counters and polls in SQL.
 //! - [`protocol`]: the frames; only canned actions parse, everything else is refused.
-//! - [`socket`]: one WebSocket. [`hub`]: this replica's sockets and the Redis fan-out.
+//! - [`socket`]: one WebSocket. [`hub`]: this replica's sockets and publishing to the other
+//!   replicas; [`subscriber`]: what the other replicas publish, delivered to this one's sockets.
 //! - [`assistant`]: the mock AI client. [`routes`]: sessions, polls and the socket route.
 //! - [`limit`]: the rate limit, one bucket per user and project shared by every replica.
 
@@ -13,3 +14,4 @@ pub mod protocol;
 pub mod routes;
 pub mod socket;
 pub mod store;
+pub mod subscriber;

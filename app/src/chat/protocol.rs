@@ -152,6 +152,12 @@ pub enum ServerFrame {
     Unavailable { detail: String },
 }
 
+/// Now, as a frame's `sent_at_us` (microseconds since the Unix epoch): receivers measure
+/// publish → delivery latency from it.
+pub fn now_us() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

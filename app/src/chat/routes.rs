@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::hub;
 use super::protocol::ServerFrame;
-use super::socket::{self, now_us};
+use super::protocol::now_us;
+use super::socket;
 use super::store::{self, SESSION_CAP, Session};
 use crate::auth::{Member, Principal};
 use crate::domain::{OrgRole, ProjectRole};

@@ -17,16 +17,11 @@ use super::hub::{self, reason};
 use super::limit;
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
-use crate::auth::{denylist, principal};
+use crate::auth::principal;
 use crate::error::{ApiError, ApiResult, PathParams};
+use crate::limits::MAX_SOCKETS;
 use crate::ratelimit::Verdict;
 use crate::state::AppState;
-
-/// Sockets one user may hold on one replica by default (three chats per project, in a few tabs;
-/// `APP_CHAT_MAX_SOCKETS_PER_USER`), and all the sockets one replica takes: each pins kernel
-/// buffers, so no one user, nor all of them, may open them without bound.
-pub const MAX_SOCKETS_PER_USER: usize = 16;
-pub const MAX_SOCKETS: usize = 20_000;
 
 /// The subprotocol the chat speaks; the server selects it, so a client must offer it.
 pub const PROTOCOL: &str = "chat.v1";
@@ -64,10 +59,6 @@ struct Peer {
     jti: String,
     issued_at: u64,
     expires_at: u64,
-}
-
-pub fn now_us() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
 }
 
 /// `GET /api/v1/orgs/{org}/projects/{project}/chats/{session}/ws`, offering the subprotocols
@@ -231,7 +222,7 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
             _ = recheck.tick() => {
                 // The revocation broadcast is best effort; this is not. A check Redis cannot
                 // answer keeps the socket (no fan-out reaches it then either) until the next.
-                if let Ok(true) = denylist::is_revoked(&state, &peer.jti, Some(peer.user), peer.issued_at).await {
+                if let Ok(true) = state.denylist.is_revoked(&peer.jti, Some(peer.user), peer.issued_at).await {
                     send_close(&mut socket, 4001, reason::REVOKED).await;
                     open = false;
                 }
@@ -343,7 +334,7 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
                 seq,
                 metric,
                 value,
-                sent_at_us: now_us(),
+                sent_at_us: protocol::now_us(),
             };
             hub::publish(
                 &state.redis,
@@ -371,7 +362,7 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
             reply: Some(
                 reply.unwrap_or_else(|| "The assistant is unavailable right now; your action was counted.".to_owned()),
             ),
-            sent_at_us: now_us(),
+            sent_at_us: protocol::now_us(),
         };
         hub::publish(
             &state.redis,

@@ -1,6 +1,7 @@
 //! The app's Prometheus metrics, named as `docs/metrics.md` promises (the contract the
 //! platform's alerts and dashboards are written against). Labels never carry tenant data.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -15,7 +16,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::configs::store::ConfigStore;
-use crate::state::AppState;
 
 /// Request latency buckets (seconds); the SLO threshold in the manifest must be one of them.
 pub const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -198,7 +198,7 @@ impl Metrics {
 }
 
 /// Counts and times every request by its route template (never the raw path).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let method = method_label(request.method()).to_owned();
     let route = request
         .extensions()
@@ -207,16 +207,14 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let started = Instant::now();
     let response = next.run(request).await;
     let elapsed = started.elapsed().as_secs_f64();
-    state
-        .metrics
+    metrics
         .latency
         .get_or_create(&RouteLabels {
             method: method.clone(),
             route: route.clone(),
         })
         .observe(elapsed);
-    state
-        .metrics
+    metrics
         .requests
         .get_or_create(&RequestLabels {
             method,
@@ -229,10 +227,10 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// The metrics listener's routes: `/metrics` only. It runs on a port of its own so the public
 /// router (and the ingress in front of it) never serves it.
-pub fn router(state: AppState) -> axum::Router {
+pub fn router(metrics: Arc<Metrics>) -> axum::Router {
     axum::Router::new()
         .route("/metrics", axum::routing::get(serve))
-        .with_state(state)
+        .with_state(metrics)
 }
 
 /// The `method` label: the standard methods by name, anything else (hyper accepts any token, of
@@ -248,8 +246,8 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 }
 
 /// `GET /metrics`, in the OpenMetrics text format.
-pub async fn serve(State(state): State<AppState>) -> Response {
-    match state.metrics.encode() {
+pub async fn serve(State(metrics): State<Arc<Metrics>>) -> Response {
+    match metrics.encode() {
         Ok(text) => {
             let mut response = text.into_response();
             response.headers_mut().insert(

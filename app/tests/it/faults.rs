@@ -367,14 +367,15 @@ async fn a_revocation_whose_broadcast_never_came_still_closes_its_sockets_on_eve
     // Stored as every revocation is, but its broadcast lost (as one published while a replica
     // re-subscribes is).
     let claims = f.a.state.tokens.verify(&member).expect("claims");
-    app::auth::denylist::revoke(
-        &f.a.state,
-        app::auth::denylist::Revoked::Token(&claims.jti),
-        "test",
-        "lost broadcast",
-    )
-    .await
-    .expect("stored");
+    f.a.state
+        .denylist
+        .revoke(
+            app::auth::denylist::Revoked::Token(&claims.jti),
+            "test",
+            "lost broadcast",
+        )
+        .await
+        .expect("stored");
     let revoked = Instant::now();
     for socket in [&mut on_a, &mut on_b] {
         assert_eq!(
@@ -579,7 +580,11 @@ async fn a_session_close_whose_event_was_lost_closes_its_sockets_within_the_rech
         .expect("closed");
     let closed = Instant::now();
     assert_eq!(
-        closed_within(&mut on_b, app::chat::hub::SESSION_RECHECK + Duration::from_secs(2)).await,
+        closed_within(
+            &mut on_b,
+            app::chat::subscriber::SESSION_RECHECK + Duration::from_secs(2)
+        )
+        .await,
         (
             4000,
             "session closed: a newer chat replaced it, or it was closed".to_owned()

@@ -551,7 +551,7 @@ async fn one_user_cannot_open_sockets_without_bound(_: PgPoolOptions, options: P
     let p = project(&app).await;
     let session = open_chat(&app, &p, &p.owner).await;
     let mut held = Vec::new();
-    for _ in 0..app::chat::socket::MAX_SOCKETS_PER_USER {
+    for _ in 0..app::limits::MAX_SOCKETS_PER_USER {
         held.push(connect(&app, &p, &p.owner, &session).await);
     }
     let request = socket_request(&app, &p, &p.owner, session["id"].as_str().expect("session id"));

@@ -1,0 +1,142 @@
+//! The Redis subscriber of this replica: hands every chat frame any replica publishes to this
+//! replica's sockets (through [`Hub`]), and closes the sockets of sessions and tokens that were
+//! closed or revoked elsewhere, including while it was not subscribed.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::hub::{CLOSED_CHANNEL, REMOVED_CHANNEL, REVOKED_CHANNEL, REVOKED_USER_CHANNEL, reason};
+use super::{protocol, store};
+use crate::state::AppState;
+
+/// Runs until `shutdown`: hands every chat frame published by any replica to this replica's sockets.
+pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.psubscribe("chat:*").await?;
+            redis::RedisResult::Ok(pubsub)
+        };
+        let pubsub = tokio::select! {
+            result = tokio::time::timeout(Duration::from_secs(5), subscribed) => result,
+            _ = shutdown.changed() => return,
+        };
+        let Ok(Ok(pubsub)) = pubsub else {
+            tracing::warn!(?backoff, "chat subscriber cannot subscribe; retrying");
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            continue;
+        };
+        backoff = Duration::from_millis(50);
+        let mut stream = pubsub.into_on_message();
+        state.chat_events.store(true, Ordering::Release);
+        // Closes published while this replica was not subscribed passed it by: ask PostgreSQL,
+        // now and every SESSION_RECHECK (a close whose publish failed reaches nobody). Revocations
+        // are re-checked by every socket on a timer of its own, see `socket::RECHECK`.
+        tokio::spawn(close_closed_sessions(state.clone()));
+        let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
+        loop {
+            tokio::select! {
+                _ = recheck.tick() => {
+                    tokio::spawn(close_closed_sessions(state.clone()));
+                }
+                message = stream.next() => match message {
+                    Some(message) => dispatch(&state, message.get_channel_name(), message.get_payload_bytes()),
+                    None => {
+                        state.chat_events.store(false, Ordering::Release);
+                        tracing::warn!("chat subscription lost; resubscribing");
+                        break;
+                    }
+                },
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// How often a replica asks PostgreSQL which of its sockets' sessions were closed: the longest
+/// a socket outlives its session when the close event is lost (one query per project it holds
+/// sockets of).
+pub const SESSION_RECHECK: Duration = Duration::from_secs(10);
+
+/// Closes the sockets of sessions PostgreSQL says are closed (a newer chat replaced them, or
+/// they were closed, while the close event could not reach this replica).
+async fn close_closed_sessions(state: AppState) {
+    for ((org, project), sessions) in state.hub.sessions() {
+        match store::open_sessions(&state.db, org, project, &sessions).await {
+            Ok(open) => {
+                let closed = state.hub.close_where(reason::SESSION_CLOSED, |c| {
+                    c.project == project && sessions.contains(&c.session) && !open.contains(&c.session)
+                });
+                if closed > 0 {
+                    tracing::info!(%project, closed, "closed the sockets of sessions closed while unsubscribed");
+                }
+            }
+            Err(e) => tracing::warn!(%project, error = %e, "cannot re-check the chat sessions of open sockets"),
+        }
+    }
+}
+
+/// A frame's publish time: `sent_at_us` is its last field, so no full parse is needed.
+fn sent_at_us(payload: &str) -> Option<i64> {
+    let at = payload.rfind("\"sent_at_us\":")?;
+    payload[at + 13..].trim_end_matches('}').trim().parse().ok()
+}
+
+fn dispatch(state: &AppState, channel: &str, payload: &[u8]) {
+    let Ok(payload) = std::str::from_utf8(payload) else {
+        return;
+    };
+    if channel == CLOSED_CHANNEL {
+        if let Ok(session) = payload.parse::<Uuid>() {
+            state.hub.close_where(reason::SESSION_CLOSED, |c| c.session == session);
+        }
+        return;
+    }
+    if channel == REVOKED_CHANNEL {
+        state.hub.close_where(reason::REVOKED, |c| c.jti == payload);
+        return;
+    }
+    if channel == REVOKED_USER_CHANNEL {
+        if let Ok(user) = payload.parse::<Uuid>() {
+            state.hub.close_where(reason::REVOKED, |c| c.user == user);
+        }
+        return;
+    }
+    if channel == REMOVED_CHANNEL {
+        if let Some((project, user)) = payload
+            .split_once(':')
+            .and_then(|(p, u)| Some((p.parse::<Uuid>().ok()?, u.parse::<Uuid>().ok()?)))
+        {
+            state
+                .hub
+                .close_where(reason::REMOVED, |c| c.project == project && c.user == user);
+        }
+        return;
+    }
+    let target = if let Some(project) = channel.strip_prefix("chat:p:") {
+        project.parse().ok().map(|p| (p, None))
+    } else if let Some(rest) = channel.strip_prefix("chat:u:") {
+        rest.split_once(':')
+            .and_then(|(p, u)| Some((p.parse().ok()?, Some(u.parse().ok()?))))
+    } else {
+        None
+    };
+    let Some((project, user)) = target else { return };
+    if let Some(sent) = sent_at_us(payload) {
+        let now = protocol::now_us();
+        state.metrics.chat_delivery((now - sent).max(0) as f64 / 1e6);
+    }
+    let frame = Utf8Bytes::from(payload);
+    let (_, slow) = state.hub.deliver(project, user, &frame);
+    state.metrics.chat_slow_consumers(slow);
+}

@@ -1,0 +1,21 @@
+//! The fixed bounds the app holds to, at the bottom of the module graph: the error type, the
+//! settings and the services each read them here instead of from one another.
+
+use std::time::Duration;
+
+/// Largest request body accepted (configs are small JSON documents); the router applies it and
+/// the error type names it.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The longest an access token may live: revocation is the exception, expiry the rule.
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Guest sign-in transactions one replica runs at once, whatever orgs the codes name: codes
+/// for made-up orgs each get a fresh per-org bucket, so this bounds what they cost.
+pub const GUEST_SIGN_INS_AT_ONCE: usize = 4;
+
+/// Sockets one user may hold on one replica by default (three chats per project, in a few tabs;
+/// `APP_CHAT_MAX_SOCKETS_PER_USER`), and all the sockets one replica takes: each pins kernel
+/// buffers, so no one user, nor all of them, may open them without bound.
+pub const MAX_SOCKETS_PER_USER: usize = 16;
+pub const MAX_SOCKETS: usize = 20_000;
