@@ -165,6 +165,65 @@ pub fn integral_opt<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
     integral(deserializer).map(Some)
 }
 
+/// A canned chat action: the only thing a chat message can be. Its name is the counter it
+/// moves, the word clients send, and what the assistant answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum Action {
+    ThumbsUp,
+    ThumbsDown,
+    Ready,
+    Blocked,
+    Review,
+    Deployed,
+    TestsGreen,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Self::ThumbsUp,
+        Self::ThumbsDown,
+        Self::Ready,
+        Self::Blocked,
+        Self::Review,
+        Self::Deployed,
+        Self::TestsGreen,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ThumbsUp => "thumbs_up",
+            Self::ThumbsDown => "thumbs_down",
+            Self::Ready => "ready",
+            Self::Blocked => "blocked",
+            Self::Review => "review",
+            Self::Deployed => "deployed",
+            Self::TestsGreen => "tests_green",
+        }
+    }
+
+    /// Every action's name, for messages that list them.
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+impl TryFrom<String> for Action {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == name)
+            .ok_or_else(|| format!("unknown action {name:?}; the actions are {}", Self::names()))
+    }
+}
+
+impl From<Action> for &'static str {
+    fn from(action: Action) -> Self {
+        action.as_str()
+    }
+}
+
 /// A user's role in its org.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -14,6 +14,10 @@ pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 /// for made-up orgs each get a fresh per-org bucket, so this bounds what they cost.
 pub const GUEST_SIGN_INS_AT_ONCE: usize = 4;
 
+/// Most active chat sessions a user may hold per project; an org's `chat.max_sessions` may
+/// lower it, never raise it.
+pub const SESSION_CAP: i64 = 3;
+
 /// Sockets one user may hold on one replica by default (three chats per project, in a few tabs;
 /// `APP_CHAT_MAX_SOCKETS_PER_USER`), and all the sockets one replica takes: each pins kernel
 /// buffers, so no one user, nor all of them, may open them without bound.

@@ -2,6 +2,7 @@
 //! internal HTTP (`POST /v1/reply {"action": "ready"}` → `{"text": "..."}`). Stands in for a real
 //! assistant; the app treats it as optional.
 
+use app::domain::Action;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -16,24 +17,26 @@ struct Answer {
     text: &'static str,
 }
 
-/// The same action always gets the same reply.
-fn reply_to(action: &str) -> &'static str {
-    match action {
-        "thumbs_up" => "Glad to hear it.",
-        "thumbs_down" => "Noted. What would make it better?",
-        "ready" => "Great, marked as ready.",
-        "blocked" => "Sorry you are blocked. Who can help unblock it?",
-        "review" => "Review requested. A teammate will take a look.",
-        "deployed" => "Deployed. Keep an eye on the dashboards.",
-        "tests_green" => "All green. Nice work.",
-        a if a.starts_with("vote") => "Thanks for voting.",
-        _ => "I only understand canned actions.",
+/// The same action always gets the same reply; poll votes come as `vote:<choice>`.
+fn reply_to(asked: String) -> &'static str {
+    if asked.starts_with("vote:") {
+        return "Thanks for voting.";
+    }
+    match Action::try_from(asked) {
+        Ok(Action::ThumbsUp) => "Glad to hear it.",
+        Ok(Action::ThumbsDown) => "Noted. What would make it better?",
+        Ok(Action::Ready) => "Great, marked as ready.",
+        Ok(Action::Blocked) => "Sorry you are blocked. Who can help unblock it?",
+        Ok(Action::Review) => "Review requested. A teammate will take a look.",
+        Ok(Action::Deployed) => "Deployed. Keep an eye on the dashboards.",
+        Ok(Action::TestsGreen) => "All green. Nice work.",
+        Err(_) => "I only understand canned actions.",
     }
 }
 
 async fn reply(Json(ask): Json<Ask>) -> Json<Answer> {
     Json(Answer {
-        text: reply_to(&ask.action),
+        text: reply_to(ask.action),
     })
 }
 

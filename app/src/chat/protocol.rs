@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::configs::catalog::CHAT_ACTIONS;
+use crate::domain::Action;
 
 /// Frames larger than this are refused (`oversized`); canned frames are tiny.
 pub const MAX_FRAME_BYTES: usize = 1024;
@@ -15,7 +15,7 @@ pub const MAX_FRAME_BYTES: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
     /// One of the canned actions (👍/👎, Ready/Blocked/Review, Deployed/Tests green).
-    Action(&'static str),
+    Action(Action),
     /// A vote for one of a project poll's choices.
     Vote { poll: Uuid, choice: String },
     /// Ask for a fresh counter snapshot (after a sequence gap).
@@ -95,16 +95,9 @@ pub fn parse(text: &str) -> Result<ClientFrame, (Refusal, String)> {
         )
     })?;
     match (raw.kind.as_str(), raw.action, raw.poll, raw.choice) {
-        ("action", Some(action), None, None) => CHAT_ACTIONS
-            .iter()
-            .find(|known| **known == action)
-            .map(|known| ClientFrame::Action(known))
-            .ok_or_else(|| {
-                (
-                    Refusal::UnknownAction,
-                    format!("unknown action {action:?}; the actions are {}", CHAT_ACTIONS.join(", ")),
-                )
-            }),
+        ("action", Some(action), None, None) => Action::try_from(action)
+            .map(ClientFrame::Action)
+            .map_err(|unknown| (Refusal::UnknownAction, unknown)),
         ("vote", None, Some(poll), Some(choice)) => Ok(ClientFrame::Vote { poll, choice }),
         ("snapshot", None, None, None) => Ok(ClientFrame::Snapshot),
         (kind, ..) => Err((
@@ -166,7 +159,7 @@ mod tests {
     fn only_canned_frames_parse() {
         assert_eq!(
             parse(r#"{"type":"action","action":"ready"}"#),
-            Ok(ClientFrame::Action("ready"))
+            Ok(ClientFrame::Action(Action::Ready))
         );
         assert_eq!(parse(r#"{"type":"snapshot"}"#), Ok(ClientFrame::Snapshot));
         let poll = Uuid::new_v4();

@@ -15,8 +15,9 @@ use super::hub;
 use super::protocol::ServerFrame;
 use super::protocol::now_us;
 use super::socket;
-use super::store::{self, SESSION_CAP, Session};
+use super::store::{self, Session};
 use crate::auth::{Member, Principal};
+use crate::configs::catalog;
 use crate::domain::{OrgRole, ProjectRole};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
@@ -93,12 +94,7 @@ pub async fn open_chat(
     PathParams((org, project)): PathParams<(Uuid, Uuid)>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
     let member = chatter(&state, &principal, org, project).await?;
-    let cap = state
-        .configs
-        .get(org, "chat.max_sessions")
-        .and_then(|e| e.value.as_i64())
-        .unwrap_or(SESSION_CAP)
-        .clamp(1, SESSION_CAP);
+    let cap = catalog::MAX_SESSIONS.get(&state.configs, org);
     let (session, closed) = store::open_session(&state.db, org, project, member.user, cap).await?;
     for id in closed {
         hub::publish(&state.redis, hub::CLOSED_CHANNEL, &id.to_string()).await;
@@ -228,29 +224,18 @@ pub async fn open_poll(
     JsonBody(body): JsonBody<OpenPoll>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     chatter(&state, &principal, org, project).await?;
-    let templates = state
-        .configs
-        .get(org, "chat.poll_templates")
-        .map(|e| e.value.clone())
-        .unwrap_or_default();
-    let template = templates
-        .as_array()
-        .and_then(|all| all.iter().find(|t| t["id"] == body.template.as_str()))
-        .ok_or_else(|| {
-            let known: Vec<&str> = templates
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["id"].as_str())
-                .collect();
-            ApiError::Unprocessable(format!(
-                "no poll template {:?} in this org's chat.poll_templates; known: {}",
-                body.template,
-                known.join(", ")
-            ))
-        })?;
-    let question = template["question"].as_str().unwrap_or_default();
-    let poll = store::create_poll(&state, org, project, &body.template, question, &template["choices"]).await?;
+    let templates = catalog::POLL_TEMPLATES.get(&state.configs, org);
+    let template = templates.iter().find(|t| t.id == body.template).ok_or_else(|| {
+        let known: Vec<&str> = templates.iter().map(|t| t.id.as_str()).collect();
+        ApiError::Unprocessable(format!(
+            "no poll template {:?} in this org's {}; known: {}",
+            body.template,
+            catalog::POLL_TEMPLATES.name,
+            known.join(", ")
+        ))
+    })?;
+    let choices = serde_json::json!(template.choices);
+    let poll = store::create_poll(&state, org, project, &template.id, &template.question, &choices).await?;
     let frame = ServerFrame::Poll {
         poll: poll.clone(),
         sent_at_us: now_us(),

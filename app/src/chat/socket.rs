@@ -18,6 +18,7 @@ use super::limit;
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
 use crate::auth::principal;
+use crate::configs::catalog;
 use crate::error::{ApiError, ApiResult, PathParams};
 use crate::limits::MAX_SOCKETS;
 use crate::ratelimit::Verdict;
@@ -258,11 +259,7 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
         Err((reason, detail)) => return refuse(state, reason, detail),
     };
     // Every accepted frame, snapshot requests included, draws from the user's one bucket.
-    let per_minute = state
-        .configs
-        .get(peer.org, "chat.rate_limit_per_minute")
-        .and_then(|e| e.value.as_i64())
-        .unwrap_or(60) as f64;
+    let per_minute = f64::from(catalog::RATE_LIMIT_PER_MINUTE.get(&state.configs, peer.org));
     match limit::take(&state.redis, peer.project, peer.user, per_minute).await {
         Verdict::Allowed => {}
         Verdict::Limited { .. } => {
@@ -296,19 +293,14 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
     }
     let (metric, vote, label) = match &parsed {
         ClientFrame::Action(action) => {
-            let enabled = state.configs.get(peer.org, "chat.actions").is_none_or(|e| {
-                e.value
-                    .as_array()
-                    .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(action)))
-            });
-            if !enabled {
+            if !catalog::ACTIONS.get(&state.configs, peer.org).contains(action) {
                 return refuse(
                     state,
                     Refusal::UnknownAction,
                     format!("the action {action:?} is turned off in this org"),
                 );
             }
-            ((*action).to_owned(), None, (*action).to_owned())
+            (action.as_str().to_owned(), None, action.as_str().to_owned())
         }
         ClientFrame::Vote { poll, choice } => (String::new(), Some((*poll, choice.as_str())), format!("vote:{choice}")),
         ClientFrame::Snapshot => return None,

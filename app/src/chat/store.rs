@@ -11,9 +11,6 @@ use crate::db::{self, Tenant};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Most active sessions a user may hold per project (DESIGN: at most 3).
-pub const SESSION_CAP: i64 = 3;
-
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Session {
     pub id: Uuid,

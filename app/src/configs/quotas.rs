@@ -6,10 +6,12 @@
 //! A quota is checked in the transaction that adds the row, under a transaction-scoped
 //! advisory lock on (quota, scope), so concurrent requests on any replica cannot overshoot it.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::key::Key;
 use super::store::ConfigStore;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -74,9 +76,10 @@ impl Quota {
 
     /// The org's limit, as this replica serves its config.
     pub fn limit(self, configs: &ConfigStore, org: Uuid) -> i64 {
-        configs
-            .get(org, KEY)
-            .and_then(|entry| entry.value.get(self.field()).and_then(Value::as_i64))
+        QUOTAS
+            .get(configs, org)
+            .get(self.field())
+            .copied()
             .unwrap_or_else(|| self.default_limit())
     }
 
@@ -131,24 +134,21 @@ impl Quota {
     }
 }
 
-/// The `quotas` value a new org starts with.
-pub fn defaults() -> Value {
-    let fields: Map<String, Value> = Quota::ALL
-        .iter()
-        .map(|q| (q.field().to_owned(), json!(q.default_limit())))
-        .collect();
-    Value::Object(fields)
-}
-
-/// Whether `value` is a valid `quotas` config: every field, each from 1 to its ceiling.
-pub fn valid(value: &Value) -> bool {
-    value.as_object().is_some_and(|fields| {
+/// The `quotas` config: every field, each from 1 to its ceiling.
+pub static QUOTAS: Key<BTreeMap<String, i64>> = Key {
+    name: KEY,
+    accepts: "an object {\"projects\": 1-500, \"guests\": 1-10000, \"invites\": 1-1000, \"polls_per_project\": 1-500} (set by the platform admin only)",
+    platform_only: true,
+    default: || {
+        Quota::ALL
+            .iter()
+            .map(|q| (q.field().to_owned(), q.default_limit()))
+            .collect()
+    },
+    within: |fields| {
         fields.len() == Quota::ALL.len()
-            && Quota::ALL.iter().all(|q| {
-                fields
-                    .get(q.field())
-                    .and_then(Value::as_i64)
-                    .is_some_and(|n| (1..=q.ceiling()).contains(&n))
-            })
-    })
-}
+            && Quota::ALL
+                .iter()
+                .all(|q| fields.get(q.field()).is_some_and(|n| (1..=q.ceiling()).contains(n)))
+    },
+};

@@ -62,7 +62,7 @@ impl Config {
 /// A key of the catalog; any other is "not found", whatever the endpoint.
 fn parse_key(key: String) -> ApiResult<ConfigKey> {
     let key = ConfigKey::try_from(key).map_err(ApiError::NotFound)?;
-    catalog::accepts(&key).map_err(ApiError::NotFound)?;
+    catalog::spec(&key).map_err(ApiError::NotFound)?;
     Ok(key)
 }
 
@@ -165,7 +165,8 @@ pub async fn put_config(
     JsonBody(body): JsonBody<PutConfig>,
 ) -> ApiResult<Response> {
     let key = parse_key(key)?;
-    let actor = if catalog::platform_only(&key) {
+    let spec = catalog::spec(&key).map_err(ApiError::NotFound)?;
+    let actor = if spec.platform_only() {
         if !principal.is_platform_admin() {
             principal.member_of(org)?;
             return Err(ApiError::Forbidden(format!(
@@ -177,7 +178,7 @@ pub async fn put_config(
         principal.admin_of(org)?.user_key
     };
     let expected = if_match(&headers)?;
-    catalog::check(&key, &body.value).map_err(ApiError::Unprocessable)?;
+    spec.check(&body.value).map_err(ApiError::Unprocessable)?;
 
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     // A guest's token names its own org; the platform admin may name any id.

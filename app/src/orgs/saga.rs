@@ -161,7 +161,8 @@ impl Saga<'_> {
     async fn apply_defaults(&self, org: Uuid) -> Result<(), sqlx::Error> {
         let mut tx = db::begin(self.db, Tenant::org(org)).await?;
         let mut published = Vec::new();
-        for (key, value) in catalog::defaults() {
+        for spec in catalog::KEYS {
+            let (key, value) = (spec.name(), spec.default_value());
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ($1, $2, $3, 1, 'system')
                  ON CONFLICT (org_id, key) DO NOTHING RETURNING version",
