@@ -8,6 +8,10 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use platform_contracts::metrics::{
+    self, CHAT_CONNECTIONS, CHAT_DELIVERY, CHAT_FRAMES_DELIVERED, CHAT_FRAMES_REJECTED, CHAT_SLOW_CONSUMERS,
+    CONFIG_RELOADS, CONFIG_VERSION, HTTP_REQUEST_DURATION, HTTP_REQUESTS,
+};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -16,9 +20,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::configs::store::ConfigStore;
-
-/// Request latency buckets (seconds); the SLO threshold in the manifest must be one of them.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -44,7 +45,7 @@ struct ResultLabels {
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS)
+    Histogram::new(metrics::latency_buckets_seconds())
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,21 +77,21 @@ impl Default for Metrics {
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let config_version = Family::<KeyLabels, Gauge>::default();
         let config_reloads = Family::<ResultLabels, Counter>::default();
-        registry.register("app_http_requests", "HTTP requests served", requests.clone());
+        registry.register(HTTP_REQUESTS.registered_name(), HTTP_REQUESTS.help, requests.clone());
         registry.register_with_unit(
-            "app_http_request_duration",
-            "HTTP request latency",
+            HTTP_REQUEST_DURATION.registered_name(),
+            HTTP_REQUEST_DURATION.help,
             Unit::Seconds,
             latency.clone(),
         );
         registry.register(
-            "app_config_version",
-            "Version of each config this replica serves (highest across orgs)",
+            CONFIG_VERSION.registered_name(),
+            CONFIG_VERSION.help,
             config_version.clone(),
         );
         registry.register(
-            "app_config_reloads",
-            "Config reloads triggered by Redis or the reconcile loop",
+            CONFIG_RELOADS.registered_name(),
+            CONFIG_RELOADS.help,
             config_reloads.clone(),
         );
         let chat_connections = Gauge::default();
@@ -99,28 +100,28 @@ impl Default for Metrics {
         let chat_slow = Counter::default();
         let chat_delivery = Histogram::new(DELIVERY_BUCKETS);
         registry.register(
-            "app_chat_connections",
-            "Open chat WebSocket connections on this replica",
+            CHAT_CONNECTIONS.registered_name(),
+            CHAT_CONNECTIONS.help,
             chat_connections.clone(),
         );
         registry.register(
-            "app_chat_frames_delivered",
-            "Frames written to chat sockets on this replica",
+            CHAT_FRAMES_DELIVERED.registered_name(),
+            CHAT_FRAMES_DELIVERED.help,
             chat_delivered.clone(),
         );
         registry.register(
-            "app_chat_frames_rejected",
-            "Chat frames refused with an error frame",
+            CHAT_FRAMES_REJECTED.registered_name(),
+            CHAT_FRAMES_REJECTED.help,
             chat_rejected.clone(),
         );
         registry.register(
-            "app_chat_slow_consumers",
-            "Chat connections dropped because they fell behind",
+            CHAT_SLOW_CONSUMERS.registered_name(),
+            CHAT_SLOW_CONSUMERS.help,
             chat_slow.clone(),
         );
         registry.register_with_unit(
-            "app_chat_delivery",
-            "Chat frame publish on one replica to dispatch on this one",
+            CHAT_DELIVERY.registered_name(),
+            CHAT_DELIVERY.help,
             Unit::Seconds,
             chat_delivery.clone(),
         );

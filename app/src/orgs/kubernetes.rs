@@ -14,16 +14,9 @@ use uuid::Uuid;
 use super::gate::{GateError, GateFuture, IsolationGate};
 use crate::domain::Slug;
 
-/// Selects the namespaces Kyverno isolates (the platform's `TENANT_LABEL`).
-pub const TENANT_LABEL: &str = "platform/tenant";
-/// Names the org a tenant namespace belongs to (required by the platform's label policy).
-pub const ORG_LABEL: &str = "platform/org";
-/// Set once the default-deny NetworkPolicy is in place.
-pub const ISOLATION_READY_LABEL: &str = "isolation-ready";
+pub use platform_contracts::tenancy::{DEFAULT_DENY, ISOLATION_READY_LABEL, ORG_LABEL, TENANT_LABEL};
 /// The org's id, so a namespace of an earlier org with the same slug is never adopted.
 pub const ORG_ID_ANNOTATION: &str = "platform/org-id";
-/// The NetworkPolicy Kyverno generates in every tenant namespace.
-pub const DEFAULT_DENY: &str = "default-deny";
 pub const FIELD_MANAGER: &str = "app-isolation-gate";
 
 #[derive(Clone)]

@@ -204,10 +204,6 @@ pub struct App {
     pub slo: Slo,
 }
 
-/// Upper bounds (ms) of the app's `app_http_request_duration_seconds` histogram buckets: the
-/// metrics contract of docs/metrics.md. A latency SLO threshold must be one of them.
-pub const LATENCY_BUCKETS_MS: [u32; 12] = [5, 10, 25, 50, 100, 250, 300, 500, 1000, 2500, 5000, 10000];
-
 /// Objectives over a 30-day window, as percentages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use platform_contracts::tenancy::{DEFAULT_DENY, ISOLATION_READY_LABEL, ORG_LABEL, TENANT_LABEL};
 use serde::Serialize;
 
 use super::ci::{self, CiInfraView, RegistryLoginView, SigningView};
@@ -317,15 +318,12 @@ pub struct TenancyView {
     pub org_label: &'static str,
     /// Set by the isolation gate once the default-deny NetworkPolicy exists.
     pub isolation_ready_label: &'static str,
+    /// The NetworkPolicy Kyverno generates in every tenant namespace; the gate waits for it.
+    pub default_deny: &'static str,
     pub ingress_namespace: &'static str,
     /// Namespaces no admission policy applies to (control plane, Kyverno, node agents).
     pub system_namespaces: Vec<&'static str>,
 }
-
-/// Label marking tenant namespaces; the isolation gate sets it, Kyverno selects on it.
-pub const TENANT_LABEL: &str = "platform/tenant";
-pub const ORG_LABEL: &str = "platform/org";
-pub const ISOLATION_READY_LABEL: &str = "isolation-ready";
 
 /// How Argo CD gets a component's manifests.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -631,6 +629,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> ResolvedEnvi
             tenant_label: TENANT_LABEL,
             org_label: ORG_LABEL,
             isolation_ready_label: ISOLATION_READY_LABEL,
+            default_deny: DEFAULT_DENY,
             ingress_namespace: GATEWAY_NAMESPACE,
             system_namespaces: system_namespaces(e),
         },

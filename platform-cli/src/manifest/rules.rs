@@ -8,13 +8,12 @@ use std::str::FromStr;
 
 use ipnet::Ipv4Net;
 use oci_spec::distribution::Reference;
+use platform_contracts::metrics::LATENCY_BUCKETS_MS;
 
 use super::ci;
 use super::cloud_limits;
 use super::diagnostic::{Code, Diagnostic};
-use super::model::{
-    ComponentPins, DatabaseMode, LATENCY_BUCKETS_MS, Manifest, ObservabilityMode, PolicyMode, Provider, limits,
-};
+use super::model::{ComponentPins, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider, limits};
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
 

@@ -884,6 +884,24 @@ async fn metrics_and_openapi_describe_the_running_app(_: PgPoolOptions, options:
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
     assert!(!text.contains(&org.to_string()), "no tenant ids in metrics");
+    // Only families the rendered alerts and dashboards query (OpenMetrics names a counter's
+    // family without `_total`), and each of them but the rejections, whose labelled family is
+    // empty until a frame is refused.
+    let exported: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let contract: std::collections::BTreeSet<&str> = platform_contracts::metrics::ALL
+        .iter()
+        .map(|m| match m.kind {
+            platform_contracts::metrics::Kind::Counter => m.name.trim_end_matches("_total"),
+            _ => m.name,
+        })
+        .collect();
+    let missing: Vec<&str> = contract.difference(&exported).copied().collect();
+    assert!(exported.is_subset(&contract), "{exported:?} not all in {contract:?}");
+    assert_eq!(missing, ["app_chat_frames_rejected"]);
 
     let (status, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);

@@ -289,31 +289,3 @@ async fn a_gate_timeout_fails_the_org_and_deletes_its_namespace(_: PgPoolOptions
     assert_eq!(configs, 0, "defaults compensated");
     assert_eq!(kubernetes::namespace_of(&acme()), "org-acme");
 }
-
-/// The labels the gate sets are the ones the platform's rendered Kyverno policies select on
-/// (`policies/<env>/`, rendered from platform.yaml), and the policy the gate waits for is the
-/// one they generate.
-#[test]
-fn the_gate_speaks_the_rendered_policies_labels() {
-    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-    for env in ["dev", "staging", "prod"] {
-        let read = |file: &str| {
-            let text = std::fs::read_to_string(policies.join(env).join(file)).expect("rendered policy");
-            yaml_serde::from_str::<Value>(&text).expect("yaml")
-        };
-        let isolation = read("tenant-network-isolation.yaml");
-        let rule = &isolation["spec"]["rules"][0];
-        assert_eq!(rule["generate"]["name"], kubernetes::DEFAULT_DENY, "{env}");
-        let selector = &rule["match"]["any"][0]["resources"]["selector"]["matchLabels"];
-        assert_eq!(selector, &json!({ kubernetes::TENANT_LABEL: "true" }), "{env}");
-        assert_eq!(
-            rule["generate"]["data"]["spec"],
-            json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
-        );
-        let labels = read("require-labels.yaml").to_string();
-        assert!(
-            labels.contains(&format!("\"{}\":\"?*\"", kubernetes::ORG_LABEL)),
-            "{env}: {labels}"
-        );
-    }
-}

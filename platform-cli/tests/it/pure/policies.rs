@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use platform_cli::manifest::resolve::{ORG_LABEL, TENANT_LABEL};
 use platform_cli::manifest::{self, Manifest};
 use platform_cli::render;
+use platform_contracts::tenancy::{DEFAULT_DENY, ORG_LABEL, TENANT_LABEL};
 use serde_json::{Value, json};
 
 struct Env {
@@ -183,6 +183,11 @@ fn tenant_selectors_are_the_labels_the_isolation_gate_sets() {
             json!(["Ingress", "Egress"])
         );
         assert_eq!(rules[0]["generate"]["data"]["spec"]["podSelector"], json!({}));
+        assert_eq!(
+            rules[0]["generate"]["name"],
+            json!(DEFAULT_DENY),
+            "the gate waits for this one"
+        );
         assert_eq!(isolation["spec"]["generateExisting"], json!(true));
 
         let restricted = policy(&env, "pod-security-restricted");
