@@ -22,7 +22,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let resolved = resolve(&loaded.manifest);
+    let resolved = resolve(&loaded.manifest)?;
     let Some(env) = resolved.iter().find(|r| r.env.name == args.target.env) else {
         let names: Vec<_> = resolved.iter().map(|r| r.env.name.as_str()).collect();
         return Err(miette::miette!(
@@ -32,6 +32,6 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         ));
     };
     let root = args.common.trusted_root()?;
-    let policy = TrustPolicy::from_manifest(&loaded.manifest, root.path.clone());
+    let policy = TrustPolicy::from_manifest(&loaded.manifest, root.path.clone())?;
     verify_report::run(&env.images(), &policy, &args.common)
 }

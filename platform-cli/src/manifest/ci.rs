@@ -182,9 +182,22 @@ pub enum SigningView {
     },
 }
 
+/// A manifest with no identity the rendered workflow can sign with: neither `publicKey` nor
+/// `keyless`, or `keyless` with a GitOps repository outside github.com. `validate` refuses both
+/// with a diagnostic of its own; this is what a caller that skipped it gets instead of a guess.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the manifest has no signing identity the rendered workflow can sign with")]
+#[diagnostic(
+    code(manifest::no_signing_identity),
+    help(
+        "run `platform validate`: set `signing.publicKey`, or `signing.keyless` with a `gitops.repoURL` on github.com"
+    )
+)]
+pub struct NoSigningIdentity;
+
 /// The manifest's signing identity, with defaults filled in. Validation has refused a keyless
 /// identity that differs from the workflow's, so here the workflow's own is the identity.
-pub fn signing(m: &Manifest) -> SigningView {
+pub fn signing(m: &Manifest) -> Result<SigningView, NoSigningIdentity> {
     match (&m.signing.public_key, &m.signing.keyless) {
         (Some(key), _) => {
             let (key_ref, key_secret) = match &m.signing.private_key {
@@ -195,28 +208,22 @@ pub fn signing(m: &Manifest) -> SigningView {
                     Some(DEFAULT_KEY_SECRET.to_string()),
                 ),
             };
-            SigningView::Key {
+            Ok(SigningView::Key {
                 public_key: key.trim().to_string(),
                 key_ref,
                 password_secret: key_secret.is_some().then_some(KEY_PASSWORD_SECRET),
                 key_secret,
-            }
+            })
         }
-        (None, keyless) => {
-            let derived = workflow_identity(m);
-            let given = keyless.as_ref();
-            SigningView::Keyless {
-                issuer: given.map_or_else(|| GITHUB_ACTIONS_ISSUER.to_string(), |k| k.issuer.clone()),
-                subject: given
-                    .and_then(|k| k.subject.clone())
-                    .or_else(|| derived.as_ref().map(|d| d.subject.clone()))
-                    .unwrap_or_default(),
-                workflow_repository: given
-                    .and_then(|k| k.workflow_repository.clone())
-                    .or_else(|| derived.map(|d| d.repository))
-                    .unwrap_or_default(),
-            }
+        (None, Some(keyless)) => {
+            let derived = workflow_identity(m).ok_or(NoSigningIdentity)?;
+            Ok(SigningView::Keyless {
+                issuer: keyless.issuer.clone(),
+                subject: keyless.subject.clone().unwrap_or(derived.subject),
+                workflow_repository: keyless.workflow_repository.clone().unwrap_or(derived.repository),
+            })
         }
+        (None, None) => Err(NoSigningIdentity),
     }
 }
 
@@ -432,7 +439,38 @@ pub fn gcp_kms_key(path: &str) -> Option<GcpKmsKey> {
 
 #[cfg(test)]
 mod tests {
-    use super::{RegistryKind, github_repository};
+    use super::{NoSigningIdentity, RegistryKind, SigningView, github_repository, signing};
+
+    fn example() -> crate::manifest::Manifest {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/gke-central-mimir.yaml");
+        crate::manifest::load(std::path::Path::new(path))
+            .expect("valid example")
+            .manifest
+    }
+
+    /// No identity is invented: without one the workflow can sign with, there is none.
+    #[test]
+    fn a_manifest_without_a_usable_identity_has_none() {
+        let mut m = example();
+        let Ok(SigningView::Keyless {
+            subject,
+            workflow_repository,
+            ..
+        }) = signing(&m)
+        else {
+            panic!("the example signs keyless");
+        };
+        assert!(subject.starts_with("https://github.com/") && !workflow_repository.is_empty());
+        m.gitops.repo_url = "https://git.example.org/ops/platform.git".into();
+        assert!(
+            matches!(signing(&m), Err(NoSigningIdentity)),
+            "keyless outside github.com"
+        );
+        m.signing.keyless = None;
+        assert!(matches!(signing(&m), Err(NoSigningIdentity)), "no identity at all");
+        let rendered = crate::manifest::resolve::resolve(&m);
+        assert!(rendered.is_err(), "nothing resolves without an identity");
+    }
 
     #[test]
     fn registry_kinds_by_host() {

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use platform_contracts::tenancy::{DEFAULT_DENY, ISOLATION_READY_LABEL, ORG_LABEL, TENANT_LABEL};
 use serde::Serialize;
 
-use super::ci::{self, CiInfraView, RegistryLoginView, SigningView};
+use super::ci::{self, CiInfraView, NoSigningIdentity, RegistryLoginView, SigningView};
 use super::cloud_limits;
 use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
 use super::pins::Pins;
@@ -390,11 +390,11 @@ pub struct CiStateView {
 }
 
 /// The repository-wide view of a valid manifest.
-pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
-    let signing = ci::signing(manifest);
+pub fn resolve_platform(manifest: &Manifest) -> Result<ResolvedPlatform, NoSigningIdentity> {
+    let signing = ci::signing(manifest)?;
     let ci_infra = ci::infra(manifest);
     let ci_state = ci_infra.as_ref().and_then(|infra| ci_state(manifest, infra));
-    ResolvedPlatform {
+    Ok(ResolvedPlatform {
         ci_infra,
         ci_state,
         platform: manifest.metadata.name.clone(),
@@ -406,7 +406,7 @@ pub fn resolve_platform(manifest: &Manifest) -> ResolvedPlatform {
         signing,
         app_repository: format!("{}/{}/app", manifest.registry.host, manifest.registry.namespace),
         environments: manifest.environments.iter().map(|e| e.name.clone()).collect(),
-    }
+    })
 }
 
 /// The CI root's state sits in the state storage of the first environment in the registry's
@@ -449,7 +449,7 @@ fn state_storage(platform: &str, provider: Provider, names: &model::TerraformSta
 }
 
 /// Resolves every environment of a valid manifest, in manifest order.
-pub fn resolve(manifest: &Manifest) -> Vec<ResolvedEnvironment> {
+pub fn resolve(manifest: &Manifest) -> Result<Vec<ResolvedEnvironment>, NoSigningIdentity> {
     manifest
         .environments
         .iter()
@@ -459,7 +459,8 @@ pub fn resolve(manifest: &Manifest) -> Vec<ResolvedEnvironment> {
 
 /// Resolves `e` as an environment of `manifest`, whether or not the manifest lists it (an
 /// environment depends on the platform-level fields and its own, never on the others).
-pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> ResolvedEnvironment {
+pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<ResolvedEnvironment, NoSigningIdentity> {
+    let signing = ci::signing(m)?;
     let platform = m.metadata.name.clone();
     let provider = provider_name(e.cluster.provider);
     let pins = super::pins::of(m, e);
@@ -485,12 +486,12 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> ResolvedEnvi
         let email = format!("{id}@{project}.iam.gserviceaccount.com");
         (id, email)
     });
-    ResolvedEnvironment {
+    Ok(ResolvedEnvironment {
         gitops: GitOpsView {
             repo_url: m.gitops.repo_url.clone(),
             target_revision: m.gitops.target_revision.clone(),
         },
-        signing: ci::signing(m),
+        signing,
         env: EnvView {
             name: e.name.clone(),
             production: e.production,
@@ -635,7 +636,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> ResolvedEnvi
         },
         components,
         platform,
-    }
+    })
 }
 
 fn karpenter(cluster: &str, e: &model::Environment) -> KarpenterView {
@@ -837,7 +838,7 @@ mod tests {
     fn every_helm_component_resolves_its_pinned_chart_version() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/eks-three-envs.yaml");
         let loaded = crate::manifest::load(std::path::Path::new(path)).expect("valid example");
-        for env in super::resolve(&loaded.manifest) {
+        for env in super::resolve(&loaded.manifest).expect("an identity") {
             for c in env
                 .components
                 .iter()

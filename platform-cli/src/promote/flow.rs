@@ -243,7 +243,8 @@ fn source_pins(
 
 /// Every image the target would deploy must carry a signature the manifest trusts.
 async fn verify_gate(edited: &LoadedManifest, source: &Pins, request: &Request) -> Result<String, PromoteError> {
-    let policy = TrustPolicy::from_manifest(&edited.manifest, request.trusted_root.clone());
+    let policy = TrustPolicy::from_manifest(&edited.manifest, request.trusted_root.clone())
+        .map_err(|e| PromoteError::Render(Box::new(e.into())))?;
     match verify_image(&source.app_image, &policy, &request.registry).await {
         Ok(v) => Ok(format!(
             "verified `{}` ({}, {} signature(s))",

@@ -30,6 +30,9 @@ pub enum RenderError {
     #[error("embedded template {0} is not UTF-8")]
     #[diagnostic(code(render::template_encoding), help("templates must be UTF-8 text"))]
     NotUtf8(String),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Signing(#[from] crate::manifest::ci::NoSigningIdentity),
 }
 
 impl RenderError {
@@ -110,7 +113,7 @@ pub fn render(loaded: &LoadedManifest, selected: &[String]) -> Result<Tree, Rend
 
 /// Renders the selected environments (all when `selected` is empty) for `layout`.
 pub fn render_as(loaded: &LoadedManifest, selected: &[String], layout: Layout) -> Result<Tree, RenderError> {
-    let resolved = resolve(&loaded.manifest);
+    let resolved = resolve(&loaded.manifest)?;
     let names: Vec<String> = resolved.iter().map(|r| r.env.name.clone()).collect();
     for name in selected {
         if !names.contains(name) {
@@ -134,7 +137,7 @@ pub fn render_as(loaded: &LoadedManifest, selected: &[String], layout: Layout) -
     }
     // Repository-wide files list every environment, so they come with a full render only.
     if selected.is_empty() {
-        let platform = resolve_platform(&loaded.manifest);
+        let platform = resolve_platform(&loaded.manifest)?;
         let mut context = tera::Context::from_serialize(&platform).map_err(RenderError::template)?;
         context.insert("toolkit", &layout.toolkit());
         context.insert("manifest_file", &source_file);
@@ -171,7 +174,7 @@ impl EnvironmentRenderer {
         manifest: &crate::manifest::Manifest,
         env: &crate::manifest::model::Environment,
     ) -> Result<BTreeMap<String, Vec<u8>>, RenderError> {
-        let resolved = crate::manifest::resolve::resolve_environment(manifest, env);
+        let resolved = crate::manifest::resolve::resolve_environment(manifest, env)?;
         let mut tree = Tree::default();
         render_env(&self.tera, &resolved, "platform.yaml", &mut tree)?;
         Ok(tree.files)

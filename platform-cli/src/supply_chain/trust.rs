@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::manifest::Manifest;
-use crate::manifest::ci::{self, SigningView};
+use crate::manifest::ci::{self, NoSigningIdentity, SigningView};
 
 /// Who must have signed an image, and what evidence is required.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +33,8 @@ pub enum TrustPolicy {
 impl TrustPolicy {
     /// The manifest's signing identity, as resolved once for the workflow and Kyverno too. The
     /// transparency log is always required here, as in the rendered Kyverno policy.
-    pub fn from_manifest(manifest: &Manifest, trusted_root: Option<PathBuf>) -> Self {
-        match ci::signing(manifest) {
+    pub fn from_manifest(manifest: &Manifest, trusted_root: Option<PathBuf>) -> Result<Self, NoSigningIdentity> {
+        Ok(match ci::signing(manifest)? {
             SigningView::Key { public_key, .. } => TrustPolicy::Key {
                 public_key,
                 ignore_tlog: false,
@@ -47,10 +47,10 @@ impl TrustPolicy {
             } => TrustPolicy::Keyless {
                 identity: subject,
                 issuer,
-                workflow_repository: Some(workflow_repository).filter(|r| !r.is_empty()),
+                workflow_repository: Some(workflow_repository),
                 trusted_root,
             },
-        }
+        })
     }
 
     pub fn trusted_root(&self) -> Option<&PathBuf> {

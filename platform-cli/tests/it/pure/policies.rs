@@ -251,7 +251,7 @@ fn kyverno_test_cases_cover_a_pass_and_a_fail_per_validate_rule() {
 fn platform_verify_and_kyverno_use_one_trust_config() {
     use platform_cli::supply_chain::TrustPolicy;
     for (m, env) in environments() {
-        let policy = TrustPolicy::from_manifest(&m, None);
+        let policy = TrustPolicy::from_manifest(&m, None).expect("an identity");
         let p = policy_doc(&env);
         let entry = &p["spec"]["rules"][0]["verifyImages"][0]["attestors"][0]["entries"][0];
         // Rebuild the trust policy from what admission will enforce; it must be the same.
