@@ -314,7 +314,7 @@ mod tests {
             let outside_middle_class = matches!(c as u32, 0..=0x20 | 0x7F..=0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000);
             assert_eq!(blank_or_control, outside_middle_class, "U+{:04X}", c as u32);
             let outside_text_class = matches!(c as u32, 0..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F | 0x7F..=0x9F);
-            assert_eq!(super::refused_control(c), outside_text_class, "U+{:04X}", c as u32);
+            assert_eq!(refused_control(c), outside_text_class, "U+{:04X}", c as u32);
         }
     }
 

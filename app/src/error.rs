@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -212,7 +212,7 @@ where
 const JSON_CONTENT_TYPE_HINT: &str = "send the body as JSON with `Content-Type: application/json`";
 
 /// `application/json` or `application/<anything>+json`, parameters ignored, as `axum::Json` takes.
-fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+fn json_content_type(headers: &HeaderMap) -> bool {
     let Some(essence) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

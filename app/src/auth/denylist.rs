@@ -101,7 +101,7 @@ impl Denylist {
             Revoked::Token(jti) => conn.set_ex::<_, _, ()>(key(jti), 1u8, ENTRY_TTL.as_secs()).await?,
             Revoked::User { user, before } => {
                 conn.set_ex::<_, _, ()>(user_key(user), before, ENTRY_TTL.as_secs())
-                    .await?
+                    .await?;
             }
         }
         Ok(())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use platform_contracts::metrics::{
@@ -236,7 +236,7 @@ pub fn router(metrics: Arc<Metrics>) -> axum::Router {
 
 /// The `method` label: the standard methods by name, anything else (hyper accepts any token, of
 /// any length) as `OTHER`, so no request can add label values.
-fn method_label(method: &axum::http::Method) -> &'static str {
+fn method_label(method: &Method) -> &'static str {
     const STANDARD: [&str; 9] = [
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
     ];

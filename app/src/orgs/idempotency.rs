@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -43,7 +43,7 @@ pub fn fingerprint(canonical: &Value) -> Vec<u8> {
     Sha256::digest(canonical.to_string().as_bytes()).to_vec()
 }
 
-pub fn check_key(raw: Option<&axum::http::HeaderValue>) -> Result<String, ApiError> {
+pub fn check_key(raw: Option<&HeaderValue>) -> Result<String, ApiError> {
     let raw = raw.ok_or_else(|| {
         ApiError::BadRequest(
             "send an Idempotency-Key header (e.g. a fresh UUID) so that a retried request cannot create the \

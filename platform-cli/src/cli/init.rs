@@ -289,5 +289,5 @@ fn print_next_steps(created: &init::Created, dir: &Path) {
 /// `s` quoted for a POSIX shell where it needs it (a NUL, which no shell word holds, is dropped).
 fn shell_word(s: &str) -> String {
     let s = s.replace('\0', "");
-    shlex::try_quote(&s).map_or(s.clone(), |q| q.into_owned())
+    shlex::try_quote(&s).map_or(s.clone(), std::borrow::Cow::into_owned)
 }

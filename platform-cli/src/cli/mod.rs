@@ -87,7 +87,7 @@ struct ClusterArg {
 }
 
 impl ClusterArg {
-    fn context_for(&self, env: &crate::manifest::model::Environment) -> Option<String> {
+    fn context_for(&self, env: &manifest::model::Environment) -> Option<String> {
         self.context.clone().or_else(|| env.cluster.kubeconfig_context.clone())
     }
 }
@@ -134,7 +134,7 @@ fn color() -> bool {
 }
 
 /// The named environment of a loaded manifest, or an error listing the ones there are.
-fn environment<'a>(loaded: &'a LoadedManifest, name: &str) -> miette::Result<&'a crate::manifest::model::Environment> {
+fn environment<'a>(loaded: &'a LoadedManifest, name: &str) -> miette::Result<&'a manifest::model::Environment> {
     loaded
         .manifest
         .environments

@@ -127,7 +127,9 @@ pub struct FlagProblem {
 pub fn flag_problems(problems: &[Problem]) -> Vec<FlagProblem> {
     let mut out: Vec<FlagProblem> = Vec::new();
     for p in problems {
-        let flag = p.question.map_or_else(|| p.diagnostic.field.clone(), |q| q.flag());
+        let flag = p
+            .question
+            .map_or_else(|| p.diagnostic.field.clone(), answers::Question::flag);
         if out.iter().any(|f| f.flag == flag && f.message == p.diagnostic.message) {
             continue;
         }
@@ -145,7 +147,9 @@ fn invalid_lines(problems: &[Problem]) -> String {
     problems
         .iter()
         .map(|p| {
-            let flag = p.question.map_or_else(|| p.diagnostic.field.clone(), |q| q.flag());
+            let flag = p
+                .question
+                .map_or_else(|| p.diagnostic.field.clone(), answers::Question::flag);
             format!("  {flag}: {} [{}]", p.explain(), p.diagnostic.field)
         })
         .collect::<Vec<_>>()

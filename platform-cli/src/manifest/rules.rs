@@ -679,7 +679,7 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
         let nodes_network = cl.network_cidr.parse::<ipnet::IpNet>().ok();
         for (i, addresses) in cl.load_balancer_addresses.iter().enumerate() {
             let pointer = format!("{p}/loadBalancerAddresses/{i}");
-            match super::cloud_limits::parse_address_range(addresses) {
+            match cloud_limits::parse_address_range(addresses) {
                 Err(why) => c.invalid(
                     &pointer,
                     format!("\"{addresses}\" is not an address range: {why}"),

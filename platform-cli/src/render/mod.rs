@@ -174,7 +174,7 @@ impl EnvironmentRenderer {
         manifest: &crate::manifest::Manifest,
         env: &crate::manifest::model::Environment,
     ) -> Result<BTreeMap<String, Vec<u8>>, RenderError> {
-        let resolved = crate::manifest::resolve::resolve_environment(manifest, env)?;
+        let resolved = resolve::resolve_environment(manifest, env)?;
         let mut tree = Tree::default();
         render_env(&self.tera, &resolved, "platform.yaml", &mut tree)?;
         Ok(tree.files)

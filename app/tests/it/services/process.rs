@@ -46,7 +46,7 @@ async fn otlp_receiver() -> (u16, Arc<AtomicUsize>) {
     let counter = Arc::clone(&exports);
     let app = Router::new().route(
         "/v1/traces",
-        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        post(move |headers: http::HeaderMap, body: axum::body::Bytes| {
             let counter = Arc::clone(&counter);
             async move {
                 if headers
@@ -56,7 +56,7 @@ async fn otlp_receiver() -> (u16, Arc<AtomicUsize>) {
                 {
                     counter.fetch_add(1, Ordering::SeqCst);
                 }
-                axum::http::StatusCode::OK
+                http::StatusCode::OK
             }
         }),
     );

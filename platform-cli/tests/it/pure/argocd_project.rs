@@ -9,7 +9,7 @@ use serde_json::Value;
 fn documents(text: &str) -> Vec<Value> {
     text.split("\n---\n")
         .filter_map(|doc| yaml_serde::from_str::<Value>(doc).ok())
-        .filter(|v| v.is_object())
+        .filter(serde_json::Value::is_object)
         .collect()
 }
 

@@ -125,7 +125,7 @@ fn the_repository_tree_is_rendered_from_platform_yaml() {
     let loaded = manifest::load(&repo().join("platform.yaml")).expect("platform.yaml is valid");
     let tree = render::render(&loaded, &[]).expect("renders");
     let drift = render::output::check(&tree, &repo()).expect("readable");
-    let paths: Vec<&str> = drift.iter().map(|d| d.path()).collect();
+    let paths: Vec<&str> = drift.iter().map(platform_cli::render::output::Drift::path).collect();
     assert!(
         paths.is_empty(),
         "out of date: {paths:?}; run `cargo run -p platform-cli -- render` and commit"
