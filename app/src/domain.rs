@@ -320,8 +320,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_states_the_same_rules() {
-        let doc =
-            serde_json::to_string(&<crate::ops::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap_or_default();
+        let doc = serde_json::to_string(&crate::routes::openapi()).unwrap_or_default();
         let name = serde_json::to_string(NAME_PATTERN).unwrap_or_default();
         let reason = serde_json::to_string(REASON_PATTERN).unwrap_or_default();
         let text = serde_json::to_string(TEXT_PATTERN).unwrap_or_default();

@@ -1,13 +1,14 @@
 //! Projects and their members. Every query runs in the caller's tenant, so RLS
 //! scopes it to the org whatever the WHERE clause says.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{Member, Principal};
@@ -17,15 +18,12 @@ use crate::domain::{Name, OrgRole, ProjectRole};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/orgs/{org}/projects", get(list_projects).post(create_project))
-        .route("/api/v1/orgs/{org}/projects/{project}", get(get_project))
-        .route("/api/v1/orgs/{org}/projects/{project}/members", get(list_members))
-        .route(
-            "/api/v1/orgs/{org}/projects/{project}/members/{user_key}",
-            put(put_member).delete(remove_member),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(get_project))
+        .routes(routes!(list_members))
+        .routes(routes!(put_member, remove_member))
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]

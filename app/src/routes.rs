@@ -14,6 +14,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use axum::response::IntoResponse;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::error::ApiError;
 use crate::ops::{health, metrics, openapi};
 use crate::state::AppState;
@@ -41,17 +46,47 @@ async fn strip_client_request_id(mut request: axum::extract::Request) -> axum::e
     request
 }
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// Every endpoint the OpenAPI document describes: each handler's `#[utoipa::path]` gives both
+/// its route and its operation.
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(auth::routes::router())
         .merge(orgs::routes::router())
         .merge(projects::router())
         .merge(configs::routes::router())
         .merge(chat::routes::router())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// The OpenAPI document of [`router`], as `/api/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::finish(documented().split_for_parts().1)
+}
+
+pub fn router(state: AppState) -> Router {
+    let (documented, doc) = documented().split_for_parts();
+    // Serialized once: the document is the same for every request.
+    let doc = openapi::finish(doc)
+        .to_json()
+        .map(axum::body::Bytes::from)
+        .map_err(|e| e.to_string());
+    let api = documented
         .merge(ui::router())
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/api/openapi.json", get(openapi::serve))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    match doc {
+                        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+                        Err(e) => {
+                            ApiError::Internal(format!("the OpenAPI document does not serialize: {e}")).into_response()
+                        }
+                    }
+                }
+            }),
+        )
         .fallback(|| async { ApiError::NotFound("no such endpoint; see /api/openapi.json".to_owned()) })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this endpoint does not take that method; see /api/openapi.json".to_owned())

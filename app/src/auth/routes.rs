@@ -1,14 +1,15 @@
 //! `/api/v1/auth/*` and invites.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::denylist::{self, Revoked};
@@ -19,19 +20,16 @@ use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::ratelimit::{self, Bucket, Verdict};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/admin", post(admin_sign_in))
-        .route("/api/v1/auth/guest", post(guest_sign_in))
-        .route("/api/v1/auth/sign-out", post(sign_out))
-        .route("/api/v1/auth/revoke", post(revoke))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/orgs/{org}/invites", post(mint_invite).get(list_invites))
-        .route(
-            "/api/v1/orgs/{org}/invites/{invite}",
-            axum::routing::delete(revoke_invite),
-        )
-        .route("/api/v1/orgs/{org}/users/{user_key}/revoke", post(revoke_user))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(admin_sign_in))
+        .routes(routes!(guest_sign_in))
+        .routes(routes!(sign_out))
+        .routes(routes!(revoke))
+        .routes(routes!(me))
+        .routes(routes!(mint_invite, list_invites))
+        .routes(routes!(revoke_invite))
+        .routes(routes!(revoke_user))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

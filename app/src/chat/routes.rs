@@ -1,14 +1,16 @@
 //! `/api/v1/orgs/{org}/projects/{project}/chats` (sessions under the cap), `/polls`, and the
 //! WebSocket.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::hub;
@@ -22,27 +24,16 @@ use crate::domain::{OrgRole, ProjectRole};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/orgs/{org}/projects/{project}/chats",
-            get(list_chats).post(open_chat),
-        )
-        .route(
-            "/api/v1/orgs/{org}/projects/{project}/chats/{session}",
-            delete(close_chat),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_chats, open_chat))
+        .routes(routes!(close_chat))
+        .routes(routes!(list_polls, open_poll))
+        .routes(routes!(delete_poll))
+        // The WebSocket upgrade is described in docs/chat-protocol.md, not in OpenAPI.
         .route(
             "/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws",
             get(socket::connect),
-        )
-        .route(
-            "/api/v1/orgs/{org}/projects/{project}/polls",
-            get(list_polls).post(open_poll),
-        )
-        .route(
-            "/api/v1/orgs/{org}/projects/{project}/polls/{poll}",
-            delete(delete_poll),
         )
 }
 

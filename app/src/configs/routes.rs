@@ -1,15 +1,16 @@
 //! `/api/v1/orgs/{org}/configs`: reads from this replica's memory, writes to PostgreSQL with
 //! optimistic concurrency on the version.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::store::ConfigEntry;
@@ -20,11 +21,11 @@ use crate::domain::{ConfigKey, Reason};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/orgs/{org}/configs", get(list_configs))
-        .route("/api/v1/orgs/{org}/configs/{key}", get(get_config).put(put_config))
-        .route("/api/v1/orgs/{org}/configs/{key}/history", get(config_history))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_configs))
+        .routes(routes!(get_config, put_config))
+        .routes(routes!(config_history))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,9 +1,8 @@
-//! The OpenAPI document served at `/api/openapi.json`, generated from the handlers' own
-//! annotations. A path is still written three times (the router, the handler's annotation and
-//! the list below), so they can drift: schemathesis checks the document against the running
-//! app in the test command, and `app/tests/it/services/api.rs` that the main paths are documented.
+//! The OpenAPI document served at `/api/openapi.json`. Each path is written once, in its
+//! handler's `#[utoipa::path]`, which routes the request too (utoipa-axum's `routes!`), so the
+//! document and the router cannot disagree; schemathesis checks the document against the
+//! running app in the test command.
 
-use axum::Json;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -11,46 +10,23 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, chat, configs, orgs, projects};
+use crate::configs;
 
+/// What the document says beyond its paths; the paths come from the routes (see
+/// [`crate::routes::openapi`]).
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "app", description = "The multi-tenant workload the platform deploys."),
-    paths(
-        super::health::healthz,
-        super::health::readyz,
-        auth::routes::admin_sign_in,
-        auth::routes::guest_sign_in,
-        auth::routes::sign_out,
-        auth::routes::revoke,
-        auth::routes::me,
-        auth::routes::mint_invite,
-        auth::routes::list_invites,
-        auth::routes::revoke_invite,
-        auth::routes::revoke_user,
-        orgs::routes::create_org,
-        orgs::routes::get_org,
-        projects::list_projects,
-        projects::create_project,
-        projects::get_project,
-        projects::list_members,
-        projects::put_member,
-        projects::remove_member,
-        configs::routes::list_configs,
-        configs::routes::get_config,
-        configs::routes::put_config,
-        configs::routes::config_history,
-        chat::routes::list_chats,
-        chat::routes::open_chat,
-        chat::routes::close_chat,
-        chat::routes::list_polls,
-        chat::routes::open_poll,
-        chat::routes::delete_poll,
-    ),
-    components(schemas(crate::error::Problem, configs::catalog::KeyName)),
-    modifiers(&Conventions)
+    components(schemas(crate::error::Problem, configs::catalog::KeyName))
 )]
 pub struct ApiDoc;
+
+/// The document for `routed` (the routes' own operations merged into [`ApiDoc`]), with the
+/// conventions every operation shares filled in.
+pub fn finish(mut routed: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    Conventions.modify(&mut routed);
+    routed
+}
 
 /// What holds for every operation, written once instead of on each handler: the bearer scheme;
 /// errors as `application/problem+json`; the answers any JSON body (400, 413, 415, 422) or any
@@ -135,8 +111,4 @@ impl Modify for Conventions {
             }
         }
     }
-}
-
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }

@@ -1,12 +1,13 @@
 //! `POST /api/v1/orgs` (the saga behind an Idempotency-Key) and `GET /api/v1/orgs/{org}`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::idempotency::{self, Begin};
@@ -18,10 +19,10 @@ use crate::domain::{Name, Slug};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/orgs", post(create_org))
-        .route("/api/v1/orgs/{org}", get(get_org))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_org))
+        .routes(routes!(get_org))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
