@@ -204,9 +204,8 @@ async fn a_revocation_reaches_every_replica_and_redis_down_fails_closed(_: PgPoo
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
-async fn guests_sign_in_with_invites_and_act_within_their_role(_: PgPoolOptions, options: PgConnectOptions) {
+async fn a_wrong_admin_credential_is_refused(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(&options).await;
-    let admin = app.admin_token().await;
     let (status, body) = app
         .call(
             Method::POST,
@@ -222,8 +221,14 @@ async fn guests_sign_in_with_invites_and_act_within_their_role(_: PgPoolOptions,
         "detail": "the platform-admin credential is not valid"})
     );
 
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn an_invite_signs_in_one_guest_with_its_role(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
     let org = app.create_org(&admin, "acme").await;
-    let other_org = app.create_org(&admin, "globex").await;
     let (owner, owner_body) = app.guest(&admin, org, "admin").await;
     assert_eq!(owner_body["me"]["user_key"], "guest-0001");
     assert_eq!(owner_body["me"]["role"], "admin");
@@ -249,7 +254,6 @@ async fn guests_sign_in_with_invites_and_act_within_their_role(_: PgPoolOptions,
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(member_body["me"]["user_key"], "guest-0002");
-    let member = member_body["token"].as_str().expect("token").to_owned();
     let (status, body) = app
         .call(
             Method::POST,
@@ -263,6 +267,18 @@ async fn guests_sign_in_with_invites_and_act_within_their_role(_: PgPoolOptions,
         body["detail"],
         "the invite code is not valid, used up or expired; ask an admin of your org for a new one"
     );
+
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn members_and_guests_act_only_within_their_role(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let other_org = app.create_org(&admin, "globex").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let (member, _) = app.guest(&owner, org, "member").await;
 
     // Members cannot mint invites, create projects or change configs.
     let (status, _) = app
@@ -309,6 +325,17 @@ async fn guests_sign_in_with_invites_and_act_within_their_role(_: PgPoolOptions,
         (status, body["detail"].clone()),
         (StatusCode::NOT_FOUND, json!(format!("org {other_org} not found")))
     );
+
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn org_admins_manage_projects_and_their_members(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let (member, _) = app.guest(&owner, org, "member").await;
 
     // Projects and members.
     let (status, project) = app
