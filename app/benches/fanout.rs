@@ -137,7 +137,7 @@ impl Side for App {
 }
 
 struct Nchan {
-    servers: Vec<Child>,
+    servers: Vec<Nginx>,
     http: reqwest::Client,
     publish_url: String,
 }
@@ -147,7 +147,7 @@ impl Side for Nchan {
         // The workers do the work; their master forks them, so meter the whole process group.
         self.servers
             .iter()
-            .filter_map(Child::id)
+            .filter_map(|nginx| nginx.master.id())
             .flat_map(|master| {
                 let children =
                     std::fs::read_to_string(format!("/proc/{master}/task/{master}/children")).unwrap_or_default();
@@ -275,7 +275,61 @@ async fn measure<S: Side>(side: &mut S, endpoints: &[Endpoint], n: u64, secs: u6
     })
 }
 
-async fn start_nginx(dir: &std::path::Path, name: &str) -> Result<(Child, u16), Error> {
+/// An nginx master and its workers, in a process group of their own so they stop together: a
+/// worker outlives a master killed outright, holding its sockets. Dropping this (at the end, on
+/// an error, or when the bench is interrupted) stops the whole group.
+struct Nginx {
+    master: Child,
+}
+
+impl Nginx {
+    fn group(&self) -> Option<u32> {
+        self.master.id()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(group) = self.group() {
+            stop_group(group);
+        }
+    }
+}
+
+/// Processes whose process group is `group`, from /proc.
+fn group_members(group: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // After the `(comm)` field: state, ppid, pgrp.
+            let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            rest.split_whitespace().nth(2).and_then(|p| p.parse::<u32>().ok()) == Some(group)
+        })
+        .collect()
+}
+
+/// SIGTERM to the group (nginx's fast shutdown: the master stops its workers), then SIGKILL to
+/// whatever is left after 3 s.
+fn stop_group(group: u32) {
+    let signal = |sig: &str| {
+        let _ = std::process::Command::new("kill")
+            .args([sig, "--", &format!("-{group}")])
+            .stderr(std::process::Stdio::null())
+            .status();
+    };
+    signal("-TERM");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline && !group_members(group).is_empty() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal("-KILL");
+}
+
+async fn start_nginx(dir: &std::path::Path, name: &str) -> Result<(Nginx, u16), Error> {
     let port = free_port()?;
     let conf = dir.join(format!("{name}.conf"));
     std::fs::create_dir_all(dir.join(name))?;
@@ -303,24 +357,44 @@ http {{
             dir = dir.display()
         ),
     )?;
-    let child = Command::new("nginx")
+    let master = Command::new("nginx")
         .arg("-c")
         .arg(&conf)
         .arg("-p")
         .arg(dir)
-        .kill_on_drop(true)
+        .process_group(0)
         .spawn()?;
+    let nginx = Nginx { master };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok((child, port));
+            return Ok((nginx, port));
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     Err(format!("nginx {name} did not start; see {}/{name}/error.log", dir.display()).into())
 }
 
+/// Runs the bench until it ends, fails, or the process is told to stop (Ctrl-C, SIGTERM): in
+/// every case its futures, and so the servers they own, are dropped, which stops them.
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let groups = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let outcome = tokio::select! {
+        outcome = bench(groups.clone()) => outcome,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+        _ = terminate.recv() => Err("terminated".into()),
+    };
+    // Whatever happened, nothing the bench started may outlive it.
+    let groups = groups.lock().map(|g| g.clone()).unwrap_or_default();
+    let left: Vec<u32> = groups.iter().flat_map(|g| group_members(*g)).collect();
+    if !left.is_empty() {
+        return Err(format!("nginx processes left behind: {left:?}").into());
+    }
+    outcome
+}
+
+async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
     let n = env_u64("BENCH_CONNECTIONS", 1000);
     let secs = env_u64("BENCH_SECS", 5);
     let database = format!("app_fanout_{}", Uuid::new_v4().simple());
@@ -413,6 +487,9 @@ async fn main() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let (a, a_port) = start_nginx(dir.path(), "a").await?;
     let (b, b_port) = start_nginx(dir.path(), "b").await?;
+    if let Ok(mut groups) = groups.lock() {
+        groups.extend(a.group().into_iter().chain(b.group()));
+    }
     let channel = format!("fanout{}", Uuid::new_v4().simple());
     let endpoints: Vec<Endpoint> = [a_port, b_port]
         .iter()
