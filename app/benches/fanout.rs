@@ -305,9 +305,11 @@ fn group_members(group: u32) -> Vec<u32> {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // After the `(comm)` field: state, ppid, pgrp.
+            // After the `(comm)` field: state, ppid, pgrp. A zombie holds nothing; its parent
+            // (this process) reaps it.
             let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            rest.split_whitespace().nth(2).and_then(|p| p.parse::<u32>().ok()) == Some(group)
+            let fields: Vec<&str> = rest.split_whitespace().take(3).collect();
+            fields.first() != Some(&"Z") && fields.get(2).and_then(|p| p.parse::<u32>().ok()) == Some(group)
         })
         .collect()
 }

@@ -169,8 +169,8 @@ impl Metrics {
         self.chat_connections.inc_by(delta);
     }
 
-    pub fn chat_delivered(&self) {
-        self.chat_delivered.inc();
+    pub fn chat_delivered(&self, frames: u64) {
+        self.chat_delivered.inc_by(frames);
     }
 
     pub fn chat_rejected(&self, reason: &str) {
