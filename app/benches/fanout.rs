@@ -347,6 +347,9 @@ error_log {dir}/{name}/error.log error;
 events {{ worker_connections 16384; }}
 http {{
   access_log off;
+  # nchan's shared memory (32 MiB by default) runs out near 5,000 subscribers an instance,
+  # and it then answers 503.
+  nchan_max_reserved_memory 512M;
   client_body_temp_path {dir}/{name};
   upstream redis_server {{ nchan_redis_server "redis://127.0.0.1:6379"; }}
   server {{

@@ -9,12 +9,12 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, Preconditions};
+use platform_contracts::tenancy::{DEFAULT_DENY, ISOLATION_READY_LABEL, ORG_LABEL, TENANT_LABEL};
 use uuid::Uuid;
 
 use super::gate::{GateError, GateFuture, IsolationGate};
 use crate::domain::Slug;
 
-pub use platform_contracts::tenancy::{DEFAULT_DENY, ISOLATION_READY_LABEL, ORG_LABEL, TENANT_LABEL};
 /// The org's id, so a namespace of an earlier org with the same slug is never adopted.
 pub const ORG_ID_ANNOTATION: &str = "platform/org-id";
 pub const FIELD_MANAGER: &str = "app-isolation-gate";
