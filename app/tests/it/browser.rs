@@ -55,6 +55,44 @@ async fn browser(driver: &str, profile: &std::path::Path) -> Client {
         .expect("a browser session")
 }
 
+/// axe-core's script (npm `axe-core`, which `scripts/test` installs; `PLATFORM_AXE_JS` names it).
+fn axe_source() -> String {
+    let path = std::env::var("PLATFORM_AXE_JS").unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        format!("{home}/.cache/platform-tools/axe/node_modules/axe-core/axe.min.js")
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core not at {path} ({e}): run scripts/test, or npm install axe-core and set PLATFORM_AXE_JS")
+    })
+}
+
+/// Runs axe-core (WCAG 2.x A and AA rules) over the page as it is now and fails on any serious or
+/// critical violation, naming each rule, why it matters and the elements it found.
+async fn assert_accessible(browser: &Client, view: &str) {
+    let found = browser
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 if (!window.axe) {{ {} }}
+                 axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }} }})
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => `${{v.id}} (${{v.impact}}): ${{v.help}}: ${{v.nodes.map(n => n.target.join(' ')).join(', ')}}`)))
+                   .catch(e => done([`axe failed: ${{e}}`]));",
+                axe_source()
+            ),
+            vec![],
+        )
+        .await
+        .expect("axe runs in the page");
+    let violations: Vec<String> = serde_json::from_value(found).expect("a list");
+    assert!(
+        violations.is_empty(),
+        "{view}: serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
+}
+
 /// Waits until the element's text satisfies `ok`; returns it.
 async fn text_until(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     let started = Instant::now();
@@ -89,6 +127,7 @@ async fn sign_in(browser: &Client, app: &TestApp, code: &str) -> String {
         .for_element(Locator::Id("invite-code"))
         .await
         .expect("form");
+    assert_accessible(browser, "the sign-in page").await;
     input.send_keys(code).await.expect("type");
     click(browser, "#sign-in-form button[type=submit]").await;
     let who = text_until(browser, "#whoami", |t| t.contains("guest-")).await;
@@ -125,6 +164,8 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     // Browser one on replica a, browser two on replica b; each guest joins the project.
     let key = sign_in(&one, &a, &first_code).await;
     a.add_member(&owner, org, project, &key).await;
+    text_until(&one, &format!("button[data-project='{project}']"), |t| !t.is_empty()).await;
+    assert_accessible(&one, "the projects page").await;
     click(&one, &format!("button[data-project='{project}']")).await;
     let key = sign_in(&two, &b, &second_code).await;
     a.add_member(&owner, org, project, &key).await;
@@ -137,6 +178,7 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     click(&one, "#actions button[data-action='ready']").await;
     text_until(&two, "dd[data-metric='ready']", |t| t == "1").await;
     text_until(&one, "#log li", |t| t.contains("Ready")).await;
+    assert_accessible(&one, "the project page with a chat open").await;
 
     // A 4th chat closes the oldest.
     for n in 2..=4 {
