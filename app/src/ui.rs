@@ -1,5 +1,5 @@
-//! The browser UI, served by the app itself: one HTML page, a script and a stylesheet,
-//! embedded in the binary (no front-end build step). It uses the same API as any client.
+//! The browser UI, served by the app itself: one HTML page, an ES module per view and a
+//! stylesheet, embedded in the binary (no front-end build step). It uses the same API as any client.
 
 use axum::Router;
 use axum::http::header;
@@ -10,6 +10,7 @@ use crate::state::AppState;
 
 const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
+const SETTINGS: &str = include_str!("../ui/settings.js");
 const STYLE: &str = include_str!("../ui/app.css");
 
 pub fn router() -> Router<AppState> {
@@ -21,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/ui/app.js",
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT) }),
+        )
+        .route(
+            "/ui/settings.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SETTINGS) }),
         )
         .route(
             "/ui/app.css",

@@ -1,5 +1,6 @@
-// The app's browser UI: no build step, no framework. Talks to the same API as any client.
-"use strict";
+// The app's browser UI: no build step, no framework, an ES module per view. Talks to the same
+// API as any client.
+import { initSettings, showSettings } from "/ui/settings.js";
 
 const ACTIONS = [
   ["thumbs_up", "👍", "Thumbs up"], ["thumbs_down", "👎", "Thumbs down"],
@@ -11,17 +12,23 @@ const state = { token: sessionStorage.getItem("token"), me: null, project: null,
 
 function status(text) { $("status").textContent = text; }
 
-async function api(method, path, body) {
-  const headers = { "Accept": "application/json" };
+/** One API call: { ok, status, data, detail } (the problem document's detail when refused). */
+async function call(method, path, body, extra) {
+  const headers = { "Accept": "application/json", ...extra };
   if (state.token) headers["Authorization"] = "Bearer " + state.token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw new Error((data && data.detail) || response.statusText);
-  return data;
+  return { ok: response.ok, status: response.status, data, detail: (data && data.detail) || response.statusText };
 }
 
-function show(id) { for (const s of ["sign-in", "org", "project"]) $(s).hidden = s !== id; }
+async function api(method, path, body) {
+  const r = await call(method, path, body);
+  if (!r.ok) throw new Error(r.detail);
+  return r.data;
+}
+
+function show(id) { for (const s of ["sign-in", "org", "project", "settings"]) $(s).hidden = s !== id; }
 
 async function signedIn() {
   try {
@@ -32,6 +39,7 @@ async function signedIn() {
   $("whoami").textContent = "Signed in as " + (state.me.user_key || "platform admin");
   $("sign-out").hidden = false;
   $("new-project-form").hidden = state.me.role !== "admin";
+  $("open-settings").hidden = state.me.role !== "admin";
   await showOrg();
 }
 
@@ -48,7 +56,10 @@ async function showOrg() {
     b.addEventListener("click", () => showProject(p));
     li.append(b); list.append(li);
   }
-  if (!projects.length) list.innerHTML = "<li>No projects yet.</li>";
+  if (!projects.length) {
+    const li = document.createElement("li");
+    li.textContent = "No projects yet."; list.append(li);
+  }
 }
 
 async function showProject(project) {
@@ -194,6 +205,10 @@ function init() {
     catch (e) { status(e.message); }
   });
   $("back").addEventListener("click", () => showOrg());
+  $("settings-back").addEventListener("click", () => showOrg());
+  $("open-settings").addEventListener("click", () =>
+    showSettings({ call, org: state.me.org, status, show }).catch((e) => status(e.message)));
+  initSettings();
   $("sign-out").addEventListener("click", async () => {
     await api("POST", "/api/v1/auth/sign-out").catch(() => {});
     sessionStorage.removeItem("token"); location.reload();

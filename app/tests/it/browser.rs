@@ -231,3 +231,105 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     a.stop().await;
     b.stop().await;
 }
+
+/// An org admin, through the page alone: opens the settings, changes a key with a reason, meets
+/// a change made meanwhile elsewhere (412: the page says what changed and keeps the text), saves
+/// over it, and reads the history.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (status, invite) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/invites"),
+            Some(&admin),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let page = browser(&driver_url, profile.path()).await;
+    sign_in(&page, &app, invite["code"].as_str().expect("code")).await;
+
+    click(&page, "#open-settings").await;
+    text_until(&page, "td[data-version='ui.banner']", |t| t == "1").await;
+    click(&page, "button[data-edit='ui.banner']").await;
+    let value = page.find(Locator::Id("config-value")).await.expect("editor");
+    value.clear().await.expect("clear");
+    value.send_keys(r#""Welcome""#).await.expect("type");
+    // No reason: refused on the page, nothing sent.
+    click(&page, "#config-save").await;
+    text_until(&page, "#config-error", |t| t.contains("reason goes into the history")).await;
+    page.find(Locator::Id("config-reason"))
+        .await
+        .expect("reason")
+        .send_keys("greet the team")
+        .await
+        .expect("type");
+    click(&page, "#config-save").await;
+    text_until(&page, "td[data-version='ui.banner']", |t| t == "2").await;
+
+    // Someone else changes it meanwhile, from version 2.
+    let token = page
+        .execute("return sessionStorage.getItem('token')", vec![])
+        .await
+        .expect("token");
+    let response = reqwest::Client::new()
+        .put(app.url(&format!("/api/v1/orgs/{org}/configs/ui.banner")))
+        .bearer_auth(token.as_str().expect("a token"))
+        .header("If-Match", "\"2\"")
+        .json(&json!({"value": "Maintenance tonight", "reason": "ops"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // The page's editor is still based on version 2: its save is refused, and it says why.
+    value.clear().await.expect("clear");
+    value.send_keys(r#""Welcome back""#).await.expect("type");
+    click(&page, "#config-save").await;
+    let conflict = text_until(&page, "#config-error", |t| t.contains("Changed meanwhile")).await;
+    assert!(
+        conflict.contains("now version 3") && conflict.contains("Maintenance tonight"),
+        "{conflict}"
+    );
+    assert_accessible(&page, "the settings page with a refused change").await;
+    let screenshot = page.screenshot().await.expect("screenshot");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("settings-ui.png");
+    std::fs::write(&path, screenshot).expect("saved");
+    let kept = page
+        .execute("return document.getElementById('config-value').value", vec![])
+        .await
+        .expect("read");
+    assert_eq!(kept, json!(r#""Welcome back""#), "the admin's text is kept");
+    click(&page, "#config-save").await;
+    text_until(&page, "td[data-version='ui.banner']", |t| t == "4").await;
+
+    // The history, newest first: this change, the other one, the first, the org's default.
+    let started = Instant::now();
+    let reasons = loop {
+        let reasons = page
+            .execute(
+                "return [...document.querySelectorAll('#history-rows tr')].map(r => r.cells[2].textContent)",
+                vec![],
+            )
+            .await
+            .expect("history");
+        if reasons.as_array().is_some_and(|r| r.len() == 4) || started.elapsed() > Duration::from_secs(10) {
+            break reasons;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        reasons,
+        json!(["greet the team", "ops", "greet the team", "org defaults"])
+    );
+    page.close().await.expect("close");
+    app.stop().await;
+}
