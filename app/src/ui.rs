@@ -11,6 +11,8 @@ use crate::state::AppState;
 const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
 const SETTINGS: &str = include_str!("../ui/settings.js");
+const ADMIN: &str = include_str!("../ui/admin.js");
+const INVITES: &str = include_str!("../ui/invites.js");
 const STYLE: &str = include_str!("../ui/app.css");
 
 pub fn router() -> Router<AppState> {
@@ -26,6 +28,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/ui/settings.js",
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SETTINGS) }),
+        )
+        .route(
+            "/ui/admin.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], ADMIN) }),
+        )
+        .route(
+            "/ui/invites.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INVITES) }),
         )
         .route(
             "/ui/app.css",

@@ -1,5 +1,7 @@
 // The app's browser UI: no build step, no framework, an ES module per view. Talks to the same
 // API as any client.
+import { initAdmin, showAdmin } from "/ui/admin.js";
+import { initInvites, showInvites } from "/ui/invites.js";
 import { initSettings, showSettings } from "/ui/settings.js";
 
 const ACTIONS = [
@@ -28,7 +30,7 @@ async function api(method, path, body) {
   return r.data;
 }
 
-function show(id) { for (const s of ["sign-in", "org", "project", "settings"]) $(s).hidden = s !== id; }
+function show(id) { for (const s of ["sign-in", "admin", "org", "project", "invites", "settings"]) $(s).hidden = s !== id; }
 
 async function signedIn() {
   try {
@@ -38,8 +40,10 @@ async function signedIn() {
   }
   $("whoami").textContent = "Signed in as " + (state.me.user_key || "platform admin");
   $("sign-out").hidden = false;
+  if (state.me.kind === "platform_admin") { showAdmin(); return; }
   $("new-project-form").hidden = state.me.role !== "admin";
   $("open-settings").hidden = state.me.role !== "admin";
+  $("open-invites").hidden = state.me.role !== "admin";
   await showOrg();
 }
 
@@ -195,6 +199,15 @@ function init() {
       await signedIn();
     } catch (e) { status(e.message); }
   });
+  $("admin-sign-in-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const result = await api("POST", "/api/v1/auth/admin", { credential: $("admin-credential").value });
+      $("admin-credential").value = "";
+      state.token = result.token; sessionStorage.setItem("token", result.token);
+      await signedIn();
+    } catch (e) { status(e.message); }
+  });
   $("new-project-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     try { await api("POST", `/api/v1/orgs/${state.me.org}/projects`, { name: $("project-name").value }); await showOrg(); }
@@ -209,6 +222,10 @@ function init() {
   $("open-settings").addEventListener("click", () =>
     showSettings({ call, org: state.me.org, status, show }).catch((e) => status(e.message)));
   initSettings();
+  initAdmin({ call, status, show });
+  initInvites({ call, status, show, org: () => state.me.org });
+  $("open-invites").addEventListener("click", () => showInvites().catch((e) => status(e.message)));
+  $("invites-back").addEventListener("click", () => showOrg());
   $("sign-out").addEventListener("click", async () => {
     await api("POST", "/api/v1/auth/sign-out").catch(() => {});
     sessionStorage.removeItem("token"); location.reload();

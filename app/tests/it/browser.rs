@@ -103,7 +103,13 @@ async fn text_until(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> S
         {
             return text;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "{css} never matched");
+        if started.elapsed() > Duration::from_secs(10) {
+            let shown = browser
+                .execute("return document.getElementById('status')?.textContent ?? ''", vec![])
+                .await
+                .unwrap_or_default();
+            panic!("{css} never matched; the page's status line says {shown}");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -330,6 +336,151 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
         reasons,
         json!(["greet the team", "ops", "greet the team", "org defaults"])
     );
+    page.close().await.expect("close");
+    app.stop().await;
+}
+
+/// The platform admin, through the page alone: signs in with the admin credential, creates an
+/// org with a double submit (one Idempotency-Key: one org, and the page shows it COMMITTED), and
+/// mints the invite its first admin then signs in with.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn the_platform_admin_creates_an_org_once_and_invites_its_first_admin(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(&options).await;
+    let (_driver, driver_url) = chromedriver().await;
+    let profiles = tempfile::tempdir().expect("profiles");
+    let page = browser(&driver_url, &profiles.path().join("admin")).await;
+    page.goto(&app.url("/")).await.expect("page");
+    page.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("admin-credential"))
+        .await
+        .expect("form")
+        .send_keys(&app.admin_credential())
+        .await
+        .expect("type");
+    click(&page, "#admin-sign-in-form button[type=submit]").await;
+    text_until(&page, "#whoami", |t| t.contains("platform admin")).await;
+    assert_accessible(&page, "the platform admin's page").await;
+
+    page.find(Locator::Id("org-slug"))
+        .await
+        .expect("slug")
+        .send_keys("acme")
+        .await
+        .expect("type");
+    page.find(Locator::Id("org-name"))
+        .await
+        .expect("name")
+        .send_keys("Acme")
+        .await
+        .expect("type");
+    // Two submits before the first answer: both carry the form's one Idempotency-Key.
+    page.execute(
+        "window.sentKeys = [];
+         const fetched = window.fetch;
+         window.fetch = (url, init) => {
+           if (String(url).endsWith('/api/v1/orgs')) window.sentKeys.push(init.headers['Idempotency-Key']);
+           return fetched(url, init);
+         };
+         const form = document.getElementById('create-org-form');
+         form.requestSubmit(); form.requestSubmit(); return true;",
+        vec![],
+    )
+    .await
+    .expect("submit twice");
+    let outcome = text_until(&page, "#org-outcome", |t| {
+        t.contains("COMMITTED") || t.contains("not created")
+    })
+    .await;
+    assert_eq!(outcome, "acme: COMMITTED");
+    let keys = page.execute("return window.sentKeys", vec![]).await.expect("keys");
+    let keys: Vec<String> = serde_json::from_value(keys).expect("strings");
+    assert!(
+        keys.len() >= 2 && keys.iter().all(|k| *k == keys[0]),
+        "both submits carry the form's one key: {keys:?}"
+    );
+    let orgs: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(&sqlx::PgPool::connect_with(options.clone()).await.expect("pool"))
+        .await
+        .expect("count");
+    assert_eq!(orgs, 1, "a double submit makes one org");
+
+    click(&page, "#mint-admin-invite").await;
+    let code = text_until(&page, "#admin-invite-code", |t| t.starts_with("inv_")).await;
+    assert_accessible(&page, "the platform admin's page with a new org").await;
+    page.close().await.expect("close");
+
+    // The code signs its first admin in, who sees the org's admin controls.
+    let first = browser(&driver_url, &profiles.path().join("first")).await;
+    sign_in(&first, &app, &code).await;
+    text_until(&first, "#open-invites", |t| t == "Invites").await;
+    first.close().await.expect("close");
+    app.stop().await;
+}
+
+/// An org admin, through the page alone: mints an invite with two uses and a short life, sees
+/// its code once and in the list, and withdraws it; a bad number is refused at its field.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn an_org_admin_mints_lists_and_withdraws_invites(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (status, invite) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/invites"),
+            Some(&admin),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let page = browser(&driver_url, profile.path()).await;
+    sign_in(&page, &app, invite["code"].as_str().expect("code")).await;
+    click(&page, "#open-invites").await;
+    text_until(&page, "#invite-count", |t| t.starts_with("0 ")).await;
+
+    let uses = page.find(Locator::Id("invite-uses")).await.expect("uses");
+    uses.clear().await.expect("clear");
+    uses.send_keys("500").await.expect("type");
+    click(&page, "#mint-invite-form button[type=submit]").await;
+    text_until(&page, "#invite-error", |t| t.contains("from 1 to 100")).await;
+    let invalid = page
+        .execute(
+            "return document.getElementById('invite-uses').getAttribute('aria-invalid')",
+            vec![],
+        )
+        .await
+        .expect("read");
+    assert_eq!(invalid, json!("true"), "the error is tied to its field");
+    assert_accessible(&page, "the invites page with a refused number").await;
+
+    uses.clear().await.expect("clear");
+    uses.send_keys("2").await.expect("type");
+    let hours = page.find(Locator::Id("invite-hours")).await.expect("hours");
+    hours.clear().await.expect("clear");
+    hours.send_keys("3").await.expect("type");
+    click(&page, "#mint-invite-form button[type=submit]").await;
+    let code = text_until(&page, "#new-invite-code", |t| t.starts_with("inv_")).await;
+    text_until(&page, "#invite-count", |t| t.starts_with("1 ")).await;
+    let listed = text_until(&page, "#invite-rows tr", |t| t.contains("member")).await;
+    assert!(listed.contains("member") && listed.contains('2'), "{listed}");
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/guest",
+            None,
+            Some(json!({"invite_code": code})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the code minted on the page works");
+
+    click(&page, "#invite-rows tr button").await;
+    text_until(&page, "#invite-count", |t| t.starts_with("0 ")).await;
     page.close().await.expect("close");
     app.stop().await;
 }
