@@ -182,7 +182,21 @@ function send(frame) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(frame));
 }
 
+/** The dark theme when chosen on the page (kept in localStorage), else the system's choice. */
+function theme(dark) {
+  if (dark === undefined) dark = localStorage.getItem("theme") === "dark" ||
+    (localStorage.getItem("theme") === null && matchMedia("(prefers-color-scheme: dark)").matches);
+  document.documentElement.dataset.theme = dark ? "dark" : "light";
+  $("theme").setAttribute("aria-pressed", String(dark));
+}
+
 function init() {
+  theme();
+  $("theme").addEventListener("click", () => {
+    const dark = $("theme").getAttribute("aria-pressed") !== "true";
+    localStorage.setItem("theme", dark ? "dark" : "light");
+    theme(dark);
+  });
   const actions = $("actions");
   for (const [id, emoji, name] of ACTIONS) {
     const b = document.createElement("button");

@@ -93,6 +93,19 @@ async fn assert_accessible(browser: &Client, view: &str) {
     );
 }
 
+/// Saves the view as it is now at a phone's width and a desktop's (under `target/tmp/screens/`,
+/// where docs/screenshots/ is copied from), then goes back to the phone's.
+async fn snap(browser: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screens");
+    std::fs::create_dir_all(&dir).expect("screens folder");
+    for (width, height, label) in [(1280, 900, "desktop"), (430, 1100, "phone")] {
+        browser.set_window_size(width, height).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let png = browser.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("{name}-{label}.png")), png).expect("saved");
+    }
+}
+
 /// Waits until the element's text satisfies `ok`; returns it.
 async fn text_until(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     let started = Instant::now();
@@ -134,6 +147,7 @@ async fn sign_in(browser: &Client, app: &TestApp, code: &str) -> String {
         .await
         .expect("form");
     assert_accessible(browser, "the sign-in page").await;
+    snap(browser, "sign-in").await;
     input.send_keys(code).await.expect("type");
     click(browser, "#sign-in-form button[type=submit]").await;
     let who = text_until(browser, "#whoami", |t| t.contains("guest-")).await;
@@ -172,6 +186,7 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     a.add_member(&owner, org, project, &key).await;
     text_until(&one, &format!("button[data-project='{project}']"), |t| !t.is_empty()).await;
     assert_accessible(&one, "the projects page").await;
+    snap(&one, "projects").await;
     click(&one, &format!("button[data-project='{project}']")).await;
     let key = sign_in(&two, &b, &second_code).await;
     a.add_member(&owner, org, project, &key).await;
@@ -185,6 +200,7 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     text_until(&two, "dd[data-metric='ready']", |t| t == "1").await;
     text_until(&one, "#log li", |t| t.contains("Ready")).await;
     assert_accessible(&one, "the project page with a chat open").await;
+    snap(&one, "project-chat").await;
 
     // A 4th chat closes the oldest.
     for n in 2..=4 {
@@ -228,10 +244,6 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let screenshot = one.screenshot().await.expect("screenshot");
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-ui.png");
-    std::fs::write(&path, screenshot).expect("saved");
-    eprintln!("screenshot: {}", path.display());
     one.close().await.expect("close");
     two.close().await.expect("close");
     a.stop().await;
@@ -306,9 +318,12 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
         "{conflict}"
     );
     assert_accessible(&page, "the settings page with a refused change").await;
-    let screenshot = page.screenshot().await.expect("screenshot");
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("settings-ui.png");
-    std::fs::write(&path, screenshot).expect("saved");
+    snap(&page, "settings-conflict").await;
+    // The dark theme, chosen on the page, holds to the same rules (contrast included).
+    click(&page, "#theme").await;
+    assert_accessible(&page, "the settings page, dark theme").await;
+    snap(&page, "settings-conflict-dark").await;
+    click(&page, "#theme").await;
     let kept = page
         .execute("return document.getElementById('config-value').value", vec![])
         .await
@@ -411,6 +426,7 @@ async fn the_platform_admin_creates_an_org_once_and_invites_its_first_admin(
     click(&page, "#mint-admin-invite").await;
     let code = text_until(&page, "#admin-invite-code", |t| t.starts_with("inv_")).await;
     assert_accessible(&page, "the platform admin's page with a new org").await;
+    snap(&page, "platform-admin").await;
     page.close().await.expect("close");
 
     // The code signs its first admin in, who sees the org's admin controls.
@@ -458,6 +474,7 @@ async fn an_org_admin_mints_lists_and_withdraws_invites(_: PgPoolOptions, option
         .expect("read");
     assert_eq!(invalid, json!("true"), "the error is tied to its field");
     assert_accessible(&page, "the invites page with a refused number").await;
+    snap(&page, "invites-refused").await;
 
     uses.clear().await.expect("clear");
     uses.send_keys("2").await.expect("type");
