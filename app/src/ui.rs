@@ -13,6 +13,7 @@ const SCRIPT: &str = include_str!("../ui/app.js");
 const SETTINGS: &str = include_str!("../ui/settings.js");
 const ADMIN: &str = include_str!("../ui/admin.js");
 const INVITES: &str = include_str!("../ui/invites.js");
+const MEMBERS: &str = include_str!("../ui/members.js");
 const STYLE: &str = include_str!("../ui/app.css");
 
 pub fn router() -> Router<AppState> {
@@ -36,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/ui/invites.js",
             get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INVITES) }),
+        )
+        .route(
+            "/ui/members.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], MEMBERS) }),
         )
         .route(
             "/ui/app.css",

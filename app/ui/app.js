@@ -2,6 +2,7 @@
 // API as any client.
 import { initAdmin, showAdmin } from "/ui/admin.js";
 import { initInvites, showInvites } from "/ui/invites.js";
+import { initMembers, showMembers } from "/ui/members.js";
 import { initSettings, showSettings } from "/ui/settings.js";
 
 const ACTIONS = [
@@ -14,6 +15,19 @@ const state = { token: sessionStorage.getItem("token"), me: null, project: null,
 
 function status(text) { $("status").textContent = text; }
 
+/** What the chat is doing now, said where a screen reader hears it: closed, rate limited, the
+ * assistant away. */
+function chatState(text) { $("chat-state").textContent = text; }
+
+/** The session is over (revoked, expired, or its token refused): back to signing in, saying why. */
+function sessionEnded(why) {
+  closeSocket();
+  sessionStorage.removeItem("token"); state.token = null; state.me = null;
+  $("sign-out").hidden = true; $("whoami").textContent = "";
+  show("sign-in");
+  $("notice").textContent = `Your session ended (${why}). Sign in again with a new invite code.`;
+}
+
 /** One API call: { ok, status, data, detail } (the problem document's detail when refused). */
 async function call(method, path, body, extra) {
   const headers = { "Accept": "application/json", ...extra };
@@ -21,7 +35,9 @@ async function call(method, path, body, extra) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  return { ok: response.ok, status: response.status, data, detail: (data && data.detail) || response.statusText };
+  const detail = (data && data.detail) || response.statusText;
+  if (response.status === 401 && state.me) sessionEnded(detail);
+  return { ok: response.ok, status: response.status, data, detail };
 }
 
 async function api(method, path, body) {
@@ -38,6 +54,7 @@ async function signedIn() {
   } catch (e) {
     sessionStorage.removeItem("token"); state.token = null; show("sign-in"); return;
   }
+  $("notice").textContent = "";
   $("whoami").textContent = "Signed in as " + (state.me.user_key || "platform admin");
   $("sign-out").hidden = false;
   if (state.me.kind === "platform_admin") { showAdmin(); return; }
@@ -79,6 +96,7 @@ async function showProject(project) {
     b.addEventListener("click", () => api("POST", base() + "/polls", { template: t.id }).catch((e) => status(e.message)));
     box.append(b);
   }
+  await showMembers({ call, status, org: state.me.org, project, me: state.me });
   await refreshSessions();
 }
 
@@ -116,10 +134,21 @@ function connect(session) {
   state.socket = socket;
   $("chat").hidden = false;
   $("log").replaceChildren();
+  chatState("");
   socket.onmessage = (event) => onFrame(JSON.parse(event.data));
   socket.onclose = (event) => {
-    status(event.reason ? "Chat closed: " + event.reason : "Chat disconnected.");
-    state.socket = null; state.session = null; $("chat").hidden = true;
+    state.socket = null; state.session = null;
+    // The close codes of docs/chat-protocol.md.
+    switch (event.code) {
+      case 4001: sessionEnded(event.reason || "token revoked"); return;
+      case 4003: status("You were removed from this project."); showOrg().catch(() => {}); return;
+      case 4002: case 1001:
+        chatState(event.code === 4002 ? "This chat fell behind; reconnecting…" : "The server is restarting; reconnecting…");
+        setTimeout(() => connect(session), 1000); return;
+      case 4000: chatState("This chat was closed: a newer one replaced it, or it was closed."); break;
+      default: chatState(event.reason ? "Chat closed: " + event.reason : "Chat disconnected.");
+    }
+    $("chat").hidden = true;
     refreshSessions().catch(() => {});
   };
   for (const b of $("sessions").querySelectorAll("button")) b.classList.toggle("active", b.dataset.session === session);
@@ -140,10 +169,13 @@ function onFrame(frame) {
     case "echo": {
       const li = document.createElement("li");
       li.textContent = `You: ${label(frame.action)} — Assistant: ${frame.reply}`;
-      $("log").append(li); break;
+      $("log").append(li);
+      chatState(frame.assistant === "unavailable" ? "The assistant is unavailable right now; your actions still count." : "");
+      break;
     }
-    case "error": status("Refused: " + frame.detail); break;
-    case "unavailable": status("Not recorded: " + frame.detail); break;
+    case "error":
+      chatState(frame.reason === "rate_limited" ? "Slow down: " + frame.detail : "Refused: " + frame.detail); break;
+    case "unavailable": chatState("Not recorded, try again: " + frame.detail); break;
   }
 }
 
@@ -236,6 +268,7 @@ function init() {
   $("open-settings").addEventListener("click", () =>
     showSettings({ call, org: state.me.org, status, show }).catch((e) => status(e.message)));
   initSettings();
+  initMembers();
   initAdmin({ call, status, show });
   initInvites({ call, status, show, org: () => state.me.org });
   $("open-invites").addEventListener("click", () => showInvites().catch((e) => status(e.message)));

@@ -8,6 +8,7 @@ let page = null;
 export function initInvites(context) {
   page = context;
   $("mint-invite-form").addEventListener("submit", (event) => { event.preventDefault(); mint().catch((e) => page.status(e.message)); });
+  $("revoke-guest-form").addEventListener("submit", (event) => { event.preventDefault(); revokeGuest().catch((e) => page.status(e.message)); });
 }
 
 export async function showInvites() {
@@ -35,6 +36,19 @@ async function mint() {
   $("new-invite-code").textContent = r.data.code;
   page.status(`Invite minted: ${r.data.uses} use(s) as ${r.data.role}. Its code is shown once.`);
   await list();
+}
+
+/** Ends every session a guest holds, on every replica (its chat sockets close at once). */
+async function revokeGuest() {
+  const key = $("revoke-guest-key").value.trim();
+  const field = $("revoke-guest-key");
+  if (!/^guest-[0-9]+$/.test(key)) {
+    $("revoke-guest-error").textContent = "A guest key looks like guest-0002."; field.setAttribute("aria-invalid", "true"); field.focus(); return;
+  }
+  const r = await page.call("POST", `/api/v1/orgs/${page.org()}/users/${key}/revoke`);
+  $("revoke-guest-error").textContent = r.ok ? "" : r.detail;
+  field.setAttribute("aria-invalid", String(!r.ok));
+  if (r.ok) page.status(`Every session of ${key} has ended.`);
 }
 
 async function list() {

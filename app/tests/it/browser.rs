@@ -109,19 +109,22 @@ async fn snap(browser: &Client, name: &str) {
 /// Waits until the element's text satisfies `ok`; returns it.
 async fn text_until(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     let started = Instant::now();
+    let mut last = None;
     loop {
         if let Ok(element) = browser.find(Locator::Css(css)).await
             && let Ok(text) = element.text().await
-            && ok(&text)
         {
-            return text;
+            if ok(&text) {
+                return text;
+            }
+            last = Some(text);
         }
         if started.elapsed() > Duration::from_secs(10) {
             let shown = browser
                 .execute("return document.getElementById('status')?.textContent ?? ''", vec![])
                 .await
                 .unwrap_or_default();
-            panic!("{css} never matched; the page's status line says {shown}");
+            panic!("{css} never matched (last {last:?}); the page's status line says {shown}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -500,4 +503,120 @@ async fn an_org_admin_mints_lists_and_withdraws_invites(_: PgPoolOptions, option
     text_until(&page, "#invite-count", |t| t.starts_with("0 ")).await;
     page.close().await.expect("close");
     app.stop().await;
+}
+
+/// Two people on two replicas, through the page alone after set-up: an org admin creates a
+/// project, adds a guest and makes them an owner, lowers the chat rate limit in the settings;
+/// the guest's chat says the assistant is away and, past the burst the limit allows, to slow down; the
+/// admin ends the guest's sessions, and the guest's page goes back to signing in, saying why.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions, options: PgConnectOptions) {
+    let a = TestApp::spawn(&options).await;
+    let b = TestApp::spawn(&options).await;
+    let admin = a.admin_token().await;
+    let org = a.create_org(&admin, "acme").await;
+    let mint = |role: &'static str| {
+        let (a, admin) = (&a, &admin);
+        async move {
+            let (_, invite) = a
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/orgs/{org}/invites"),
+                    Some(admin),
+                    Some(json!({"role": role})),
+                )
+                .await;
+            invite["code"].as_str().expect("code").to_owned()
+        }
+    };
+    let (owner_code, guest_code) = (mint("admin").await, mint("member").await);
+    let (_driver, driver_url) = chromedriver().await;
+    let profiles = tempfile::tempdir().expect("profiles");
+    let one = browser(&driver_url, &profiles.path().join("one")).await;
+    let two = browser(&driver_url, &profiles.path().join("two")).await;
+    sign_in(&one, &a, &owner_code).await;
+    let guest = sign_in(&two, &b, &guest_code).await;
+
+    // The admin creates the project and adds the guest, then makes them an owner.
+    one.find(Locator::Id("project-name"))
+        .await
+        .expect("name")
+        .send_keys("web")
+        .await
+        .expect("type");
+    click(&one, "#new-project-form button[type=submit]").await;
+    text_until(&one, "#projects button", |t| t == "web").await;
+    click(&one, "#projects button").await;
+    text_until(&one, "#member-rows", |t| t.contains("guest-0001")).await;
+    one.find(Locator::Id("member-key"))
+        .await
+        .expect("key")
+        .send_keys(&guest)
+        .await
+        .expect("type");
+    click(&one, "#add-member-form button[type=submit]").await;
+    text_until(&one, &format!("tr[data-member='{guest}']"), |t| t.contains(&guest)).await;
+    one.execute(
+        "const select = document.querySelector(`tr[data-member='${arguments[0]}'] select`);
+         select.value = 'owner'; select.dispatchEvent(new Event('change')); return true;",
+        vec![json!(guest)],
+    )
+    .await
+    .expect("make owner");
+    text_until(&one, "#status", |t| t.contains("now a owner")).await;
+    assert_accessible(&one, "the project page as its manager").await;
+    snap(&one, "project-members").await;
+
+    // The admin allows one chat action a minute.
+    click(&one, "#back").await;
+    click(&one, "#open-settings").await;
+    click(&one, "button[data-edit='chat.rate_limit_per_minute']").await;
+    let value = one.find(Locator::Id("config-value")).await.expect("editor");
+    value.clear().await.expect("clear");
+    value.send_keys("1").await.expect("type");
+    one.find(Locator::Id("config-reason"))
+        .await
+        .expect("reason")
+        .send_keys("quiet week")
+        .await
+        .expect("type");
+    click(&one, "#config-save").await;
+    text_until(&one, "td[data-version='chat.rate_limit_per_minute']", |t| t == "2").await;
+
+    // The guest, on the other replica: no assistant runs here, so the chat says so; the second
+    // action in the minute is refused with a request to slow down.
+    two.refresh().await.expect("reload");
+    click(&two, "#projects button").await;
+    click(&two, "#open-chat").await;
+    // The socket is open once its snapshot has drawn the counters.
+    text_until(&two, "dd[data-metric='ready']", |t| t == "0").await;
+    click(&two, "#actions button[data-action='ready']").await;
+    text_until(&two, "#chat-state", |t| t.contains("assistant is unavailable")).await;
+    // A burst of 3 is allowed (docs/chat-protocol.md); the next action is refused.
+    for _ in 0..3 {
+        click(&two, "#actions button[data-action='ready']").await;
+    }
+    text_until(&two, "#chat-state", |t| t.starts_with("Slow down")).await;
+    assert_accessible(&two, "the guest's chat, rate limited").await;
+    snap(&two, "chat-rate-limited").await;
+
+    // The admin ends every session of the guest: the guest's page is back at signing in.
+    click(&one, "#settings-back").await;
+    click(&one, "#open-invites").await;
+    one.find(Locator::Id("revoke-guest-key"))
+        .await
+        .expect("key")
+        .send_keys(&guest)
+        .await
+        .expect("type");
+    click(&one, "#revoke-guest-form button[type=submit]").await;
+    text_until(&one, "#status", |t| t.contains("has ended")).await;
+    let notice = text_until(&two, "#notice", |t| t.contains("session ended")).await;
+    assert!(notice.contains("Sign in again"), "{notice}");
+    assert_accessible(&two, "the sign-in page after a revocation").await;
+    snap(&two, "signed-out").await;
+    one.close().await.expect("close");
+    two.close().await.expect("close");
+    a.stop().await;
+    b.stop().await;
 }
