@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::TestApp;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -619,4 +620,81 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     two.close().await.expect("close");
     a.stop().await;
     b.stop().await;
+}
+
+/// Presses Tab until the focused element matches `css` (at most 40 times); fails naming where
+/// the focus went instead.
+async fn tab_to(browser: &Client, css: &str) {
+    for _ in 0..40 {
+        let there = browser
+            .execute("return document.activeElement.matches(arguments[0])", vec![json!(css)])
+            .await
+            .expect("read the focus");
+        if there == json!(true) {
+            return;
+        }
+        browser
+            .active_element()
+            .await
+            .expect("a focused element")
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .expect("tab");
+    }
+    let at = browser
+        .execute("return document.activeElement.outerHTML.slice(0, 120)", vec![])
+        .await
+        .expect("read the focus");
+    panic!("Tab never reached {css}; the focus is on {at}");
+}
+
+/// Presses `key` on the focused element.
+async fn press(browser: &Client, key: Key) {
+    browser
+        .active_element()
+        .await
+        .expect("a focused element")
+        .send_keys(&key.to_string())
+        .await
+        .expect("key");
+}
+
+/// A guest with the keyboard alone: Tab to the invite code, type it, Enter; Tab to the project,
+/// Enter; open a chat and press an action with Enter. Every step is reachable and visible focus
+/// lands where the next key expects it.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_guest_signs_in_and_chats_with_the_keyboard_alone(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (owner, _) = app.guest(&admin, org, "admin").await;
+    let project = app.create_project(&owner, org, "web").await;
+    let code = invite(&app, &admin, org).await;
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let page = browser(&driver_url, profile.path()).await;
+    page.goto(&app.url("/")).await.expect("page");
+
+    tab_to(&page, "#invite-code").await;
+    page.active_element()
+        .await
+        .expect("focus")
+        .send_keys(&code)
+        .await
+        .expect("type");
+    press(&page, Key::Enter).await;
+    text_until(&page, "#whoami", |t| t.contains("guest-0002")).await;
+    // Set-up the page cannot do for a guest: the project's owner adds them.
+    app.add_member(&owner, org, project, "guest-0002").await;
+    tab_to(&page, &format!("button[data-project='{project}']")).await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#project-title", |t| t == "web").await;
+    tab_to(&page, "#open-chat").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "dd[data-metric='ready']", |t| t == "0").await;
+    tab_to(&page, "#actions button[data-action='ready']").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "dd[data-metric='ready']", |t| t == "1").await;
+    page.close().await.expect("close");
+    app.stop().await;
 }
