@@ -97,6 +97,12 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static(value),
         ))
     });
+    // Hex from a UUID, so always a valid header value.
+    let replica = HeaderValue::from_str(&state.replica).unwrap_or(HeaderValue::from_static("r-unknown"));
+    let api = api.layer(SetResponseHeaderLayer::overriding(
+        HeaderName::from_static("x-replica"),
+        replica,
+    ));
     api.layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(crate::limits::BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -45,6 +45,9 @@ pub struct Inner {
     pub denylist: Denylist,
     pub chat_events: AtomicBool,
     draining: AtomicBool,
+    /// An opaque name for this process, sent on every response (`X-Replica`), so a client
+    /// behind a balancer can tell the replicas apart: the UI shows the version each serves.
+    pub replica: String,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
             config_events: AtomicBool::new(false),
             chat_events: AtomicBool::new(false),
             draining: AtomicBool::new(false),
+            replica: format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
         }))
     }
 

@@ -37,7 +37,7 @@ async function call(method, path, body, extra) {
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   const detail = (data && data.detail) || response.statusText;
   if (response.status === 401 && state.me) sessionEnded(detail);
-  return { ok: response.ok, status: response.status, data, detail };
+  return { ok: response.ok, status: response.status, data, detail, replica: response.headers.get("X-Replica") };
 }
 
 async function api(method, path, body) {

@@ -52,6 +52,7 @@ function openEditor(config) {
   $("config-value").value = JSON.stringify(config.value, null, 2);
   $("config-reason").value = "";
   problem("");
+  $("replica-versions").textContent = "";
   $("config-value").focus();
   history();
 }
@@ -85,6 +86,20 @@ async function save(event) {
   problem("");
   page.status(`${editing.key} is now version ${r.data.version}.`);
   await listConfigs(); await history();
+  await servedBy(editing.key, r.data.version);
+}
+
+/** Hot reload made visible: asks for the key a dozen times over 3 s (a balancer spreads the
+ * requests over the replicas) and shows the version each replica that answered serves. */
+async function servedBy(key, saved) {
+  const seen = new Map();
+  for (let i = 0; i < 12; i++) {
+    const r = await page.call("GET", `${configs()}/${key}`);
+    if (r.ok && r.replica) seen.set(r.replica, r.data.version);
+    const all = [...seen].map(([replica, version]) => `${replica}: version ${version}${version === saved ? "" : " (not yet)"}`);
+    $("replica-versions").textContent = `${key} as served, by replica: ${all.join(", ")}`;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
 }
 
 async function history() {

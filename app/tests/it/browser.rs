@@ -698,3 +698,62 @@ async fn a_guest_signs_in_and_chats_with_the_keyboard_alone(_: PgPoolOptions, op
     page.close().await.expect("close");
     app.stop().await;
 }
+
+/// Hot reload made visible: two replicas behind a round-robin balancer (Debian's nginx), the
+/// page on the balancer's origin. After an org admin's change, the page lists both replicas,
+/// each serving the new version.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn after_a_change_the_page_shows_every_replica_serving_it(_: PgPoolOptions, options: PgConnectOptions) {
+    let a = TestApp::spawn(&options).await;
+    let b = TestApp::spawn(&options).await;
+    let balancer = crate::support::servers::Balancer::start(&[a.addr, b.addr]);
+    let admin = a.admin_token().await;
+    let org = a.create_org(&admin, "acme").await;
+    let (_, invite) = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/invites"),
+            Some(&admin),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let page = browser(&driver_url, profile.path()).await;
+    page.goto(&balancer.url("/")).await.expect("page");
+    page.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("invite-code"))
+        .await
+        .expect("form")
+        .send_keys(invite["code"].as_str().expect("code"))
+        .await
+        .expect("type");
+    click(&page, "#sign-in-form button[type=submit]").await;
+    text_until(&page, "#whoami", |t| t.contains("guest-")).await;
+    click(&page, "#open-settings").await;
+    click(&page, "button[data-edit='ui.banner']").await;
+    let value = page.find(Locator::Id("config-value")).await.expect("editor");
+    value.clear().await.expect("clear");
+    value.send_keys(r#""Hot""#).await.expect("type");
+    page.find(Locator::Id("config-reason"))
+        .await
+        .expect("reason")
+        .send_keys("reload")
+        .await
+        .expect("type");
+    click(&page, "#config-save").await;
+    let served = text_until(&page, "#replica-versions", |t| {
+        t.matches(": version 2").count() == 2 && !t.contains("not yet")
+    })
+    .await;
+    for replica in [&a, &b] {
+        assert!(served.contains(&replica.state.replica), "{served}");
+    }
+    assert_accessible(&page, "the settings page after a change, per replica").await;
+    snap(&page, "settings-replicas").await;
+    page.close().await.expect("close");
+    drop(balancer);
+    a.stop().await;
+    b.stop().await;
+}

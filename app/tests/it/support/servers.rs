@@ -1,6 +1,7 @@
 //! Servers of a test's own, so a fault test can stop and restart them without touching the
 //! shared PostgreSQL and Redis other tests run against: a PostgreSQL cluster made with
-//! Debian's `pg_createcluster` (as root, as the test command runs) and a `redis-server`.
+//! Debian's `pg_createcluster` (as root, as the test command runs) and a `redis-server`; and
+//! Debian's nginx as a balancer in front of replicas.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -149,5 +150,64 @@ impl OwnRedis {
 impl Drop for OwnRedis {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Debian's nginx balancing requests round-robin over replicas, as a load balancer in front of
+/// the app does: one process (`master_process off`), so stopping it leaves nothing behind.
+pub struct Balancer {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Balancer {
+    pub fn start(replicas: &[std::net::SocketAddr]) -> Self {
+        let dir = tempfile::tempdir().expect("balancer folder");
+        let port = super::free_port();
+        let servers: String = replicas.iter().map(|r| format!("server {r}; ")).collect();
+        let root = dir.path().display();
+        let conf = format!(
+            "daemon off; master_process off; pid {root}/nginx.pid; error_log {root}/error.log;
+             events {{ worker_connections 256; }}
+             http {{
+               access_log off;
+               client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
+               fastcgi_temp_path {root}/fastcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+               upstream replicas {{ {servers} }}
+               server {{
+                 listen 127.0.0.1:{port};
+                 location / {{ proxy_pass http://replicas; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host $host; }}
+               }}
+             }}"
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).expect("nginx.conf");
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&path)
+            .arg("-p")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("nginx starts (apt-get install nginx)");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { child, port, _dir: dir };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("nginx did not start; see {}/error.log", dir.path().display());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
