@@ -158,7 +158,7 @@ impl Drop for OwnRedis {
 pub struct Balancer {
     child: Child,
     pub port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Balancer {
@@ -191,13 +191,16 @@ impl Balancer {
             .stdout(Stdio::null())
             .spawn()
             .expect("nginx starts (apt-get install nginx)");
+        // Owned from here on: dropped (and so stopped) however this returns.
+        let balancer = Self { child, port, dir };
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, port, _dir: dir };
+                return balancer;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        panic!("nginx did not start; see {}/error.log", dir.path().display());
+        let log = std::fs::read_to_string(balancer.dir.path().join("error.log")).unwrap_or_default();
+        panic!("nginx did not start: {log}");
     }
 
     pub fn url(&self, path: &str) -> String {
