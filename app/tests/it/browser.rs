@@ -158,13 +158,14 @@ async fn sign_in(browser: &Client, app: &TestApp, code: &str) -> String {
     who.trim_start_matches("Signed in as ").to_owned()
 }
 
-async fn invite(app: &TestApp, admin: &str, org: Uuid) -> String {
+/// An invite code for `org` with `role`, minted by `admin` (set-up, through the API).
+async fn invite(app: &TestApp, admin: &str, org: Uuid, role: &str) -> String {
     let (status, invite) = app
         .call(
             Method::POST,
             &format!("/api/v1/orgs/{org}/invites"),
             Some(admin),
-            Some(json!({"role": "member"})),
+            Some(json!({"role": role})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -179,7 +180,10 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     let org = a.create_org(&admin, "acme").await;
     let (owner, _) = a.guest(&admin, org, "admin").await; // guest-0001
     let project = a.create_project(&owner, org, "web").await;
-    let (first_code, second_code) = (invite(&a, &admin, org).await, invite(&a, &admin, org).await);
+    let (first_code, second_code) = (
+        invite(&a, &admin, org, "member").await,
+        invite(&a, &admin, org, "member").await,
+    );
 
     let (_driver, driver_url) = chromedriver().await;
     let profiles = tempfile::tempdir().expect("profiles");
@@ -265,19 +269,11 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
     let app = TestApp::spawn(&options).await;
     let admin = app.admin_token().await;
     let org = app.create_org(&admin, "acme").await;
-    let (status, invite) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/orgs/{org}/invites"),
-            Some(&admin),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let code = invite(&app, &admin, org, "admin").await;
     let (_driver, driver_url) = chromedriver().await;
     let profile = tempfile::tempdir().expect("profile");
     let page = browser(&driver_url, profile.path()).await;
-    sign_in(&page, &app, invite["code"].as_str().expect("code")).await;
+    sign_in(&page, &app, &code).await;
 
     click(&page, "#open-settings").await;
     text_until(&page, "td[data-version='ui.banner']", |t| t == "1").await;
@@ -448,19 +444,11 @@ async fn an_org_admin_mints_lists_and_withdraws_invites(_: PgPoolOptions, option
     let app = TestApp::spawn(&options).await;
     let admin = app.admin_token().await;
     let org = app.create_org(&admin, "acme").await;
-    let (status, invite) = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/orgs/{org}/invites"),
-            Some(&admin),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let code = invite(&app, &admin, org, "admin").await;
     let (_driver, driver_url) = chromedriver().await;
     let profile = tempfile::tempdir().expect("profile");
     let page = browser(&driver_url, profile.path()).await;
-    sign_in(&page, &app, invite["code"].as_str().expect("code")).await;
+    sign_in(&page, &app, &code).await;
     click(&page, "#open-invites").await;
     text_until(&page, "#invite-count", |t| t.starts_with("0 ")).await;
 
@@ -516,21 +504,10 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     let b = TestApp::spawn(&options).await;
     let admin = a.admin_token().await;
     let org = a.create_org(&admin, "acme").await;
-    let mint = |role: &'static str| {
-        let (a, admin) = (&a, &admin);
-        async move {
-            let (_, invite) = a
-                .call(
-                    Method::POST,
-                    &format!("/api/v1/orgs/{org}/invites"),
-                    Some(admin),
-                    Some(json!({"role": role})),
-                )
-                .await;
-            invite["code"].as_str().expect("code").to_owned()
-        }
-    };
-    let (owner_code, guest_code) = (mint("admin").await, mint("member").await);
+    let (owner_code, guest_code) = (
+        invite(&a, &admin, org, "admin").await,
+        invite(&a, &admin, org, "member").await,
+    );
     let (_driver, driver_url) = chromedriver().await;
     let profiles = tempfile::tempdir().expect("profiles");
     let one = browser(&driver_url, &profiles.path().join("one")).await;
@@ -669,7 +646,7 @@ async fn a_guest_signs_in_and_chats_with_the_keyboard_alone(_: PgPoolOptions, op
     let org = app.create_org(&admin, "acme").await;
     let (owner, _) = app.guest(&admin, org, "admin").await;
     let project = app.create_project(&owner, org, "web").await;
-    let code = invite(&app, &admin, org).await;
+    let code = invite(&app, &admin, org, "member").await;
     let (_driver, driver_url) = chromedriver().await;
     let profile = tempfile::tempdir().expect("profile");
     let page = browser(&driver_url, profile.path()).await;
@@ -709,14 +686,7 @@ async fn after_a_change_the_page_shows_every_replica_serving_it(_: PgPoolOptions
     let balancer = crate::support::servers::Balancer::start(&[a.addr, b.addr]);
     let admin = a.admin_token().await;
     let org = a.create_org(&admin, "acme").await;
-    let (_, invite) = a
-        .call(
-            Method::POST,
-            &format!("/api/v1/orgs/{org}/invites"),
-            Some(&admin),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let code = invite(&a, &admin, org, "admin").await;
     let (_driver, driver_url) = chromedriver().await;
     let profile = tempfile::tempdir().expect("profile");
     let page = browser(&driver_url, profile.path()).await;
@@ -726,7 +696,7 @@ async fn after_a_change_the_page_shows_every_replica_serving_it(_: PgPoolOptions
         .for_element(Locator::Id("invite-code"))
         .await
         .expect("form")
-        .send_keys(invite["code"].as_str().expect("code"))
+        .send_keys(&code)
         .await
         .expect("type");
     click(&page, "#sign-in-form button[type=submit]").await;
