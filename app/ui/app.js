@@ -2,7 +2,7 @@
 // API as any client.
 import { initAdmin, showAdmin } from "/ui/admin.js";
 import { initInvites, showInvites } from "/ui/invites.js";
-import { initMembers, showMembers } from "/ui/members.js";
+import { initMembers, managesProject, showMembers } from "/ui/members.js";
 import { initSettings, showSettings } from "/ui/settings.js";
 
 const ACTIONS = [
@@ -114,7 +114,15 @@ async function refreshSessions() {
     b.dataset.session = s.id;
     if (state.session === s.id) b.classList.add("active");
     b.addEventListener("click", () => connect(s.id));
-    li.append(b); list.append(li);
+    const close = document.createElement("button");
+    close.type = "button"; close.textContent = "Close"; close.dataset.close = s.id;
+    close.setAttribute("aria-label", `Close chat ${i + 1}`);
+    close.addEventListener("click", async () => {
+      const r = await call("DELETE", `${base()}/chats/${s.id}`);
+      status(r.ok ? `Chat ${i + 1} closed.` : r.detail);
+      await refreshSessions();
+    });
+    li.append(b, close); list.append(li);
   });
   if (state.session && !sessions.some((s) => s.id === state.session)) closeSocket();
   if (!state.session && sessions.length) connect(sessions[sessions.length - 1].id);
@@ -205,6 +213,16 @@ function render() {
       b.disabled = !state.socket;
       b.addEventListener("click", () => send({ type: "vote", poll: poll.id, choice }));
       li.append(b);
+    }
+    if (managesProject()) {
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.textContent = "Delete poll"; remove.dataset.deletePoll = poll.id;
+      remove.setAttribute("aria-label", `Delete the poll “${poll.question}” and its votes`);
+      remove.addEventListener("click", async () => {
+        const r = await call("DELETE", `${base()}/polls/${poll.id}`);
+        status(r.ok ? "Poll deleted." : r.detail);
+      });
+      li.append(remove);
     }
     polls.append(li);
   }

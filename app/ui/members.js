@@ -4,6 +4,10 @@
 const $ = (id) => document.getElementById(id);
 
 let view = null;
+/** Whether the viewer may manage the project shown (its owner, or an org admin). */
+let manages = false;
+
+export function managesProject() { return manages; }
 
 /** Shows the members of `context.project`; `context.me` says whether the viewer manages them. */
 export async function showMembers(context) {
@@ -17,7 +21,7 @@ async function list() {
   const r = await view.call("GET", members());
   if (!r.ok) { view.status(r.detail); return; }
   const mine = r.data.find((m) => m.user_key === view.me.user_key);
-  const manages = view.me.role === "admin" || (mine && mine.role === "owner");
+  manages = view.me.role === "admin" || Boolean(mine && mine.role === "owner");
   $("add-member-form").hidden = !manages;
   const rows = $("member-rows");
   rows.replaceChildren();

@@ -251,6 +251,9 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A chat closed from the page leaves two.
+    click(&one, "#sessions button[data-close]").await;
+    text_until(&one, "#session-count", |t| t.contains("2 of 3")).await;
 
     one.close().await.expect("close");
     two.close().await.expect("close");
@@ -542,6 +545,8 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     .await
     .expect("make owner");
     text_until(&one, "#status", |t| t.contains("now a owner")).await;
+    // A poll for the guest to find, and (as an owner now) to delete.
+    click(&one, "#poll-templates button").await;
     assert_accessible(&one, "the project page as its manager").await;
     snap(&one, "project-members").await;
 
@@ -568,6 +573,16 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     click(&two, "#open-chat").await;
     // The socket is open once its snapshot has drawn the counters.
     text_until(&two, "dd[data-metric='ready']", |t| t == "0").await;
+    text_until(&two, "#polls li", |t| t.contains("Ship it today?")).await;
+    click(&two, "#polls button[data-delete-poll]").await;
+    let started = Instant::now();
+    while two.find(Locator::Css("#polls li")).await.is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the deleted poll stays on the page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     click(&two, "#actions button[data-action='ready']").await;
     text_until(&two, "#chat-state", |t| t.contains("assistant is unavailable")).await;
     // A burst of 3 is allowed (docs/chat-protocol.md); the next action is refused.
