@@ -1,4 +1,4 @@
-//! The binary embeds `templates/` and the hand-written parts with `include_dir!`, which cannot
+//! The binary embeds `templates/`, the hand-written parts and the examples with `include_dir!`, which cannot
 //! tell cargo to watch them on stable Rust; this does, so editing a template rebuilds.
 
 fn main() {
@@ -8,6 +8,7 @@ fn main() {
         "../helm/charts",
         "../observability/dashboards",
         "../observability/tests",
+        "../examples",
     ] {
         println!("cargo:rerun-if-changed={dir}");
     }

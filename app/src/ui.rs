@@ -2,48 +2,34 @@
 //! stylesheet, embedded in the binary (no front-end build step). It uses the same API as any client.
 
 use axum::Router;
+use axum::extract::Path;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use include_dir::{Dir, include_dir};
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
-const INDEX: &str = include_str!("../ui/index.html");
-const SCRIPT: &str = include_str!("../ui/app.js");
-const SETTINGS: &str = include_str!("../ui/settings.js");
-const ADMIN: &str = include_str!("../ui/admin.js");
-const INVITES: &str = include_str!("../ui/invites.js");
-const MEMBERS: &str = include_str!("../ui/members.js");
-const STYLE: &str = include_str!("../ui/app.css");
+/// `app/ui/`, as it was when the binary was built.
+static UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/ui");
+
+/// One embedded file with the type its extension says, or 404.
+fn file(name: &str) -> Response {
+    let Some(found) = UI.get_file(name) else {
+        return ApiError::NotFound(format!("no UI file {name:?}")).into_response();
+    };
+    let kind = match found.path().extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    ([(header::CONTENT_TYPE, kind)], found.contents()).into_response()
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/",
-            get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response() }),
-        )
-        .route(
-            "/ui/app.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT) }),
-        )
-        .route(
-            "/ui/settings.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SETTINGS) }),
-        )
-        .route(
-            "/ui/admin.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], ADMIN) }),
-        )
-        .route(
-            "/ui/invites.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INVITES) }),
-        )
-        .route(
-            "/ui/members.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], MEMBERS) }),
-        )
-        .route(
-            "/ui/app.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE) }),
-        )
+        .route("/", get(|| async { file("index.html") }))
+        .route("/ui/{name}", get(|Path(name): Path<String>| async move { file(&name) }))
 }
