@@ -1,6 +1,8 @@
 // The org admin's invites: mint one (role, uses, hours), see its code once, list the ones that
 // can still be redeemed, and withdraw one.
 
+import { guestKey, problem as show } from "/ui/forms.js";
+
 const $ = (id) => document.getElementById(id);
 
 let page = null;
@@ -19,16 +21,13 @@ export async function showInvites() {
 
 function invites() { return `/api/v1/orgs/${page.org()}/invites`; }
 
-function problem(text, field) {
-  $("invite-error").textContent = text;
-  for (const id of ["invite-uses", "invite-hours"]) $(id).setAttribute("aria-invalid", String(id === field));
-}
+function problem(text, field) { show("invite-error", ["invite-uses", "invite-hours"], text, field); }
 
 async function mint() {
   const uses = Number($("invite-uses").value);
   const hours = Number($("invite-hours").value);
-  if (!Number.isInteger(uses) || uses < 1 || uses > 100) { problem("Uses must be a whole number from 1 to 100.", "invite-uses"); $("invite-uses").focus(); return; }
-  if (!Number.isInteger(hours) || hours < 1 || hours > 168) { problem("Hours must be a whole number from 1 to 168.", "invite-hours"); $("invite-hours").focus(); return; }
+  if (!Number.isInteger(uses) || uses < 1 || uses > 100) { problem("Uses must be a whole number from 1 to 100.", "invite-uses"); return; }
+  if (!Number.isInteger(hours) || hours < 1 || hours > 168) { problem("Hours must be a whole number from 1 to 168.", "invite-hours"); return; }
   problem("");
   const r = await page.call("POST", invites(), { role: $("invite-role").value, uses, ttl_hours: hours });
   if (!r.ok) { problem(r.detail); return; }
@@ -40,14 +39,10 @@ async function mint() {
 
 /** Ends every session a guest holds, on every replica (its chat sockets close at once). */
 async function revokeGuest() {
-  const key = $("revoke-guest-key").value.trim();
-  const field = $("revoke-guest-key");
-  if (!/^guest-[0-9]+$/.test(key)) {
-    $("revoke-guest-error").textContent = "A guest key looks like guest-0002."; field.setAttribute("aria-invalid", "true"); field.focus(); return;
-  }
+  const key = guestKey("revoke-guest-key", "revoke-guest-error");
+  if (!key) return;
   const r = await page.call("POST", `/api/v1/orgs/${page.org()}/users/${key}/revoke`);
-  $("revoke-guest-error").textContent = r.ok ? "" : r.detail;
-  field.setAttribute("aria-invalid", String(!r.ok));
+  show("revoke-guest-error", ["revoke-guest-key"], r.ok ? "" : r.detail, r.ok ? null : "revoke-guest-key");
   if (r.ok) page.status(`Every session of ${key} has ended.`);
 }
 

@@ -1,6 +1,8 @@
 // A project's members: everyone in it sees who is in and in which role; its owners and the org's
 // admins add a guest of the org, change a role, or remove someone.
 
+import { guestKey, problem } from "/ui/forms.js";
+
 const $ = (id) => document.getElementById(id);
 
 let view = null;
@@ -60,8 +62,7 @@ async function list() {
 
 async function put(key, role) {
   const r = await view.call("PUT", `${members()}/${key}`, { role });
-  $("member-error").textContent = r.ok ? "" : r.detail;
-  $("member-key").setAttribute("aria-invalid", String(!r.ok));
+  problem("member-error", ["member-key"], r.ok ? "" : r.detail, r.ok ? null : "member-key");
   if (r.ok) view.status(`${key} is now a ${role} of the project.`);
   await list();
 }
@@ -69,11 +70,8 @@ async function put(key, role) {
 export function initMembers() {
   $("add-member-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const key = $("member-key").value.trim();
-    if (!/^guest-[0-9]+$/.test(key)) {
-      $("member-error").textContent = "A guest key looks like guest-0002.";
-      $("member-key").setAttribute("aria-invalid", "true"); $("member-key").focus(); return;
-    }
+    const key = guestKey("member-key", "member-error");
+    if (!key) return;
     put(key, $("member-role").value).then(() => { $("member-key").value = ""; });
   });
 }

@@ -2,6 +2,8 @@
 // that sends If-Match (a change based on an older version is refused with 412, and the editor
 // then shows what changed and keeps the admin's text), and the key's history as an audit table.
 
+import { problem as show } from "/ui/forms.js";
+
 const $ = (id) => document.getElementById(id);
 
 /** What the view needs from the page: `call` (method, path, body, headers) → { ok, status, data }. */
@@ -57,19 +59,15 @@ function openEditor(config) {
   history();
 }
 
-/** Shows `text` in the editor's alert, tied to both fields, and marks `field` (if any) invalid. */
-function problem(text, field) {
-  $("config-error").textContent = text;
-  for (const id of ["config-value", "config-reason"]) $(id).setAttribute("aria-invalid", String(id === field));
-}
+function problem(text, field) { show("config-error", ["config-value", "config-reason"], text, field); }
 
 async function save(event) {
   event.preventDefault();
   let value;
   try { value = JSON.parse($("config-value").value); }
-  catch (e) { problem(`The value is not JSON: ${e.message}`, "config-value"); $("config-value").focus(); return; }
+  catch (e) { problem(`The value is not JSON: ${e.message}`, "config-value"); return; }
   const reason = $("config-reason").value.trim();
-  if (!reason) { problem("Say why: the reason goes into the history.", "config-reason"); $("config-reason").focus(); return; }
+  if (!reason) { problem("Say why: the reason goes into the history.", "config-reason"); return; }
   const r = await page.call("PUT", `${configs()}/${editing.key}`, { value, reason }, { "If-Match": `"${editing.version}"` });
   if (r.status === 412) {
     const now = await page.call("GET", `${configs()}/${editing.key}`);
@@ -81,7 +79,7 @@ async function save(event) {
     await listConfigs(); await history();
     return;
   }
-  if (!r.ok) { problem(r.detail, "config-value"); $("config-value").focus(); return; }
+  if (!r.ok) { problem(r.detail, "config-value"); return; }
   editing.version = r.data.version; title();
   problem("");
   page.status(`${editing.key} is now version ${r.data.version}.`);

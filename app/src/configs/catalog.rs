@@ -183,6 +183,13 @@ mod tests {
         assert!(check("chat.actions", &json!(["ready", "ready"])).is_err());
         assert!(check("chat.actions", &json!(["shout"])).is_err());
         assert!(check("chat.actions", &json!([])).is_err());
+        for action in Action::ALL {
+            assert!(
+                ACTIONS.accepts.contains(action.as_str()),
+                "{} names {action:?}",
+                ACTIONS.name
+            );
+        }
         assert!(check("ui.banner", &json!("x".repeat(201))).is_err());
         assert!(check("features", &json!({"a": 1})).is_err());
         let template = |choices: Value| json!([{"id": "p", "question": "q?", "choices": choices}]);
