@@ -131,7 +131,14 @@ impl Side for App {
         self.replicas.iter().filter_map(Child::id).collect()
     }
     async fn publish(&mut self, payload: String) -> Result<(), Error> {
-        let _: i64 = self.redis.publish(&self.channel, payload).await?;
+        // As for nchan below: the publisher does not wait for Redis's answer, or a loaded Redis,
+        // not the servers, sets the rate.
+        let (mut redis, channel) = (self.redis.clone(), self.channel.clone());
+        tokio::spawn(async move {
+            if let Err(e) = redis.publish::<_, _, i64>(channel, payload).await {
+                eprintln!("redis publish: {e}");
+            }
+        });
         Ok(())
     }
 }
@@ -188,6 +195,8 @@ struct Step {
     per_cpu_second: f64,
     /// Every client still connected and at least 99% of the frames delivered.
     kept_up: bool,
+    /// Why not, when not.
+    shortfall: String,
 }
 
 /// Publishes `rate` frames a second for `secs` and meters the servers.
@@ -220,17 +229,27 @@ async fn run_load<S: Side>(
     let cpu: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
     // Kept up: the publisher held the rate (on a loaded machine it may not), no client was
     // dropped, and 99% of the frames arrived.
-    let held = sent as f64 >= 0.95 * rate * secs as f64;
-    let kept_up = held && received.alive.load(Ordering::Relaxed) == n && delivered >= 0.99 * (sent * n) as f64;
+    let alive = received.alive.load(Ordering::Relaxed);
+    let mut shortfall = Vec::new();
+    if (sent as f64) < 0.95 * rate * secs as f64 {
+        shortfall.push(format!("the publisher sent only {sent}"));
+    }
+    if alive < n {
+        shortfall.push(format!("{} clients dropped", n - alive));
+    }
+    if delivered < 0.99 * (sent * n) as f64 {
+        shortfall.push(format!("{:.1}% delivered", 100.0 * delivered / (sent * n) as f64));
+    }
     Ok(Step {
         delivered_per_s: delivered / secs as f64,
         per_cpu_second: delivered / cpu.max(1e-6),
-        kept_up,
+        kept_up: shortfall.is_empty(),
+        shortfall: shortfall.join(", "),
     })
 }
 
 /// Publish rates tried, in frames a second to the whole project.
-const RATES: [f64; 8] = [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0];
+const RATES: [f64; 10] = [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 2560.0];
 
 async fn measure<S: Side>(side: &mut S, endpoints: &[Endpoint], n: u64, secs: u64) -> Result<Figures, Error> {
     let rss_before: f64 = side.pids().iter().map(|p| rss_kib(*p)).sum();
@@ -243,8 +262,10 @@ async fn measure<S: Side>(side: &mut S, endpoints: &[Endpoint], n: u64, secs: u6
     for rate in RATES {
         let step = run_load(side, rate, secs, n, &received).await?;
         eprintln!(
-            "  {rate} frames/s: {:.0} delivered/s, kept up: {}",
-            step.delivered_per_s, step.kept_up
+            "  {rate} frames/s: {:.0} delivered/s, {:.0} per server CPU-second, {}",
+            step.delivered_per_s,
+            step.per_cpu_second,
+            if step.kept_up { "kept up" } else { &step.shortfall }
         );
         if !step.kept_up {
             break;
@@ -515,7 +536,7 @@ async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
     println!("| | app | nginx + nchan | app / nchan | app target |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     println!(
-        "| peak publish rate all clients kept up with (frames/s) | {:.0} | {:.0} | {:.2} | |",
+        "| peak publish rate all clients kept up with (frames/s) | {:.0} | {:.0} | {:.2} | ≥ 1.0× nchan |",
         app.peak_rate,
         nchan.peak_rate,
         app.peak_rate / nchan.peak_rate
@@ -527,7 +548,7 @@ async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
         app.delivered_per_s / nchan.delivered_per_s
     );
     println!(
-        "| delivered frames per server CPU-second | {:.0} | {:.0} | {:.2} | ≥ 25,000 |",
+        "| delivered frames per server CPU-second | {:.0} | {:.0} | {:.2} | ≥ 1.0× nchan |",
         app.per_core,
         nchan.per_core,
         app.per_core / nchan.per_core
@@ -541,7 +562,7 @@ async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
         app.p99, nchan.p99
     );
     println!(
-        "| memory per idle connection (KiB) | {:.1} | {:.1} | | ≤ 10 KB |",
+        "| memory per idle connection (KiB) | {:.1} | {:.1} | | ≤ 10 |",
         app.kib_per_conn, nchan.kib_per_conn
     );
 

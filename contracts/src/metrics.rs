@@ -60,7 +60,7 @@ pub const CHAT_CONNECTIONS: Metric = Metric {
 pub const CHAT_FRAMES_DELIVERED: Metric = Metric {
     name: "app_chat_frames_delivered_total",
     kind: Kind::Counter,
-    help: "Frames written to chat sockets on this replica",
+    help: "Fanned-out frames handed to chat sockets on this replica (written, or queued behind slower reads)",
 };
 pub const CHAT_FRAMES_REJECTED: Metric = Metric {
     name: "app_chat_frames_rejected_total",

@@ -1,22 +1,21 @@
 //! This replica's chat connections and the Redis fan-out between replicas. Every frame is
-//! published once on Redis; each replica's subscriber hands it to its own connections through a
-//! bounded queue per connection. A connection whose queue is full is a slow consumer: it is
-//! disconnected (the client reconnects and gets a snapshot), so it never grows this replica's
-//! memory or holds up the others.
+//! published once on Redis; each replica's subscriber encodes it once and writes it into each of
+//! its own connections (see [`super::outbox`]). A connection that falls more than [`super::outbox::LIMIT`]
+//! behind is a slow consumer: it is disconnected (the client reconnects and gets a snapshot), so
+//! it never grows this replica's memory or holds up the others.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use tokio::sync::{mpsc, watch};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::watch;
 use uuid::Uuid;
 
-/// Frames a connection may have waiting before it counts as a slow consumer.
-pub const QUEUE_DEPTH: usize = 64;
+use super::outbox::{Outbox, Pushed};
 
 /// Why the server closes a chat socket (sent as the close frame's reason).
 pub mod reason {
@@ -35,7 +34,7 @@ pub struct Conn {
     pub user: Uuid,
     pub session: Uuid,
     pub jti: String,
-    frames: mpsc::Sender<Utf8Bytes>,
+    pub outbox: Outbox,
     close: watch::Sender<Option<&'static str>>,
 }
 
@@ -43,7 +42,7 @@ pub struct Conn {
 #[derive(Debug)]
 pub struct Registered {
     pub id: u64,
-    pub frames: mpsc::Receiver<Utf8Bytes>,
+    pub conn: Arc<Conn>,
     pub close: watch::Receiver<Option<&'static str>>,
 }
 
@@ -94,9 +93,17 @@ impl Hub {
         self.max_sockets_per_user.store(max, Ordering::Relaxed);
     }
 
-    pub fn register(&self, org: Uuid, project: Uuid, user: Uuid, session: Uuid, jti: String) -> Registered {
+    /// Adds a socket, whose writes go to `socket` from now on.
+    pub fn register(
+        &self,
+        org: Uuid,
+        project: Uuid,
+        user: Uuid,
+        session: Uuid,
+        jti: String,
+        socket: OwnedWriteHalf,
+    ) -> Registered {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (frames_tx, frames) = mpsc::channel(QUEUE_DEPTH);
         let (close_tx, close) = watch::channel(None);
         let conn = Arc::new(Conn {
             org,
@@ -104,11 +111,14 @@ impl Hub {
             user,
             session,
             jti,
-            frames: frames_tx,
+            outbox: Outbox::new(socket),
             close: close_tx,
         });
-        self.by_project.entry(project).or_default().insert(id, conn);
-        Registered { id, frames, close }
+        self.by_project
+            .entry(project)
+            .or_default()
+            .insert(id, Arc::clone(&conn));
+        Registered { id, conn, close }
     }
 
     pub fn unregister(&self, project: Uuid, id: u64) {
@@ -130,25 +140,26 @@ impl Hub {
             .sum()
     }
 
-    /// Queues `frame` for the project's connections (only `user`'s when given); returns how many
-    /// were queued and how many were dropped as slow consumers.
-    pub fn deliver(&self, project: Uuid, user: Option<Uuid>, frame: &Utf8Bytes) -> (u64, u64) {
+    /// Writes `frame` (encoded by [`super::outbox::text_frame`]) to the project's connections (only
+    /// `user`'s when given); returns how many took it and how many were dropped as slow
+    /// consumers. Registering on the project waits meanwhile; nothing here waits.
+    pub fn deliver(&self, project: Uuid, user: Option<Uuid>, frame: &[u8]) -> (u64, u64) {
         let Some(conns) = self.by_project.get(&project) else {
             return (0, 0);
         };
-        let (mut queued, mut slow) = (0, 0);
+        let (mut taken, mut slow) = (0, 0);
         for conn in conns.values().filter(|c| user.is_none_or(|u| c.user == u)) {
-            match conn.frames.try_send(frame.clone()) {
-                Ok(()) => queued += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
+            match conn.outbox.push(frame) {
+                Pushed::Taken => taken += 1,
+                Pushed::Slow => {
                     if conn.close.send_replace(Some(reason::SLOW)).is_none() {
                         slow += 1;
                     }
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Pushed::Closed => {}
             }
         }
-        (queued, slow)
+        (taken, slow)
     }
 
     /// The open sockets' sessions, by tenant (org, project).

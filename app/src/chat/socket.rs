@@ -4,20 +4,29 @@
 //! session closes, the token is revoked or expires, the user leaves the project, or the client
 //! falls too far behind.
 
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use futures_util::SinkExt;
-use tokio::sync::{mpsc, watch};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use uuid::Uuid;
 
-use super::hub::{self, reason};
+use super::hub::{self, Conn, reason};
 use super::limit;
+use super::outbox::{self, Pushed};
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
+use super::upgrade::{Upgrade, Upgraded};
 use crate::auth::principal;
 use crate::configs::catalog;
 use crate::error::{ApiError, ApiResult, PathParams};
@@ -69,7 +78,7 @@ pub async fn connect(
     State(state): State<AppState>,
     PathParams((org, project, session)): PathParams<(Uuid, Uuid, Uuid)>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> ApiResult<Response> {
     let (token, chat) = offered(&headers);
     let Some(token) = token else {
@@ -116,81 +125,69 @@ pub async fn connect(
         issued_at: principal.claims.iat,
         expires_at: principal.claims.exp,
     };
-    // Frames are small: a 2 KiB read buffer instead of tungstenite's 128 KiB keeps an idle
-    // socket cheap. Frames queued together are written together (see `send_queued`): up to
-    // 16 KiB is buffered before a flush, allocated only once frames are sent.
-    Ok(upgrade
-        .protocols([PROTOCOL])
-        .max_message_size(64 * 1024)
-        .read_buffer_size(2 * 1024)
-        .write_buffer_size(16 * 1024)
-        .on_upgrade(move |socket| run(state, socket, peer)))
+    Ok(upgrade.respond(PROTOCOL, move |upgraded| run(state, upgraded, peer)))
 }
+
+/// Client frames are small: a 2 KiB read buffer instead of tungstenite's 128 KiB keeps an idle
+/// socket cheap. Writes are not buffered by tungstenite: they go to the [`outbox`].
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(2 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024))
+}
+
+/// The socket as tungstenite sees it: reads from the client, writes through the socket's
+/// [`outbox`], in order with the frames fanned out to it. A write never waits.
+struct ClientIo {
+    read: OwnedReadHalf,
+    conn: Arc<Conn>,
+}
+
+impl AsyncRead for ClientIo {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ClientIo {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(match self.conn.outbox.push(buf) {
+            Pushed::Taken => Ok(buf.len()),
+            Pushed::Slow => Err(io::Error::other("the client is too far behind")),
+            Pushed::Closed => Err(io::ErrorKind::BrokenPipe.into()),
+        })
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+type Socket = WebSocketStream<ClientIo>;
 
 /// How often an open socket re-checks its token's revocation, whatever broadcast it missed:
 /// the longest a revoked token's socket stays open once Redis answers.
 pub const RECHECK: Duration = Duration::from_secs(2);
 
-/// How long one frame may take to get into the peer's socket buffer. A client that stopped
-/// reading fills its buffers, and a send then waits; it is dropped instead of waited for.
+/// How long a socket with bytes waiting may take none of them: a client that stopped reading
+/// fills its buffers, and is then dropped instead of waited for.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a close frame may take; a peer that cannot take it is dropped without one.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Sends one frame; `false` when the socket is gone, the send took longer than [`SEND_TIMEOUT`],
-/// or the server closed the socket meanwhile (revoked, replaced, too slow: a socket whose send
-/// waits could otherwise ignore that until the timeout).
-async fn send(socket: &mut WebSocket, message: Message, close: &mut watch::Receiver<Option<&'static str>>) -> bool {
-    tokio::select! {
-        // A send that completes at once wins over a close that came meanwhile: the loop then
-        // sends the close frame with its reason.
-        biased;
-        sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(message)) => matches!(sent, Ok(Ok(()))),
-        _ = close.changed() => false,
-    }
+/// Sends one frame of this socket's own (a reply, a snapshot); `false` when the socket is gone.
+async fn send(socket: &mut Socket, frame: Utf8Bytes) -> bool {
+    socket.send(Message::Text(frame)).await.is_ok()
 }
 
-/// Most frames one write carries.
-const BATCH: u64 = 32;
-
-/// Sends `first` and whatever else is queued for this socket by now (up to [`BATCH`]) in one
-/// write: under load a socket finds several frames waiting at each wake-up, and a write per
-/// frame (a system call, and a wake-up of the reader) is what delivering costs. Returns whether
-/// the socket is still open (as [`send`]) and how many frames went out.
-async fn send_queued(
-    socket: &mut WebSocket,
-    first: Utf8Bytes,
-    queue: &mut mpsc::Receiver<Utf8Bytes>,
-    close: &mut watch::Receiver<Option<&'static str>>,
-) -> (bool, u64) {
-    let mut count = 0;
-    let sent = {
-        let write = async {
-            socket.feed(Message::Text(first)).await?;
-            count += 1;
-            while count < BATCH {
-                let Ok(next) = queue.try_recv() else { break };
-                socket.feed(Message::Text(next)).await?;
-                count += 1;
-            }
-            socket.flush().await
-        };
-        tokio::select! {
-            biased;
-            sent = tokio::time::timeout(SEND_TIMEOUT, write) => matches!(sent, Ok(Ok(()))),
-            _ = close.changed() => false,
-        }
-    };
-    (sent, count)
-}
-
-/// Sends a close frame if the peer takes it within [`CLOSE_TIMEOUT`].
-async fn send_close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+/// Sends a close frame after what is waiting, if the peer takes them within [`CLOSE_TIMEOUT`].
+async fn send_close(conn: &Conn, code: u16, reason: &'static str) {
+    conn.outbox.push_close(code, reason);
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, conn.outbox.drain(CLOSE_TIMEOUT)).await;
 }
 
 fn text(frame: &ServerFrame) -> Utf8Bytes {
@@ -207,23 +204,40 @@ async fn snapshot(state: &AppState, peer: &Peer) -> Option<Utf8Bytes> {
     }
 }
 
-async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
+async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
+    // Frames are gathered into one write per socket already (see `batch`); Nagle's algorithm
+    // would hold a write back until the client acknowledges the last (up to its 40 ms delayed
+    // ACK) to gather them again.
+    if let Err(e) = upgraded.socket.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY on a chat socket");
+    }
+    let (read, write) = upgraded.socket.into_split();
+    // Registered before the snapshot is read, so no frame published after it is missed; what
+    // is fanned out meanwhile waits in the outbox until the snapshot is written.
     let mut registered = state
         .hub
-        .register(peer.org, peer.project, peer.user, peer.session, peer.jti.clone());
+        .register(peer.org, peer.project, peer.user, peer.session, peer.jti.clone(), write);
+    let conn = Arc::clone(&registered.conn);
     state.metrics.chat_connected(1);
+    let io = ClientIo {
+        read,
+        conn: Arc::clone(&conn),
+    };
+    // A copy of what the HTTP server read past the request: its buffer (kilobytes) is not kept.
+    let read_ahead = upgraded.read.to_vec();
+    drop(upgraded.read);
+    let mut socket = WebSocketStream::from_partially_read(io, read_ahead, Role::Server, Some(config())).await;
     let expires_in = peer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     let mut open = match snapshot(&state, &peer).await {
-        Some(frame) => send(&mut socket, Message::Text(frame), &mut registered.close).await,
+        Some(frame) => conn.outbox.release(&outbox::text_frame(frame.as_str())) == Pushed::Taken,
         None => false,
     };
     while open {
         // In this order, each only when the ones before it are pending: a close first; then
-        // queued frames (under load most wake-ups are for them, and nothing after them is
-        // polled); the client's frames; the timers.
+        // bytes the socket did not take at once; the client's frames; the timers.
         tokio::select! {
             biased;
             _ = registered.close.changed() => {
@@ -236,41 +250,37 @@ async fn run(state: AppState, mut socket: WebSocket, peer: Peer) {
                     reason::SHUTTING_DOWN => 1001,
                     _ => 4000,
                 };
-                send_close(&mut socket, code, why).await;
+                send_close(&conn, code, why).await;
                 open = false;
             }
-            frame = registered.frames.recv() => match frame {
-                Some(frame) => {
-                    let sent;
-                    (open, sent) = send_queued(&mut socket, frame, &mut registered.frames, &mut registered.close).await;
-                    state.metrics.chat_delivered(sent);
-                }
-                None => open = false,
-            },
-            message = socket.recv() => match message {
+            drained = async {
+                conn.outbox.queued().await;
+                conn.outbox.drain(SEND_TIMEOUT).await
+            } => open = drained.is_ok(),
+            message = socket.next() => match message {
                 Some(Ok(Message::Text(frame))) => {
                     if let Some(reply) = on_frame(&state, &peer, frame.as_str()).await {
-                        open = send(&mut socket, Message::Text(reply), &mut registered.close).await;
+                        open = send(&mut socket, reply).await;
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     state.metrics.chat_rejected(Refusal::BadJson.as_str());
                     let error = ServerFrame::Error { reason: Refusal::BadJson, detail: "binary frames are not accepted; send JSON text".to_owned() };
-                    open = send(&mut socket, Message::Text(text(&error)), &mut registered.close).await;
+                    open = send(&mut socket, text(&error)).await;
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(_)) | Err(_)) | None => open = false,
             },
             _ = recheck.tick() => {
                 // The revocation broadcast is best effort; this is not. A check Redis cannot
                 // answer keeps the socket (no fan-out reaches it then either) until the next.
                 if let Ok(true) = state.denylist.is_revoked(&peer.jti, Some(peer.user), peer.issued_at).await {
-                    send_close(&mut socket, 4001, reason::REVOKED).await;
+                    send_close(&conn, 4001, reason::REVOKED).await;
                     open = false;
                 }
             }
             () = &mut expiry => {
-                send_close(&mut socket, 4001, "token expired: sign in again").await;
+                send_close(&conn, 4001, "token expired: sign in again").await;
                 open = false;
             }
         }

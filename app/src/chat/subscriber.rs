@@ -5,13 +5,14 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::batch::{self, Batch};
 use super::hub::{CLOSED_CHANNEL, REMOVED_CHANNEL, REVOKED_CHANNEL, REVOKED_USER_CHANNEL, reason};
-use super::{protocol, store};
+use super::store;
 use crate::state::AppState;
 
 /// Runs until `shutdown`: hands every chat frame published by any replica to this replica's sockets.
@@ -44,20 +45,41 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         // are re-checked by every socket on a timer of its own, see `socket::RECHECK`.
         tokio::spawn(close_closed_sessions(state.clone()));
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
+        let mut batch = Batch::default();
+        // The first frame goes out at once.
+        let mut last_flush = Instant::now().checked_sub(batch::INTERVAL).unwrap_or_else(Instant::now);
         loop {
+            let due = last_flush + batch::INTERVAL;
             tokio::select! {
+                biased;
+                _ = shutdown.changed() => return,
+                () = tokio::time::sleep_until(due), if !batch.is_empty() => {
+                    flush(&state, &mut batch);
+                    last_flush = Instant::now();
+                }
                 _ = recheck.tick() => {
                     tokio::spawn(close_closed_sessions(state.clone()));
                 }
                 message = stream.next() => match message {
-                    Some(message) => dispatch(&state, message.get_channel_name(), message.get_payload_bytes()),
+                    Some(message) => {
+                        dispatch(&state, &mut batch, &message);
+                        // What Redis has handed over already joins the batch.
+                        while !batch.is_full() {
+                            let Some(Some(message)) = stream.next().now_or_never() else { break };
+                            dispatch(&state, &mut batch, &message);
+                        }
+                        if batch.is_full() || (!batch.is_empty() && Instant::now() >= due) {
+                            flush(&state, &mut batch);
+                            last_flush = Instant::now();
+                        }
+                    }
                     None => {
+                        flush(&state, &mut batch);
                         state.chat_events.store(false, Ordering::Release);
                         tracing::warn!("chat subscription lost; resubscribing");
                         break;
                     }
                 },
-                _ = shutdown.changed() => return,
             }
         }
     }
@@ -86,16 +108,29 @@ async fn close_closed_sessions(state: AppState) {
     }
 }
 
-/// A frame's publish time: `sent_at_us` is its last field, so no full parse is needed.
-fn sent_at_us(payload: &str) -> Option<i64> {
-    let at = payload.rfind("\"sent_at_us\":")?;
-    payload[at + 13..].trim_end_matches('}').trim().parse().ok()
+/// Writes the batch's frames to this replica's sockets.
+fn flush(state: &AppState, batch: &mut Batch) {
+    if batch.is_empty() {
+        return;
+    }
+    let flushed = batch.flush(&state.hub);
+    state.metrics.chat_delivered(flushed.delivered);
+    state.metrics.chat_slow_consumers(flushed.slow);
+    for seconds in flushed.latencies {
+        state.metrics.chat_delivery(seconds);
+    }
 }
 
-fn dispatch(state: &AppState, channel: &str, payload: &[u8]) {
-    let Ok(payload) = std::str::from_utf8(payload) else {
+/// Adds a chat frame to the batch; a close or revocation is acted on at once, after the frames
+/// published before it are written.
+fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
+    let channel = message.get_channel_name();
+    let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
         return;
     };
+    if !channel.starts_with("chat:p:") && !channel.starts_with("chat:u:") {
+        flush(state, batch);
+    }
     if channel == CLOSED_CHANNEL {
         if let Ok(session) = payload.parse::<Uuid>() {
             state.hub.close_where(reason::SESSION_CLOSED, |c| c.session == session);
@@ -132,11 +167,5 @@ fn dispatch(state: &AppState, channel: &str, payload: &[u8]) {
         None
     };
     let Some((project, user)) = target else { return };
-    if let Some(sent) = sent_at_us(payload) {
-        let now = protocol::now_us();
-        state.metrics.chat_delivery((now - sent).max(0) as f64 / 1e6);
-    }
-    let frame = Utf8Bytes::from(payload);
-    let (_, slow) = state.hub.deliver(project, user, &frame);
-    state.metrics.chat_slow_consumers(slow);
+    batch.push(project, user, payload);
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::TestApp;
@@ -511,6 +512,43 @@ async fn a_slow_consumer_is_dropped_and_the_others_keep_up(_: PgPoolOptions, opt
     app.stop().await;
 }
 
+/// A socket is registered for the fan-out before its snapshot is read, so it misses nothing;
+/// what is fanned out meanwhile must still reach the client after the snapshot, not before.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn frames_published_while_a_socket_opens_follow_its_snapshot(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.owner).await;
+    let client = redis::Client::open(crate::support::redis_url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    let channel = format!("chat:p:{}", p.project);
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = tokio::spawn({
+        let stop = Arc::clone(&stop);
+        async move {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let frame = json!({"type": "counter", "seq": i, "metric": "ready", "value": i, "sent_at_us": 0});
+                let _: i64 = conn.publish(&channel, frame.to_string()).await.expect("publish");
+                i += 1;
+            }
+            i
+        }
+    });
+    for _ in 0..20 {
+        // `connect` fails unless the first frame is the snapshot.
+        let mut socket = connect(&app, &p, &p.owner, &session).await;
+        until(&mut socket, "counter").await;
+        socket.close(None).await.expect("close");
+        while app.state.hub.connections() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(publisher.await.expect("publisher") > 0);
+    app.stop().await;
+}
+
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn a_client_that_stops_reading_is_dropped_not_waited_for(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(&options).await;
@@ -649,6 +687,21 @@ async fn the_token_travels_as_a_subprotocol_never_in_the_url(_: PgPoolOptions, o
     );
     let (status, _) = refused(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Not a WebSocket opening at all: a plain GET, and one of another WebSocket version.
+    let path = format!("/api/v1/orgs/{}/projects/{}/chats/{id}/ws", p.org, p.project);
+    let (status, body) = app.call(Method::GET, &path, Some(&p.owner), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["detail"], "not a WebSocket opening request: send `Connection: Upgrade`",
+        "{body}"
+    );
+    let mut request = socket_request(&app, &p, &p.owner, id);
+    request
+        .headers_mut()
+        .insert("sec-websocket-version", "8".parse().expect("header"));
+    let (status, body) = refused(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("send `Sec-WebSocket-Version: 13`"), "{body}");
     let _ok = connect(&app, &p, &p.owner, &session).await;
     app.stop().await;
 }
