@@ -34,11 +34,16 @@ async function listConfigs() {
     const code = document.createElement("code");
     code.textContent = JSON.stringify(config.value); value.append(code);
     const edit = document.createElement("td");
-    const button = document.createElement("button");
-    button.type = "button"; button.textContent = "Edit"; button.dataset.edit = config.key;
-    button.setAttribute("aria-label", `Edit ${config.key}`);
-    button.addEventListener("click", () => openEditor(config));
-    edit.append(button);
+    if (config.set_by === "platform_admin") {
+      // The server refuses an org admin's change to it: offer none.
+      edit.textContent = "set by the platform admin"; edit.dataset.setBy = config.key;
+    } else {
+      const button = document.createElement("button");
+      button.type = "button"; button.textContent = "Edit"; button.dataset.edit = config.key;
+      button.setAttribute("aria-label", `Edit ${config.key}`);
+      button.addEventListener("click", () => openEditor(config));
+      edit.append(button);
+    }
     const row = document.createElement("tr");
     row.append(key, version, value, edit);
     rows.append(row);

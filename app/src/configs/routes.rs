@@ -37,16 +37,37 @@ pub struct Config {
     pub updated_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Who may change it: a page offers an org admin no editor for a key only the platform
+    /// admin sets.
+    pub set_by: SetBy,
+}
+
+/// Who may change a config key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SetBy {
+    /// The org's admins (and the platform admin).
+    OrgAdmin,
+    /// The platform admin alone (`quotas`).
+    PlatformAdmin,
 }
 
 impl Config {
     fn of(key: String, entry: &ConfigEntry) -> Self {
+        let platform_only = catalog::KEYS
+            .iter()
+            .any(|spec| spec.name() == key && spec.platform_only());
         Self {
             key,
             value: entry.value.clone(),
             version: entry.version,
             updated_by: entry.updated_by.clone(),
             updated_at: entry.updated_at,
+            set_by: if platform_only {
+                SetBy::PlatformAdmin
+            } else {
+                SetBy::OrgAdmin
+            },
         }
     }
 

@@ -280,6 +280,12 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
 
     click(&page, "#open-settings").await;
     text_until(&page, "td[data-version='ui.banner']", |t| t == "1").await;
+    // Quotas are the platform admin's: no editor is offered for them.
+    text_until(&page, "td[data-set-by='quotas']", |t| t == "set by the platform admin").await;
+    assert!(
+        page.find(Locator::Css("button[data-edit='quotas']")).await.is_err(),
+        "an Edit button for quotas"
+    );
     click(&page, "button[data-edit='ui.banner']").await;
     let value = page.find(Locator::Id("config-value")).await.expect("editor");
     value.clear().await.expect("clear");

@@ -438,6 +438,19 @@ async fn configs_change_only_from_the_version_they_were_read_at(_: PgPoolOptions
         ),
         (json!(3), json!(1), json!("system"))
     );
+    assert_eq!(body["set_by"], "org_admin");
+    let (status, listed) = app
+        .call(Method::GET, &format!("/api/v1/orgs/{org}/configs"), Some(&owner), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let platform_only: Vec<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|c| c["set_by"] == "platform_admin")
+        .filter_map(|c| c["key"].as_str())
+        .collect();
+    assert_eq!(platform_only, ["quotas"]);
 
     let put = |if_match: Option<&str>, value: Value| {
         let mut request = app
