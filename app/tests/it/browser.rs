@@ -697,6 +697,78 @@ async fn a_guest_signs_in_and_chats_with_the_keyboard_alone(_: PgPoolOptions, op
     app.stop().await;
 }
 
+/// The admins with the keyboard alone: the platform admin signs in, creates an org and mints its
+/// first admin's invite; that admin signs in with it, mints an invite of their own and changes
+/// a setting. Tab, typing and Enter only.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let page = browser(&driver_url, profile.path()).await;
+    page.goto(&app.url("/")).await.expect("page");
+    let typed = |text: String| {
+        let page = page.clone();
+        async move {
+            page.active_element()
+                .await
+                .expect("focus")
+                .send_keys(&text)
+                .await
+                .expect("type");
+        }
+    };
+
+    tab_to(&page, "#admin-credential").await;
+    typed(app.admin_credential()).await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#whoami", |t| t.contains("platform admin")).await;
+    tab_to(&page, "#org-slug").await;
+    typed("acme".to_owned()).await;
+    tab_to(&page, "#org-name").await;
+    typed("Acme".to_owned()).await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#org-outcome", |t| t == "acme: COMMITTED").await;
+    tab_to(&page, "#mint-admin-invite").await;
+    press(&page, Key::Enter).await;
+    let code = text_until(&page, "#admin-invite-code", |t| t.starts_with("inv_")).await;
+    tab_to(&page, "#sign-out").await;
+    press(&page, Key::Enter).await;
+
+    // The org's first admin, on the same page.
+    tab_to(&page, "#invite-code").await;
+    typed(code).await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#whoami", |t| t.contains("guest-")).await;
+    tab_to(&page, "#open-invites").await;
+    press(&page, Key::Enter).await;
+    tab_to(&page, "#mint-invite-form button[type=submit]").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#new-invite-code", |t| t.starts_with("inv_")).await;
+    tab_to(&page, "#invites-back").await;
+    press(&page, Key::Enter).await;
+    tab_to(&page, "#open-settings").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "td[data-version='ui.banner']", |t| t == "1").await;
+    tab_to(&page, "button[data-edit='ui.banner']").await;
+    press(&page, Key::Enter).await;
+    // The editor takes the focus; select its text and type over it.
+    text_until(&page, "#config-editor-title", |t| t.contains("ui.banner")).await;
+    typed(format!("{}a{}", Key::Control, Key::Null)).await;
+    typed(r#""Typed, not clicked""#.to_owned()).await;
+    tab_to(&page, "#config-reason").await;
+    typed("keyboard only".to_owned()).await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "td[data-version='ui.banner']", |t| t == "2").await;
+    let banner: String = sqlx::query_scalar("SELECT value_json #>> '{}' FROM service_configs WHERE key = 'ui.banner'")
+        .fetch_one(&sqlx::PgPool::connect_with(options.clone()).await.expect("pool"))
+        .await
+        .expect("banner");
+    assert_eq!(banner, "Typed, not clicked");
+    page.close().await.expect("close");
+    app.stop().await;
+}
+
 /// Hot reload made visible: two replicas behind a round-robin balancer (Debian's nginx), the
 /// page on the balancer's origin. After an org admin's change, the page lists both replicas,
 /// each serving the new version.
