@@ -66,8 +66,13 @@ function openEditor(config) {
 
 function problem(text, field) { show("config-error", ["config-value", "config-reason"], text, field); }
 
+/** Counts saves: a replica check from an earlier save stops once another save begins. */
+let saves = 0;
+
 async function save(event) {
   event.preventDefault();
+  saves += 1;
+  $("replica-versions").textContent = "";
   let value;
   try { value = JSON.parse($("config-value").value); }
   catch (e) { problem(`The value is not JSON: ${e.message}`, "config-value"); return; }
@@ -95,11 +100,14 @@ async function save(event) {
 /** Hot reload made visible: asks for the key a dozen times over 3 s (a balancer spreads the
  * requests over the replicas) and shows the version each replica that answered serves. */
 async function servedBy(key, saved) {
+  const save = saves;
   const seen = new Map();
   for (let i = 0; i < 12; i++) {
     const r = await page.call("GET", `${configs()}/${key}`);
+    if (save !== saves) return;
     if (r.ok && r.replica) seen.set(r.replica, r.data.version);
-    const all = [...seen].map(([replica, version]) => `${replica}: version ${version}${version === saved ? "" : " (not yet)"}`);
+    const note = (version) => version === saved ? "" : version < saved ? " (not yet)" : " (changed again since)";
+    const all = [...seen].map(([replica, version]) => `${replica}: version ${version}${note(version)}`);
     $("replica-versions").textContent = `${key} as served, by replica: ${all.join(", ")}`;
     await new Promise((ok) => setTimeout(ok, 250));
   }

@@ -326,6 +326,17 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
         conflict.contains("now version 3") && conflict.contains("Maintenance tonight"),
         "{conflict}"
     );
+    // The replica check of the save before (it polls for 3 s) stopped when this save began:
+    // it would show the other admin's version 3 as this page's change "not yet" served.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let served = page
+        .find(Locator::Id("replica-versions"))
+        .await
+        .expect("replica versions")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(served, "", "a stale replica check");
     assert_accessible(&page, "the settings page with a refused change").await;
     snap(&page, "settings-conflict").await;
     // The dark theme, chosen on the page, holds to the same rules (contrast included).
