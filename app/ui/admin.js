@@ -1,5 +1,7 @@
 // The platform admin's view: create an org and follow its creation saga to COMMITTED or FAILED
-// (with the reason), then mint the invite its first admin signs in with.
+// (with the reason), then mint the invite its first admin signs in with; revoke any token by id.
+
+import { problem } from "/ui/forms.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,6 +16,7 @@ export function initAdmin(context) {
   for (const id of ["org-slug", "org-name"]) $(id).addEventListener("input", () => { key = null; });
   $("create-org-form").addEventListener("submit", (event) => { event.preventDefault(); createOrg().catch((e) => page.status(e.message)); });
   $("mint-admin-invite").addEventListener("click", () => mintAdminInvite().catch((e) => page.status(e.message)));
+  $("revoke-token-form").addEventListener("submit", (event) => { event.preventDefault(); revokeToken().catch((e) => page.status(e.message)); });
 }
 
 export function showAdmin() {
@@ -26,6 +29,8 @@ async function createOrg() {
   const slug = $("org-slug").value.trim();
   const name = $("org-name").value.trim();
   if (!key) key = crypto.randomUUID();
+  // This submit's key, whatever another submit of the form does to `key` meanwhile.
+  const sent = key;
   $("create-org").disabled = true;
   $("admin-invite").hidden = true;
   outcome(`Creating ${slug}: PENDING (defaults, then isolation)…`);
@@ -33,7 +38,7 @@ async function createOrg() {
     // A second request with the key while the first runs is told to retry: it then gets the
     // first one's answer.
     for (let attempt = 0; attempt < 60; attempt++) {
-      const r = await page.call("POST", "/api/v1/orgs", { slug, name }, { "Idempotency-Key": key });
+      const r = await page.call("POST", "/api/v1/orgs", { slug, name }, { "Idempotency-Key": sent });
       if (r.status === 409 && r.detail.includes("Idempotency-Key")) { await new Promise((ok) => setTimeout(ok, 500)); continue; }
       if (r.status === 201) {
         created = r.data;
@@ -59,4 +64,15 @@ async function mintAdminInvite() {
   if (!r.ok) { page.status(r.detail); return; }
   $("admin-invite-code").textContent = r.data.code;
   $("admin-invite-expiry").textContent = `single use, until ${new Date(r.data.expires_at).toLocaleString()}`;
+}
+
+async function revokeToken() {
+  const refused = (text) => problem("revoke-token-error", ["revoke-token-id"], text, text ? "revoke-token-id" : undefined);
+  const jti = $("revoke-token-id").value.trim();
+  if (!jti) { refused("Paste the token's id (its jti)."); return; }
+  const r = await page.call("POST", "/api/v1/auth/revoke", { jti });
+  if (!r.ok) { refused(r.detail); return; }
+  refused("");
+  $("revoke-token-id").value = "";
+  page.status(`Token ${jti} revoked on every replica.`);
 }
