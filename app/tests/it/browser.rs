@@ -293,12 +293,7 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
     // No reason: refused on the page, nothing sent.
     click(&page, "#config-save").await;
     text_until(&page, "#config-error", |t| t.contains("reason goes into the history")).await;
-    page.find(Locator::Id("config-reason"))
-        .await
-        .expect("reason")
-        .send_keys("greet the team")
-        .await
-        .expect("type");
+    fill(&page, "config-reason", "greet the team").await;
     click(&page, "#config-save").await;
     text_until(&page, "td[data-version='ui.banner']", |t| t == "2").await;
 
@@ -329,13 +324,7 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
     // The replica check of the save before (it polls for 3 s) stopped when this save began:
     // it would show the other admin's version 3 as this page's change "not yet" served.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let served = page
-        .find(Locator::Id("replica-versions"))
-        .await
-        .expect("replica versions")
-        .text()
-        .await
-        .expect("text");
+    let served = text_of(&page, "replica-versions").await;
     assert_eq!(served, "", "a stale replica check");
     assert_accessible(&page, "the settings page with a refused change").await;
     snap(&page, "settings-conflict").await;
@@ -400,18 +389,8 @@ async fn the_platform_admin_creates_an_org_once_and_invites_its_first_admin(
     text_until(&page, "#whoami", |t| t.contains("platform admin")).await;
     assert_accessible(&page, "the platform admin's page").await;
 
-    page.find(Locator::Id("org-slug"))
-        .await
-        .expect("slug")
-        .send_keys("acme")
-        .await
-        .expect("type");
-    page.find(Locator::Id("org-name"))
-        .await
-        .expect("name")
-        .send_keys("Acme")
-        .await
-        .expect("type");
+    fill(&page, "org-slug", "acme").await;
+    fill(&page, "org-name", "Acme").await;
     // Two submits before the first answer: both carry the form's one Idempotency-Key.
     page.execute(
         "window.sentKeys = [];
@@ -454,25 +433,14 @@ async fn the_platform_admin_creates_an_org_once_and_invites_its_first_admin(
     let other = app.create_org(&admin, "other").await;
     let (guest, signed_in) = app.guest(&admin, other, "member").await;
     let jti = signed_in["jti"].as_str().expect("jti").to_owned();
-    page.find(Locator::Id("revoke-token-id"))
-        .await
-        .expect("token id")
-        .send_keys(&jti)
-        .await
-        .expect("type");
+    fill(&page, "revoke-token-id", &jti).await;
     click(&page, "#revoke-token-form button[type=submit]").await;
     text_until(&page, "#status", |t| t.contains("revoked on every replica")).await;
     let (status, _) = app.call(Method::GET, "/api/v1/me", Some(&guest), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the revoked guest is locked out");
     // The double submit's second request, told to retry while the first ran, got the first's
     // answer with the same key, and the page still says so.
-    let outcome = page
-        .find(Locator::Id("org-outcome"))
-        .await
-        .expect("outcome")
-        .text()
-        .await
-        .expect("text");
+    let outcome = text_of(&page, "org-outcome").await;
     assert_eq!(outcome, "acme: COMMITTED");
     assert_accessible(&page, "the platform admin's page with a new org").await;
     snap(&page, "platform-admin").await;
@@ -565,22 +533,12 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     let guest = sign_in(&two, &b, &guest_code).await;
 
     // The admin creates the project and adds the guest, then makes them an owner.
-    one.find(Locator::Id("project-name"))
-        .await
-        .expect("name")
-        .send_keys("web")
-        .await
-        .expect("type");
+    fill(&one, "project-name", "web").await;
     click(&one, "#new-project-form button[type=submit]").await;
     text_until(&one, "#projects button", |t| t == "web").await;
     click(&one, "#projects button").await;
     text_until(&one, "#member-rows", |t| t.contains("guest-0001")).await;
-    one.find(Locator::Id("member-key"))
-        .await
-        .expect("key")
-        .send_keys(&guest)
-        .await
-        .expect("type");
+    fill(&one, "member-key", &guest).await;
     click(&one, "#add-member-form button[type=submit]").await;
     text_until(&one, &format!("tr[data-member='{guest}']"), |t| t.contains(&guest)).await;
     one.execute(
@@ -603,12 +561,7 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     let value = one.find(Locator::Id("config-value")).await.expect("editor");
     value.clear().await.expect("clear");
     value.send_keys("1").await.expect("type");
-    one.find(Locator::Id("config-reason"))
-        .await
-        .expect("reason")
-        .send_keys("quiet week")
-        .await
-        .expect("type");
+    fill(&one, "config-reason", "quiet week").await;
     click(&one, "#config-save").await;
     text_until(&one, "td[data-version='chat.rate_limit_per_minute']", |t| t == "2").await;
 
@@ -642,12 +595,7 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     // The admin ends every session of the guest: the guest's page is back at signing in.
     click(&one, "#settings-back").await;
     click(&one, "#open-invites").await;
-    one.find(Locator::Id("revoke-guest-key"))
-        .await
-        .expect("key")
-        .send_keys(&guest)
-        .await
-        .expect("type");
+    fill(&one, "revoke-guest-key", &guest).await;
     click(&one, "#revoke-guest-form button[type=submit]").await;
     text_until(&one, "#status", |t| t.contains("has ended")).await;
     let notice = text_until(&two, "#notice", |t| t.contains("session ended")).await;
@@ -688,6 +636,39 @@ async fn tab_to(browser: &Client, css: &str) {
     panic!("Tab never reached {css}; the focus is on {at}");
 }
 
+/// The text of the element with the id `id`, now.
+async fn text_of(browser: &Client, id: &str) -> String {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .expect("the element")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// Types `text` into the field with the id `id`.
+async fn fill(browser: &Client, id: &str, text: &str) {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .expect("the field")
+        .send_keys(text)
+        .await
+        .expect("type");
+}
+
+/// Types `text` into the focused element.
+async fn type_keys(browser: &Client, text: &str) {
+    browser
+        .active_element()
+        .await
+        .expect("a focused element")
+        .send_keys(text)
+        .await
+        .expect("type");
+}
+
 /// Presses `key` on the focused element.
 async fn press(browser: &Client, key: Key) {
     browser
@@ -716,12 +697,7 @@ async fn a_guest_signs_in_and_chats_with_the_keyboard_alone(_: PgPoolOptions, op
     page.goto(&app.url("/")).await.expect("page");
 
     tab_to(&page, "#invite-code").await;
-    page.active_element()
-        .await
-        .expect("focus")
-        .send_keys(&code)
-        .await
-        .expect("type");
+    type_keys(&page, &code).await;
     press(&page, Key::Enter).await;
     text_until(&page, "#whoami", |t| t.contains("guest-0002")).await;
     // Set-up the page cannot do for a guest: the project's owner adds them.
@@ -749,26 +725,15 @@ async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgCo
     let profile = tempfile::tempdir().expect("profile");
     let page = browser(&driver_url, profile.path()).await;
     page.goto(&app.url("/")).await.expect("page");
-    let typed = |text: String| {
-        let page = page.clone();
-        async move {
-            page.active_element()
-                .await
-                .expect("focus")
-                .send_keys(&text)
-                .await
-                .expect("type");
-        }
-    };
 
     tab_to(&page, "#admin-credential").await;
-    typed(app.admin_credential()).await;
+    type_keys(&page, &app.admin_credential()).await;
     press(&page, Key::Enter).await;
     text_until(&page, "#whoami", |t| t.contains("platform admin")).await;
     tab_to(&page, "#org-slug").await;
-    typed("acme".to_owned()).await;
+    type_keys(&page, "acme").await;
     tab_to(&page, "#org-name").await;
-    typed("Acme".to_owned()).await;
+    type_keys(&page, "Acme").await;
     press(&page, Key::Enter).await;
     text_until(&page, "#org-outcome", |t| t == "acme: COMMITTED").await;
     tab_to(&page, "#mint-admin-invite").await;
@@ -781,7 +746,7 @@ async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgCo
 
     // The org's first admin, on the same page.
     tab_to(&page, "#invite-code").await;
-    typed(code).await;
+    type_keys(&page, &code).await;
     press(&page, Key::Enter).await;
     text_until(&page, "#whoami", |t| t.contains("guest-")).await;
     tab_to(&page, "#open-invites").await;
@@ -798,10 +763,10 @@ async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgCo
     press(&page, Key::Enter).await;
     // The editor takes the focus; select its text and type over it.
     text_until(&page, "#config-editor-title", |t| t.contains("ui.banner")).await;
-    typed(format!("{}a{}", Key::Control, Key::Null)).await;
-    typed(r#""Typed, not clicked""#.to_owned()).await;
+    type_keys(&page, &format!("{}a{}", Key::Control, Key::Null)).await;
+    type_keys(&page, r#""Typed, not clicked""#).await;
     tab_to(&page, "#config-reason").await;
-    typed("keyboard only".to_owned()).await;
+    type_keys(&page, "keyboard only").await;
     press(&page, Key::Enter).await;
     text_until(&page, "td[data-version='ui.banner']", |t| t == "2").await;
     let banner: String = sqlx::query_scalar("SELECT value_json #>> '{}' FROM service_configs WHERE key = 'ui.banner'")
@@ -843,12 +808,7 @@ async fn after_a_change_the_page_shows_every_replica_serving_it(_: PgPoolOptions
     let value = page.find(Locator::Id("config-value")).await.expect("editor");
     value.clear().await.expect("clear");
     value.send_keys(r#""Hot""#).await.expect("type");
-    page.find(Locator::Id("config-reason"))
-        .await
-        .expect("reason")
-        .send_keys("reload")
-        .await
-        .expect("type");
+    fill(&page, "config-reason", "reload").await;
     click(&page, "#config-save").await;
     let served = text_until(&page, "#replica-versions", |t| {
         t.matches(": version 2").count() == 2 && !t.contains("not yet")
