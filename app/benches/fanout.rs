@@ -4,8 +4,8 @@
 //! Redis as a replica publishing a counter update does. The same load then runs against a real
 //! peer: two nginx instances with the nchan module and a Redis backend (Debian `nginx` and
 //! `libnginx-mod-nchan`), frames published through nchan's HTTP publisher. The publish rate
-//! doubles until the clients no longer all keep up (a client dropped, or under 99% delivered);
-//! the last rate that held is the peak. Reported per side: delivered frames per second and per
+//! doubles until the clients no longer all keep up (the publisher fell short, a client dropped,
+//! or under 99% delivered); the last rate that held is the peak. Reported per side: delivered frames per second and per
 //! server CPU-second at the peak (the replicas' or nginx's own CPU time, from /proc), publish →
 //! delivery latency p50/p99 at half of the peak rate and at half of the lower of the two peaks
 //! (both sides at one rate), and resident memory per idle connection.

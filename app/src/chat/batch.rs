@@ -34,7 +34,6 @@ struct Run {
 #[derive(Debug, Default)]
 pub struct Batch {
     runs: Vec<Run>,
-    frames: usize,
     bytes: usize,
     /// Publish times of the frames that carry one, for the delivery histogram.
     sent_at_us: Vec<i64>,
@@ -51,7 +50,7 @@ pub struct Flushed {
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.frames == 0
+        self.runs.is_empty()
     }
 
     pub fn is_full(&self) -> bool {
@@ -77,7 +76,6 @@ impl Batch {
         outbox::append_text_frame(&mut run.bytes, payload);
         run.frames += 1;
         self.bytes += run.bytes.len() - before;
-        self.frames += 1;
         if let Some(sent) = sent_at_us(payload) {
             self.sent_at_us.push(sent);
         }
@@ -97,7 +95,6 @@ impl Batch {
             .drain(..)
             .map(|sent| (now - sent).max(0) as f64 / 1e6)
             .collect();
-        self.frames = 0;
         self.bytes = 0;
         flushed
     }
