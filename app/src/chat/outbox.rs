@@ -202,3 +202,47 @@ fn encode(frame: Frame) -> Vec<u8> {
     let _ = frame.format(&mut out);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// A socket's task polls `drain` among other things, and drops it whenever another of them
+    /// is ready first; a client that stops reading must still be dropped `stall` after it last
+    /// took bytes, not `stall` after the last of those polls.
+    #[tokio::test]
+    async fn a_stall_counts_from_the_last_progress_however_often_drain_is_dropped() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let (_read, write) = server.into_split();
+        let outbox = Outbox::new(write);
+        assert_eq!(outbox.release(b""), Pushed::Taken);
+        // The client reads nothing: fill its buffers until bytes wait here.
+        let frame = vec![b'x'; 16 * 1024];
+        while tokio::time::timeout(Duration::ZERO, outbox.queued()).await.is_err() {
+            assert_eq!(outbox.push(&frame), Pushed::Taken);
+        }
+        let stall = Duration::from_secs(1);
+        // Three drains of 300 ms, each dropped before the stall is up.
+        for _ in 0..3 {
+            let cut_short = tokio::time::timeout(Duration::from_millis(300), outbox.drain(stall)).await;
+            assert!(cut_short.is_err(), "drain returned although the client reads nothing");
+        }
+        let started = Instant::now();
+        let drained = outbox.drain(stall).await;
+        assert_eq!(drained.map_err(|e| e.kind()), Err(io::ErrorKind::TimedOut));
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "the stall was timed from the last drain, not the last progress: {:?}",
+            started.elapsed()
+        );
+        drop(client);
+    }
+}
