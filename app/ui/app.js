@@ -38,7 +38,21 @@ async function api(method, path, body) {
   return r.data;
 }
 
-function show(id) { for (const s of ["sign-in", "admin", "org", "project", "invites", "settings"]) $(s).hidden = s !== id; }
+/** Each view's section id and the page heading (and tab title) it shows under. */
+const VIEWS = {
+  "sign-in": "Sign in",
+  admin: "Platform administration",
+  org: "Projects",
+  project: "Project",
+  invites: "Invites",
+  settings: "Org settings",
+};
+
+function show(id) {
+  for (const view of Object.keys(VIEWS)) $(view).hidden = view !== id;
+  $("page-heading").textContent = VIEWS[id];
+  document.title = `${VIEWS[id]} · Projects and chat`;
+}
 
 async function signedIn() {
   try {

@@ -63,7 +63,7 @@ async function list() {
 async function put(key, role) {
   const r = await view.call("PUT", `${members()}/${key}`, { role });
   problem("member-error", ["member-key"], r.ok ? "" : r.detail, r.ok ? null : "member-key");
-  if (r.ok) view.status(`${key} is now a ${role} of the project.`);
+  if (r.ok) view.status(`${key} is now ${role === "owner" ? "an" : "a"} ${role} of the project.`);
   await list();
 }
 

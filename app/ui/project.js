@@ -143,7 +143,7 @@ function render() {
     for (const choice of poll.choices) {
       const b = document.createElement("button");
       const tally = state.counters[`poll:${poll.id}:${choice}`] || 0;
-      b.type = "button"; b.textContent = `${choice} (${tally})`;
+      b.type = "button"; b.textContent = `${choice} (${tally})`; b.dataset.choice = choice;
       b.setAttribute("aria-label", `Vote ${choice} on “${poll.question}”, ${tally} votes so far`);
       b.disabled = !state.socket;
       b.addEventListener("click", () => send({ type: "vote", poll: poll.id, choice }));

@@ -548,7 +548,7 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     )
     .await
     .expect("make owner");
-    text_until(&one, "#status", |t| t.contains("now a owner")).await;
+    text_until(&one, "#status", |t| t.contains("now an owner")).await;
     // A poll for the guest to find, and (as an owner now) to delete.
     click(&one, "#poll-templates button").await;
     assert_accessible(&one, "the project page as its manager").await;
@@ -730,6 +730,11 @@ async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgCo
     type_keys(&page, &app.admin_credential()).await;
     press(&page, Key::Enter).await;
     text_until(&page, "#whoami", |t| t.contains("platform admin")).await;
+    assert_eq!(text_of(&page, "page-heading").await, "Platform administration");
+    assert_eq!(
+        page.title().await.expect("title"),
+        "Platform administration · Projects and chat"
+    );
     tab_to(&page, "#org-slug").await;
     type_keys(&page, "acme").await;
     tab_to(&page, "#org-name").await;
@@ -774,6 +779,91 @@ async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgCo
         .await
         .expect("banner");
     assert_eq!(banner, "Typed, not clicked");
+    page.close().await.expect("close");
+    app.stop().await;
+}
+
+/// A project's owner with the keyboard alone: signs in, opens the project, adds a guest of the
+/// org and makes them an owner, opens a chat, starts a poll, votes in it, deletes it, and removes
+/// the guest again. PostgreSQL holds each change the page reports.
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_project_owner_works_with_the_keyboard_alone(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(&options).await;
+    let db = sqlx::PgPool::connect_with(options.clone()).await.expect("pool");
+    let admin = app.admin_token().await;
+    let org = app.create_org(&admin, "acme").await;
+    let (org_admin, _) = app.guest(&admin, org, "admin").await;
+    let project = app.create_project(&org_admin, org, "web").await;
+    let (_, colleague) = app.guest(&org_admin, org, "member").await;
+    let colleague = colleague["me"]["user_key"].as_str().expect("user key").to_owned();
+    let code = invite(&app, &admin, org, "member").await;
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let page = browser(&driver_url, profile.path()).await;
+    page.goto(&app.url("/")).await.expect("page");
+
+    tab_to(&page, "#invite-code").await;
+    type_keys(&page, &code).await;
+    press(&page, Key::Enter).await;
+    let whoami = text_until(&page, "#whoami", |t| t.contains("guest-")).await;
+    let owner = whoami.trim_start_matches("Signed in as ").to_owned();
+    assert_eq!(text_of(&page, "page-heading").await, "Projects");
+    // Set-up the page cannot do for this guest: the org admin makes them the project's owner.
+    let path = format!("/api/v1/orgs/{org}/projects/{project}/members/{owner}");
+    let (status, body) = app
+        .call(Method::PUT, &path, Some(&org_admin), Some(json!({"role": "owner"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tab_to(&page, &format!("button[data-project='{project}']")).await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#project-title", |t| t == "web").await;
+
+    let role = |key: String| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT m.role FROM project_members m JOIN users u ON u.id = m.user_id WHERE u.user_key = $1",
+            )
+            .bind(key)
+            .fetch_optional(&db)
+            .await
+            .expect("role")
+        }
+    };
+    tab_to(&page, "#member-key").await;
+    type_keys(&page, &colleague).await;
+    press(&page, Key::Enter).await;
+    let row = format!("tr[data-member='{colleague}']");
+    text_until(&page, &row, |t| t.contains(&colleague)).await;
+    assert_eq!(role(colleague.clone()).await.as_deref(), Some("member"));
+    tab_to(&page, &format!("{row} select")).await;
+    press(&page, Key::Down).await;
+    text_until(&page, "#status", |t| t.contains("now an owner")).await;
+    assert_eq!(role(colleague.clone()).await.as_deref(), Some("owner"));
+
+    tab_to(&page, "#open-chat").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "dd[data-metric='ready']", |t| t == "0").await;
+    tab_to(&page, "#poll-templates button").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#polls li", |t| t.contains("Ship it today?")).await;
+    tab_to(&page, "#polls button[data-choice='yes']").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#polls button[data-choice='yes']", |t| t == "yes (1)").await;
+    tab_to(&page, "#polls button[data-delete-poll]").await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#status", |t| t == "Poll deleted.").await;
+    let polls: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_polls")
+        .fetch_one(&db)
+        .await
+        .expect("polls");
+    assert_eq!(polls, 0);
+
+    tab_to(&page, &format!("{row} button")).await;
+    press(&page, Key::Enter).await;
+    text_until(&page, "#status", |t| t.contains("no longer in the project")).await;
+    assert_eq!(role(colleague.clone()).await, None);
+    assert_accessible(&page, "the project page of its owner").await;
     page.close().await.expect("close");
     app.stop().await;
 }
