@@ -14,9 +14,13 @@ const state = { project: null, session: null, socket: null, seq: 0, counters: {}
  * `sessionEnded`, `me()` and `token()`. */
 let page = null;
 
-/** What the chat is doing now, said where a screen reader hears it: closed, rate limited, the
- * assistant away. */
+/** What became of the socket or of the user's latest attempt, said where a screen reader hears
+ * it: closed, reconnecting, rate limited, refused. Cleared when the user tries again. */
 function chatState(text) { $("chat-state").textContent = text; }
+
+/** Whether the assistant answered the latest action. Apart from `chatState`: an answer can
+ * arrive after a later action was refused, and must not hide that refusal. */
+function assistantState(text) { $("assistant-state").textContent = text; }
 
 export async function showProject(project) {
   state.project = project;
@@ -77,7 +81,7 @@ function connect(session) {
   state.socket = socket;
   $("chat").hidden = false;
   $("log").replaceChildren();
-  chatState("");
+  chatState(""); assistantState("");
   socket.onmessage = (event) => onFrame(JSON.parse(event.data));
   socket.onclose = (event) => {
     state.socket = null; state.session = null;
@@ -113,7 +117,7 @@ function onFrame(frame) {
       const li = document.createElement("li");
       li.textContent = `You: ${label(frame.action)} — Assistant: ${frame.reply}`;
       $("log").append(li);
-      chatState(frame.assistant === "unavailable" ? "The assistant is unavailable right now; your actions still count." : "");
+      assistantState(frame.assistant === "unavailable" ? "The assistant is unavailable right now; your actions still count." : "");
       break;
     }
     case "error":
@@ -164,7 +168,10 @@ function render() {
 }
 
 function send(frame) {
-  if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(frame));
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+    chatState("");
+    state.socket.send(JSON.stringify(frame));
+  }
 }
 
 export function initProject(context) {

@@ -518,7 +518,14 @@ async fn an_org_admin_mints_lists_and_withdraws_invites(_: PgPoolOptions, option
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions, options: PgConnectOptions) {
     let a = TestApp::spawn(&options).await;
-    let b = TestApp::spawn(&options).await;
+    // The guest's replica asks an assistant that takes connections and never answers, so each
+    // echo comes the assistant's timeout after its action: after the refusal of a later one.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a silent assistant");
+    let settings = crate::support::settings(
+        &options,
+        json!({"assistant_url": format!("http://{}", silent.local_addr().expect("its address"))}),
+    );
+    let b = TestApp::spawn_with(settings, std::sync::Arc::new(app::orgs::gate::NoGate)).await;
     let admin = a.admin_token().await;
     let org = a.create_org(&admin, "acme").await;
     let (owner_code, guest_code) = (
@@ -583,12 +590,24 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     click(&two, "#actions button[data-action='ready']").await;
-    text_until(&two, "#chat-state", |t| t.contains("assistant is unavailable")).await;
+    text_until(&two, "#assistant-state", |t| t.contains("assistant is unavailable")).await;
     // A burst of 3 is allowed (docs/chat-protocol.md); the next action is refused.
     for _ in 0..3 {
         click(&two, "#actions button[data-action='ready']").await;
     }
     text_until(&two, "#chat-state", |t| t.starts_with("Slow down")).await;
+    // The three accepted actions' late echoes do not hide the refusal.
+    let started = Instant::now();
+    while two
+        .execute("return document.querySelectorAll('#log li').length", vec![])
+        .await
+        .expect("count the log")
+        != json!(3)
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "the echoes never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(text_of(&two, "chat-state").await.starts_with("Slow down"));
     assert_accessible(&two, "the guest's chat, rate limited").await;
     snap(&two, "chat-rate-limited").await;
 
