@@ -131,14 +131,23 @@ async fn text_until(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> S
     }
 }
 
+/// Clicks the element `css` finds, once it is there; when a re-render replaces it between
+/// finding and clicking, finds it again.
 async fn click(browser: &Client, css: &str) {
-    let element = browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .expect(css);
-    element.click().await.expect("click");
+    let started = Instant::now();
+    loop {
+        let element = browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .expect(css);
+        match element.click().await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() && started.elapsed() < Duration::from_secs(10) => continue,
+            Err(e) => panic!("click {css}: {e}"),
+        }
+    }
 }
 
 /// Signs in through the page with an invite code; returns the guest's key.
@@ -210,9 +219,24 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     assert_accessible(&one, "the project page with a chat open").await;
     snap(&one, "project-chat").await;
 
-    // A 4th chat closes the oldest.
+    // A 4th chat closes the oldest. Each new chat is the one the page marks once it is open; the
+    // count alone says "3 of 3" before the 4th is.
+    let marked = || async {
+        one.execute(
+            "return document.querySelector('#sessions button.active')?.dataset.session ?? null",
+            vec![],
+        )
+        .await
+        .expect("read the marked chat")
+    };
     for n in 2..=4 {
+        let before = marked().await;
         click(&one, "#open-chat").await;
+        let started = Instant::now();
+        while [before.clone(), json!(null)].contains(&marked().await) {
+            assert!(started.elapsed() < Duration::from_secs(10), "chat {n} never opened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let expected = format!("{} of 3", n.min(3));
         text_until(&one, "#session-count", |t| t.contains(&expected)).await;
     }
@@ -235,13 +259,7 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     let newest = sessions[2]["id"].clone();
     let started = Instant::now();
     loop {
-        let shown = one
-            .execute(
-                "return document.querySelector('#sessions button.active')?.dataset.session ?? null",
-                vec![],
-            )
-            .await
-            .expect("read the marked chat");
+        let shown = marked().await;
         if shown == newest {
             break;
         }
