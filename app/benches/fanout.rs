@@ -6,9 +6,11 @@
 //! `libnginx-mod-nchan`), frames published through nchan's HTTP publisher. The publish rate
 //! doubles until the clients no longer all keep up (the publisher fell short, a client dropped,
 //! or under 99% delivered); the last rate that held is the peak. Reported per side: delivered frames per second and per
-//! server CPU-second at the peak (the replicas' or nginx's own CPU time, from /proc), publish →
-//! delivery latency p50/p99 at half of the peak rate and at half of the lower of the two peaks
-//! (both sides at one rate), and resident memory per idle connection.
+//! server CPU-second at the peak (the replicas' or nginx's own CPU time, from /proc), latency
+//! p50/p99 at half of the peak rate and at half of the lower of the two peaks (both sides at one
+//! rate), and resident memory per idle connection. Latency is publish → delivery (the client
+//! kernel's receive stamp, see `support::stamped`) and publish → read (when the client's task
+//! read the frame, which adds the bench's own queue).
 //!
 //! Needs PostgreSQL and Redis on loopback and nginx with nchan installed. `BENCH_CONNECTIONS`
 //! (default 1000) and `BENCH_SECS` (default 5) size the run.
@@ -29,6 +31,7 @@ use uuid::Uuid;
 
 mod support;
 
+use support::stamped::Stamped;
 use support::{Error, call, env_u64, free_port, percentile, start_replica};
 
 fn now_us() -> i64 {
@@ -57,13 +60,14 @@ fn rss_kib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// What every client measures: frames received and their publish → receipt latency.
+/// What every client measures: frames received and, per frame, its publish → delivery latency
+/// (the kernel's receive stamp) and its publish → read latency (when the client's task read it).
 #[derive(Default)]
 struct Received {
     frames: AtomicU64,
     /// Clients still connected (a dropped slow consumer ends its task).
     alive: AtomicU64,
-    latencies: Mutex<Vec<f64>>,
+    latencies: Mutex<Vec<(f64, f64)>>,
 }
 
 /// Where a client connects, and the subprotocols it offers (the app's carry its token).
@@ -88,7 +92,10 @@ async fn clients(
                 .headers_mut()
                 .insert("sec-websocket-protocol", protocols.parse()?);
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let authority = request.uri().authority().ok_or("a WebSocket URL without a host")?;
+        let stream = Stamped::new(tokio::net::TcpStream::connect(authority.as_str()).await?)?;
+        let delivered_us = stream.delivered_us();
+        let (socket, _) = tokio_tungstenite::client_async(request, stream).await?;
         let received = Arc::clone(received);
         received.alive.fetch_add(1, Ordering::Relaxed);
         tasks.push(tokio::spawn(async move {
@@ -101,7 +108,8 @@ async fn clients(
                 {
                     received.frames.fetch_add(1, Ordering::Relaxed);
                     if local.len() < 20_000 {
-                        local.push((now_us() - sent) as f64 / 1000.0);
+                        let delivered = delivered_us.load(Ordering::Relaxed);
+                        local.push(((delivered - sent) as f64 / 1000.0, (now_us() - sent) as f64 / 1000.0));
                     }
                 }
                 if local.len() >= 16 {
@@ -185,9 +193,17 @@ struct Figures {
     peak_rate: f64,
     delivered_per_s: f64,
     per_core: f64,
-    p50: f64,
-    p99: f64,
+    /// At half of this side's peak.
+    latency: Latency,
     kib_per_conn: f64,
+}
+
+/// p50 and p99 in ms, of publish → delivery (the kernel's receive stamp on the client socket)
+/// and of publish → read (when the bench's client task read the frame).
+#[derive(Clone, Copy)]
+struct Latency {
+    delivered: (f64, f64),
+    read: (f64, f64),
 }
 
 /// One load step's outcome.
@@ -277,36 +293,40 @@ async fn measure<S: Side>(side: &mut S, endpoints: &[Endpoint], n: u64, secs: u6
     for task in tasks {
         task.abort();
     }
-    let (p50, p99) = latency(side, endpoints, n, secs, peak_rate / 2.0).await?;
+    let latency = latency(side, endpoints, n, secs, peak_rate / 2.0).await?;
     Ok(Figures {
         peak_rate,
         delivered_per_s: step.delivered_per_s,
         per_core: step.per_cpu_second,
-        p50,
-        p99,
+        latency,
         kib_per_conn: (rss_after - rss_before) / n as f64,
     })
 }
 
-/// Publish → delivery latency, p50 and p99 in ms, at `rate`, with a fresh set of clients (a
-/// failed step dropped some).
+/// Publish → delivery and publish → read latency at `rate`, with a fresh set of clients (a failed
+/// step dropped some).
 async fn latency<S: Side>(
     side: &mut S,
     endpoints: &[Endpoint],
     n: u64,
     secs: u64,
     rate: f64,
-) -> Result<(f64, f64), Error> {
+) -> Result<Latency, Error> {
     let received = Arc::new(Received::default());
     let tasks = clients(endpoints, n, &received).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     run_load(side, rate, secs, n, &received).await?;
-    let mut latencies = received.latencies.lock().await.clone();
-    latencies.sort_by(f64::total_cmp);
+    let (mut delivered, mut read): (Vec<f64>, Vec<f64>) = received.latencies.lock().await.iter().copied().unzip();
     for task in tasks {
         task.abort();
     }
-    Ok((percentile(&latencies, 50.0), percentile(&latencies, 99.0)))
+    delivered.sort_by(f64::total_cmp);
+    read.sort_by(f64::total_cmp);
+    let p50_p99 = |sorted: &[f64]| (percentile(sorted, 50.0), percentile(sorted, 99.0));
+    Ok(Latency {
+        delivered: p50_p99(&delivered),
+        read: p50_p99(&read),
+    })
 }
 
 /// An nginx master and its workers, in a process group of their own so they stop together: a
@@ -546,12 +566,12 @@ async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
     // machine differently, so only this compares latency.
     let common = app.peak_rate.min(nchan.peak_rate) / 2.0;
     let app_common = if app.peak_rate / 2.0 == common {
-        (app.p50, app.p99)
+        app.latency
     } else {
         latency(&mut app_side, &app_endpoints, n, secs, common).await?
     };
     let nchan_common = if nchan.peak_rate / 2.0 == common {
-        (nchan.p50, nchan.p99)
+        nchan.latency
     } else {
         latency(&mut nchan_side, &nchan_endpoints, n, secs, common).await?
     };
@@ -579,18 +599,35 @@ async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
         nchan.per_core,
         app.per_core / nchan.per_core
     );
-    println!(
-        "| latency p50 / p99 at {common} frames/s, half the lower peak (ms) | {:.1} / {:.1} | {:.1} / {:.1} | | p99 ≤ 25 |",
-        app_common.0, app_common.1, nchan_common.0, nchan_common.1
-    );
-    println!(
-        "| latency p50 at half peak (ms) | {:.1} | {:.1} | | |",
-        app.p50, nchan.p50
-    );
-    println!(
-        "| latency p99 at half peak (ms) | {:.1} | {:.1} | | ≤ 25 |",
-        app.p99, nchan.p99
-    );
+    let ms = |(p50, p99): (f64, f64)| format!("{p50:.1} / {p99:.1}");
+    for (at, what, app_latency, nchan_latency) in [
+        ("half peak", "delivered", app.latency.delivered, nchan.latency.delivered),
+        (
+            "half peak",
+            "read by the client task",
+            app.latency.read,
+            nchan.latency.read,
+        ),
+        (
+            &*format!("{common} frames/s"),
+            "delivered",
+            app_common.delivered,
+            nchan_common.delivered,
+        ),
+        (
+            &*format!("{common} frames/s"),
+            "read by the client task",
+            app_common.read,
+            nchan_common.read,
+        ),
+    ] {
+        println!(
+            "| latency p50 / p99 at {at}, publish → {what} (ms) | {} | {} | | {} |",
+            ms(app_latency),
+            ms(nchan_latency),
+            if what == "delivered" { "p99 ≤ 25" } else { "" }
+        );
+    }
     println!(
         "| memory per idle connection (KiB) | {:.1} | {:.1} | | ≤ 10 |",
         app.kib_per_conn, nchan.kib_per_conn
