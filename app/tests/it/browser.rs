@@ -23,18 +23,32 @@ fn chromedriver_path() -> String {
     std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
 }
 
-async fn chromedriver() -> (tokio::process::Child, String) {
+/// chromedriver and the browsers it starts, in a process group of their own. Dropping this (at
+/// the end of a test, or as a failed one unwinds) kills the whole group: killing chromedriver
+/// alone would leave its Chromium running.
+struct Driver(tokio::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id().and_then(|pid| i32::try_from(pid).ok()) {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+async fn chromedriver() -> (Driver, String) {
     let port = crate::support::free_port();
     let child = tokio::process::Command::new(chromedriver_path())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .expect("chromedriver starts (apt-get install chromium chromium-driver)");
     let url = format!("http://127.0.0.1:{port}");
     crate::support::wait_until_up(&format!("{url}/status")).await;
-    (child, url)
+    (Driver(child), url)
 }
 
 async fn browser(driver: &str, profile: &std::path::Path) -> Client {
