@@ -111,10 +111,25 @@ async fn assert_accessible(browser: &Client, view: &str) {
 /// Saves the view as it is now at a phone's width and a desktop's (under `target/tmp/screens/`,
 /// where docs/screenshots/ is copied from), then goes back to the phone's.
 async fn snap(browser: &Client, name: &str) {
+    snap_showing(browser, name, None).await;
+}
+
+/// As [`snap`], with the element `css` scrolled to the middle of each shot: the part of a long
+/// page that the shot is about.
+async fn snap_showing(browser: &Client, name: &str, css: Option<&str>) {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screens");
     std::fs::create_dir_all(&dir).expect("screens folder");
     for (width, height, label) in [(1280, 900, "desktop"), (430, 1100, "phone")] {
         browser.set_window_size(width, height).await.expect("resize");
+        if let Some(css) = css {
+            browser
+                .execute(
+                    "document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+                    vec![json!(css)],
+                )
+                .await
+                .expect("scroll to the element");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
         let png = browser.screenshot().await.expect("screenshot");
         std::fs::write(dir.join(format!("{name}-{label}.png")), png).expect("saved");
@@ -641,7 +656,7 @@ async fn an_admin_manages_a_guest_whose_page_shows_every_state(_: PgPoolOptions,
     }
     assert!(text_of(&two, "chat-state").await.starts_with("Slow down"));
     assert_accessible(&two, "the guest's chat, rate limited").await;
-    snap(&two, "chat-rate-limited").await;
+    snap_showing(&two, "chat-rate-limited", Some("#chat-state")).await;
 
     // The admin ends every session of the guest: the guest's page is back at signing in.
     click(&one, "#settings-back").await;
