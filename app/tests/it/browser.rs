@@ -70,6 +70,16 @@ async fn browser(driver: &str, profile: &std::path::Path) -> Client {
         .expect("a browser session")
 }
 
+/// chromedriver, a fresh profile, and one browser on `url`. Keep the driver and the profile as
+/// long as the browser.
+async fn one_browser(url: &str) -> (Driver, tempfile::TempDir, Client) {
+    let (driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let page = browser(&driver_url, profile.path()).await;
+    page.goto(url).await.expect("page");
+    (driver, profile, page)
+}
+
 /// axe-core's script (npm `axe-core`, which `scripts/test` installs; `PLATFORM_AXE_JS` names it).
 fn axe_source() -> String {
     let path = std::env::var("PLATFORM_AXE_JS").unwrap_or_else(|_| {
@@ -320,9 +330,7 @@ async fn an_org_admin_edits_a_config_through_a_conflict_and_reads_its_history(
     let admin = app.admin_token().await;
     let org = app.create_org(&admin, "acme").await;
     let code = invite(&app, &admin, org, "admin").await;
-    let (_driver, driver_url) = chromedriver().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let page = browser(&driver_url, profile.path()).await;
+    let (_driver, _profile, page) = one_browser(&app.url("/")).await;
     sign_in(&page, &app, &code).await;
 
     click(&page, "#open-settings").await;
@@ -509,9 +517,7 @@ async fn an_org_admin_mints_lists_and_withdraws_invites(_: PgPoolOptions, option
     let admin = app.admin_token().await;
     let org = app.create_org(&admin, "acme").await;
     let code = invite(&app, &admin, org, "admin").await;
-    let (_driver, driver_url) = chromedriver().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let page = browser(&driver_url, profile.path()).await;
+    let (_driver, _profile, page) = one_browser(&app.url("/")).await;
     sign_in(&page, &app, &code).await;
     click(&page, "#open-invites").await;
     text_until(&page, "#invite-count", |t| t.starts_with("0 ")).await;
@@ -702,6 +708,12 @@ async fn tab_to(browser: &Client, css: &str) {
     panic!("Tab never reached {css}; the focus is on {at}");
 }
 
+/// Tabs to the element `css` and presses Enter on it.
+async fn enter_on(browser: &Client, css: &str) {
+    tab_to(browser, css).await;
+    press(browser, Key::Enter).await;
+}
+
 /// The text of the element with the id `id`, now.
 async fn text_of(browser: &Client, id: &str) -> String {
     browser
@@ -746,6 +758,16 @@ async fn press(browser: &Client, key: Key) {
         .expect("key");
 }
 
+/// Signs in with the keyboard alone: Tab to the invite code, type it, Enter. Returns who the page
+/// says is signed in.
+async fn sign_in_by_keyboard(page: &Client, code: &str) -> String {
+    tab_to(page, "#invite-code").await;
+    type_keys(page, code).await;
+    press(page, Key::Enter).await;
+    let whoami = text_until(page, "#whoami", |t| t.contains("guest-")).await;
+    whoami.trim_start_matches("Signed in as ").to_owned()
+}
+
 /// A guest with the keyboard alone: Tab to the invite code, type it, Enter; Tab to the project,
 /// Enter; open a chat and press an action with Enter. Every step is reachable and visible focus
 /// lands where the next key expects it.
@@ -757,25 +779,16 @@ async fn a_guest_signs_in_and_chats_with_the_keyboard_alone(_: PgPoolOptions, op
     let (owner, _) = app.guest(&admin, org, "admin").await;
     let project = app.create_project(&owner, org, "web").await;
     let code = invite(&app, &admin, org, "member").await;
-    let (_driver, driver_url) = chromedriver().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let page = browser(&driver_url, profile.path()).await;
-    page.goto(&app.url("/")).await.expect("page");
+    let (_driver, _profile, page) = one_browser(&app.url("/")).await;
 
-    tab_to(&page, "#invite-code").await;
-    type_keys(&page, &code).await;
-    press(&page, Key::Enter).await;
-    text_until(&page, "#whoami", |t| t.contains("guest-0002")).await;
+    assert_eq!(sign_in_by_keyboard(&page, &code).await, "guest-0002");
     // Set-up the page cannot do for a guest: the project's owner adds them.
     app.add_member(&owner, org, project, "guest-0002").await;
-    tab_to(&page, &format!("button[data-project='{project}']")).await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, &format!("button[data-project='{project}']")).await;
     text_until(&page, "#project-title", |t| t == "web").await;
-    tab_to(&page, "#open-chat").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#open-chat").await;
     text_until(&page, "dd[data-metric='ready']", |t| t == "0").await;
-    tab_to(&page, "#actions button[data-action='ready']").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#actions button[data-action='ready']").await;
     text_until(&page, "dd[data-metric='ready']", |t| t == "1").await;
     page.close().await.expect("close");
     app.stop().await;
@@ -787,10 +800,7 @@ async fn a_guest_signs_in_and_chats_with_the_keyboard_alone(_: PgPoolOptions, op
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(&options).await;
-    let (_driver, driver_url) = chromedriver().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let page = browser(&driver_url, profile.path()).await;
-    page.goto(&app.url("/")).await.expect("page");
+    let (_driver, _profile, page) = one_browser(&app.url("/")).await;
 
     tab_to(&page, "#admin-credential").await;
     type_keys(&page, &app.admin_credential()).await;
@@ -807,31 +817,21 @@ async fn the_admins_work_with_the_keyboard_alone(_: PgPoolOptions, options: PgCo
     type_keys(&page, "Acme").await;
     press(&page, Key::Enter).await;
     text_until(&page, "#org-outcome", |t| t == "acme: COMMITTED").await;
-    tab_to(&page, "#mint-admin-invite").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#mint-admin-invite").await;
     let code = text_until(&page, "#admin-invite-code", |t| t.starts_with("inv_")).await;
-    tab_to(&page, "#sign-out").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#sign-out").await;
     // Signing out reloads the page.
     text_until(&page, "#whoami", str::is_empty).await;
 
     // The org's first admin, on the same page.
-    tab_to(&page, "#invite-code").await;
-    type_keys(&page, &code).await;
-    press(&page, Key::Enter).await;
-    text_until(&page, "#whoami", |t| t.contains("guest-")).await;
-    tab_to(&page, "#open-invites").await;
-    press(&page, Key::Enter).await;
-    tab_to(&page, "#mint-invite-form button[type=submit]").await;
-    press(&page, Key::Enter).await;
+    sign_in_by_keyboard(&page, &code).await;
+    enter_on(&page, "#open-invites").await;
+    enter_on(&page, "#mint-invite-form button[type=submit]").await;
     text_until(&page, "#new-invite-code", |t| t.starts_with("inv_")).await;
-    tab_to(&page, "#invites-back").await;
-    press(&page, Key::Enter).await;
-    tab_to(&page, "#open-settings").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#invites-back").await;
+    enter_on(&page, "#open-settings").await;
     text_until(&page, "td[data-version='ui.banner']", |t| t == "1").await;
-    tab_to(&page, "button[data-edit='ui.banner']").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "button[data-edit='ui.banner']").await;
     // The editor takes the focus; select its text and type over it.
     text_until(&page, "#config-editor-title", |t| t.contains("ui.banner")).await;
     type_keys(&page, &format!("{}a{}", Key::Control, Key::Null)).await;
@@ -863,16 +863,9 @@ async fn a_project_owner_works_with_the_keyboard_alone(_: PgPoolOptions, options
     let (_, colleague) = app.guest(&org_admin, org, "member").await;
     let colleague = colleague["me"]["user_key"].as_str().expect("user key").to_owned();
     let code = invite(&app, &admin, org, "member").await;
-    let (_driver, driver_url) = chromedriver().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let page = browser(&driver_url, profile.path()).await;
-    page.goto(&app.url("/")).await.expect("page");
+    let (_driver, _profile, page) = one_browser(&app.url("/")).await;
 
-    tab_to(&page, "#invite-code").await;
-    type_keys(&page, &code).await;
-    press(&page, Key::Enter).await;
-    let whoami = text_until(&page, "#whoami", |t| t.contains("guest-")).await;
-    let owner = whoami.trim_start_matches("Signed in as ").to_owned();
+    let owner = sign_in_by_keyboard(&page, &code).await;
     assert_eq!(text_of(&page, "page-heading").await, "Projects");
     // Set-up the page cannot do for this guest: the org admin makes them the project's owner.
     let path = format!("/api/v1/orgs/{org}/projects/{project}/members/{owner}");
@@ -880,8 +873,7 @@ async fn a_project_owner_works_with_the_keyboard_alone(_: PgPoolOptions, options
         .call(Method::PUT, &path, Some(&org_admin), Some(json!({"role": "owner"})))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    tab_to(&page, &format!("button[data-project='{project}']")).await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, &format!("button[data-project='{project}']")).await;
     text_until(&page, "#project-title", |t| t == "web").await;
 
     let role = |key: String| {
@@ -907,17 +899,13 @@ async fn a_project_owner_works_with_the_keyboard_alone(_: PgPoolOptions, options
     text_until(&page, "#status", |t| t.contains("now an owner")).await;
     assert_eq!(role(colleague.clone()).await.as_deref(), Some("owner"));
 
-    tab_to(&page, "#open-chat").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#open-chat").await;
     text_until(&page, "dd[data-metric='ready']", |t| t == "0").await;
-    tab_to(&page, "#poll-templates button").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#poll-templates button").await;
     text_until(&page, "#polls li", |t| t.contains("Ship it today?")).await;
-    tab_to(&page, "#polls button[data-choice='yes']").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#polls button[data-choice='yes']").await;
     text_until(&page, "#polls button[data-choice='yes']", |t| t == "yes (1)").await;
-    tab_to(&page, "#polls button[data-delete-poll]").await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, "#polls button[data-delete-poll]").await;
     text_until(&page, "#status", |t| t == "Poll deleted.").await;
     let polls: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_polls")
         .fetch_one(&db)
@@ -925,8 +913,7 @@ async fn a_project_owner_works_with_the_keyboard_alone(_: PgPoolOptions, options
         .expect("polls");
     assert_eq!(polls, 0);
 
-    tab_to(&page, &format!("{row} button")).await;
-    press(&page, Key::Enter).await;
+    enter_on(&page, &format!("{row} button")).await;
     text_until(&page, "#status", |t| t.contains("no longer in the project")).await;
     assert_eq!(role(colleague.clone()).await, None);
     assert_accessible(&page, "the project page of its owner").await;
@@ -945,10 +932,7 @@ async fn after_a_change_the_page_shows_every_replica_serving_it(_: PgPoolOptions
     let admin = a.admin_token().await;
     let org = a.create_org(&admin, "acme").await;
     let code = invite(&a, &admin, org, "admin").await;
-    let (_driver, driver_url) = chromedriver().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let page = browser(&driver_url, profile.path()).await;
-    page.goto(&balancer.url("/")).await.expect("page");
+    let (_driver, _profile, page) = one_browser(&balancer.url("/")).await;
     page.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Id("invite-code"))
