@@ -115,18 +115,20 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|spec| spec.name())
 }
 
+/// The key named `name`, if the catalog has one.
+pub fn find(name: &str) -> Option<&'static dyn Spec> {
+    KEYS.iter().copied().find(|spec| spec.name() == name)
+}
+
 /// The key `key` names, or why it is not one (with the keys that are).
 pub fn spec(key: &ConfigKey) -> Result<&'static dyn Spec, String> {
-    KEYS.iter()
-        .copied()
-        .find(|spec| spec.name() == key.as_str())
-        .ok_or_else(|| {
-            format!(
-                "unknown config key {:?}; known keys: {}",
-                key.as_str(),
-                names().collect::<Vec<_>>().join(", ")
-            )
-        })
+    find(key.as_str()).ok_or_else(|| {
+        format!(
+            "unknown config key {:?}; known keys: {}",
+            key.as_str(),
+            names().collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// The `{key}` of the config endpoints in the OpenAPI document: the catalog's keys as a string

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::key::Spec;
 use super::store::ConfigEntry;
 use super::{catalog, sync};
 use crate::auth::Principal;
@@ -54,9 +55,7 @@ pub enum SetBy {
 
 impl Config {
     fn of(key: String, entry: &ConfigEntry) -> Self {
-        let platform_only = catalog::KEYS
-            .iter()
-            .any(|spec| spec.name() == key && spec.platform_only());
+        let platform_only = catalog::find(&key).is_some_and(Spec::platform_only);
         Self {
             key,
             value: entry.value.clone(),
