@@ -183,24 +183,28 @@ pub fn text_frame(payload: &str) -> Vec<u8> {
 
 /// Appends `payload` to `out` as one unmasked text frame.
 pub fn append_text_frame(out: &mut Vec<u8>, payload: &str) {
-    let frame = Frame::message(payload.as_bytes().to_vec(), OpCode::Data(Data::Text), true);
-    out.reserve(frame.len());
-    // Writing into a Vec cannot fail.
-    let _ = frame.format(out);
+    append(
+        out,
+        Frame::message(payload.as_bytes().to_vec(), OpCode::Data(Data::Text), true),
+    );
 }
 
 fn close_frame(code: u16, reason: &'static str) -> Vec<u8> {
-    encode(Frame::close(Some(CloseFrame {
-        code: CloseCode::from(code),
-        reason: Utf8Bytes::from_static(reason),
-    })))
+    let mut out = Vec::new();
+    append(
+        &mut out,
+        Frame::close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: Utf8Bytes::from_static(reason),
+        })),
+    );
+    out
 }
 
-fn encode(frame: Frame) -> Vec<u8> {
-    let mut out = Vec::with_capacity(frame.len());
+fn append(out: &mut Vec<u8>, frame: Frame) {
+    out.reserve(frame.len());
     // Writing into a Vec cannot fail.
-    let _ = frame.format(&mut out);
-    out
+    let _ = frame.format(out);
 }
 
 #[cfg(test)]
