@@ -108,8 +108,12 @@ async fn clients(
                 {
                     received.frames.fetch_add(1, Ordering::Relaxed);
                     if local.len() < 20_000 {
-                        let delivered = delivered_us.load(Ordering::Relaxed);
-                        local.push(((delivered - sent) as f64 / 1000.0, (now_us() - sent) as f64 / 1000.0));
+                        // No stamp yet (0) is recorded as NaN, and `latency` refuses to report.
+                        let delivered = match delivered_us.load(Ordering::Relaxed) {
+                            0 => f64::NAN,
+                            at => (at - sent) as f64 / 1000.0,
+                        };
+                        local.push((delivered, (now_us() - sent) as f64 / 1000.0));
                     }
                 }
                 if local.len() >= 16 {
@@ -319,6 +323,9 @@ async fn latency<S: Side>(
     let (mut delivered, mut read): (Vec<f64>, Vec<f64>) = received.latencies.lock().await.iter().copied().unzip();
     for task in tasks {
         task.abort();
+    }
+    if delivered.iter().any(|d| d.is_nan()) {
+        return Err("a frame arrived without the kernel's receive stamp (SO_TIMESTAMPNS)".into());
     }
     delivered.sort_by(f64::total_cmp);
     read.sort_by(f64::total_cmp);
