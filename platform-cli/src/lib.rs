@@ -14,4 +14,5 @@ pub mod init;
 pub mod manifest;
 pub mod promote;
 pub mod render;
+pub mod secrets;
 pub mod supply_chain;

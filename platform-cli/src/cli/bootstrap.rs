@@ -4,6 +4,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cluster::{self, applications, bootstrap};
+use crate::manifest::resolve;
+use crate::secrets::EnvSecrets;
+use crate::secrets::store;
 
 use super::{ClusterArg, EnvArg};
 
@@ -28,16 +31,29 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     };
     let env = super::environment(&loaded, &args.target.env)?;
     let objects = bootstrap::objects_for(&loaded, &args.target.env)?;
+    let resolved = resolve::resolve_environment(&loaded.manifest, env).map_err(|e| miette::miette!("{e}"))?;
+    let secrets = EnvSecrets::new(env, &resolved);
     let context = args.cluster.context_for(env);
-    let options = bootstrap::Options {
+    let mut options = bootstrap::Options {
         dry_run: args.dry_run,
+        wait: true,
         timeout: Duration::from_secs(args.timeout),
         poll: Duration::from_secs(5),
     };
     let runtime = super::runtime()?;
     let mut last = String::new();
+    let mut missing = Vec::new();
     let apps = runtime.block_on(async {
         let client = cluster::connect(context.as_deref()).await?;
+        bootstrap::check_version(&client).await?;
+        let outcome = store::ensure(&client, &secrets, args.dry_run).await?;
+        for (verb, ids) in [("created", &outcome.created), ("completed", &outcome.completed)] {
+            for id in ids {
+                eprintln!("secret {}/{} {verb}", id.namespace(), id.spec().name);
+            }
+        }
+        missing = outcome.missing;
+        options.wait = missing.is_empty();
         bootstrap::bootstrap(&client, &objects, &options, |apps| {
             // A live table, printed when something changed.
             let table = applications::table(apps);
@@ -48,6 +64,20 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         })
         .await
     })?;
+    if !missing.is_empty() {
+        let file = args.target.manifest.file.to_string_lossy();
+        let lines: Vec<String> = missing
+            .iter()
+            .flat_map(|(id, keys)| keys.iter().map(|k| format!("  {}", secrets.set_command(&file, *id, k))))
+            .collect();
+        return Err(miette::miette!(
+            help = "set each, then run bootstrap again: it resumes and waits for the Applications",
+            "{}: not ready; a person must set {} secret value(s) first:\n{}",
+            args.target.env,
+            lines.len(),
+            lines.join("\n")
+        ));
+    }
     if args.dry_run {
         println!("dry run: the API server accepted the AppProject and the root Application; nothing was persisted");
     } else {

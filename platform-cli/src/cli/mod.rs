@@ -8,6 +8,7 @@ mod man;
 mod promote;
 mod render;
 mod schema;
+mod secrets;
 mod status;
 mod validate;
 mod verify;
@@ -54,6 +55,9 @@ enum Command {
     Promote(promote::Args),
     /// Apply the AppProject and root Application and wait until Argo CD reports everything healthy.
     Bootstrap(bootstrap::Args),
+    /// The environment's Secrets: list them (with --live, as the cluster has them) and set the
+    /// ones a person supplies; `bootstrap` makes the rest.
+    Secrets(secrets::Args),
     /// Show the sync and health of the environment's Argo CD Applications (non-zero if any is not).
     Status(status::Args),
     /// Verify the cosign signature of the app image an environment deploys (component images
@@ -109,6 +113,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Diff(args) => diff::run(&args),
         Command::Promote(args) => promote::run(&args),
         Command::Bootstrap(args) => bootstrap::run(&args),
+        Command::Secrets(args) => secrets::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::VerifyImage(args) => verify_image::run(&args),

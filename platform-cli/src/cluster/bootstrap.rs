@@ -1,4 +1,5 @@
-//! `platform bootstrap`: after Terraform created the cluster and installed Argo CD, apply the
+//! `platform bootstrap`: after Terraform created the cluster and installed Argo CD, make the
+//! Secrets the platform generates (secrets::store::ensure, before anything syncs), apply the
 //! AppProject and the root Application (server-side, field manager `platform`) and wait until
 //! every Application Argo CD creates from them is Synced and Healthy. Re-running resumes:
 //! applying the same objects again changes nothing, and the wait starts over.
@@ -48,6 +49,9 @@ pub fn objects_for(loaded: &LoadedManifest, env: &str) -> Result<BootstrapObject
 pub struct Options {
     /// Server-side dry run: the API server validates and admits, nothing is persisted.
     pub dry_run: bool,
+    /// Wait for the Applications; off when a person must set a Secret first, since nothing
+    /// that reads it can become healthy until then.
+    pub wait: bool,
     pub timeout: Duration,
     pub poll: Duration,
 }
@@ -78,7 +82,7 @@ pub async fn bootstrap(
         &params,
     )
     .await?;
-    if options.dry_run {
+    if options.dry_run || !options.wait {
         return Ok(Vec::new());
     }
     let started = Instant::now();
@@ -120,7 +124,7 @@ pub async fn bootstrap(
     }
 }
 
-async fn check_version(client: &kube::Client) -> Result<(), ClusterError> {
+pub async fn check_version(client: &kube::Client) -> Result<(), ClusterError> {
     let info = client
         .apiserver_version()
         .await

@@ -382,6 +382,12 @@ pub struct Cluster {
     /// cluster already provides load balancers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load_balancer_addresses: Vec<String>,
+    /// Scrape and alert on the control plane (kube-scheduler, kube-controller-manager, etcd,
+    /// kube-proxy) at kubeadm's ports (existing only). kubeadm binds their metrics to 127.0.0.1,
+    /// so set this only after binding them where Prometheus reaches them (docs/operating.md);
+    /// left off, they are neither scraped nor alerted on, as on a managed control plane.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control_plane_metrics: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

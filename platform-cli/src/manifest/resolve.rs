@@ -15,6 +15,7 @@ use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, 
 use super::pins::Pins;
 use crate::components::sizing::{Shape, Workload};
 use crate::components::{Component, Folder, Runs, Source};
+use crate::secrets::catalog::SecretId;
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +78,9 @@ pub struct ClusterView {
     /// Existing clusters: the addresses MetalLB gives LoadBalancer Services (none: the cluster
     /// provides load balancers itself).
     pub load_balancer_addresses: Vec<String>,
+    /// Prometheus scrapes (and alerts on) kube-scheduler, kube-controller-manager, etcd and
+    /// kube-proxy: only where the manifest says they are reachable (existing clusters).
+    pub control_plane_metrics: bool,
     /// EKS: the AWS Load Balancer Controller's service account, which Terraform gives its AWS
     /// permissions through Pod Identity.
     pub lb_controller: Option<ServiceAccountView>,
@@ -520,6 +524,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             gcp_project: e.cluster.gcp_project.clone(),
             kubeconfig_context: e.cluster.kubeconfig_context.clone(),
             load_balancer_addresses: e.cluster.load_balancer_addresses.clone(),
+            control_plane_metrics: e.cluster.control_plane_metrics,
             karpenter: (e.cluster.provider == Provider::Eks).then(|| karpenter(&cluster_name, e)),
             lb_controller: (e.cluster.provider == Provider::Eks).then(|| ServiceAccountView {
                 namespace: Component::AwsLoadBalancerController.spec().namespace,
@@ -541,7 +546,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             storage_gib: e.database.storage_gib,
             cluster_name: "postgres",
             namespace: "data",
-            app_secret: "app-database",
+            app_secret: SecretId::AppDatabase.spec().name,
         },
         backup: BackupView {
             rpo_minutes: e.backup.rpo_minutes,
@@ -616,7 +621,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         valkey: ValkeyView {
             namespace: "data",
             host: "valkey.data.svc".into(),
-            users_secret: "valkey-users",
+            users_secret: SecretId::ValkeyUsers.spec().name,
             tls_secret: "valkey-tls",
             client_secret: "valkey-client-tls",
             persistent: e.production,

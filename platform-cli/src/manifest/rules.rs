@@ -667,6 +667,14 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
                 format!("remove it: {provider} provides load balancers"),
             );
         }
+        if cl.control_plane_metrics {
+            c.invalid(
+                &format!("{p}/controlPlaneMetrics"),
+                format!("`controlPlaneMetrics` has no effect on {provider}"),
+                "controlPlaneMetrics only with provider: existing",
+                format!("remove it: {provider} runs the control plane where Prometheus cannot scrape it"),
+            );
+        }
     } else {
         if cl.kubeconfig_context.as_deref().is_none_or(|s| s.trim().is_empty()) {
             c.missing(

@@ -23,6 +23,7 @@ mod pure {
     mod promote_edit;
     mod render;
     mod schema;
+    mod secrets;
     mod validate;
     mod verify_fixtures;
     mod workflows;

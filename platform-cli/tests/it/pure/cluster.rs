@@ -104,6 +104,7 @@ const APPS: &str = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications";
 fn fast(timeout_ms: u64) -> Options {
     Options {
         dry_run: false,
+        wait: true,
         timeout: Duration::from_millis(timeout_ms),
         poll: Duration::from_millis(1),
     }

@@ -1,0 +1,444 @@
+//! Every Kubernetes Secret the platform's objects read and nothing else makes, one table. The
+//! rendered values name these Secrets, `platform bootstrap` makes the generated ones,
+//! `platform secrets` lists and sets them, docs/secrets.md holds the table, and the test command
+//! checks that every Secret the templated charts and manifests reference is made by a row here,
+//! a chart, an operator or the tree (scripts/check-references).
+
+use serde::Serialize;
+use strum::{IntoStaticStr, VariantArray};
+
+use crate::components::{Component, Runs};
+use crate::manifest::model::Provider;
+
+/// A Secret of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, IntoStaticStr, VariantArray)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum SecretId {
+    AlertmanagerReceivers,
+    GrafanaAdmin,
+    ValkeyUsers,
+    RedisAppCredentials,
+    AppJwt,
+    AppAdmin,
+    PostgresOwner,
+    PostgresAppLogin,
+    AppDatabaseOwner,
+    AppDatabase,
+    PostgresBackupS3,
+}
+
+/// How a key's value is born.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Birth {
+    /// `bytes` random bytes from the operating system's CSPRNG, base64url without padding (safe
+    /// in a URL's userinfo, a Valkey ACL line and an environment variable alike).
+    Random { bytes: usize },
+    /// A fixed value, e.g. a role's user name.
+    Fixed { value: &'static str },
+    /// Filled into `template` from other keys: `{secret.key}` is that key's value,
+    /// `{valkey-host}` and `{postgres-host}` the environment's in-cluster service addresses.
+    Derived { template: &'static str },
+    /// A person supplies it with `platform secrets set`; `what` says where to find it.
+    Supplied { what: &'static str },
+}
+
+/// One key of a Secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Key {
+    pub name: &'static str,
+    pub birth: Birth,
+}
+
+/// Who makes a Secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Maker {
+    /// `platform bootstrap` (every key generated, fixed or derived).
+    Platform,
+    /// A person, with `platform secrets set` (at least one key is supplied).
+    Person,
+}
+
+/// Which environments need a Secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Needs {
+    Always,
+    /// PostgreSQL runs in the cluster (CloudNativePG).
+    InClusterDatabase,
+    /// The in-cluster database archives to an S3-compatible store with static keys (existing
+    /// clusters; the clouds use workload identity instead).
+    StaticBackupKeys,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    pub name: &'static str,
+    /// The component whose namespace the Secret lives in (where its readers run).
+    pub home: Component,
+    /// `Opaque`, or `kubernetes.io/basic-auth` where an operator requires that type.
+    pub kind: &'static str,
+    pub keys: &'static [Key],
+    /// The keys instead where the database is the cloud's (`database.mode: managed`): nothing
+    /// in the cluster knows its passwords, so a person supplies them.
+    pub managed_database_keys: Option<&'static [Key]>,
+    /// The workloads that read it, and how.
+    pub readers: &'static str,
+    pub needs: Needs,
+}
+
+const fn random(name: &'static str, bytes: usize) -> Key {
+    Key {
+        name,
+        birth: Birth::Random { bytes },
+    }
+}
+
+const fn fixed(name: &'static str, value: &'static str) -> Key {
+    Key {
+        name,
+        birth: Birth::Fixed { value },
+    }
+}
+
+const fn derived(name: &'static str, template: &'static str) -> Key {
+    Key {
+        name,
+        birth: Birth::Derived { template },
+    }
+}
+
+const fn supplied(name: &'static str, what: &'static str) -> Key {
+    Key {
+        name,
+        birth: Birth::Supplied { what },
+    }
+}
+
+const OPAQUE: &str = "Opaque";
+const BASIC_AUTH: &str = "kubernetes.io/basic-auth";
+
+/// The app's role names in PostgreSQL: the owner migrates, the login serves (a member of
+/// `app_runtime`, which the migrations grant the tables to).
+pub const DATABASE_OWNER: &str = "app_owner";
+pub const DATABASE_LOGIN: &str = "app";
+
+impl SecretId {
+    /// The table: an exhaustive match, so a Secret without an entry does not compile.
+    pub const fn spec(self) -> Spec {
+        use SecretId as S;
+        let mut managed_database_keys: Option<&'static [Key]> = None;
+        let (name, home, kind, keys, readers, needs): (_, _, _, &'static [Key], _, _) = match self {
+            S::AlertmanagerReceivers => (
+                "alertmanager-receivers",
+                Component::KubePrometheusStack,
+                OPAQUE,
+                const {
+                    &[
+                        supplied(
+                            "pagerduty-routing-key",
+                            "the integration key of a PagerDuty service's Events API v2 integration",
+                        ),
+                        supplied(
+                            "slack-webhook-url",
+                            "a Slack incoming webhook URL for the environment's #alerts channel",
+                        ),
+                    ]
+                },
+                "Alertmanager (`alertmanagerSpec.secrets`, mounted as files; the pod does not start without it)",
+                Needs::Always,
+            ),
+            S::GrafanaAdmin => (
+                "grafana-admin",
+                Component::KubePrometheusStack,
+                OPAQUE,
+                const { &[fixed("admin-user", "admin"), random("admin-password", 24)] },
+                "Grafana (`admin.existingSecret`)",
+                Needs::Always,
+            ),
+            S::ValkeyUsers => (
+                "valkey-users",
+                Component::Valkey,
+                OPAQUE,
+                const { &[random("default", 32), random("app", 32)] },
+                "Valkey (`auth.usersExistingSecret`: the ACL users' passwords) and its metrics exporter",
+                Needs::Always,
+            ),
+            S::RedisAppCredentials => (
+                "redis-app-credentials",
+                Component::App,
+                OPAQUE,
+                const { &[derived("url", "rediss://app:{valkey-users.app}@{valkey-host}:6379")] },
+                "the app Deployment (`APP_REDIS_URL`)",
+                Needs::Always,
+            ),
+            S::AppJwt => (
+                "app-jwt",
+                Component::App,
+                OPAQUE,
+                const { &[random("secret", 48)] },
+                "the app Deployment (`APP_JWT_SECRET`: signs and verifies guest tokens)",
+                Needs::Always,
+            ),
+            S::AppAdmin => (
+                "app-admin",
+                Component::App,
+                OPAQUE,
+                const { &[random("token", 32)] },
+                "the app Deployment (`APP_ADMIN_TOKEN`: the platform admin's credential)",
+                Needs::Always,
+            ),
+            S::PostgresOwner => (
+                "postgres-owner",
+                Component::Postgres,
+                BASIC_AUTH,
+                const { &[fixed("username", DATABASE_OWNER), random("password", 32)] },
+                "CloudNativePG (`bootstrap.initdb.secret`: the owner of database `app`)",
+                Needs::InClusterDatabase,
+            ),
+            S::PostgresAppLogin => (
+                "postgres-app-login",
+                Component::Postgres,
+                BASIC_AUTH,
+                const { &[fixed("username", DATABASE_LOGIN), random("password", 32)] },
+                "CloudNativePG (`managed.roles`: the app's login role, a member of `app_runtime`)",
+                Needs::InClusterDatabase,
+            ),
+            S::AppDatabaseOwner => (
+                "app-database-owner",
+                Component::App,
+                OPAQUE,
+                {
+                    managed_database_keys = Some(
+                        const {
+                            &[supplied(
+                                "uri",
+                                "postgresql://platform_owner:PASSWORD@ENDPOINT:5432/app?sslmode=require, with RDS's master \
+                         password from the Secrets Manager secret Terraform outputs as `database_master_secret_arn` \
+                         and ENDPOINT its `database_endpoint`",
+                            )]
+                        },
+                    );
+                    const {
+                        &[derived(
+                            "uri",
+                            "postgresql://app_owner:{postgres-owner.password}@{postgres-host}:5432/app?sslmode=require",
+                        )]
+                    }
+                },
+                "the app chart's migrate Job (`DATABASE_OWNER_URL`, a PreSync hook)",
+                Needs::Always,
+            ),
+            S::AppDatabase => (
+                "app-database",
+                Component::App,
+                OPAQUE,
+                {
+                    managed_database_keys = Some(
+                        const {
+                            &[supplied(
+                                "uri",
+                                "postgresql://app:PASSWORD@ENDPOINT:5432/app?sslmode=require, for a login role `app` made \
+                         a member of `app_runtime` on the RDS instance (docs/secrets.md)",
+                            )]
+                        },
+                    );
+                    const {
+                        &[derived(
+                            "uri",
+                            "postgresql://app:{postgres-app-login.password}@{postgres-host}:5432/app?sslmode=require",
+                        )]
+                    }
+                },
+                "the app Deployment (`APP_DATABASE_URL`)",
+                Needs::Always,
+            ),
+            S::PostgresBackupS3 => (
+                "postgres-backup-s3",
+                Component::Postgres,
+                OPAQUE,
+                const {
+                    &[
+                        supplied(
+                            "ACCESS_KEY_ID",
+                            "the access key id of a user that may write the backup bucket",
+                        ),
+                        supplied("ACCESS_SECRET_KEY", "that user's secret access key"),
+                    ]
+                },
+                "the Barman Cloud ObjectStore (`s3Credentials`: WAL archive and base backups)",
+                Needs::StaticBackupKeys,
+            ),
+        };
+        Spec {
+            name,
+            home,
+            kind,
+            keys,
+            managed_database_keys,
+            readers,
+            needs,
+        }
+    }
+
+    /// Every Secret, in table order.
+    pub fn all() -> impl Iterator<Item = SecretId> {
+        Self::VARIANTS.iter().copied()
+    }
+
+    /// The Secret named `name`, if the table has it.
+    pub fn by_name(name: &str) -> Option<SecretId> {
+        Self::all().find(|s| s.spec().name == name)
+    }
+
+    /// The namespace the Secret lives in.
+    pub const fn namespace(self) -> &'static str {
+        self.spec().home.spec().namespace
+    }
+
+    /// Its keys in an environment like `runs`.
+    pub fn keys(self, runs: &Runs) -> &'static [Key] {
+        let spec = self.spec();
+        match spec.managed_database_keys {
+            Some(keys) if !runs.database_in_cluster => keys,
+            _ => spec.keys,
+        }
+    }
+
+    /// Who makes it in an environment like `runs`: a person when any key is supplied, else the
+    /// platform.
+    pub fn maker(self, runs: &Runs) -> Maker {
+        maker_of(self.keys(runs))
+    }
+
+    /// Whether an environment like `runs` needs it.
+    pub fn needed(self, runs: &Runs) -> bool {
+        match self.spec().needs {
+            Needs::Always => true,
+            Needs::InClusterDatabase => runs.database_in_cluster,
+            Needs::StaticBackupKeys => runs.database_in_cluster && runs.provider == Provider::Existing,
+        }
+    }
+
+    /// The key named `name` in an environment like `runs`.
+    pub fn key(self, runs: &Runs, name: &str) -> Option<&'static Key> {
+        self.keys(runs).iter().find(|k| k.name == name)
+    }
+}
+
+/// The table as Markdown, the copy docs/secrets.md holds (a test keeps them equal).
+pub fn markdown_table() -> String {
+    let mut table = String::from(
+        "| Secret | namespace | keys and how each is born | made by | read by | where |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for s in SecretId::all() {
+        let spec = s.spec();
+        let mut keys = markdown_keys(spec.keys);
+        let mut maker = markdown_maker(spec.keys).to_string();
+        if let Some(managed) = spec.managed_database_keys {
+            keys += &format!("<br>with `database.mode: managed`: {}", markdown_keys(managed));
+            maker += &format!("; {} with `database.mode: managed`", markdown_maker(managed));
+        }
+        let needs = match spec.needs {
+            Needs::Always => "every environment",
+            Needs::InClusterDatabase => "`database.mode: in-cluster`",
+            Needs::StaticBackupKeys => "`provider: existing` with `database.mode: in-cluster`",
+        };
+        table += &format!(
+            "| `{}` | {} | {keys} | {maker} | {} | {needs} |\n",
+            spec.name,
+            s.namespace(),
+            spec.readers
+        );
+    }
+    table
+}
+
+fn markdown_keys(keys: &[Key]) -> String {
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let birth = match k.birth {
+                Birth::Random { bytes } => format!("{bytes} random bytes, base64url"),
+                Birth::Fixed { value } => format!("`{value}`"),
+                Birth::Derived { template } => format!("`{template}`"),
+                Birth::Supplied { what } => format!("supplied: {what}"),
+            };
+            format!("`{}`: {birth}", k.name)
+        })
+        .collect();
+    keys.join("<br>")
+}
+
+fn maker_of(keys: &[Key]) -> Maker {
+    if keys.iter().any(|k| matches!(k.birth, Birth::Supplied { .. })) {
+        Maker::Person
+    } else {
+        Maker::Platform
+    }
+}
+
+fn markdown_maker(keys: &[Key]) -> &'static str {
+    match maker_of(keys) {
+        Maker::Person => "a person (`platform secrets set`)",
+        Maker::Platform => "`platform bootstrap`",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Birth, SecretId};
+
+    #[test]
+    fn names_are_unique_and_match_the_ids() {
+        let mut names: Vec<_> = SecretId::all().map(|s| s.spec().name).collect();
+        for s in SecretId::all() {
+            let id: &str = s.into();
+            assert_eq!(id, s.spec().name, "the id reads as the Secret's name");
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SecretId::all().count());
+    }
+
+    #[test]
+    fn derived_keys_name_keys_that_exist() {
+        for s in SecretId::all() {
+            for k in s.spec().keys {
+                let Birth::Derived { template } = k.birth else { continue };
+                for part in template.split('{').skip(1) {
+                    let field = part.split('}').next().unwrap_or_default();
+                    if field.ends_with("-host") {
+                        continue;
+                    }
+                    let (secret, key) = field.split_once('.').unwrap_or((field, ""));
+                    let source = SecretId::by_name(secret).unwrap_or_else(|| panic!("{template}: no Secret {secret}"));
+                    let found = source.spec().keys.iter().find(|k| k.name == key);
+                    assert!(found.is_some(), "{template}: {secret} has no key {key}");
+                    assert!(
+                        matches!(found.map(|k| k.birth), Some(Birth::Random { .. })),
+                        "{template}: derived from a generated key only, so bootstrap can make it"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn docs_secrets_md_holds_this_table() {
+        let docs = include_str!("../../../docs/secrets.md");
+        let (begin, end) = ("<!-- secrets:start -->\n", "<!-- secrets:end -->");
+        let (Some(start), Some(stop)) = (docs.find(begin), docs.find(end)) else {
+            panic!("docs/secrets.md lost its secrets markers");
+        };
+        assert_eq!(
+            &docs[start + begin.len()..stop],
+            super::markdown_table(),
+            "regenerate the table in docs/secrets.md from secrets::catalog::markdown_table()"
+        );
+    }
+}
