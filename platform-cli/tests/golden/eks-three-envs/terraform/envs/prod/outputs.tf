@@ -20,6 +20,11 @@ output "database_endpoint" {
   value       = module.database.endpoint
 }
 
+output "database_master_secret_arn" {
+  description = "Secrets Manager secret holding the RDS master user's password: the owner URI of the Secret app-database-owner (docs/secrets.md)."
+  value       = module.database.master_secret_arn
+}
+
 output "argocd_namespace" {
   description = "Namespace Argo CD runs in."
   value       = module.argocd.namespace
