@@ -14,6 +14,8 @@ use platform_cli::cluster::{ClusterError, FIELD_MANAGER};
 use platform_cli::manifest;
 use serde_json::{Value, json};
 
+use crate::support::apiserver::reply;
+
 type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 
 fn client() -> (kube::Client, Handle) {
@@ -28,14 +30,6 @@ fn objects() -> BootstrapObjects {
     )))
     .expect("example is valid");
     bootstrap::objects_for(&loaded, "lab").expect("rendered")
-}
-
-fn reply(status: StatusCode, body: &Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(serde_json::to_vec(body).expect("json")))
-        .expect("response")
 }
 
 /// The next request must be `method path`; returns its query and JSON body.

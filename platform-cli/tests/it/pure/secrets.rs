@@ -18,20 +18,14 @@ use platform_cli::secrets::catalog::SecretId;
 use platform_cli::secrets::store::{self, FIELD_MANAGER};
 use serde_json::{Value, json};
 
+use crate::support::apiserver::reply;
+
 #[derive(Debug, Default)]
 struct Cluster {
     /// (namespace or "", kind, name) → object.
     objects: BTreeMap<(String, &'static str, String), Value>,
     /// Every PATCH, as "kind namespace/name".
     writes: Vec<String>,
-}
-
-fn reply(status: StatusCode, body: &Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(serde_json::to_vec(body).expect("json")))
-        .expect("response")
 }
 
 fn not_found(name: &str) -> Response<Body> {

@@ -1,5 +1,6 @@
 //! Shared by the signature tests: a real OCI registry (Debian's `docker-registry`) on a loopback
 //! port, pushes with `oci-client`, and cosign-layout signatures made by the `openssl` CLI.
+pub mod apiserver;
 pub mod cli;
 pub mod github;
 pub mod keyless;
