@@ -25,7 +25,7 @@ pub fn assert_output(actual: &str, expected_file: &str) {
 }
 
 /// The subcommands a user sees in `--help`, completions and the man page.
-pub const SUBCOMMANDS: [&str; 12] = [
+pub const SUBCOMMANDS: [&str; 13] = [
     "init",
     "validate",
     "schema",
@@ -34,6 +34,7 @@ pub const SUBCOMMANDS: [&str; 12] = [
     "promote",
     "bootstrap",
     "status",
+    "secrets",
     "verify",
     "verify-image",
     "completions",
