@@ -185,10 +185,11 @@ impl Component {
                 ),
                 Needs::Always,
             ),
+            // After kube-prometheus-stack, whose CRDs its ServiceMonitors need.
             C::Kyverno => (
                 "kyverno",
                 "kyverno",
-                -5,
+                -4,
                 chart("https://kyverno.github.io/kyverno/", "kyverno", "3.9.0"),
                 Needs::Always,
             ),
