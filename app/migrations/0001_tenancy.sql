@@ -5,11 +5,15 @@
 -- Unset or empty settings match nothing. The app runs as app_runtime, which is not a
 -- superuser, does not bypass RLS and owns no table (migrations run as the owner).
 
--- Roles are cluster-wide: several databases may migrate at once, so an existing role (or one
--- created concurrently) is fine.
+-- Roles are cluster-wide. Where the database owner may not create roles (CloudNativePG's initdb
+-- owner), the cluster makes app_runtime first (its managed roles) and this leaves it be: the
+-- privilege check of CREATE ROLE comes before its duplicate check, so it must not even run.
+-- Several databases may migrate at once, so one created concurrently is fine.
 DO $$
 BEGIN
-    CREATE ROLE app_runtime NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_runtime') THEN
+        CREATE ROLE app_runtime NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
 END

@@ -27,4 +27,5 @@ mod services {
     mod limits;
     mod orgs;
     mod process;
+    mod roles;
 }
