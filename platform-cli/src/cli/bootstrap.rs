@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cluster::{self, applications, bootstrap};
+use crate::cluster::{applications, bootstrap};
 use crate::manifest::resolve;
 use crate::secrets::EnvSecrets;
 use crate::secrets::store;
@@ -33,7 +33,6 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     let objects = bootstrap::objects_for(&loaded, &args.target.env)?;
     let resolved = resolve::resolve_environment(&loaded.manifest, env).map_err(|e| miette::miette!("{e}"))?;
     let secrets = EnvSecrets::new(env, &resolved);
-    let context = args.cluster.context_for(env);
     let mut options = bootstrap::Options {
         dry_run: args.dry_run,
         wait: true,
@@ -44,7 +43,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     let mut last = String::new();
     let mut missing = Vec::new();
     let apps = runtime.block_on(async {
-        let client = cluster::connect(context.as_deref()).await?;
+        let client = args.cluster.connect_checked(&loaded, env).await?;
         bootstrap::check_version(&client).await?;
         let outcome = store::ensure(&client, &secrets, args.dry_run).await?;
         for (verb, ids) in [("created", &outcome.created), ("completed", &outcome.completed)] {
@@ -54,7 +53,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         }
         missing = outcome.missing;
         options.wait = missing.is_empty();
-        bootstrap::bootstrap(&client, &objects, &options, |apps| {
+        let apps = bootstrap::bootstrap(&client, &objects, &options, |apps| {
             // A live table, printed when something changed.
             let table = applications::table(apps);
             if table != last {
@@ -62,7 +61,8 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
                 last = table;
             }
         })
-        .await
+        .await?;
+        Ok::<_, miette::Report>(apps)
     })?;
     if !missing.is_empty() {
         let file = args.target.manifest.file.to_string_lossy();

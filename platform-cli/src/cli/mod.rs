@@ -21,6 +21,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::cluster;
 use crate::manifest::{self, LoadError, LoadedManifest};
 
 pub use completions::COMPLETE_VAR;
@@ -93,6 +94,27 @@ struct ClusterArg {
 impl ClusterArg {
     fn context_for(&self, env: &manifest::model::Environment) -> Option<String> {
         self.context.clone().or_else(|| env.cluster.kubeconfig_context.clone())
+    }
+
+    /// A client for `env`'s cluster that refuses, before anything is written, a context that
+    /// reaches another cluster (`cluster::identity`).
+    async fn connect_checked(
+        &self,
+        loaded: &LoadedManifest,
+        env: &manifest::model::Environment,
+    ) -> miette::Result<kube::Client> {
+        let expected = cluster::identity::Expected::of(&loaded.manifest.metadata.name, env).ok_or_else(|| {
+            miette::miette!(
+                help = "set cluster.kubeconfigContext to the context of the cluster this environment runs on",
+                "{}: the manifest does not say which cluster this environment is, so nothing is written to one",
+                env.name
+            )
+        })?;
+        Ok(cluster::connect_to(
+            self.context.as_deref().or(env.cluster.kubeconfig_context.as_deref()),
+            &expected,
+        )
+        .await?)
     }
 }
 

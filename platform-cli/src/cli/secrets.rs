@@ -228,12 +228,13 @@ fn run_set(args: &SetArgs) -> miette::Result<ExitCode> {
     if value.trim().is_empty() {
         return Err(SetError::Empty { target }.into());
     }
-    let context = args.cluster.context_for(super::environment(&loaded, &args.target.env)?);
+    let env = super::environment(&loaded, &args.target.env)?;
     let data = super::runtime()?.block_on(async {
-        let client = cluster::connect(context.as_deref()).await?;
+        let client = args.cluster.connect_checked(&loaded, env).await?;
         let mut data: Data = store::read(&client, id).await?.map(|l| l.text()).unwrap_or_default();
         data.insert(key.to_string(), value);
-        store::write(&client, id, &data, false).await.map(|()| data)
+        store::write(&client, id, &data, false).await?;
+        Ok::<_, miette::Report>(data)
     })?;
     let still: Vec<&str> = id
         .keys(&secrets.runs)

@@ -6,6 +6,7 @@
 
 pub mod applications;
 pub mod bootstrap;
+pub mod identity;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -23,6 +24,9 @@ pub enum ClusterError {
         help("check KUBECONFIG and the context name (`kubectl config get-contexts`)")
     )]
     Kubeconfig { context: Option<String>, reason: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    WrongCluster(#[from] identity::WrongCluster),
     #[error("the cluster is not reachable: {0}")]
     #[diagnostic(
         code(cluster::unreachable),
@@ -72,11 +76,29 @@ pub enum ClusterError {
 
 /// A client for `context` (or the current one) of the default kubeconfig.
 pub async fn connect(context: Option<&str>) -> Result<kube::Client, ClusterError> {
+    client(read_kubeconfig(context)?, context).await
+}
+
+/// A client for `context` (or the current one), once the context is known to reach `expected`:
+/// what writes to an environment's cluster connects this way.
+pub async fn connect_to(context: Option<&str>, expected: &identity::Expected) -> Result<kube::Client, ClusterError> {
+    let kubeconfig = read_kubeconfig(context)?;
+    let checked = identity::check(&kubeconfig, context, expected)?;
+    client(kubeconfig, Some(&checked)).await
+}
+
+fn read_kubeconfig(context: Option<&str>) -> Result<Kubeconfig, ClusterError> {
+    Kubeconfig::read().map_err(|e| ClusterError::Kubeconfig {
+        context: context.map(str::to_string),
+        reason: e.to_string(),
+    })
+}
+
+async fn client(kubeconfig: Kubeconfig, context: Option<&str>) -> Result<kube::Client, ClusterError> {
     let err = |reason: String| ClusterError::Kubeconfig {
         context: context.map(str::to_string),
         reason,
     };
-    let kubeconfig = Kubeconfig::read().map_err(|e| err(e.to_string()))?;
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()

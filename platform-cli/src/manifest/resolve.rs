@@ -463,6 +463,11 @@ pub fn resolve(manifest: &Manifest) -> Result<Vec<ResolvedEnvironment>, NoSignin
 
 /// Resolves `e` as an environment of `manifest`, whether or not the manifest lists it (an
 /// environment depends on the platform-level fields and its own, never on the others).
+/// The cloud cluster's name, which Terraform gives it and `bootstrap` looks for in the kubeconfig.
+pub fn cluster_name(platform: &str, environment: &str) -> String {
+    format!("{platform}-{environment}")
+}
+
 pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<ResolvedEnvironment, NoSigningIdentity> {
     let signing = ci::signing(m)?;
     let platform = m.metadata.name.clone();
@@ -476,7 +481,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         Provider::Aks => storage_account_name(&format!("{platform}{}backups", e.name)),
         _ => format!("{platform}-{}-backups", e.name),
     };
-    let cluster_name = format!("{platform}-{}", e.name);
+    let cluster_name = cluster_name(&platform, &e.name);
     let components = components(&pins, e);
     let sizing = components
         .iter()

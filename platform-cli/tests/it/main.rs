@@ -12,6 +12,7 @@ mod pure {
     mod alert_coverage;
     mod argocd_project;
     mod cluster;
+    mod cluster_identity;
     mod completions;
     mod diff;
     mod escaping;
