@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::manifest::{self, Diagnostic, ci, model::Provider};
+use crate::manifest::{self, Diagnostic, ci, cloud_limits, model::Provider};
 
 /// Everything a new manifest is made from; what is not here gets a default.
 #[derive(Debug, Clone, PartialEq)]
@@ -469,18 +469,40 @@ impl Answers {
             Ok(text) => text,
             Err(e) => return vec![template_problem(&e)],
         };
+        let mut problems = self.name_problem(&text).into_iter().collect::<Vec<_>>();
         let Err(diagnostics) = manifest::load_str(super::MANIFEST_FILE, &text) else {
-            return Vec::new();
+            return problems;
         };
         let asked = questions(self);
-        diagnostics
-            .0
-            .into_iter()
-            .map(|diagnostic| Problem {
-                question: asked.iter().copied().find(|q| q.owns(&diagnostic.field)),
+        problems.extend(diagnostics.0.into_iter().map(|diagnostic| Problem {
+            question: asked.iter().copied().find(|q| q.owns(&diagnostic.field)),
+            diagnostic,
+        }));
+        problems
+    }
+
+    /// `init`'s own limit on the platform's name, asked before the environments: the cloud names
+    /// built from both (`cloud_limits::built_names`) must still fit the suggested `staging` on
+    /// EKS, the tightest, so that the suggestion remains an answer.
+    fn name_problem(&self, text: &str) -> Option<Problem> {
+        let cluster_max = cloud_limits::longest_cluster_name(Provider::Eks);
+        let max = cluster_max.saturating_sub("-staging".len());
+        (self.name.len() > max).then(|| {
+            let source = manifest::Source::new(super::MANIFEST_FILE, text);
+            let position = manifest::source::Position::START;
+            let diagnostic = Diagnostic::at(manifest::diagnostic::Code::InvalidValue, &source, position, "/metadata/name")
+                .build(
+                    format!("\"{}\" is {} characters, more than the {max} `platform init` takes", self.name, self.name.len()),
+                    format!("a name of at most {max} characters"),
+                    format!(
+                        "cloud resource names are built from it and each environment's name: on EKS `<name>-<environment>` has at most {cluster_max} characters"
+                    ),
+                );
+            Problem {
+                question: Some(Question::Name),
                 diagnostic,
-            })
-            .collect()
+            }
+        })
     }
 
     /// The problems with one answer: what a prompt shows before asking again.

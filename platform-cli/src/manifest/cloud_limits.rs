@@ -104,6 +104,121 @@ pub fn network_pattern(provider: Provider) -> Option<String> {
     Some(format!("^([0-9]{{1,3}}\\.){{3}}[0-9]{{1,3}}/({})$", lengths.join("|")))
 }
 
+/// A name the Terraform modules build from the cluster's name (`<platform>-<environment>`), and
+/// the most characters its cloud accepts. The suffixes are the modules' own (a test reads them
+/// in `terraform/modules`); an IAM `name_prefix` may have at most 38, AWS appending 26 more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltName {
+    pub what: &'static str,
+    /// Appended to the cluster's name.
+    pub suffix: &'static str,
+    pub max: usize,
+    /// The module that builds it, and the expression there.
+    pub module: &'static str,
+    pub expression: &'static str,
+}
+
+/// The names of `provider`'s modules that grow with the cluster's name, tightest limit first.
+pub fn built_names(provider: Provider) -> &'static [BuiltName] {
+    const fn name(
+        what: &'static str,
+        suffix: &'static str,
+        max: usize,
+        module: &'static str,
+        expression: &'static str,
+    ) -> BuiltName {
+        BuiltName {
+            what,
+            suffix,
+            max,
+            module,
+            expression,
+        }
+    }
+    match provider {
+        Provider::Eks => {
+            const {
+                &[
+                    // module.backups is named after the bucket, `<cluster>-backups`.
+                    name(
+                        "the backup writer's IAM role name prefix",
+                        "-backups-writer-",
+                        38,
+                        "backups-eks/main.tf",
+                        "\"${var.name}-writer\"",
+                    ),
+                    name(
+                        "the load balancer controller's IAM role name prefix",
+                        "-lb-controller-",
+                        38,
+                        "cluster-eks/main.tf",
+                        "\"${var.name}-lb-controller\"",
+                    ),
+                    name(
+                        "the EBS CSI driver's IAM role name prefix",
+                        "-ebs-csi-",
+                        38,
+                        "cluster-eks/main.tf",
+                        "\"${var.name}-ebs-csi\"",
+                    ),
+                    name(
+                        "the backup bucket's name (S3)",
+                        "-backups",
+                        63,
+                        "backups-eks/main.tf",
+                        "bucket = var.name",
+                    ),
+                ]
+            }
+        }
+        Provider::Gke => {
+            const {
+                &[
+                    name("the GKE cluster's name", "", 40, "cluster-gke/main.tf", "var.name"),
+                    name(
+                        "the backup bucket's name (GCS)",
+                        "-backups",
+                        63,
+                        "backups-gke/main.tf",
+                        "var.name",
+                    ),
+                ]
+            }
+        }
+        Provider::Aks => {
+            const {
+                &[name(
+                    "the AKS cluster's name",
+                    "",
+                    63,
+                    "cluster-aks/main.tf",
+                    "var.name",
+                )]
+            }
+        }
+        Provider::Existing => &[],
+    }
+}
+
+/// The longest cluster name (`<platform>-<environment>`) whose built names all fit on `provider`.
+pub fn longest_cluster_name(provider: Provider) -> usize {
+    built_names(provider)
+        .iter()
+        .map(|b| b.max - b.suffix.len())
+        .min()
+        .unwrap_or(usize::MAX)
+}
+
+/// The cloud behind `provider`, as its limits are quoted.
+pub fn cloud_name(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Eks => "AWS",
+        Provider::Aks => "Azure",
+        Provider::Gke => "Google Cloud",
+        Provider::Existing => "the cluster",
+    }
+}
+
 fn matches(pattern: Option<&str>, value: &str) -> bool {
     pattern.is_none_or(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match(value)))
 }
@@ -291,6 +406,19 @@ pub fn is_gke_arm_machine_type(size: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The limits follow the modules: each name is built where the table says, as it says.
+    #[test]
+    fn built_names_are_the_modules_own() {
+        for provider in [Provider::Eks, Provider::Aks, Provider::Gke] {
+            for b in built_names(provider) {
+                let path = format!("{}/../terraform/modules/{}", env!("CARGO_MANIFEST_DIR"), b.module);
+                let module = std::fs::read_to_string(&path).expect("module file");
+                let squeezed: String = module.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(squeezed.contains(b.expression), "{path} no longer has {}", b.expression);
+            }
+        }
+    }
 
     #[test]
     fn arm_instance_types() {

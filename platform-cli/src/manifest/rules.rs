@@ -190,6 +190,7 @@ pub fn check(manifest: &Manifest, source: &Source, spans: &SpanIndex) -> Vec<Dia
     check_slo(&mut c, &manifest.app.slo);
     check_component_pins(&mut c, "/components", &manifest.components);
     check_environments(&mut c, manifest);
+    check_built_names(&mut c, manifest);
     c.out.sort_by_key(|d| (d.position.offset, d.field.clone()));
     c.out
 }
@@ -1115,6 +1116,59 @@ fn check_state(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
             format!("\"{account}\" is not a storage account name"),
             "3-24 lowercase letters and digits",
             "Azure storage account names allow no '-'",
+        );
+    }
+}
+
+/// The cloud's limits on the names Terraform builds from the platform and environment names:
+/// the tightest one each environment's cluster name breaks, at the environment's name; and the
+/// default state bucket, `<platform>-tfstate`, at the platform's name.
+fn check_built_names(c: &mut Checker<'_>, m: &Manifest) {
+    let platform = &m.metadata.name;
+    for (i, env) in m.environments.iter().enumerate() {
+        let provider = env.cluster.provider;
+        let cluster = super::resolve::cluster_name(platform, &env.name);
+        let broken = cloud_limits::built_names(provider)
+            .iter()
+            .filter(|b| cluster.len() + b.suffix.len() > b.max)
+            .min_by_key(|b| b.max - b.suffix.len());
+        if let Some(b) = broken {
+            let built = format!("{cluster}{}", b.suffix);
+            c.invalid(
+                &format!("/environments/{i}/name"),
+                format!(
+                    "{} would be \"{built}\", {} characters: {} allows {}",
+                    b.what,
+                    built.len(),
+                    cloud_limits::cloud_name(provider),
+                    b.max
+                ),
+                format!(
+                    "a cluster name `<metadata.name>-<environment>` of at most {} characters (\"{cluster}\" has {})",
+                    b.max - b.suffix.len(),
+                    cluster.len()
+                ),
+                format!(
+                    "Terraform builds it as `{}` in terraform/modules/{}; shorten the environment's name or metadata.name",
+                    b.expression, b.module
+                ),
+            );
+        }
+    }
+    let state_bucket = format!("{platform}-tfstate");
+    let uses_default = m
+        .environments
+        .iter()
+        .any(|e| matches!(e.cluster.provider, Provider::Eks | Provider::Gke) && e.terraform_state.bucket.is_none());
+    if uses_default && state_bucket.len() > 63 {
+        c.invalid(
+            "/metadata/name",
+            format!(
+                "the default Terraform state bucket \"{state_bucket}\" would be {} characters: bucket names allow 63",
+                state_bucket.len()
+            ),
+            "a platform name of at most 55 characters",
+            "or set terraformState.bucket in each EKS and GKE environment (bucket names are global: prefix it with your organization)",
         );
     }
 }

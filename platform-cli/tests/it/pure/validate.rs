@@ -20,6 +20,12 @@ fn cloud_limits_and_kubernetes_support_windows_are_enforced() {
 }
 
 #[test]
+fn names_terraform_builds_past_the_clouds_limits_are_refused_at_the_names_they_come_from() {
+    invalid("name-limits");
+    invalid("state-bucket-name");
+}
+
+#[test]
 fn node_pools_too_small_for_the_platform_are_refused_naming_the_shortfall() {
     invalid("node-fit");
 }
