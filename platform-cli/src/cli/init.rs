@@ -262,14 +262,7 @@ fn print_next_steps(created: &init::Created, dir: &Path) {
         format!("cd {} && ", shell_word(&dir.display().to_string()))
     };
     let first = &created.environments[0];
-    let apply = if created.ci_root {
-        format!(
-            "terraform -chdir=terraform/ci init && terraform -chdir=terraform/ci apply && {}",
-            init::terraform_apply(first)
-        )
-    } else {
-        init::terraform_apply(first)
-    };
+    let apply = init::first_applies(created.state_root, created.ci_root, first);
     println!("next:");
     println!(
         "  1. review, commit and push:  {cd}git init -b main && git add -A && git commit -m \"platform init\" \

@@ -165,7 +165,9 @@ pub struct Created {
     pub repo_url: String,
     /// Files that were there already and were kept (README.md, .gitignore).
     pub kept: Vec<&'static str>,
-    /// Whether the tree has a `terraform/ci` root to apply first.
+    /// Whether the tree has a `terraform/state` root (the state storage) to apply first.
+    pub state_root: bool,
+    /// Whether the tree has a `terraform/ci` root to apply before the environment.
     pub ci_root: bool,
     pub image_is_placeholder: bool,
 }
@@ -184,6 +186,7 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
     render::add_manifest(&mut tree, &loaded);
 
     let ci_root = tree.files.keys().any(|p| p.starts_with("terraform/ci/"));
+    let state_root = tree.files.keys().any(|p| p.starts_with("terraform/state/"));
     let image_is_placeholder = loaded
         .manifest
         .app
@@ -207,8 +210,9 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
             })
             .collect(),
         first_env: &environments[0],
+        state_root,
         ci_root,
-        terraform_apply: terraform_apply(&environments[0]),
+        terraform_apply: first_applies(state_root, ci_root, &environments[0]),
         image_is_placeholder,
     };
     // Everything is rendered before the first write: a failure leaves nothing behind.
@@ -257,14 +261,34 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         rendered: tree.files.len() - 1,
         repo_url: loaded.manifest.gitops.repo_url.clone(),
         kept,
+        state_root,
         ci_root,
         image_is_placeholder,
     })
 }
 
 /// The command that creates environment `env`'s cluster.
-pub fn terraform_apply(env: &str) -> String {
-    format!("terraform -chdir=terraform/envs/{env} init && terraform -chdir=terraform/envs/{env} apply")
+fn terraform_apply(env: &str) -> String {
+    apply_root(&format!("terraform/envs/{env}"))
+}
+
+/// The Terraform roots to apply before the first environment is bootstrapped, in order: the
+/// state storage every other root's backend needs, the CI root where there is one, the
+/// environment.
+pub fn first_applies(state_root: bool, ci_root: bool, env: &str) -> String {
+    let mut roots: Vec<String> = Vec::new();
+    if state_root {
+        roots.push(apply_root("terraform/state"));
+    }
+    if ci_root {
+        roots.push(apply_root("terraform/ci"));
+    }
+    roots.push(terraform_apply(env));
+    roots.join(" && ")
+}
+
+fn apply_root(root: &str) -> String {
+    format!("terraform -chdir={root} init && terraform -chdir={root} apply")
 }
 
 #[derive(Debug, Serialize)]
@@ -274,6 +298,7 @@ struct ReadmeView<'a> {
     repo_url: &'a str,
     environments: Vec<ReadmeEnv<'a>>,
     first_env: &'a str,
+    state_root: bool,
     ci_root: bool,
     terraform_apply: String,
     image_is_placeholder: bool,

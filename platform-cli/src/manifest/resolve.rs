@@ -261,6 +261,24 @@ pub struct StateView {
     pub key: String,
     pub resource_group: Option<String>,
     pub storage_account: Option<String>,
+    /// Where the storage lives (S3 region, GCS or Azure location): beside the first environment
+    /// keeping its state there.
+    pub region: Option<String>,
+    /// GCS: the project that owns the bucket.
+    pub project: Option<String>,
+}
+
+/// One storage of Terraform state, as `terraform/state/` makes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateStorageView {
+    /// The bucket or storage account.
+    pub name: String,
+    /// `name` as a Terraform identifier.
+    pub id: String,
+    #[serde(flatten)]
+    pub state: StateView,
+    /// The roots keeping their state there, e.g. `terraform/envs/prod`.
+    pub roots: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -382,15 +400,9 @@ pub struct ResolvedPlatform {
     /// What `terraform/ci/` creates in the registry's cloud (none for ghcr.io and others).
     pub ci_infra: Option<CiInfraView>,
     /// Where `terraform/ci/` keeps its state: beside the first environment in the same cloud.
-    pub ci_state: Option<CiStateView>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CiStateView {
-    #[serde(flatten)]
-    pub storage: StateView,
-    /// The S3 bucket's region.
-    pub region: Option<String>,
+    pub ci_state: Option<StateView>,
+    /// The storages every root keeps its state in, which `terraform/state/` makes first.
+    pub state_storages: Vec<StateStorageView>,
 }
 
 /// The repository-wide view of a valid manifest.
@@ -399,6 +411,7 @@ pub fn resolve_platform(manifest: &Manifest) -> Result<ResolvedPlatform, NoSigni
     let ci_infra = ci::infra(manifest);
     let ci_state = ci_infra.as_ref().and_then(|infra| ci_state(manifest, infra));
     Ok(ResolvedPlatform {
+        state_storages: state_storages(manifest, ci_state.as_ref()),
         ci_infra,
         ci_state,
         platform: manifest.metadata.name.clone(),
@@ -414,34 +427,36 @@ pub fn resolve_platform(manifest: &Manifest) -> Result<ResolvedPlatform, NoSigni
 }
 
 /// The CI root's state sits in the state storage of the first environment in the registry's
-/// cloud, under its own key; without one, in the storage those environments would default to.
-fn ci_state(m: &Manifest, infra: &CiInfraView) -> Option<CiStateView> {
+/// cloud, under its own key; without one, in the storage those environments would default to,
+/// where the CI root's own resources are.
+fn ci_state(m: &Manifest, infra: &CiInfraView) -> Option<StateView> {
     let provider = ci::RegistryKind::of(&m.registry.host).provider()?;
     let same_cloud = m.environments.iter().find(|e| e.cluster.provider == provider);
     let names = same_cloud.map(|e| e.terraform_state.clone()).unwrap_or_default();
-    Some(CiStateView {
-        storage: state_storage(&m.metadata.name, provider, &names, "ci/terraform.tfstate".into()),
-        region: infra.aws.as_ref().map(|aws| {
-            same_cloud
-                .and_then(|e| e.cluster.region.clone())
-                .unwrap_or_else(|| aws.region.clone())
-        }),
-    })
+    let home = Home {
+        region: infra
+            .aws
+            .as_ref()
+            .map(|aws| aws.region.clone())
+            .or_else(|| infra.azure.as_ref().and_then(|az| az.location.clone()))
+            .or_else(|| infra.gcp.as_ref().map(|gcp| gcp.location.clone())),
+        project: infra.gcp.as_ref().map(|gcp| gcp.project.clone()),
+    };
+    Some(state_storage(m, provider, &names, "ci/terraform.tfstate".into(), home))
 }
 
-/// Where a Terraform root on `provider` keeps its state under `key`: the manifest's names, else
-/// the ones derived from the platform. One place, for the environment roots and the CI root.
-fn state_storage(platform: &str, provider: Provider, names: &model::TerraformState, key: String) -> StateView {
+/// Where a storage lives when no environment keeps its state there.
+#[derive(Debug, Default)]
+struct Home {
+    region: Option<String>,
+    project: Option<String>,
+}
+
+/// The storage's names on `provider`: the manifest's, else the ones derived from the platform.
+fn storage_names(platform: &str, provider: Provider, names: &model::TerraformState) -> StorageNames {
     let default = || format!("{platform}-tfstate");
-    StateView {
-        backend: match provider {
-            Provider::Eks => "s3",
-            Provider::Aks => "azurerm",
-            Provider::Gke => "gcs",
-            Provider::Existing => "kubernetes",
-        },
+    StorageNames {
         bucket: matches!(provider, Provider::Eks | Provider::Gke).then(|| names.bucket.clone().unwrap_or_else(default)),
-        key,
         resource_group: (provider == Provider::Aks).then(|| names.resource_group.clone().unwrap_or_else(default)),
         storage_account: (provider == Provider::Aks).then(|| {
             names
@@ -450,6 +465,88 @@ fn state_storage(platform: &str, provider: Provider, names: &model::TerraformSta
                 .unwrap_or_else(|| storage_account_name(&format!("{platform}tfstate")))
         }),
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StorageNames {
+    bucket: Option<String>,
+    resource_group: Option<String>,
+    storage_account: Option<String>,
+}
+
+/// Where a Terraform root on `provider` keeps its state under `key`. One place, for the
+/// environment roots and the CI root. The storage lives beside the first environment (in
+/// manifest order) that keeps its state there, so every root sharing it names the same region
+/// (an S3 backend must); `terraform/state/` makes it there.
+fn state_storage(
+    m: &Manifest,
+    provider: Provider,
+    names: &model::TerraformState,
+    key: String,
+    fallback: Home,
+) -> StateView {
+    let platform = &m.metadata.name;
+    let own = storage_names(platform, provider, names);
+    let first = m
+        .environments
+        .iter()
+        .find(|e| e.cluster.provider == provider && storage_names(platform, provider, &e.terraform_state) == own);
+    let (region, project) = match first {
+        Some(e) => (e.cluster.region.clone(), e.cluster.gcp_project.clone()),
+        None => (fallback.region, fallback.project),
+    };
+    StateView {
+        backend: match provider {
+            Provider::Eks => "s3",
+            Provider::Aks => "azurerm",
+            Provider::Gke => "gcs",
+            Provider::Existing => "kubernetes",
+        },
+        bucket: own.bucket,
+        key,
+        resource_group: own.resource_group,
+        storage_account: own.storage_account,
+        region: (provider != Provider::Existing).then_some(region).flatten(),
+        project: (provider == Provider::Gke).then_some(project).flatten(),
+    }
+}
+
+/// Every storage the repository's Terraform roots keep state in, once each, with the roots
+/// that use it: what `terraform/state/` makes before any of them can `terraform init`.
+fn state_storages(m: &Manifest, ci_state: Option<&StateView>) -> Vec<StateStorageView> {
+    let mut out: Vec<StateStorageView> = Vec::new();
+    let roots = m
+        .environments
+        .iter()
+        .map(|e| {
+            let home = Home::default();
+            let state = state_storage(m, e.cluster.provider, &e.terraform_state, String::new(), home);
+            (format!("terraform/envs/{}", e.name), state)
+        })
+        .chain(ci_state.map(|s| ("terraform/ci".to_string(), s.clone())));
+    for (root, state) in roots {
+        if state.backend == "kubernetes" {
+            continue;
+        }
+        let name = state
+            .bucket
+            .clone()
+            .or_else(|| state.storage_account.clone())
+            .unwrap_or_default();
+        match out
+            .iter_mut()
+            .find(|s| s.state.backend == state.backend && s.name == name)
+        {
+            Some(s) => s.roots.push(root),
+            None => out.push(StateStorageView {
+                id: name.replace(['-', '.'], "_"),
+                name,
+                state,
+                roots: vec![root],
+            }),
+        }
+    }
+    out
 }
 
 /// Resolves every environment of a valid manifest, in manifest order.
@@ -570,10 +667,11 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             gcp_writer_email: gcp_writer.map(|(_, email)| email),
         },
         state: state_storage(
-            &platform,
+            m,
             e.cluster.provider,
             &e.terraform_state,
             format!("envs/{}/terraform.tfstate", e.name),
+            Home::default(),
         ),
         observability: ObservabilityView {
             central: e.observability.mode == ObservabilityMode::Central,

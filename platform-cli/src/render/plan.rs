@@ -100,13 +100,22 @@ pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
     files
 }
 
-/// Files rendered once for the whole repository (not per environment): the CI workflows, and
-/// the Terraform root of what they log in to where the registry is a cloud's.
+/// Files rendered once for the whole repository (not per environment): the CI workflows, the
+/// Terraform root of the state storage, and the one of what the workflows log in to where the
+/// registry is a cloud's.
 pub fn repository_files(platform: &ResolvedPlatform) -> Vec<Planned> {
     let mut files = vec![
         Planned::new("github/app.yaml.tera", ".github/workflows/app.yaml"),
         Planned::new("github/platform.yaml.tera", ".github/workflows/platform.yaml"),
     ];
+    if !platform.state_storages.is_empty() {
+        for name in ["versions.tf", "providers.tf", "main.tf"] {
+            files.push(Planned::new(
+                format!("terraform/state/{name}.tera"),
+                format!("terraform/state/{name}"),
+            ));
+        }
+    }
     if platform.ci_infra.is_some() {
         for name in ["versions.tf", "main.tf", "outputs.tf"] {
             files.push(Planned::new(
@@ -119,4 +128,4 @@ pub fn repository_files(platform: &ResolvedPlatform) -> Vec<Planned> {
 }
 
 /// Folders holding repository-wide rendered files.
-pub const REPOSITORY_DIRS: [&str; 2] = [".github/workflows", "terraform/ci"];
+pub const REPOSITORY_DIRS: [&str; 3] = [".github/workflows", "terraform/state", "terraform/ci"];

@@ -18,10 +18,12 @@ terraform {
     }
   }
 
+  # Made by terraform/state/ (docs/operating.md), in the region of the first environment keeping
+  # its state there.
   backend "s3" {
     bucket       = "acme-tfstate"
     key          = "envs/prod/terraform.tfstate"
-    region       = "eu-central-1"
+    region       = "eu-west-1"
     encrypt      = true
     use_lockfile = true
   }

@@ -18,6 +18,8 @@ terraform {
     }
   }
 
+  # Made by terraform/state/ (docs/operating.md), in the region of the first environment keeping
+  # its state there.
   backend "s3" {
     bucket       = "shop-tfstate"
     key          = "envs/dev/terraform.tfstate"
