@@ -45,6 +45,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     let apps = runtime.block_on(async {
         let client = args.cluster.connect_checked(&loaded, env).await?;
         bootstrap::check_version(&client).await?;
+        bootstrap::check_storage_class(&client).await?;
         let outcome = store::ensure(&client, &secrets, args.dry_run).await?;
         for (verb, ids) in [("created", &outcome.created), ("completed", &outcome.completed)] {
             for id in ids {

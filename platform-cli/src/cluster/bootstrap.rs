@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 
 use super::applications::{AppStatus, NAMESPACE, application_resource, list, project_resource};
 use super::{ClusterError, FIELD_MANAGER, MIN_MINOR, api_error};
@@ -122,6 +123,34 @@ pub async fn bootstrap(
         }
         tokio::time::sleep(options.poll).await;
     }
+}
+
+/// The annotation that makes a StorageClass the one a PersistentVolumeClaim without a class gets.
+const DEFAULT_CLASS: &str = "storageclass.kubernetes.io/is-default-class";
+
+/// The platform's PersistentVolumeClaims (PostgreSQL, Prometheus, Alertmanager, Loki, Tempo,
+/// Valkey) name no class: without a default StorageClass every one stays Pending and nothing
+/// that stores data starts. EKS (the EBS CSI add-on, from Terraform), AKS and GKE have one; a
+/// kubeadm cluster has none until someone installs a provisioner.
+pub async fn check_storage_class(client: &kube::Client) -> Result<(), ClusterError> {
+    let classes: Api<StorageClass> = Api::all(client.clone());
+    let list = classes
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| api_error(e, "list", "storageclasses.storage.k8s.io"))?;
+    let is_default = |c: &StorageClass| {
+        c.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(DEFAULT_CLASS))
+            .is_some_and(|v| v == "true")
+    };
+    if list.items.iter().any(is_default) {
+        return Ok(());
+    }
+    Err(ClusterError::NoDefaultStorageClass {
+        classes: list.items.iter().filter_map(|c| c.metadata.name.clone()).collect(),
+    })
 }
 
 pub async fn check_version(client: &kube::Client) -> Result<(), ClusterError> {

@@ -39,12 +39,26 @@ pub enum ClusterError {
         help("the platform needs Kubernetes 1.{MIN_MINOR} or newer; upgrade the cluster")
     )]
     UnsupportedVersion { version: String },
+    #[error(
+        "the cluster has no default StorageClass ({}): every PersistentVolumeClaim of the platform would stay Pending",
+        if .classes.is_empty() { "it has none at all".to_string() } else { format!("it has {}, none marked default", .classes.join(", ")) }
+    )]
+    #[diagnostic(
+        code(cluster::storage_class),
+        help(
+            "nothing was written. Mark one default (`kubectl annotate storageclass NAME storageclass.kubernetes.io/is-default-class=true`), \
+             or install a provisioner that makes one (on kubeadm, e.g. local-path-provisioner for a lab, Longhorn or a CSI driver for \
+             your storage), then run bootstrap again"
+        )
+    )]
+    NoDefaultStorageClass { classes: Vec<String> },
     #[error("not allowed to {verb} {resource}: {message}")]
     #[diagnostic(
         code(cluster::forbidden),
         help(
             "the identity in the kubeconfig needs that verb on that resource: bootstrap and status need get/list/patch on \
-             argoproj.io appprojects and applications in the argocd namespace, diff --live needs get on every kind it renders"
+             argoproj.io appprojects and applications in the argocd namespace, bootstrap also list on storageclasses and \
+             get/patch on the Secrets of `platform secrets list`, diff --live needs get on every kind it renders"
         )
     )]
     Forbidden {

@@ -257,6 +257,63 @@ async fn an_unsupported_kubernetes_version_is_refused_before_anything_is_applied
     assert_eq!(err.to_string(), "Kubernetes 1.25 is not supported");
 }
 
+fn storage_class(name: &str, default: Option<&str>) -> Value {
+    let annotations = default.map_or(
+        json!({}),
+        |d| json!({ "storageclass.kubernetes.io/is-default-class": d }),
+    );
+    json!({ "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": { "name": name, "annotations": annotations }, "provisioner": "rancher.io/local-path" })
+}
+
+/// kubeadm makes no StorageClass: bootstrap stops before writing anything and says why, naming
+/// the classes there are; a class marked default (and only `"true"` marks it) lets it on.
+#[tokio::test]
+async fn a_cluster_without_a_default_storage_class_is_refused_naming_its_classes() {
+    for (classes, expected) in [
+        (
+            vec![],
+            Some(
+                "the cluster has no default StorageClass (it has none at all): every PersistentVolumeClaim of the platform would stay Pending",
+            ),
+        ),
+        (
+            vec![storage_class("local-path", None), storage_class("nfs", Some("false"))],
+            Some(
+                "the cluster has no default StorageClass (it has local-path, nfs, none marked default): every PersistentVolumeClaim of the platform would stay Pending",
+            ),
+        ),
+        (vec![storage_class("local-path", Some("true"))], None),
+    ] {
+        let (client, mut handle) = client();
+        let server = tokio::spawn(async move {
+            let (query, _) = next(
+                &mut handle,
+                "GET",
+                "/apis/storage.k8s.io/v1/storageclasses",
+                reply(
+                    StatusCode::OK,
+                    &json!({ "apiVersion": "storage.k8s.io/v1", "kind": "StorageClassList",
+                             "metadata": { "resourceVersion": "7" }, "items": classes }),
+                ),
+            )
+            .await;
+            assert!(!query.contains("watch"), "{query}");
+            assert!(
+                handle.next_request().await.is_none(),
+                "nothing else is asked or written"
+            );
+        });
+        let result = bootstrap::check_storage_class(&client).await;
+        drop(client);
+        server.await.expect("scenario");
+        match expected {
+            Some(message) => assert_eq!(result.expect_err("refused").to_string(), message),
+            None => result.expect("a default class"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn managed_clusters_report_minor_versions_with_a_plus() {
     let (client, mut handle) = client();
