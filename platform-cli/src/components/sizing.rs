@@ -79,6 +79,9 @@ impl Component {
                     run("repo-server", two_in_production, 100, 256),
                     run("applicationset", 1, 50, 128),
                     run("notifications", 1, 25, 64),
+                    // Counted always: it runs for GitHub sign-in, the default on a github.com
+                    // repository, and leaves its share spare otherwise.
+                    run("dex", 1, 25, 64),
                 ];
                 if s.production {
                     // redis-ha: three Redis servers (each with a sentinel) and three HAProxies,

@@ -61,6 +61,44 @@ pub struct GitOps {
     /// Branch Argo CD tracks.
     #[serde(default = "defaults::target_revision")]
     pub target_revision: String,
+    /// How people sign in to Argo CD (its local admin is off). Left out on a github.com
+    /// repository: GitHub, for the members of the repository's owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<Sso>,
+}
+
+/// Argo CD's single sign-on: one of `github` or `oidc`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sso {
+    /// Dex's GitHub connector: members of an organization sign in with GitHub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<GithubSso>,
+    /// An OpenID Connect provider of your own (Entra ID, Google, Okta, Keycloak...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSso>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GithubSso {
+    /// The GitHub organization whose members may sign in (read-only).
+    pub organization: String,
+    /// A team of that organization whose members are Argo CD admins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_team: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OidcSso {
+    /// The issuer URL (HTTPS), whose `/.well-known/openid-configuration` Argo CD reads.
+    pub issuer: String,
+    /// The client id registered for Argo CD (its secret: `platform secrets set ... argocd-oidc.clientSecret`).
+    pub client_id: String,
+    /// A value of the `groups` claim whose members are Argo CD admins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_group: Option<String>,
 }
 
 /// The OCI registry that holds the app's images.

@@ -45,6 +45,62 @@ pub struct ResolvedEnvironment {
 pub struct GitOpsView {
     pub repo_url: String,
     pub target_revision: String,
+    /// How people sign in to Argo CD; none: only through the cluster (`argocd --core`).
+    pub sso: Option<SsoView>,
+}
+
+/// Which single sign-on Argo CD offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SsoKind {
+    /// Dex's GitHub connector.
+    Github,
+    /// An OpenID Connect issuer, without Dex.
+    Oidc,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SsoView {
+    pub kind: SsoKind,
+    /// GitHub: the organization whose members sign in, and its admin team.
+    pub organization: Option<String>,
+    pub admin_team: Option<String>,
+    /// OIDC: the issuer, the client id, and the admin group.
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub admin_group: Option<String>,
+    /// The Secret (argocd namespace) holding the client's credentials: a row of the secrets table.
+    pub secret: &'static str,
+}
+
+/// The manifest's `gitops.sso`, or GitHub for the members of the repository's owner when the
+/// repository is on github.com and the manifest names none.
+pub fn sso(m: &Manifest) -> Option<SsoView> {
+    let github = |organization: String, admin_team: Option<String>| SsoView {
+        kind: SsoKind::Github,
+        organization: Some(organization),
+        admin_team,
+        issuer: None,
+        client_id: None,
+        admin_group: None,
+        secret: SecretId::ArgocdDexGithub.spec().name,
+    };
+    match &m.gitops.sso {
+        Some(model::Sso { github: Some(g), .. }) => Some(github(g.organization.clone(), g.admin_team.clone())),
+        Some(model::Sso { oidc: Some(o), .. }) => Some(SsoView {
+            kind: SsoKind::Oidc,
+            organization: None,
+            admin_team: None,
+            issuer: Some(o.issuer.clone()),
+            client_id: Some(o.client_id.clone()),
+            admin_group: o.admin_group.clone(),
+            secret: SecretId::ArgocdOidc.spec().name,
+        }),
+        Some(_) => None,
+        None => ci::github_repository(&m.gitops.repo_url)
+            .and_then(|repo| repo.split_once('/').map(|(owner, _)| owner.to_string()))
+            .map(|owner| github(owner, None)),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -418,6 +474,7 @@ pub fn resolve_platform(manifest: &Manifest) -> Result<ResolvedPlatform, NoSigni
         gitops: GitOpsView {
             repo_url: manifest.gitops.repo_url.clone(),
             target_revision: manifest.gitops.target_revision.clone(),
+            sso: sso(manifest),
         },
         registry: ci::registry_login(manifest, &signing),
         signing,
@@ -596,6 +653,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         gitops: GitOpsView {
             repo_url: m.gitops.repo_url.clone(),
             target_revision: m.gitops.target_revision.clone(),
+            sso: sso(m),
         },
         signing,
         env: EnvView {

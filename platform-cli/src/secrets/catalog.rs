@@ -9,6 +9,7 @@ use strum::{IntoStaticStr, VariantArray};
 
 use crate::components::{Component, Runs};
 use crate::manifest::model::Provider;
+use crate::manifest::resolve::SsoKind;
 
 /// A Secret of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, IntoStaticStr, VariantArray)]
@@ -26,6 +27,8 @@ pub enum SecretId {
     AppDatabaseOwner,
     AppDatabase,
     PostgresBackupS3,
+    ArgocdDexGithub,
+    ArgocdOidc,
 }
 
 /// How a key's value is born.
@@ -71,6 +74,8 @@ pub enum Needs {
     /// The in-cluster database archives to an S3-compatible store with static keys (existing
     /// clusters; the clouds use workload identity instead).
     StaticBackupKeys,
+    /// People sign in to Argo CD with this kind of single sign-on.
+    Sso(SsoKind),
 }
 
 /// One row of the table.
@@ -88,6 +93,8 @@ pub struct Spec {
     /// The workloads that read it, and how.
     pub readers: &'static str,
     pub needs: Needs,
+    /// Labels the readers require (Argo CD resolves `$secret:key` only in Secrets labelled as its own).
+    pub labels: &'static [(&'static str, &'static str)],
 }
 
 const fn random(name: &'static str, bytes: usize) -> Key {
@@ -119,6 +126,8 @@ const fn supplied(name: &'static str, what: &'static str) -> Key {
 }
 
 const OPAQUE: &str = "Opaque";
+/// Argo CD reads `$<secret>:<key>` from argocd-cm only in Secrets carrying this label.
+const PART_OF_ARGOCD: &[(&str, &str)] = &[("app.kubernetes.io/part-of", "argocd")];
 const BASIC_AUTH: &str = "kubernetes.io/basic-auth";
 
 /// The app's role names in PostgreSQL: the owner migrates, the login serves (a member of
@@ -131,6 +140,7 @@ impl SecretId {
     pub const fn spec(self) -> Spec {
         use SecretId as S;
         let mut managed_database_keys: Option<&'static [Key]> = None;
+        let mut labels: &'static [(&'static str, &'static str)] = &[];
         let (name, home, kind, keys, readers, needs): (_, _, _, &'static [Key], _, _) = match self {
             S::AlertmanagerReceivers => (
                 "alertmanager-receivers",
@@ -272,6 +282,43 @@ impl SecretId {
                 "the Barman Cloud ObjectStore (`s3Credentials`: WAL archive and base backups)",
                 Needs::StaticBackupKeys,
             ),
+            S::ArgocdDexGithub => (
+                "argocd-dex-github",
+                Component::ArgoCd,
+                OPAQUE,
+                {
+                    labels = PART_OF_ARGOCD;
+                    const {
+                        &[
+                            supplied(
+                                "clientID",
+                                "the Client ID of a GitHub OAuth App of the organization whose callback URL is \
+                                 https://argocd.<domain>/api/dex/callback",
+                            ),
+                            supplied("clientSecret", "a client secret of that OAuth App"),
+                        ]
+                    }
+                },
+                "Argo CD's Dex (`dex.config` in argocd-cm: the GitHub connector)",
+                Needs::Sso(SsoKind::Github),
+            ),
+            S::ArgocdOidc => (
+                "argocd-oidc",
+                Component::ArgoCd,
+                OPAQUE,
+                {
+                    labels = PART_OF_ARGOCD;
+                    const {
+                        &[supplied(
+                            "clientSecret",
+                            "the secret of the client `gitops.sso.oidc.clientId` at the issuer, whose redirect URI is \
+                             https://argocd.<domain>/auth/callback",
+                        )]
+                    }
+                },
+                "Argo CD's server (`oidc.config` in argocd-cm)",
+                Needs::Sso(SsoKind::Oidc),
+            ),
         };
         Spec {
             name,
@@ -281,6 +328,7 @@ impl SecretId {
             managed_database_keys,
             readers,
             needs,
+            labels,
         }
     }
 
@@ -314,12 +362,13 @@ impl SecretId {
         maker_of(self.keys(runs))
     }
 
-    /// Whether an environment like `runs` needs it.
-    pub fn needed(self, runs: &Runs) -> bool {
+    /// Whether an environment like `runs`, whose Argo CD offers `sso`, needs it.
+    pub fn needed(self, runs: &Runs, sso: Option<SsoKind>) -> bool {
         match self.spec().needs {
             Needs::Always => true,
             Needs::InClusterDatabase => runs.database_in_cluster,
             Needs::StaticBackupKeys => runs.database_in_cluster && runs.provider == Provider::Existing,
+            Needs::Sso(kind) => sso == Some(kind),
         }
     }
 
@@ -347,6 +396,8 @@ pub fn markdown_table() -> String {
             Needs::Always => "every environment",
             Needs::InClusterDatabase => "`database.mode: in-cluster`",
             Needs::StaticBackupKeys => "`provider: existing` with `database.mode: in-cluster`",
+            Needs::Sso(SsoKind::Github) => "`gitops.sso.github`, the default on a github.com repository",
+            Needs::Sso(SsoKind::Oidc) => "`gitops.sso.oidc`",
         };
         table += &format!(
             "| `{}` | {} | {keys} | {maker} | {} | {needs} |\n",

@@ -35,7 +35,9 @@ impl EnvSecrets {
                     resolved.database.cluster_name, resolved.database.namespace
                 ),
             },
-            secrets: SecretId::all().filter(|s| s.needed(&runs)).collect(),
+            secrets: SecretId::all()
+                .filter(|s| s.needed(&runs, resolved.gitops.sso.as_ref().map(|sso| sso.kind)))
+                .collect(),
         }
     }
 

@@ -60,13 +60,16 @@ pub async fn read(client: &kube::Client, id: SecretId) -> Result<Option<Live>, C
 pub async fn write(client: &kube::Client, id: SecretId, data: &Data, dry_run: bool) -> Result<(), ClusterError> {
     ensure_namespace(client, id.namespace(), dry_run).await?;
     let spec = id.spec();
+    let labels: BTreeMap<&str, &str> = std::iter::once(("app.kubernetes.io/managed-by", "platform"))
+        .chain(spec.labels.iter().copied())
+        .collect();
     let object = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
             "name": spec.name,
             "namespace": id.namespace(),
-            "labels": { "app.kubernetes.io/managed-by": "platform" },
+            "labels": labels,
         },
         "type": spec.kind,
         "data": data.iter().map(|(k, v)| (k.clone(), BASE64.encode(v))).collect::<BTreeMap<_, _>>(),

@@ -26,6 +26,11 @@ fn names_terraform_builds_past_the_clouds_limits_are_refused_at_the_names_they_c
 }
 
 #[test]
+fn argo_cd_sign_in_takes_one_way_and_names_its_configuration_can_hold() {
+    invalid("sso");
+}
+
+#[test]
 fn node_pools_too_small_for_the_platform_are_refused_naming_the_shortfall() {
     invalid("node-fit");
 }
