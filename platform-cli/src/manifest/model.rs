@@ -61,6 +61,10 @@ pub struct GitOps {
     /// Branch Argo CD tracks.
     #[serde(default = "defaults::target_revision")]
     pub target_revision: String,
+    /// The repository needs credentials to be read: Argo CD gets them from a Secret of the
+    /// secrets table (a GitHub App on github.com, a user and token elsewhere).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
     /// How people sign in to Argo CD (its local admin is off). Left out on a github.com
     /// repository: GitHub, for the members of the repository's owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -47,6 +47,29 @@ pub struct GitOpsView {
     pub target_revision: String,
     /// How people sign in to Argo CD; none: only through the cluster (`argocd --core`).
     pub sso: Option<SsoView>,
+    /// How Argo CD authenticates to a private repository; none: the repository is public.
+    pub credentials: Option<RepoAuth>,
+}
+
+/// How Argo CD reads a private GitOps repository: a row of the secrets table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepoAuth {
+    /// A GitHub App installed on the repository (github.com).
+    GithubApp,
+    /// A user name and a token or password (any other host).
+    Password,
+}
+
+/// `gitops.private`'s credentials: a GitHub App on github.com, a user and token elsewhere.
+pub fn repo_auth(m: &Manifest) -> Option<RepoAuth> {
+    m.gitops.private.then(|| {
+        if ci::github_repository(&m.gitops.repo_url).is_some() {
+            RepoAuth::GithubApp
+        } else {
+            RepoAuth::Password
+        }
+    })
 }
 
 /// Which single sign-on Argo CD offers.
@@ -475,6 +498,7 @@ pub fn resolve_platform(manifest: &Manifest) -> Result<ResolvedPlatform, NoSigni
             repo_url: manifest.gitops.repo_url.clone(),
             target_revision: manifest.gitops.target_revision.clone(),
             sso: sso(manifest),
+            credentials: repo_auth(manifest),
         },
         registry: ci::registry_login(manifest, &signing),
         signing,
@@ -654,6 +678,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             repo_url: m.gitops.repo_url.clone(),
             target_revision: m.gitops.target_revision.clone(),
             sso: sso(m),
+            credentials: repo_auth(m),
         },
         signing,
         env: EnvView {

@@ -9,7 +9,7 @@ use strum::{IntoStaticStr, VariantArray};
 
 use crate::components::{Component, Runs};
 use crate::manifest::model::Provider;
-use crate::manifest::resolve::SsoKind;
+use crate::manifest::resolve::{GitOpsView, RepoAuth, SsoKind};
 
 /// A Secret of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, IntoStaticStr, VariantArray)]
@@ -29,6 +29,8 @@ pub enum SecretId {
     PostgresBackupS3,
     ArgocdDexGithub,
     ArgocdOidc,
+    ArgocdRepoGithubApp,
+    ArgocdRepoPassword,
 }
 
 /// How a key's value is born.
@@ -41,7 +43,8 @@ pub enum Birth {
     /// A fixed value, e.g. a role's user name.
     Fixed { value: &'static str },
     /// Filled into `template` from other keys: `{secret.key}` is that key's value,
-    /// `{valkey-host}` and `{postgres-host}` the environment's in-cluster service addresses.
+    /// `{valkey-host}` and `{postgres-host}` the environment's in-cluster service addresses,
+    /// `{gitops-repo}` the GitOps repository's URL.
     Derived { template: &'static str },
     /// A person supplies it with `platform secrets set`; `what` says where to find it.
     Supplied { what: &'static str },
@@ -76,6 +79,8 @@ pub enum Needs {
     StaticBackupKeys,
     /// People sign in to Argo CD with this kind of single sign-on.
     Sso(SsoKind),
+    /// The GitOps repository is private and Argo CD reads it this way.
+    PrivateRepository(RepoAuth),
 }
 
 /// One row of the table.
@@ -128,6 +133,8 @@ const fn supplied(name: &'static str, what: &'static str) -> Key {
 const OPAQUE: &str = "Opaque";
 /// Argo CD reads `$<secret>:<key>` from argocd-cm only in Secrets carrying this label.
 const PART_OF_ARGOCD: &[(&str, &str)] = &[("app.kubernetes.io/part-of", "argocd")];
+/// Argo CD applies a credential template to every repository whose URL starts with its `url`.
+const REPO_CREDS: &[(&str, &str)] = &[("argocd.argoproj.io/secret-type", "repo-creds")];
 const BASIC_AUTH: &str = "kubernetes.io/basic-auth";
 
 /// The app's role names in PostgreSQL: the owner migrates, the login serves (a member of
@@ -319,6 +326,50 @@ impl SecretId {
                 "Argo CD's server (`oidc.config` in argocd-cm)",
                 Needs::Sso(SsoKind::Oidc),
             ),
+            S::ArgocdRepoGithubApp => (
+                "argocd-repo-github-app",
+                Component::ArgoCd,
+                OPAQUE,
+                {
+                    labels = REPO_CREDS;
+                    const {
+                        &[
+                            fixed("type", "git"),
+                            derived("url", "{gitops-repo}"),
+                            supplied(
+                                "githubAppID",
+                                "the App ID of a GitHub App with read access to the repository's contents",
+                            ),
+                            supplied(
+                                "githubAppInstallationID",
+                                "the id of its installation on the repository's owner (the number at the end of \
+                                 the installation's settings URL)",
+                            ),
+                            supplied("githubAppPrivateKey", "a private key of the App, the whole PEM file"),
+                        ]
+                    }
+                },
+                "Argo CD's repo server and controller (a `repo-creds` template: reads the GitOps repository)",
+                Needs::PrivateRepository(RepoAuth::GithubApp),
+            ),
+            S::ArgocdRepoPassword => (
+                "argocd-repo-password",
+                Component::ArgoCd,
+                OPAQUE,
+                {
+                    labels = REPO_CREDS;
+                    const {
+                        &[
+                            fixed("type", "git"),
+                            derived("url", "{gitops-repo}"),
+                            supplied("username", "a user that may read the repository"),
+                            supplied("password", "that user's access token (read-only) or password"),
+                        ]
+                    }
+                },
+                "Argo CD's repo server and controller (a `repo-creds` template: reads the GitOps repository)",
+                Needs::PrivateRepository(RepoAuth::Password),
+            ),
         };
         Spec {
             name,
@@ -362,13 +413,14 @@ impl SecretId {
         maker_of(self.keys(runs))
     }
 
-    /// Whether an environment like `runs`, whose Argo CD offers `sso`, needs it.
-    pub fn needed(self, runs: &Runs, sso: Option<SsoKind>) -> bool {
+    /// Whether an environment like `runs`, whose Argo CD reads `gitops`, needs it.
+    pub fn needed(self, runs: &Runs, gitops: &GitOpsView) -> bool {
         match self.spec().needs {
             Needs::Always => true,
             Needs::InClusterDatabase => runs.database_in_cluster,
             Needs::StaticBackupKeys => runs.database_in_cluster && runs.provider == Provider::Existing,
-            Needs::Sso(kind) => sso == Some(kind),
+            Needs::Sso(kind) => gitops.sso.as_ref().map(|s| s.kind) == Some(kind),
+            Needs::PrivateRepository(auth) => gitops.credentials == Some(auth),
         }
     }
 
@@ -398,6 +450,8 @@ pub fn markdown_table() -> String {
             Needs::StaticBackupKeys => "`provider: existing` with `database.mode: in-cluster`",
             Needs::Sso(SsoKind::Github) => "`gitops.sso.github`, the default on a github.com repository",
             Needs::Sso(SsoKind::Oidc) => "`gitops.sso.oidc`",
+            Needs::PrivateRepository(RepoAuth::GithubApp) => "`gitops.private` on github.com",
+            Needs::PrivateRepository(RepoAuth::Password) => "`gitops.private` elsewhere",
         };
         table += &format!(
             "| `{}` | {} | {keys} | {maker} | {} | {needs} |\n",
@@ -463,7 +517,7 @@ mod tests {
                 let Birth::Derived { template } = k.birth else { continue };
                 for part in template.split('{').skip(1) {
                     let field = part.split('}').next().unwrap_or_default();
-                    if field.ends_with("-host") {
+                    if crate::secrets::values::ADDRESS_FIELDS.contains(&field) {
                         continue;
                     }
                     let (secret, key) = field.split_once('.').unwrap_or((field, ""));

@@ -34,10 +34,9 @@ impl EnvSecrets {
                     "{}-rw.{}.svc",
                     resolved.database.cluster_name, resolved.database.namespace
                 ),
+                gitops_repo: resolved.gitops.repo_url.clone(),
             },
-            secrets: SecretId::all()
-                .filter(|s| s.needed(&runs, resolved.gitops.sso.as_ref().map(|sso| sso.kind)))
-                .collect(),
+            secrets: SecretId::all().filter(|s| s.needed(&runs, &resolved.gitops)).collect(),
         }
     }
 

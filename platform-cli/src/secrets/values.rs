@@ -14,12 +14,16 @@ use crate::components::Runs;
 /// A Secret's data: key → value.
 pub type Data = BTreeMap<String, String>;
 
-/// The in-cluster addresses derived values point at.
+/// The addresses derived values point at: the in-cluster services, and the GitOps repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hosts {
     pub valkey: String,
     pub postgres: String,
+    pub gitops_repo: String,
 }
+
+/// The fields of a derived template that are addresses, not `{secret.key}`.
+pub const ADDRESS_FIELDS: [&str; 3] = ["valkey-host", "postgres-host", "gitops-repo"];
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ValueError {
@@ -75,7 +79,7 @@ pub fn fill(
     Ok(data)
 }
 
-/// Fills `template`'s `{secret.key}`, `{valkey-host}` and `{postgres-host}` fields.
+/// Fills `template`'s `{secret.key}` fields and its [`ADDRESS_FIELDS`].
 pub fn derive(
     id: SecretId,
     key: &'static str,
@@ -93,6 +97,7 @@ pub fn derive(
         match field {
             "valkey-host" => out.push_str(&hosts.valkey),
             "postgres-host" => out.push_str(&hosts.postgres),
+            "gitops-repo" => out.push_str(&hosts.gitops_repo),
             _ => {
                 let (secret, source_key) = field.split_once('.').unwrap_or((field, ""));
                 let missing = || ValueError::MissingSource {
@@ -146,6 +151,7 @@ mod tests {
         Hosts {
             valkey: "valkey.data.svc".into(),
             postgres: "postgres-rw.data.svc".into(),
+            gitops_repo: "https://github.com/acme/platform.git".into(),
         }
     }
 

@@ -292,3 +292,29 @@ async fn a_secret_argo_cd_reads_from_its_settings_is_labelled_as_argo_cds() {
         json!({ "app.kubernetes.io/managed-by": "platform", "app.kubernetes.io/part-of": "argocd" })
     );
 }
+
+/// A private repository on github.com: bootstrap makes Argo CD's credential template with what
+/// it knows (the type, the repository's URL, the label that makes it one) and names the GitHub
+/// App's keys a person must set.
+#[tokio::test]
+async fn a_private_github_repository_gets_a_repo_creds_template_waiting_for_the_app_keys() {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    let client = standin(&state);
+    let env = environment("examples/eks-three-envs.yaml", "dev");
+    assert!(env.secrets.contains(&SecretId::ArgocdRepoGithubApp));
+    assert!(!env.secrets.contains(&SecretId::ArgocdRepoPassword));
+    let outcome = store::ensure(&client, &env, false).await.expect("runs");
+    assert!(outcome.missing.contains(&(
+        SecretId::ArgocdRepoGithubApp,
+        vec!["githubAppID", "githubAppInstallationID", "githubAppPrivateKey"]
+    )));
+    let data = data_of(&state, SecretId::ArgocdRepoGithubApp);
+    assert_eq!(data["type"], "git");
+    assert_eq!(data["url"], "https://github.com/shop/gitops.git");
+    let cluster = state.lock().expect("lock");
+    let secret = &cluster.objects[&("argocd".to_string(), "Secret", "argocd-repo-github-app".to_string())];
+    assert_eq!(
+        secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"],
+        "repo-creds"
+    );
+}
