@@ -119,6 +119,11 @@ pub struct Registry {
     /// a user and password from GitHub Actions secrets.
     #[serde(default, skip_serializing_if = "RegistryLogin::is_empty")]
     pub login: RegistryLogin,
+    /// The clusters need credentials to pull the app's images (a private ghcr.io package, a
+    /// registry of your own): the app's pods and Kyverno's signature check read a Docker config
+    /// from the secrets table. Not for a cloud registry, which clusters read with their identity.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
 }
 
 /// The identity the app workflow federates to (cloud registries) or the secrets it reads

@@ -202,6 +202,9 @@ pub struct AppView {
     pub chart_version: String,
     pub host: String,
     pub namespace: &'static str,
+    /// `registry.private`: the Secrets (secrets table) the app's pods and Kyverno pull with.
+    pub pull_secret: Option<&'static str>,
+    pub kyverno_pull_secret: Option<&'static str>,
 }
 
 /// The one public entry point: a Gateway API `Gateway` served by NGINX Gateway Fabric, with an
@@ -724,6 +727,8 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             chart_version: pins.app_chart_version.clone(),
             host: format!("app.{}", e.domain),
             namespace: "app",
+            pull_secret: m.registry.private.then(|| SecretId::AppRegistryPull.spec().name),
+            kyverno_pull_secret: m.registry.private.then(|| SecretId::KyvernoRegistryPull.spec().name),
         },
         database: DatabaseView {
             managed: managed_db,

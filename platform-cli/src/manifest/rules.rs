@@ -298,6 +298,14 @@ fn check_registry(c: &mut Checker<'_>, m: &Manifest) {
             "OCI repository names are lowercase",
         );
     }
+    if m.registry.private && ci::RegistryKind::of(&m.registry.host).provider().is_some() {
+        c.invalid(
+            "/registry/private",
+            format!("{} is a cloud registry: a pull secret does not apply", m.registry.host),
+            "`private` only for ghcr.io and registries of your own",
+            "remove it; a cloud registry is read with the cluster's cloud identity (grant the nodes read access to it)",
+        );
+    }
     check_registry_login(c, m);
 }
 

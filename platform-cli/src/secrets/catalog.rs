@@ -9,7 +9,7 @@ use strum::{IntoStaticStr, VariantArray};
 
 use crate::components::{Component, Runs};
 use crate::manifest::model::Provider;
-use crate::manifest::resolve::{GitOpsView, RepoAuth, SsoKind};
+use crate::manifest::resolve::{AppView, GitOpsView, RepoAuth, SsoKind};
 
 /// A Secret of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, IntoStaticStr, VariantArray)]
@@ -31,6 +31,8 @@ pub enum SecretId {
     ArgocdOidc,
     ArgocdRepoGithubApp,
     ArgocdRepoPassword,
+    AppRegistryPull,
+    KyvernoRegistryPull,
 }
 
 /// How a key's value is born.
@@ -81,6 +83,8 @@ pub enum Needs {
     Sso(SsoKind),
     /// The GitOps repository is private and Argo CD reads it this way.
     PrivateRepository(RepoAuth),
+    /// The app's images need credentials to be pulled (`registry.private`).
+    PrivateRegistry,
 }
 
 /// One row of the table.
@@ -136,6 +140,14 @@ const PART_OF_ARGOCD: &[(&str, &str)] = &[("app.kubernetes.io/part-of", "argocd"
 /// Argo CD applies a credential template to every repository whose URL starts with its `url`.
 const REPO_CREDS: &[(&str, &str)] = &[("argocd.argoproj.io/secret-type", "repo-creds")];
 const BASIC_AUTH: &str = "kubernetes.io/basic-auth";
+const DOCKER_CONFIG: &str = "kubernetes.io/dockerconfigjson";
+/// What a pull secret holds, and how to write it.
+const DOCKER_CONFIG_KEY: Key = supplied(
+    ".dockerconfigjson",
+    "a Docker config JSON with a read-only token for the registry, e.g. `kubectl create secret docker-registry x \
+     --docker-server=HOST --docker-username=USER --docker-password=TOKEN --dry-run=client \
+     -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d`",
+);
 
 /// The app's role names in PostgreSQL: the owner migrates, the login serves (a member of
 /// `app_runtime`, which the migrations grant the tables to).
@@ -370,6 +382,22 @@ impl SecretId {
                 "Argo CD's repo server and controller (a `repo-creds` template: reads the GitOps repository)",
                 Needs::PrivateRepository(RepoAuth::Password),
             ),
+            S::AppRegistryPull => (
+                "app-registry-pull",
+                Component::App,
+                DOCKER_CONFIG,
+                const { &[DOCKER_CONFIG_KEY] },
+                "the kubelet, for the app's pods (`imagePullSecrets` of its Deployment and migrate Job)",
+                Needs::PrivateRegistry,
+            ),
+            S::KyvernoRegistryPull => (
+                "kyverno-registry-pull",
+                Component::Kyverno,
+                DOCKER_CONFIG,
+                const { &[DOCKER_CONFIG_KEY] },
+                "Kyverno (`imageRegistryCredentials` of verify-app-images: reads the signatures); the same value as app-registry-pull",
+                Needs::PrivateRegistry,
+            ),
         };
         Spec {
             name,
@@ -413,14 +441,16 @@ impl SecretId {
         maker_of(self.keys(runs))
     }
 
-    /// Whether an environment like `runs`, whose Argo CD reads `gitops`, needs it.
-    pub fn needed(self, runs: &Runs, gitops: &GitOpsView) -> bool {
+    /// Whether an environment like `runs`, whose Argo CD reads `gitops` and whose app is
+    /// `app`, needs it.
+    pub fn needed(self, runs: &Runs, gitops: &GitOpsView, app: &AppView) -> bool {
         match self.spec().needs {
             Needs::Always => true,
             Needs::InClusterDatabase => runs.database_in_cluster,
             Needs::StaticBackupKeys => runs.database_in_cluster && runs.provider == Provider::Existing,
             Needs::Sso(kind) => gitops.sso.as_ref().map(|s| s.kind) == Some(kind),
             Needs::PrivateRepository(auth) => gitops.credentials == Some(auth),
+            Needs::PrivateRegistry => app.pull_secret.is_some(),
         }
     }
 
@@ -452,6 +482,7 @@ pub fn markdown_table() -> String {
             Needs::Sso(SsoKind::Oidc) => "`gitops.sso.oidc`",
             Needs::PrivateRepository(RepoAuth::GithubApp) => "`gitops.private` on github.com",
             Needs::PrivateRepository(RepoAuth::Password) => "`gitops.private` elsewhere",
+            Needs::PrivateRegistry => "`registry.private`",
         };
         table += &format!(
             "| `{}` | {} | {keys} | {maker} | {} | {needs} |\n",

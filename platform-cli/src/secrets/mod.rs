@@ -36,7 +36,9 @@ impl EnvSecrets {
                 ),
                 gitops_repo: resolved.gitops.repo_url.clone(),
             },
-            secrets: SecretId::all().filter(|s| s.needed(&runs, &resolved.gitops)).collect(),
+            secrets: SecretId::all()
+                .filter(|s| s.needed(&runs, &resolved.gitops, &resolved.app))
+                .collect(),
         }
     }
 

@@ -31,6 +31,11 @@ fn argo_cd_sign_in_takes_one_way_and_names_its_configuration_can_hold() {
 }
 
 #[test]
+fn a_pull_secret_for_a_cloud_registry_is_refused() {
+    invalid("private-cloud-registry");
+}
+
+#[test]
 fn node_pools_too_small_for_the_platform_are_refused_naming_the_shortfall() {
     invalid("node-fit");
 }
