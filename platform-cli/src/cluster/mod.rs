@@ -7,6 +7,7 @@
 pub mod applications;
 pub mod bootstrap;
 pub mod identity;
+pub mod reachability;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 

@@ -33,6 +33,7 @@ mod pure {
 mod tools {
     mod man;
     mod promote_flow;
+    mod reachability;
     mod verify_keyless;
     mod verify_registry;
 }
