@@ -35,22 +35,40 @@ impl PgCluster {
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .max_by_key(|v| v.parse::<u32>().unwrap_or(0))
             .expect("a PostgreSQL version");
-        let name = format!("faults{}x{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
-        let port = super::free_port();
-        run(
-            "pg_createcluster",
-            &[
-                &version,
-                &name,
-                "-p",
-                &port.to_string(),
-                "--start",
-                "--",
-                "--auth=trust",
-                "--no-sync",
-            ],
-        );
-        Self { version, name, port }
+        // A port free when picked can be taken before the cluster starts (the fault tests make
+        // clusters in parallel, and pg_createcluster refuses a port another cluster is set to):
+        // drop the half-made cluster and try another port.
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let name = format!("faults{}x{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+            let port = super::free_port();
+            let output = Command::new("pg_createcluster")
+                .args([
+                    &version,
+                    &name,
+                    "-p",
+                    &port.to_string(),
+                    "--start",
+                    "--",
+                    "--auth=trust",
+                    "--no-sync",
+                ])
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("pg_createcluster cannot run ({e}); the fault tests need Debian's postgresql-common")
+                });
+            if output.status.success() {
+                return Self { version, name, port };
+            }
+            failures.push(format!(
+                "port {port}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+            let _ = Command::new("pg_dropcluster")
+                .args(["--stop", &version, &name])
+                .output();
+        }
+        panic!("pg_createcluster failed five times:\n{}", failures.join("\n"));
     }
 
     pub fn url(&self) -> String {
