@@ -139,6 +139,9 @@ const OPAQUE: &str = "Opaque";
 const PART_OF_ARGOCD: &[(&str, &str)] = &[("app.kubernetes.io/part-of", "argocd")];
 /// Argo CD applies a credential template to every repository whose URL starts with its `url`.
 const REPO_CREDS: &[(&str, &str)] = &[("argocd.argoproj.io/secret-type", "repo-creds")];
+/// What every credential template of the GitOps repository says besides its credentials.
+const REPO_TYPE: Key = fixed("type", "git");
+const REPO_URL: Key = derived("url", "{gitops-repo}");
 const BASIC_AUTH: &str = "kubernetes.io/basic-auth";
 const DOCKER_CONFIG: &str = "kubernetes.io/dockerconfigjson";
 /// What a pull secret holds, and how to write it.
@@ -346,8 +349,8 @@ impl SecretId {
                     labels = REPO_CREDS;
                     const {
                         &[
-                            fixed("type", "git"),
-                            derived("url", "{gitops-repo}"),
+                            REPO_TYPE,
+                            REPO_URL,
                             supplied(
                                 "githubAppID",
                                 "the App ID of a GitHub App with read access to the repository's contents",
@@ -372,8 +375,8 @@ impl SecretId {
                     labels = REPO_CREDS;
                     const {
                         &[
-                            fixed("type", "git"),
-                            derived("url", "{gitops-repo}"),
+                            REPO_TYPE,
+                            REPO_URL,
                             supplied("username", "a user that may read the repository"),
                             supplied("password", "that user's access token (read-only) or password"),
                         ]
