@@ -59,7 +59,8 @@ pub enum ClusterError {
         help(
             "the identity in the kubeconfig needs that verb on that resource: bootstrap and status need get/list/patch on \
              argoproj.io appprojects and applications in the argocd namespace, bootstrap also list on storageclasses and \
-             get/patch on the Secrets of `platform secrets list`, diff --live needs get on every kind it renders"
+             get/patch on the Secrets of `platform secrets list`, status also get on the gateway's Gateway and \
+             Certificates and list on its Challenges, diff --live needs get on every kind it renders"
         )
     )]
     Forbidden {

@@ -157,10 +157,12 @@ pub async fn check(
         namespace,
         &resource("acme.cert-manager.io", "v1", "Challenge"),
     );
-    let challenge_list = challenges
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| api_error(e, "list", "challenges.acme.cert-manager.io"))?;
+    // Before cert-manager's CRDs exist there are no Challenges to tell of.
+    let challenge_list = match challenges.list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
+        Err(e) => return Err(api_error(e, "list", "challenges.acme.cert-manager.io")),
+    };
 
     let mut out = Vec::new();
     for target in targets {
@@ -197,7 +199,7 @@ pub async fn check(
                     target.certificate
                 ),
             },
-            Some(cert) => certificate_state(&cert.data, &target.host, &challenge_list.items),
+            Some(cert) => certificate_state(&cert.data, &target.host, &challenge_list),
         };
         out.push(Reachability {
             host: target.host.clone(),

@@ -185,3 +185,33 @@ async fn each_host_says_whether_it_resolves_to_the_gateway_and_why_its_certifica
         json!({ "verdict": "elsewhere", "addresses": ["198.51.100.7"], "gateway": ["192.0.2.10"] })
     );
 }
+
+/// Before the Gateway API's and cert-manager's CRDs exist (the first minutes of a bootstrap), the
+/// API server answers 404 for all of it: every host says so, and the check does not fail.
+#[tokio::test]
+async fn before_the_gateway_and_cert_manager_exist_each_host_says_so() {
+    let targets = targets();
+    let dns = Dnsmasq::start(&[format!("/{}/{GATEWAY_IP}", targets[0].host)]);
+    let resolver = reachability::resolver(Some(dns.addr)).expect("resolver");
+    let service = tower::service_fn(|request: Request<Body>| async move {
+        let name = request.uri().path().rsplit('/').next().unwrap_or_default().to_string();
+        Ok::<_, std::convert::Infallible>(reply(
+            StatusCode::NOT_FOUND,
+            &json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
+                     "message": format!("the server could not find the requested resource ({name})") }),
+        ))
+    });
+    let client = kube::Client::new(service, "default");
+    let report = reachability::check(&client, &resolver, ("gateway", "platform"), &targets)
+        .await
+        .expect("a cluster without those CRDs is not an error");
+    assert_eq!(
+        report[0].line(),
+        format!(
+            "{}: the Gateway has no address yet; certificate not ready: no Certificate {} yet (cert-manager makes it \
+             from the Gateway's annotation)",
+            targets[0].host, targets[0].certificate
+        )
+    );
+    assert!(report.iter().all(|r| r.dns == Dns::NoGatewayAddress && !r.reachable()));
+}
