@@ -59,7 +59,8 @@ enum Command {
     /// The environment's Secrets: list them (with --live, as the cluster has them) and set the
     /// ones a person supplies; `bootstrap` makes the rest.
     Secrets(secrets::Args),
-    /// Show the sync and health of the environment's Argo CD Applications (non-zero if any is not).
+    /// Show the sync and health of the environment's Argo CD Applications and whether its hosts
+    /// reach the Gateway with a Ready certificate (non-zero if any is not).
     Status(status::Args),
     /// Verify the cosign signature of the app image an environment deploys (component images
     /// are their vendors' and not checked).

@@ -34,6 +34,12 @@ pub enum ClusterError {
         help("check the network path to the API server and that the cluster is up (`kubectl version`)")
     )]
     Unreachable(String),
+    #[error("no DNS resolver: {0}")]
+    #[diagnostic(
+        code(cluster::resolver),
+        help("check /etc/resolv.conf, or name a server with --dns-server IP:PORT")
+    )]
+    Resolver(String),
     #[error("Kubernetes {version} is not supported")]
     #[diagnostic(
         code(cluster::version),

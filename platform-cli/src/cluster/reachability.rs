@@ -111,9 +111,7 @@ pub fn resolver(server: Option<SocketAddr>) -> Result<TokioResolver, ClusterErro
             .build())
         }
     };
-    built
-        .and_then(|r| r)
-        .map_err(|e| ClusterError::Unreachable(format!("no DNS resolver: {e}")))
+    built.and_then(|r| r).map_err(|e| ClusterError::Resolver(e.to_string()))
 }
 
 /// Checks every target against the Gateway `gateway` (namespace, name) and its certificates.
