@@ -271,6 +271,17 @@ fn print_next_steps(created: &init::Created, dir: &Path) {
     );
     println!("  2. create {first}:  {apply}");
     println!("  3. bootstrap Argo CD:  platform bootstrap --env {first}");
+    match &created.dns {
+        init::FirstDns::Delegate { zone } => println!(
+            "  4. delegate {zone} from its parent to the NS records of:  terraform -chdir=terraform/envs/{first} output \
+             dns_name_servers"
+        ),
+        init::FirstDns::Manual { domain } => println!(
+            "  4. point app.{domain}, argocd.{domain} and grafana.{domain} at the Gateway's address:  kubectl -n gateway \
+             get gateway platform -o jsonpath='{{.status.addresses[*].value}}'"
+        ),
+        init::FirstDns::Updated => {}
+    }
     if created.image_is_placeholder {
         println!(
             "app.image is a placeholder: pin the digest the app workflow prints after its first run, \

@@ -7,7 +7,7 @@ pub mod sizing;
 use serde::{Deserialize, Serialize};
 use strum::{IntoStaticStr, VariantArray};
 
-use crate::manifest::model::Provider;
+use crate::manifest::model::{Challenge, DnsRecords, Provider};
 
 /// A component of the platform, in the order its Argo CD Applications are listed.
 #[derive(
@@ -27,6 +27,7 @@ pub enum Component {
     Karpenter,
     Metallb,
     NginxGatewayFabric,
+    ExternalDns,
     BarmanCloud,
     ClusterIssuers,
     KyvernoPolicies,
@@ -91,6 +92,8 @@ pub enum Needs {
     Eks,
     /// Only on an existing cluster given `loadBalancerAddresses`.
     Metallb,
+    /// Only where external-dns makes the Gateway's records (`dns.records` other than `manual`).
+    DnsRecords,
 }
 
 /// The facts of an environment that decide which components it runs.
@@ -101,6 +104,10 @@ pub struct Runs {
     pub observability_in_cluster: bool,
     /// MetalLB gives LoadBalancer Services addresses (`loadBalancerAddresses` is set).
     pub metallb: bool,
+    /// Who makes the Gateway's DNS records.
+    pub dns_records: DnsRecords,
+    /// How Let's Encrypt validates the Gateway's certificates.
+    pub challenge: Challenge,
 }
 
 /// One row of the table.
@@ -247,6 +254,19 @@ impl Component {
                 chart("ghcr.io/nginx/charts", "nginx-gateway-fabric", "2.6.7"),
                 Needs::Always,
             ),
+            // The Gateway's hostnames in DNS: records for its HTTPRoutes, pointing at the
+            // Gateway's address, in the environment's zone only, owned by the environment.
+            C::ExternalDns => (
+                "external-dns",
+                "external-dns",
+                -3,
+                chart(
+                    "https://kubernetes-sigs.github.io/external-dns",
+                    "external-dns",
+                    "1.21.1",
+                ),
+                Needs::DnsRecords,
+            ),
             // WAL archiving and base backups for CloudNativePG (it needs cert-manager's CRDs).
             C::BarmanCloud => (
                 "plugin-barman-cloud",
@@ -373,6 +393,7 @@ impl Component {
             Needs::InClusterObservability => runs.observability_in_cluster,
             Needs::Eks => runs.provider == Provider::Eks,
             Needs::Metallb => runs.metallb,
+            Needs::DnsRecords => runs.dns_records != DnsRecords::Manual,
         }
     }
 
@@ -438,6 +459,7 @@ pub fn markdown_table() -> String {
             Needs::InClusterObservability => "`observability.mode: in-cluster`",
             Needs::Eks => "`provider: eks`",
             Needs::Metallb => "`loadBalancerAddresses` set (existing clusters)",
+            Needs::DnsRecords => "`dns.records` `cloud` or `rfc2136`",
         };
         table += &format!(
             "| {} | {key} | {source} | {version} | {} | {} | {needs} |\n",

@@ -128,6 +128,7 @@ impl Component {
             C::Karpenter => vec![on_distinct_nodes("controller", 2, 100, 256)],
             C::Metallb => vec![run("controller", 1, 25, 64), on_every_node("speaker", 25, 64)],
             C::BarmanCloud => vec![run("plugin", 1, 25, 64)],
+            C::ExternalDns => vec![run("controller", 1, 25, 64)],
             C::NginxGatewayFabric => vec![
                 run("control-plane", two_in_production, 50, 128),
                 // The Gateway's NGINX pods, which NGF provisions from these values.

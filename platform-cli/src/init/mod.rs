@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::manifest::model::DnsRecords;
 use crate::manifest::{self, Diagnostics};
 use crate::render::{self, Layout, RenderError, output};
 
@@ -170,6 +171,22 @@ pub struct Created {
     /// Whether the tree has a `terraform/ci` root to apply before the environment.
     pub ci_root: bool,
     pub image_is_placeholder: bool,
+    /// The first environment's DNS step: the zone to delegate to the name servers Terraform
+    /// made (`dns.records: cloud`), else the domain whose records a person (or the RFC 2136
+    /// server) holds.
+    pub dns: FirstDns,
+}
+
+/// What the first environment's DNS needs after `terraform apply`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FirstDns {
+    /// Delegate this zone to the name servers of the `dns_name_servers` output.
+    Delegate { zone: String },
+    /// Nothing: external-dns updates the RFC 2136 server.
+    Updated,
+    /// Point `app.`, `argocd.` and `grafana.<domain>` at the Gateway.
+    Manual { domain: String },
 }
 
 /// Creates the repository in `dir` from the manifest `text`: checked, then written (the
@@ -193,6 +210,20 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         .image
         .ends_with(&format!("@sha256:{}", "0".repeat(64)));
     let environments: Vec<String> = loaded.manifest.environments.iter().map(|e| e.name.clone()).collect();
+    let dns =
+        loaded
+            .manifest
+            .environments
+            .first()
+            .map_or(FirstDns::Updated, |e| match manifest::resolve::dns_records(e) {
+                DnsRecords::Cloud => FirstDns::Delegate {
+                    zone: e.dns.zone.clone().unwrap_or_else(|| e.domain.clone()),
+                },
+                DnsRecords::Rfc2136 => FirstDns::Updated,
+                DnsRecords::Manual => FirstDns::Manual {
+                    domain: e.domain.clone(),
+                },
+            });
     let readme = ReadmeView {
         name: &loaded.manifest.metadata.name,
         version: env!("CARGO_PKG_VERSION"),
@@ -214,6 +245,7 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         ci_root,
         terraform_apply: first_applies(state_root, ci_root, &environments[0]),
         image_is_placeholder,
+        dns: &dns,
     };
     // Everything is rendered before the first write: a failure leaves nothing behind.
     let readme = templates::render("README.md", &readme).map_err(RenderError::template)?;
@@ -257,6 +289,7 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         fs::write(&path, body).map_err(write_err(&path))?;
     }
     Ok(Created {
+        dns,
         environments,
         rendered: tree.files.len() - 1,
         repo_url: loaded.manifest.gitops.repo_url.clone(),
@@ -302,6 +335,7 @@ struct ReadmeView<'a> {
     ci_root: bool,
     terraform_apply: String,
     image_is_placeholder: bool,
+    dns: &'a FirstDns,
 }
 
 #[derive(Debug, Serialize)]

@@ -386,6 +386,10 @@ pub struct Environment {
     pub database: Database,
     #[serde(default)]
     pub backup: Backup,
+    /// Who makes the DNS records of `app.`, `argocd.` and `grafana.<domain>`, and how Let's
+    /// Encrypt validates their certificates.
+    #[serde(default)]
+    pub dns: Dns,
     /// Remote Terraform state; names default from the platform and provider.
     #[serde(default)]
     pub terraform_state: TerraformState,
@@ -617,6 +621,90 @@ impl Default for Backup {
     }
 }
 
+/// DNS records and certificate validation of the Gateway's hostnames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dns {
+    /// Who makes the records: `cloud` (external-dns writes the cloud's zone, Route 53, Azure
+    /// DNS or Cloud DNS, with the cluster's workload identity; the default on eks, aks and gke),
+    /// `rfc2136` (external-dns sends dynamic updates signed with a TSIG key to a DNS server;
+    /// existing clusters) or `manual` (a person makes them, `platform status` checks them; the
+    /// default on existing clusters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<DnsRecords>,
+    /// The zone the records go to: the domain (the default) or one of its parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// `cloud` only: Terraform creates the zone (the default; delegate it from its parent with
+    /// the name servers Terraform outputs) rather than look up one that exists.
+    #[serde(default = "defaults::yes")]
+    pub create_zone: bool,
+    /// The DNS server external-dns updates (`records: rfc2136`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rfc2136: Option<Rfc2136>,
+    /// How Let's Encrypt validates the certificates: `http01` (the default) asks for a file
+    /// through the Gateway, which the internet must reach; `dns01` asks for a TXT record that
+    /// cert-manager writes through the same DNS, for names the internet cannot reach.
+    #[serde(default)]
+    pub challenge: Challenge,
+}
+
+impl Default for Dns {
+    fn default() -> Self {
+        Self {
+            records: None,
+            zone: None,
+            create_zone: true,
+            rfc2136: None,
+            challenge: Challenge::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsRecords {
+    /// external-dns, in the cloud's DNS service.
+    Cloud,
+    /// external-dns, by RFC 2136 dynamic updates to a DNS server.
+    Rfc2136,
+    /// A person.
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Challenge {
+    #[default]
+    Http01,
+    Dns01,
+}
+
+/// A DNS server that takes RFC 2136 dynamic updates signed with a TSIG key (BIND, Knot,
+/// PowerDNS, Windows DNS). The key's secret is a row of the secrets table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rfc2136 {
+    /// The server's address or name, as the cluster's pods reach it.
+    pub server: String,
+    #[serde(default = "defaults::dns_port")]
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// The TSIG key's name, as the server's configuration names it.
+    pub key_name: String,
+    #[serde(default)]
+    pub key_algorithm: TsigAlgorithm,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TsigAlgorithm {
+    #[default]
+    HmacSha256,
+    HmacSha384,
+    HmacSha512,
+}
+
 /// Where Terraform keeps the environment's state. Unset names are derived from the platform name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -687,6 +775,9 @@ pub mod defaults {
     }
     pub fn kubernetes_version() -> String {
         crate::manifest::kubernetes_support::DEFAULT_VERSION.into()
+    }
+    pub fn dns_port() -> u16 {
+        53
     }
     pub fn network_cidr() -> String {
         "10.0.0.0/16".into()

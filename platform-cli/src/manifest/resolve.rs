@@ -11,11 +11,13 @@ use serde::Serialize;
 
 use super::ci::{self, CiInfraView, NoSigningIdentity, RegistryLoginView, SigningView};
 use super::cloud_limits;
-use super::model::{self, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider};
+use super::model::{
+    self, Challenge, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, TsigAlgorithm,
+};
 use super::pins::Pins;
 use crate::components::sizing::{Shape, Workload};
 use crate::components::{Component, Folder, Runs, Source};
-use crate::secrets::catalog::SecretId;
+use crate::secrets::catalog::{SecretId, TSIG_SECRET_KEY};
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +36,7 @@ pub struct ResolvedEnvironment {
     pub slo: SloView,
     pub tenancy: TenancyView,
     pub gateway: GatewayView,
+    pub dns: DnsView,
     pub valkey: ValkeyView,
     /// Component name → workload → what its containers request (components/sizing.rs).
     pub sizing: BTreeMap<&'static str, BTreeMap<&'static str, WorkloadView>>,
@@ -226,6 +229,49 @@ pub struct GatewayView {
     pub grafana: ListenerView,
 }
 
+/// Who makes the Gateway's DNS records and how its certificates are validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsView {
+    pub records: DnsRecords,
+    /// external-dns runs (records `cloud` or `rfc2136`).
+    pub external_dns: bool,
+    /// The zone records are made in; every hostname of the Gateway is in it.
+    pub zone: String,
+    /// Terraform creates the zone rather than look it up (`cloud`).
+    pub create_zone: bool,
+    /// The TXT registry's owner id: external-dns changes only the records it marked with it, so
+    /// two environments sharing a zone never touch each other's.
+    pub owner_id: String,
+    pub challenge: Challenge,
+    /// The service accounts the DNS identity is bound to (Terraform names the same ones):
+    /// external-dns's, and cert-manager's where it answers DNS-01 challenges.
+    pub external_dns_account: ServiceAccountView,
+    pub cert_manager_account: ServiceAccountView,
+    pub rfc2136: Option<Rfc2136View>,
+    /// AKS: the zone's resource group, and the ConfigMap (external-dns's namespace) through
+    /// which Terraform hands external-dns its `azure.json` and client id.
+    pub azure_resource_group: Option<String>,
+    pub azure_config_map: Option<&'static str>,
+    /// GKE: the zone's resource name in Cloud DNS.
+    pub gcp_zone_name: Option<String>,
+}
+
+/// An RFC 2136 server as external-dns's flags and cert-manager's solver spell it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rfc2136View {
+    pub server: String,
+    pub port: u16,
+    pub key_name: String,
+    /// e.g. `hmac-sha256` (external-dns) and `HMACSHA256` (cert-manager).
+    pub external_dns_algorithm: &'static str,
+    pub cert_manager_algorithm: &'static str,
+    /// The Secrets (secrets table) holding the TSIG key's secret for each reader.
+    pub external_dns_secret: &'static str,
+    pub cert_manager_secret: &'static str,
+    /// The key of both Secrets.
+    pub secret_key: &'static str,
+}
+
 /// An HTTPS listener of the Gateway and who may attach routes to it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListenerView {
@@ -265,6 +311,62 @@ pub fn runs(e: &model::Environment) -> Runs {
         database_in_cluster: e.database.mode != DatabaseMode::Managed,
         observability_in_cluster: e.observability.mode != ObservabilityMode::Central,
         metallb: !e.cluster.load_balancer_addresses.is_empty(),
+        dns_records: dns_records(e),
+        challenge: e.dns.challenge,
+    }
+}
+
+/// `dns.records`, or its default: the cloud's DNS on a cloud, the RFC 2136 server where one is
+/// given, else a person.
+pub fn dns_records(e: &model::Environment) -> DnsRecords {
+    e.dns.records.unwrap_or(match (e.cluster.provider, &e.dns.rfc2136) {
+        (Provider::Existing, Some(_)) => DnsRecords::Rfc2136,
+        (Provider::Existing, None) => DnsRecords::Manual,
+        _ => DnsRecords::Cloud,
+    })
+}
+
+fn dns(platform: &str, e: &model::Environment) -> DnsView {
+    let records = dns_records(e);
+    let zone = e.dns.zone.clone().unwrap_or_else(|| e.domain.clone());
+    let cloud = |p: Provider| records == DnsRecords::Cloud && e.cluster.provider == p;
+    let rfc2136 = e.dns.rfc2136.as_ref().filter(|_| records == DnsRecords::Rfc2136);
+    DnsView {
+        records,
+        external_dns: records != DnsRecords::Manual,
+        owner_id: format!("{platform}-{}", e.name),
+        challenge: e.dns.challenge,
+        create_zone: records == DnsRecords::Cloud && e.dns.create_zone,
+        external_dns_account: ServiceAccountView {
+            namespace: Component::ExternalDns.spec().namespace,
+            name: "external-dns",
+        },
+        cert_manager_account: ServiceAccountView {
+            namespace: Component::CertManager.spec().namespace,
+            name: "cert-manager",
+        },
+        rfc2136: rfc2136.map(|r| Rfc2136View {
+            server: r.server.clone(),
+            port: r.port,
+            key_name: r.key_name.clone(),
+            external_dns_algorithm: match r.key_algorithm {
+                TsigAlgorithm::HmacSha256 => "hmac-sha256",
+                TsigAlgorithm::HmacSha384 => "hmac-sha384",
+                TsigAlgorithm::HmacSha512 => "hmac-sha512",
+            },
+            cert_manager_algorithm: match r.key_algorithm {
+                TsigAlgorithm::HmacSha256 => "HMACSHA256",
+                TsigAlgorithm::HmacSha384 => "HMACSHA384",
+                TsigAlgorithm::HmacSha512 => "HMACSHA512",
+            },
+            external_dns_secret: SecretId::ExternalDnsTsig.spec().name,
+            cert_manager_secret: SecretId::CertManagerTsig.spec().name,
+            secret_key: TSIG_SECRET_KEY,
+        }),
+        azure_resource_group: cloud(Provider::Aks).then(|| format!("{platform}-{}-dns", e.name)),
+        azure_config_map: cloud(Provider::Aks).then_some("external-dns-azure"),
+        gcp_zone_name: cloud(Provider::Gke).then(|| zone.replace('.', "-")),
+        zone,
     }
 }
 
@@ -808,6 +910,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             latency_le: ratio(f64::from(m.app.slo.latency.threshold_ms) / 1000.0),
         },
         gateway: gateway(&e.domain),
+        dns: dns(&platform, e),
         sizing,
         valkey: ValkeyView {
             namespace: "data",

@@ -13,7 +13,9 @@ use platform_contracts::metrics::LATENCY_BUCKETS_MS;
 use super::ci;
 use super::cloud_limits;
 use super::diagnostic::{Code, Diagnostic};
-use super::model::{ComponentPins, DatabaseMode, Manifest, ObservabilityMode, PolicyMode, Provider, limits};
+use super::model::{
+    Challenge, ComponentPins, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, limits,
+};
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
 
@@ -673,6 +675,7 @@ fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
         check_observability(c, &p, env);
         check_policy(c, &p, env);
         check_database_and_backup(c, &p, env);
+        check_dns(c, &p, env);
         check_state(c, &p, env);
         if let Some(image) = &env.app.image {
             c.image(&format!("{p}/app/image"), image, m.app.require_digest);
@@ -1133,6 +1136,123 @@ fn check_database_and_backup(c: &mut Checker<'_>, p: &str, env: &super::model::E
         ),
         (None, false) => {}
     }
+}
+
+/// Every hostname of the Gateway needs a record maker and a certificate path that can succeed
+/// where the environment is reachable from.
+fn check_dns(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    let dns = &env.dns;
+    let env_pointer = p;
+    let p = format!("{p}/dns");
+    let provider = provider_name(env.cluster.provider);
+    let records = super::resolve::dns_records(env);
+    if let Some(zone) = &dns.zone
+        && !(is_domain(zone) && (env.domain == *zone || env.domain.ends_with(&format!(".{zone}"))))
+    {
+        c.invalid(
+            &format!("{p}/zone"),
+            format!("zone \"{zone}\" does not hold the domain {}", env.domain),
+            format!("{} or one of its parent domains", env.domain),
+            "the records app., argocd. and grafana.<domain> go to this zone; leave it out to use the domain itself",
+        );
+    }
+    match (records, env.cluster.provider) {
+        (DnsRecords::Cloud, Provider::Existing) => c.invalid(
+            &format!("{p}/records"),
+            "an existing cluster has no cloud DNS",
+            "records: rfc2136 or manual on provider: existing",
+            "use `rfc2136` with the `rfc2136` server external-dns updates, or `manual` to make the records yourself",
+        ),
+        (DnsRecords::Rfc2136, _) if dns.rfc2136.is_none() => c.missing(
+            &p,
+            "rfc2136",
+            "the DNS server external-dns updates",
+            "e.g. `rfc2136: { server: 192.168.1.53, keyName: external-dns }`; the key's secret is the Secret \
+             external-dns-tsig (`platform secrets set`)",
+        ),
+        _ => {}
+    }
+    if dns.rfc2136.is_some() && records != DnsRecords::Rfc2136 {
+        c.invalid(
+            &format!("{p}/rfc2136"),
+            "`rfc2136` has no effect without `records: rfc2136`",
+            "rfc2136 only with records: rfc2136",
+            "set `records: rfc2136`, or remove the server",
+        );
+    }
+    if let Some(server) = &dns.rfc2136 {
+        if server.server.trim().is_empty() || server.server.contains(char::is_whitespace) {
+            c.invalid(
+                &format!("{p}/rfc2136/server"),
+                format!("\"{}\" is not a server address", server.server),
+                "an IP address or a host name the cluster's pods resolve",
+                "the primary name server of the zone, which must accept updates signed with the key",
+            );
+        }
+        if !is_domain(server.key_name.trim_end_matches('.')) {
+            c.invalid(
+                &format!("{p}/rfc2136/keyName"),
+                format!("\"{}\" is not a TSIG key name", server.key_name),
+                "the key's name as the server's configuration spells it, e.g. external-dns",
+                "BIND: the name after `key` in named.conf",
+            );
+        }
+    }
+    if !dns.create_zone && records != DnsRecords::Cloud {
+        c.invalid(
+            &format!("{p}/createZone"),
+            "`createZone` has no effect without `records: cloud`",
+            "createZone only with records: cloud",
+            "remove it: only the cloud's zone is made or looked up by Terraform",
+        );
+    }
+    match dns.challenge {
+        Challenge::Dns01 if records == DnsRecords::Manual => c.invalid(
+            &format!("{p}/challenge"),
+            "DNS-01 needs a DNS that cert-manager can write",
+            "challenge: dns01 with records: cloud or rfc2136",
+            "cert-manager writes each challenge's TXT record through the same DNS as external-dns: set `records`, \
+             or use `challenge: http01`",
+        ),
+        Challenge::Dns01 if env.cluster.provider == Provider::Aks => c.invalid(
+            &format!("{p}/challenge"),
+            format!("DNS-01 is not offered on {provider}"),
+            "challenge: http01 on provider: aks",
+            "cert-manager's Azure DNS solver needs the subscription and the identity's client id in the \
+             ClusterIssuer, which exist only after Terraform ran; AKS's load balancer is public, so HTTP-01 works",
+        ),
+        Challenge::Http01
+            if env.cluster.provider == Provider::Existing
+                && !reachable_from_internet(&env.cluster.load_balancer_addresses) =>
+        {
+            c.invalid(
+                &format!("{env_pointer}/cluster/loadBalancerAddresses"),
+                "every address is private: Let's Encrypt cannot reach the Gateway for HTTP-01",
+                "dns.challenge: dns01 where every loadBalancerAddresses range is private",
+                "MetalLB gives the Gateway a private address, which Let's Encrypt's HTTP-01 check cannot reach: set \
+             `dns.challenge: dns01` with `dns.records: rfc2136`",
+            );
+        }
+        Challenge::Http01 | Challenge::Dns01 => {}
+    }
+}
+
+/// Whether a Gateway with an address from `ranges` can be reached from the internet: no ranges
+/// (the cluster's own load balancers, assumed public) or any range of public addresses.
+fn reachable_from_internet(ranges: &[String]) -> bool {
+    let public = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => {
+            let shared =
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(100, 64, 0, 0), 10).is_ok_and(|net| net.contains(&v4));
+            !(v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_documentation() || shared)
+        }
+        std::net::IpAddr::V6(v6) => !(v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local()),
+    };
+    ranges.is_empty()
+        || ranges
+            .iter()
+            .filter_map(|r| cloud_limits::parse_address_range(r).ok())
+            .any(|(first, _)| public(first))
 }
 
 fn check_state(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use strum::{IntoStaticStr, VariantArray};
 
 use crate::components::{Component, Runs};
-use crate::manifest::model::Provider;
+use crate::manifest::model::{Challenge, DnsRecords, Provider};
 use crate::manifest::resolve::{AppView, GitOpsView, RepoAuth, SsoKind};
 
 /// A Secret of the table.
@@ -33,6 +33,8 @@ pub enum SecretId {
     ArgocdRepoPassword,
     AppRegistryPull,
     KyvernoRegistryPull,
+    ExternalDnsTsig,
+    CertManagerTsig,
 }
 
 /// How a key's value is born.
@@ -85,6 +87,10 @@ pub enum Needs {
     PrivateRepository(RepoAuth),
     /// The app's images need credentials to be pulled (`registry.private`).
     PrivateRegistry,
+    /// external-dns updates an RFC 2136 server (`dns.records: rfc2136`).
+    Rfc2136,
+    /// cert-manager answers DNS-01 challenges through that server too (`dns.challenge: dns01`).
+    Rfc2136Challenge,
 }
 
 /// One row of the table.
@@ -150,6 +156,14 @@ const DOCKER_CONFIG_KEY: Key = supplied(
     "a Docker config JSON with a read-only token for the registry, e.g. `kubectl create secret docker-registry x \
      --docker-server=HOST --docker-username=USER --docker-password=TOKEN --dry-run=client \
      -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d`",
+);
+
+/// The key of the Secrets holding an RFC 2136 server's TSIG key.
+pub const TSIG_SECRET_KEY: &str = "tsig-secret";
+const TSIG_KEY: Key = supplied(
+    TSIG_SECRET_KEY,
+    "the base64 secret of the TSIG key `dns.rfc2136.keyName`, as the DNS server's key file holds it (BIND: \
+     `tsig-keygen -a hmac-sha256 NAME`)",
 );
 
 /// The app's role names in PostgreSQL: the owner migrates, the login serves (a member of
@@ -401,6 +415,23 @@ impl SecretId {
                 "Kyverno (`imageRegistryCredentials` of verify-app-images: reads the signatures); the same value as app-registry-pull",
                 Needs::PrivateRegistry,
             ),
+            S::ExternalDnsTsig => (
+                "external-dns-tsig",
+                Component::ExternalDns,
+                OPAQUE,
+                const { &[TSIG_KEY] },
+                "external-dns (`EXTERNAL_DNS_RFC2136_TSIG_SECRET`: signs its updates of the zone)",
+                Needs::Rfc2136,
+            ),
+            S::CertManagerTsig => (
+                "cert-manager-tsig",
+                Component::CertManager,
+                OPAQUE,
+                const { &[TSIG_KEY] },
+                "cert-manager (the letsencrypt ClusterIssuer's RFC 2136 solver: writes DNS-01 TXT records); the same \
+                 value as external-dns-tsig",
+                Needs::Rfc2136Challenge,
+            ),
         };
         Spec {
             name,
@@ -454,6 +485,8 @@ impl SecretId {
             Needs::Sso(kind) => gitops.sso.as_ref().map(|s| s.kind) == Some(kind),
             Needs::PrivateRepository(auth) => gitops.credentials == Some(auth),
             Needs::PrivateRegistry => app.pull_secret.is_some(),
+            Needs::Rfc2136 => runs.dns_records == DnsRecords::Rfc2136,
+            Needs::Rfc2136Challenge => runs.dns_records == DnsRecords::Rfc2136 && runs.challenge == Challenge::Dns01,
         }
     }
 
@@ -486,6 +519,8 @@ pub fn markdown_table() -> String {
             Needs::PrivateRepository(RepoAuth::GithubApp) => "`gitops.private` on github.com",
             Needs::PrivateRepository(RepoAuth::Password) => "`gitops.private` elsewhere",
             Needs::PrivateRegistry => "`registry.private`",
+            Needs::Rfc2136 => "`dns.records: rfc2136`",
+            Needs::Rfc2136Challenge => "`dns.records: rfc2136` with `dns.challenge: dns01`",
         };
         table += &format!(
             "| `{}` | {} | {keys} | {maker} | {} | {needs} |\n",

@@ -136,7 +136,7 @@ mod tests {
 
     use super::{Data, Hosts, SecretId, fill};
     use crate::components::Runs;
-    use crate::manifest::model::Provider;
+    use crate::manifest::model::{Challenge, DnsRecords, Provider};
 
     fn runs(database_in_cluster: bool) -> Runs {
         Runs {
@@ -144,6 +144,8 @@ mod tests {
             database_in_cluster,
             observability_in_cluster: true,
             metallb: false,
+            dns_records: DnsRecords::Cloud,
+            challenge: Challenge::Http01,
         }
     }
 

@@ -15,6 +15,7 @@ mod pure {
     mod cluster_identity;
     mod completions;
     mod diff;
+    mod dns;
     mod escaping;
     mod golden;
     mod init;

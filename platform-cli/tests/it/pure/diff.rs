@@ -66,7 +66,7 @@ fn a_hand_edit_in_a_rendered_file_is_an_unexplained_difference() {
         "{report}"
     );
     assert!(
-        report.ends_with("82 differences between dev and staging:\n  81 explained by manifest fields\n  0 pins not yet promoted\n  1 unexplained\n"),
+        report.ends_with("87 differences between dev and staging:\n  86 explained by manifest fields\n  0 pins not yet promoted\n  1 unexplained\n"),
         "{report}"
     );
 }

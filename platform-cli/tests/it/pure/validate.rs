@@ -31,6 +31,11 @@ fn argo_cd_sign_in_takes_one_way_and_names_its_configuration_can_hold() {
 }
 
 #[test]
+fn every_hostname_needs_a_record_maker_and_a_certificate_path_that_can_succeed() {
+    invalid("dns");
+}
+
+#[test]
 fn a_pull_secret_for_a_cloud_registry_is_refused() {
     invalid("private-cloud-registry");
 }

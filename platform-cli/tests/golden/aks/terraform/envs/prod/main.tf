@@ -30,6 +30,25 @@ module "backups" {
   allowed_subnet_ids  = [module.cluster.node_subnet_id]
 }
 
+# The zone of the Gateway's records, and who may change them: external-dns, and cert-manager
+# for DNS-01 challenges (http01 here). Their service accounts are the ones the
+# external-dns and cert-manager values name.
+module "dns" {
+  source = "../../modules/dns-aks"
+
+  zone        = "contoso.example"
+  create_zone = true
+
+  name           = var.cluster_name
+  region         = var.region
+  resource_group = "contoso-prod-dns"
+
+  oidc_issuer_url = module.cluster.oidc_issuer_url
+  namespace       = "external-dns"
+  service_account = "external-dns"
+  config_map      = "external-dns-azure"
+}
+
 # Argo CD is installed once by Terraform; from then on it manages itself from
 # argocd/prod/apps/argo-cd.yaml with the same values file.
 module "argocd" {

@@ -37,6 +37,25 @@ module "backups" {
   cluster_name    = module.cluster.name
 }
 
+# The zone of the Gateway's records, and who may change them: external-dns, and cert-manager
+# for DNS-01 challenges (http01 here). Their service accounts are the ones the
+# external-dns and cert-manager values name.
+module "dns" {
+  source = "../../modules/dns-eks"
+
+  zone        = "dev.shop.example.com"
+  create_zone = true
+
+  name         = var.cluster_name
+  cluster_name = module.cluster.name
+
+  external_dns_namespace       = "external-dns"
+  external_dns_service_account = "external-dns"
+  dns01                        = false
+  cert_manager_namespace       = "cert-manager"
+  cert_manager_service_account = "cert-manager"
+}
+
 # Argo CD is installed once by Terraform; from then on it manages itself from
 # argocd/dev/apps/argo-cd.yaml with the same values file.
 module "argocd" {

@@ -15,6 +15,11 @@ output "backup_bucket" {
   value       = module.backups.name
 }
 
+output "dns_name_servers" {
+  description = "Name servers of the zone shop.example.com: delegate it to them from its parent (NS records), once."
+  value       = module.dns.name_servers
+}
+
 output "database_endpoint" {
   description = "Endpoint of the managed PostgreSQL; the app reads its URI from the Secret app-database."
   value       = module.database.endpoint

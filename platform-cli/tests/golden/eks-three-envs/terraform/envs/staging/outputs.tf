@@ -15,6 +15,11 @@ output "backup_bucket" {
   value       = module.backups.name
 }
 
+output "dns_name_servers" {
+  description = "Name servers of the zone staging.shop.example.com: delegate it to them from its parent (NS records), once."
+  value       = module.dns.name_servers
+}
+
 output "argocd_namespace" {
   description = "Namespace Argo CD runs in."
   value       = module.argocd.namespace

@@ -31,6 +31,28 @@ module "backups" {
   depends_on = [module.cluster]
 }
 
+# The zone of the Gateway's records, and who may change them: external-dns, and cert-manager
+# for DNS-01 challenges (http01 here). Their service accounts are the ones the
+# external-dns and cert-manager values name.
+module "dns" {
+  source = "../../modules/dns-gke"
+
+  zone        = "globex.example"
+  create_zone = true
+
+  project   = var.gcp_project
+  zone_name = "globex-example"
+
+  external_dns_namespace       = "external-dns"
+  external_dns_service_account = "external-dns"
+  dns01                        = false
+  cert_manager_namespace       = "cert-manager"
+  cert_manager_service_account = "cert-manager"
+
+  # The workload identity pool exists once the cluster does.
+  depends_on = [module.cluster]
+}
+
 # Argo CD is installed once by Terraform; from then on it manages itself from
 # argocd/prod/apps/argo-cd.yaml with the same values file.
 module "argocd" {
