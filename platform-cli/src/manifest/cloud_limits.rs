@@ -155,6 +155,20 @@ pub fn built_names(provider: Provider) -> &'static [BuiltName] {
                         "\"${var.name}-lb-controller\"",
                     ),
                     name(
+                        "external-dns's IAM role name prefix",
+                        "-dns-",
+                        38,
+                        "dns-eks/main.tf",
+                        "\"${var.name}-dns\"",
+                    ),
+                    name(
+                        "cert-manager's DNS-01 IAM role name prefix",
+                        "-dns01-",
+                        38,
+                        "dns-eks/main.tf",
+                        "\"${var.name}-dns01\"",
+                    ),
+                    name(
                         "the EBS CSI driver's IAM role name prefix",
                         "-ebs-csi-",
                         38,
