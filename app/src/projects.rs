@@ -250,7 +250,15 @@ pub async fn remove_member(
 ) -> ApiResult<StatusCode> {
     crate::error::path_text("user_key", &user_key)?;
     let member = principal.member_of(org)?;
-    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
+    // Project-scoped, so the removed user's chats close in the same transaction.
+    let mut tx = db::begin(
+        &state.db,
+        Tenant {
+            org,
+            project: Some(project),
+        },
+    )
+    .await?;
     may_manage(&mut tx, &member, project).await?;
     let removed: Option<Uuid> = sqlx::query_scalar(
         "DELETE FROM project_members m USING users u WHERE m.user_id = u.id AND m.project_id = $1 AND u.user_key = $2
@@ -260,13 +268,23 @@ pub async fn remove_member(
     .bind(&user_key)
     .fetch_optional(&mut *tx)
     .await?;
+    if let Some(user) = removed {
+        sqlx::query(
+            "UPDATE chat_sessions SET closed_at = now() WHERE project_id = $1 AND user_id = $2 AND closed_at IS NULL",
+        )
+        .bind(project)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     let Some(user) = removed else {
         return Err(ApiError::NotFound(format!(
             "{user_key} is not a member of project {project}"
         )));
     };
-    // Their open chat sockets close on every replica.
+    // Their open chat sockets close on every replica; a replica that misses this hears it from
+    // PostgreSQL when it re-subscribes, or within `chat::subscriber::SESSION_RECHECK`.
     crate::chat::hub::publish(
         &state.redis,
         crate::chat::hub::REMOVED_CHANNEL,

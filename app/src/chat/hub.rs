@@ -148,7 +148,11 @@ impl Hub {
             return (0, 0);
         };
         let (mut taken, mut slow) = (0, 0);
-        for conn in conns.values().filter(|c| user.is_none_or(|u| c.user == u)) {
+        // A socket being closed (its session closed, its user removed) gets nothing more.
+        for conn in conns
+            .values()
+            .filter(|c| user.is_none_or(|u| c.user == u) && c.close.borrow().is_none())
+        {
             match conn.outbox.push(frame) {
                 Pushed::Taken => taken += 1,
                 Pushed::Slow => {

@@ -131,20 +131,39 @@ pub async fn close_session(
     Ok(closed == 1)
 }
 
-/// Which of `sessions` are still open.
-pub async fn open_sessions(
+/// Of `sessions` (open sockets' sessions in the project): the ones still open whose user is
+/// still a member, and the ones whose user is no longer a member (a removal closes them too).
+pub async fn live_sessions(
     pool: &PgPool,
     org: Uuid,
     project: Uuid,
     sessions: &[Uuid],
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<LiveSessions, sqlx::Error> {
     let mut tx = tenant(pool, org, project).await?;
-    let open = sqlx::query_scalar("SELECT id FROM chat_sessions WHERE id = ANY($1) AND closed_at IS NULL")
-        .bind(sessions)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<(Uuid, bool, bool)> = sqlx::query_as(
+        "SELECT s.id, s.closed_at IS NULL,
+                EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = s.project_id AND m.user_id = s.user_id)
+         FROM chat_sessions s WHERE s.id = ANY($1)",
+    )
+    .bind(sessions)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(open)
+    Ok(LiveSessions {
+        open: rows
+            .iter()
+            .filter(|(_, open, member)| *open && *member)
+            .map(|r| r.0)
+            .collect(),
+        removed: rows.iter().filter(|(_, _, member)| !*member).map(|r| r.0).collect(),
+    })
+}
+
+/// What [`live_sessions`] found.
+#[derive(Debug, Default)]
+pub struct LiveSessions {
+    pub open: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
 }
 
 pub async fn session_is_open(

@@ -40,10 +40,12 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         backoff = Duration::from_millis(50);
         let mut stream = pubsub.into_on_message();
         state.chat_events.store(true, Ordering::Release);
-        // Closes published while this replica was not subscribed passed it by: ask PostgreSQL,
-        // now and every SESSION_RECHECK (a close whose publish failed reaches nobody). Revocations
-        // are re-checked by every socket on a timer of its own, see `socket::RECHECK`.
-        tokio::spawn(close_closed_sessions(state.clone()));
+        // Closes and removals published while this replica was not subscribed passed it by: ask
+        // PostgreSQL before anything published since is handed out (Redis holds it meanwhile),
+        // so a removed member's sockets get nothing more; then every SESSION_RECHECK (a close
+        // whose publish failed reaches nobody). Revocations are re-checked by every socket on a
+        // timer of its own, see `socket::RECHECK`.
+        close_closed_sessions(state.clone()).await;
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
         let mut batch = Batch::default();
         // The first frame goes out at once.
@@ -91,16 +93,22 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
 pub const SESSION_RECHECK: Duration = Duration::from_secs(10);
 
 /// Closes the sockets of sessions PostgreSQL says are closed (a newer chat replaced them, or
-/// they were closed, while the close event could not reach this replica).
+/// they were closed) or whose user left the project, while the event could not reach this replica.
 async fn close_closed_sessions(state: AppState) {
     for ((org, project), sessions) in state.hub.sessions() {
-        match store::open_sessions(&state.db, org, project, &sessions).await {
-            Ok(open) => {
-                let closed = state.hub.close_where(reason::SESSION_CLOSED, |c| {
-                    c.project == project && sessions.contains(&c.session) && !open.contains(&c.session)
+        match store::live_sessions(&state.db, org, project, &sessions).await {
+            Ok(live) => {
+                let removed = state.hub.close_where(reason::REMOVED, |c| {
+                    c.project == project && live.removed.contains(&c.session)
                 });
-                if closed > 0 {
-                    tracing::info!(%project, closed, "closed the sockets of sessions closed while unsubscribed");
+                let closed = state.hub.close_where(reason::SESSION_CLOSED, |c| {
+                    c.project == project
+                        && sessions.contains(&c.session)
+                        && !live.open.contains(&c.session)
+                        && !live.removed.contains(&c.session)
+                });
+                if closed + removed > 0 {
+                    tracing::info!(%project, closed, removed, "closed the sockets of sessions closed or members removed unheard");
                 }
             }
             Err(e) => tracing::warn!(%project, error = %e, "cannot re-check the chat sessions of open sockets"),

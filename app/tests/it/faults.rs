@@ -418,6 +418,74 @@ async fn a_session_closed_while_redis_was_down_closes_its_sockets_once_it_is_bac
     f.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_removed_unheard_while_redis_was_down_reads_no_frame_after_it_on_any_replica() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let cluster = PgCluster::create();
+    let mut redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let (project, member, session) = chatting_member(&f).await;
+    let id: Uuid = session["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+    let mut sockets = [
+        chat_socket(&f.a, f.org, project, &member, &id.to_string()).await,
+        chat_socket(&f.b, f.org, project, &member, &id.to_string()).await,
+    ];
+    redis.kill();
+    // Removed while no replica could hear of it: the membership gone, its event never sent (the
+    // chats left open, as a removal before this release left them).
+    sqlx::query(
+        "DELETE FROM project_members WHERE project_id = $1 AND user_id = (SELECT user_id FROM chat_sessions WHERE id = $2)",
+    )
+    .bind(project)
+    .bind(id)
+    .execute(&f.owner)
+    .await
+    .expect("removed");
+    redis.restart(true);
+    let back = Instant::now();
+    // A poll opened as soon as the API answers again: the removed member must not read it.
+    let path = format!("/api/v1/orgs/{}/projects/{project}/polls", f.org);
+    let opened = loop {
+        let (status, body) =
+            f.a.call(
+                Method::POST,
+                &path,
+                Some(&f.admin),
+                Some(json!({"template": "ship-it"})),
+            )
+            .await;
+        if status == StatusCode::CREATED {
+            break back.elapsed();
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(back.elapsed() < Duration::from_secs(15), "the API answers again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for socket in &mut sockets {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let (code, reason) = loop {
+            match tokio::time::timeout_at(deadline, socket.next()).await {
+                Ok(Some(Ok(Message::Close(Some(frame))))) => break (u16::from(frame.code), frame.reason.to_string()),
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    assert!(!text.contains("\"poll\""), "a removed member read the new poll: {text}")
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!("no close frame within 10 s of Redis coming back: {other:?}"),
+            }
+        };
+        assert_eq!(
+            (code, reason.as_str()),
+            (4003, "removed from the project: ask its owner to add you again")
+        );
+    }
+    eprintln!(
+        "both sockets closed {:?} after Redis came back (the poll opened after {opened:?}), no poll read",
+        back.elapsed()
+    );
+    f.stop().await;
+}
+
 /// The load's verdict: only 2xx and 503, and every acknowledged project stored.
 async fn only_2xx_and_503_and_nothing_lost(f: &Fixture, seen: &Seen) {
     let unexpected: Vec<&(StatusCode, String)> = seen

@@ -619,6 +619,16 @@ async fn removing_a_member_closes_their_sockets_on_every_replica(_: PgPoolOption
     );
     let (status, body) = both.b.call(Method::DELETE, &path, Some(&both.p.owner), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // Their chats are closed in the database too: a replica that missed the event finds them so.
+    let pool = PgPoolOptions::new().connect_with(options.clone()).await.expect("pool");
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM chat_sessions s JOIN users u ON u.id = s.user_id WHERE u.user_key = $1 AND s.closed_at IS NULL",
+    )
+    .bind(&both.key)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(open, 0, "the removed member's chats are closed");
     both.closed_within_a_second("removed from the project: ask its owner to add you again", started)
         .await;
 }
