@@ -468,7 +468,7 @@ async fn a_member_removed_unheard_while_redis_was_down_reads_no_frame_after_it_o
             match tokio::time::timeout_at(deadline, socket.next()).await {
                 Ok(Some(Ok(Message::Close(Some(frame))))) => break (u16::from(frame.code), frame.reason.to_string()),
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    assert!(!text.contains("\"poll\""), "a removed member read the new poll: {text}")
+                    assert!(!text.contains("\"poll\""), "a removed member read the new poll: {text}");
                 }
                 Ok(Some(Ok(_))) => {}
                 other => panic!("no close frame within 10 s of Redis coming back: {other:?}"),
