@@ -33,7 +33,7 @@ pub struct Inner {
     pub gate: Arc<dyn IsolationGate>,
     pub saga_lease: Duration,
     /// This replica's chat sockets.
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
     pub assistant: Assistant,
     /// Guest sign-in transactions running on this replica (see
     /// [`crate::limits::GUEST_SIGN_INS_AT_ONCE`]).
@@ -70,7 +70,7 @@ impl AppState {
             metrics: Arc::default(),
             gate,
             saga_lease,
-            hub: Hub::default(),
+            hub: Arc::default(),
             assistant,
             guest_sign_ins: Semaphore::new(crate::limits::GUEST_SIGN_INS_AT_ONCE),
             config_events: AtomicBool::new(false),

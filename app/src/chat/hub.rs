@@ -52,6 +52,10 @@ pub struct Hub {
     next: AtomicU64,
     /// Sockets one user may hold on this replica (set from the settings at start-up).
     max_sockets_per_user: AtomicUsize,
+    /// Sockets reserved per user, from the handshake's first check until the socket closes:
+    /// what the caps count, so handshakes in flight count as much as open sockets.
+    reserved: DashMap<Uuid, usize>,
+    reserved_total: AtomicUsize,
 }
 
 impl Default for Hub {
@@ -60,8 +64,59 @@ impl Default for Hub {
             by_project: DashMap::new(),
             next: AtomicU64::new(0),
             max_sockets_per_user: AtomicUsize::new(crate::limits::MAX_SOCKETS_PER_USER),
+            reserved: DashMap::new(),
+            reserved_total: AtomicUsize::new(0),
         }
     }
+}
+
+/// Why a socket could not be reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// The user holds (or is opening) [`Hub::max_sockets_per_user`] sockets on this replica.
+    User(usize),
+    /// This replica holds (or is opening) [`crate::limits::MAX_SOCKETS`].
+    Server,
+}
+
+/// A socket's place under the caps, held from the handshake until the socket is gone; dropping
+/// it gives the place back.
+#[derive(Debug)]
+pub struct Slot {
+    hub: Arc<Hub>,
+    user: Uuid,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.hub.reserved_total.fetch_sub(1, Ordering::AcqRel);
+        self.hub.reserved.remove_if_mut(&self.user, |_, n| {
+            *n -= 1;
+            *n == 0
+        });
+    }
+}
+
+/// Takes a place for one more socket of `user`, or says which cap is reached. The user's count
+/// is compared and raised under its map entry's lock, and the replica's total by one atomic
+/// add, so concurrent handshakes cannot pass a cap together.
+pub fn reserve(hub: &Arc<Hub>, user: Uuid) -> Result<Slot, Full> {
+    let per_user = hub.max_sockets_per_user();
+    {
+        let mut held = hub.reserved.entry(user).or_insert(0);
+        if *held >= per_user {
+            return Err(Full::User(per_user));
+        }
+        *held += 1;
+    }
+    let slot = Slot {
+        hub: Arc::clone(hub),
+        user,
+    };
+    if hub.reserved_total.fetch_add(1, Ordering::AcqRel) >= crate::limits::MAX_SOCKETS {
+        return Err(Full::Server);
+    }
+    Ok(slot)
 }
 
 /// Redis channels: everyone on a project, one user's sockets on a project, closed sessions,
@@ -130,14 +185,6 @@ impl Hub {
 
     pub fn connections(&self) -> usize {
         self.by_project.iter().map(|e| e.value().len()).sum()
-    }
-
-    /// `user`'s sockets on this replica, over all projects.
-    pub fn user_connections(&self, user: Uuid) -> usize {
-        self.by_project
-            .iter()
-            .map(|e| e.value().values().filter(|c| c.user == user).count())
-            .sum()
     }
 
     /// Writes `frame` (encoded by [`super::outbox::text_frame`]) to the project's connections (only

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use uuid::Uuid;
 
-use super::hub::{self, Conn, reason};
+use super::hub::{self, Conn, Full, reason};
 use super::limit;
 use super::outbox::{self, Pushed};
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
@@ -30,7 +30,6 @@ use super::upgrade::{Upgrade, Upgraded};
 use crate::auth::principal;
 use crate::configs::catalog;
 use crate::error::{ApiError, ApiResult, PathParams};
-use crate::limits::MAX_SOCKETS;
 use crate::ratelimit::Verdict;
 use crate::state::AppState;
 
@@ -94,17 +93,15 @@ pub async fn connect(
     }
     let principal = principal::authenticate(&state, token).await?;
     let member = principal.member_of(org)?;
-    let per_user = state.hub.max_sockets_per_user();
-    if state.hub.user_connections(member.user) >= per_user {
-        return Err(ApiError::TooManyRequests(format!(
+    // The place is taken before anything is awaited: handshakes in flight count against the caps.
+    let slot = hub::reserve(&state.hub, member.user).map_err(|full| match full {
+        Full::User(per_user) => ApiError::TooManyRequests(format!(
             "at most {per_user} chat sockets per user on a server; close one first"
-        )));
-    }
-    if state.hub.connections() >= MAX_SOCKETS {
-        return Err(ApiError::Unavailable(
+        )),
+        Full::Server => ApiError::Unavailable(
             "this server holds as many chat sockets as it takes; retry, another replica may have room".to_owned(),
-        ));
-    }
+        ),
+    })?;
     if store::membership(&state.db, org, project, member.user).await?.is_none() {
         return Err(ApiError::NotFound(format!(
             "project {project} not found, or you are not one of its members"
@@ -125,7 +122,10 @@ pub async fn connect(
         issued_at: principal.claims.iat,
         expires_at: principal.claims.exp,
     };
-    Ok(upgrade.respond(PROTOCOL, move |upgraded| run(state, upgraded, peer)))
+    Ok(upgrade.respond(PROTOCOL, move |upgraded| async move {
+        run(state, upgraded, peer).await;
+        drop(slot);
+    }))
 }
 
 /// Client frames are small: a 2 KiB read buffer instead of tungstenite's 128 KiB keeps an idle

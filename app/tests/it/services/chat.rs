@@ -610,6 +610,54 @@ async fn one_user_cannot_open_sockets_without_bound(_: PgPoolOptions, options: P
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn concurrent_handshakes_of_one_user_never_pass_the_cap_on_either_replica(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let session = open_chat(&a, &p, &p.owner).await;
+    let id = session["id"].as_str().expect("session id");
+    let cap = app::limits::MAX_SOCKETS_PER_USER;
+    // 60 handshakes at once on each replica, all held open until every one has its answer.
+    let attempts = (0..120).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let request = socket_request(app, &p, &p.owner, id);
+        async move { (i % 2, tokio_tungstenite::connect_async(request).await) }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let mut opened = [0, 0];
+    let mut refused = [0, 0];
+    let mut held = Vec::new();
+    for (replica, result) in results {
+        match result {
+            Ok((socket, _)) => {
+                opened[replica] += 1;
+                held.push(socket);
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+                refused[replica] += 1;
+            }
+            Err(e) => panic!("a handshake failed otherwise: {e}"),
+        }
+    }
+    assert_eq!(opened, [cap, cap], "101s per replica (refused: {refused:?})");
+    // What each replica counts once the sockets run: never more than the cap.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((a.state.hub.connections(), b.state.hub.connections()), (cap, cap));
+    // Closing them gives the places back.
+    drop(held);
+    let started = Instant::now();
+    while a.state.hub.connections() + b.state.hub.connections() > 0 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _again = connect(&a, &p, &p.owner, &session).await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn removing_a_member_closes_their_sockets_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
     let both = member_on_both_replicas(&options).await;
     let started = Instant::now();
