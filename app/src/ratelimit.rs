@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-/// Takes one token from every bucket in `KEYS`, or from none. `ARGV[1]` is `take`, or `peek`
-/// to only look; then come each bucket's refill rate (tokens a second) and burst, in pairs.
-/// Reads the Redis server's clock (replicas' clocks may differ). Returns 0 when every bucket
-/// holds a token (and took it), else the milliseconds until every bucket holds one again.
+/// Takes one token from every bucket in `KEYS`, or from none. `ARGV[1]` is `take`, or `refund`
+/// to give one back (up to the burst); then come each bucket's refill rate (tokens a second)
+/// and burst, in pairs. Reads the Redis server's clock (replicas' clocks may differ). Returns 0
+/// when every bucket held a token (and gave it), else the milliseconds until every bucket holds
+/// one again.
 static TAKE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local refund = ARGV[1] == 'refund'
         local wait, tokens = 0, {}
         for i, key in ipairs(KEYS) do
             local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
@@ -24,15 +26,16 @@ static TAKE: LazyLock<redis::Script> = LazyLock::new(|| {
             if t == nil then t, at = burst, now end
             t = math.min(burst, t + math.max(0, now - at) * rate / 1000)
             if t < 1 then wait = math.max(wait, math.ceil((1 - t) * 1000 / rate)) end
-            tokens[i] = t
+            tokens[i] = refund and math.min(burst, t + 1) or t - 1
         end
-        if ARGV[1] == 'take' and wait == 0 then
+        if refund or wait == 0 then
             for i, key in ipairs(KEYS) do
                 local rate, burst = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-                redis.call('HSET', key, 'tokens', tostring(tokens[i] - 1), 'at', now)
+                redis.call('HSET', key, 'tokens', tostring(tokens[i]), 'at', now)
                 redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
             end
         end
+        if refund then return 0 end
         return wait
         ",
     )
@@ -73,11 +76,11 @@ pub async fn take(redis: &ConnectionManager, buckets: &[Bucket]) -> Verdict {
     run(redis, "take", buckets).await
 }
 
-/// Whether every bucket holds a token, taking none: for limits that only failures spend. A
-/// correct credential must be refused too while guesses are refused, or the answer would tell
-/// a guesser when they were right.
-pub async fn peek(redis: &ConnectionManager, buckets: &[Bucket]) -> Verdict {
-    run(redis, "peek", buckets).await
+/// Gives back the token [`take`] took from each of `buckets`: for limits that only failures
+/// spend, which take first (so concurrent attempts cannot all pass a check before any spends)
+/// and refund what succeeded. A lost refund costs the caller one token of its bucket.
+pub async fn refund(redis: &ConnectionManager, buckets: &[Bucket]) {
+    run(redis, "refund", buckets).await;
 }
 
 async fn run(redis: &ConnectionManager, mode: &str, buckets: &[Bucket]) -> Verdict {

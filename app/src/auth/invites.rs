@@ -1,6 +1,8 @@
-//! Invite codes: `inv_` + base64url(org id ‖ 32 random bytes). Only SHA-256 of the random part
-//! is stored. Because the code names its org, redeeming it runs inside that tenant like any
-//! other request.
+//! Invite codes: `inv_` + base64url(org id ‖ 32 random bytes ‖ MAC). Only SHA-256 of the random
+//! part is stored. Because the code names its org, redeeming it runs inside that tenant like any
+//! other request. The MAC (HMAC-SHA256 with a key derived from the token secret, 16 bytes) is
+//! checked before anything else: a code nobody minted costs no Redis call and no database
+//! work, and cannot spend a real org's sign-in bucket or this server's sign-in slots.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,6 +11,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::token::{INVITE_MAC_LEN, TokenKeys};
 use crate::configs::quotas::Quota;
 use crate::db::{self, Tenant};
 use crate::domain::OrgRole;
@@ -34,10 +37,27 @@ pub struct Guest {
     pub role: OrgRole,
 }
 
-fn decode(code: &str) -> Option<(Uuid, [u8; SECRET_LEN])> {
+/// The org and secret of a code this deployment minted; `None` for anything else.
+fn decode(keys: &TokenKeys, code: &str) -> Option<(Uuid, [u8; SECRET_LEN])> {
     let bytes = URL_SAFE_NO_PAD.decode(code.trim().strip_prefix(PREFIX)?).ok()?;
-    let (org, secret) = bytes.split_at_checked(16)?;
+    if bytes.len() != 16 + SECRET_LEN + INVITE_MAC_LEN {
+        return None;
+    }
+    let (body, tag) = bytes.split_at(16 + SECRET_LEN);
+    if !keys.invite_mac_matches(body, tag) {
+        return None;
+    }
+    let (org, secret) = body.split_at(16);
     Some((Uuid::from_slice(org).ok()?, secret.try_into().ok()?))
+}
+
+/// The code of `org`'s invite with `secret`.
+fn encode(keys: &TokenKeys, org: Uuid, secret: &[u8; SECRET_LEN]) -> String {
+    let mut bytes = org.as_bytes().to_vec();
+    bytes.extend_from_slice(secret);
+    let tag = keys.invite_mac(&bytes);
+    bytes.extend_from_slice(&tag);
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 fn sha256(bytes: &[u8]) -> Vec<u8> {
@@ -87,11 +107,9 @@ pub async fn mint(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    let mut bytes = org.as_bytes().to_vec();
-    bytes.extend_from_slice(&secret);
     Ok(Minted {
         id,
-        code: format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)),
+        code: encode(&state.tokens, org, &secret),
         expires_at,
     })
 }
@@ -103,9 +121,9 @@ pub fn refused() -> ApiError {
     )
 }
 
-/// The org a code names, if it is shaped like a code at all (no database needed).
-pub fn org_of(code: &str) -> Option<Uuid> {
-    decode(code).map(|(org, _)| org)
+/// The org a code names, if this deployment minted it (no Redis or database needed).
+pub fn org_of(keys: &TokenKeys, code: &str) -> Option<Uuid> {
+    decode(keys, code).map(|(org, _)| org)
 }
 
 /// How long a guest's rows outlive its token: a guest cannot sign in again (each sign-in is a
@@ -120,7 +138,7 @@ const GUESTS_DROPPED_PER_SIGN_IN: i64 = 100;
 /// Spends one use of the code and creates the next `guest-NNNN` of its org, within the org's
 /// `quotas.guests`.
 pub async fn redeem(state: &AppState, code: &str) -> Result<(Uuid, Guest), ApiError> {
-    let (org, secret) = decode(code).ok_or_else(refused)?;
+    let (org, secret) = decode(&state.tokens, code).ok_or_else(refused)?;
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     let role: Option<String> = sqlx::query_scalar(
         "UPDATE invites SET uses_left = uses_left - 1
@@ -164,16 +182,45 @@ pub async fn redeem(state: &AppState, code: &str) -> Result<(Uuid, Guest), ApiEr
 mod tests {
     use super::*;
 
+    fn keys(secret: &str) -> TokenKeys {
+        TokenKeys::new(
+            &secret.to_owned().into(),
+            "iss",
+            "aud",
+            std::time::Duration::from_secs(60),
+        )
+    }
+
     #[test]
-    fn a_code_names_its_org_and_refuses_tampering() {
+    fn a_code_names_its_org_and_refuses_tampering_and_forgery() {
+        let keys = keys("a secret of the deployment, long enough");
         let org = Uuid::new_v4();
-        let mut bytes = org.as_bytes().to_vec();
-        bytes.extend_from_slice(&[7u8; SECRET_LEN]);
-        let code = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes));
-        assert_eq!(decode(&code), Some((org, [7u8; SECRET_LEN])));
-        assert_eq!(decode(&code[..code.len() - 2]), None, "truncated");
-        assert_eq!(decode(code.trim_start_matches(PREFIX)), None, "no prefix");
-        assert_eq!(decode("inv_!!!"), None, "not base64url");
+        let code = encode(&keys, org, &[7u8; SECRET_LEN]);
+        assert_eq!(decode(&keys, &code), Some((org, [7u8; SECRET_LEN])));
+        assert_eq!(decode(&keys, &code[..code.len() - 2]), None, "truncated");
+        assert_eq!(decode(&keys, code.trim_start_matches(PREFIX)), None, "no prefix");
+        assert_eq!(decode(&keys, "inv_!!!"), None, "not base64url");
+        // Another org's id in a real code, a made-up code of the right shape, the old shape
+        // without a MAC, and a code of another deployment: all refused.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&code[PREFIX.len()..]).expect("base64");
+        bytes[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+        assert_eq!(
+            decode(&keys, &format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes))),
+            None,
+            "org swapped"
+        );
+        let made_up = format!(
+            "{PREFIX}{}",
+            URL_SAFE_NO_PAD.encode([9u8; 16 + SECRET_LEN + INVITE_MAC_LEN])
+        );
+        assert_eq!(decode(&keys, &made_up), None, "made up");
+        let old = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(&bytes[..16 + SECRET_LEN]));
+        assert_eq!(decode(&keys, &old), None, "no MAC");
+        assert_eq!(
+            decode(&self::keys("another deployment's secret"), &code),
+            None,
+            "another key"
+        );
     }
 }
 

@@ -122,23 +122,25 @@ pub async fn admin_sign_in(
     // Comparing digests: equal-length inputs, and no early exit on a matching prefix of the secret.
     let given = Sha256::digest(body.credential.as_bytes());
     let expected = Sha256::digest(state.admin_token.expose_secret().as_bytes());
-    // Only wrong guesses spend the bucket, but while it is empty the right credential is
-    // refused too: otherwise the answer would tell a guesser which guess was right.
+    // Every attempt takes a token first, atomically, and a right credential gives it back: only
+    // wrong guesses spend the bucket, concurrent guesses cannot all pass one check, and while the
+    // bucket is empty the right credential is refused too (otherwise the answer would tell a
+    // guesser which guess was right).
     let guesses = Bucket::new(
         format!("auth:admin:{}", hex_prefix(&Sha256::digest(expected))),
         ADMIN_GUESSES_PER_MINUTE,
         ADMIN_GUESSES_PER_MINUTE,
     );
     refused_when_limited(
-        ratelimit::peek(&state.redis, std::slice::from_ref(&guesses)).await,
+        ratelimit::take(&state.redis, std::slice::from_ref(&guesses)).await,
         "too many wrong platform-admin credentials were tried",
     )?;
     if given != expected {
-        ratelimit::take(&state.redis, &[guesses]).await;
         return Err(ApiError::Unauthorized(
             "the platform-admin credential is not valid".to_owned(),
         ));
     }
+    ratelimit::refund(&state.redis, &[guesses]).await;
     respond(&state, Subject::PlatformAdmin)
 }
 
@@ -179,7 +181,7 @@ pub async fn guest_sign_in(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<GuestSignIn>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let org = invites::org_of(&body.invite_code).ok_or_else(invites::refused)?;
+    let org = invites::org_of(&state.tokens, &body.invite_code).ok_or_else(invites::refused)?;
     let bucket = Bucket::new(
         format!("auth:guest:{org}"),
         GUEST_SIGN_INS_PER_MINUTE,

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::domain::OrgRole;
@@ -57,9 +59,11 @@ pub enum TokenError {
     MissingJti,
 }
 
-/// Signs and checks access tokens with one shared secret.
+/// Signs and checks access tokens with one shared secret, and invite codes with a key derived
+/// from it.
 pub struct TokenKeys {
     encoding: EncodingKey,
+    invites: [u8; 32],
     decoding: DecodingKey,
     validation: Validation,
     issuer: String,
@@ -89,6 +93,7 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY.as_secs();
         Self {
+            invites: derive(bytes, b"invite-codes/v1"),
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
@@ -139,4 +144,31 @@ impl TokenKeys {
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
+
+    /// The MAC of an invite code's body, truncated to [`INVITE_MAC_LEN`] bytes.
+    pub fn invite_mac(&self, body: &[u8]) -> [u8; INVITE_MAC_LEN] {
+        let full = mac(&self.invites).chain_update(body).finalize().into_bytes();
+        let mut out = [0u8; INVITE_MAC_LEN];
+        out.copy_from_slice(&full[..INVITE_MAC_LEN]);
+        out
+    }
+
+    /// Whether `tag` is the MAC of `body` (compared in constant time).
+    pub fn invite_mac_matches(&self, body: &[u8], tag: &[u8]) -> bool {
+        mac(&self.invites).chain_update(body).verify_truncated_left(tag).is_ok()
+    }
+}
+
+/// Bytes of an invite code's MAC: 128 bits, past any guessing.
+pub const INVITE_MAC_LEN: usize = 16;
+
+fn mac(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes a key of any length; this cannot fail.
+    <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+}
+
+/// A key for one purpose from the shared secret (HMAC as a PRF), so a MAC of one kind never
+/// verifies as another.
+fn derive(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
+    mac(secret).chain_update(purpose).finalize().into_bytes().into()
 }

@@ -228,6 +228,118 @@ async fn a_quota_holds_under_concurrent_requests_on_two_replicas(_: PgPoolOption
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn concurrent_wrong_admin_credentials_are_evaluated_at_most_at_the_limiters_rate(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let a = TestApp::spawn(&options).await;
+    let b = TestApp::spawn(&options).await;
+    let guesses = (0..60).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let (http, url) = (app.http.clone(), app.url("/api/v1/auth/admin"));
+        async move {
+            http.post(url)
+                .json(&json!({"credential": format!("guess-{i}")}))
+                .send()
+                .await
+                .expect("sent")
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let evaluated = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(
+        (evaluated, limited),
+        (10, 50),
+        "a full bucket of 10 evaluates 10 of 60 concurrent guesses"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_flood_of_codes_nobody_minted_costs_no_redis_key_no_slot_and_no_real_sign_in(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    use base64::Engine;
+    let app = TestApp::spawn(&options).await;
+    let platform = app.admin_token().await;
+    let org = app.create_org(&platform, "acme").await;
+    let (owner, _) = app.guest(&platform, org, "admin").await;
+    let (status, minted) = mint(&app, &owner, org, 20).await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    // Codes for orgs that do not exist (what the flood sent), and for the real org with a
+    // made-up secret: shaped as codes were before they carried a MAC (org and secret), and as
+    // they are now (with 16 more bytes, a made-up MAC).
+    let fakes: Vec<(Uuid, String)> = (0..64)
+        .map(|i| {
+            let fake_org = if i == 0 { org } else { Uuid::new_v4() };
+            let mut bytes = fake_org.as_bytes().to_vec();
+            bytes.extend(std::iter::repeat_n(i as u8, if i % 2 == 0 { 32 } else { 48 }));
+            let code = format!("inv_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+            (fake_org, code)
+        })
+        .collect();
+    // Every sign-in slot of the server is held: a fake code that took one would answer 429.
+    let held = app.state.guest_sign_ins.acquire_many(4).await.expect("permits");
+    for (_, code) in &fakes {
+        assert_eq!(sign_in(&app, &json!(code)).await.0, StatusCode::UNAUTHORIZED);
+    }
+    drop(held);
+    // 32 clients flood for a bounded 3,200 requests while 20 real sign-ins go one after another.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood = (0..32).map(|worker| {
+        let (http, url, stop) = (app.http.clone(), app.url("/api/v1/auth/guest"), stop.clone());
+        let codes: Vec<String> = fakes.iter().map(|(_, c)| c.clone()).collect();
+        tokio::spawn(async move {
+            let mut sent = 0;
+            while sent < 100 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let code = &codes[(worker + sent) % codes.len()];
+                let status = http
+                    .post(&url)
+                    .json(&json!({"invite_code": code}))
+                    .send()
+                    .await
+                    .expect("sent")
+                    .status();
+                assert_eq!(status, StatusCode::UNAUTHORIZED);
+                sent += 1;
+            }
+            sent
+        })
+    });
+    let flood: Vec<_> = flood.collect();
+    let mut real = Vec::new();
+    for _ in 0..20 {
+        real.push(sign_in(&app, &minted["code"]).await.0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = 0;
+    for worker in flood {
+        sent += worker.await.expect("flood worker");
+    }
+    assert_eq!(
+        real,
+        vec![StatusCode::OK; 20],
+        "every real sign-in during a flood of {sent}"
+    );
+    // Not one Redis key for the fake codes' orgs (the real org's bucket is the real sign-ins').
+    let client = redis::Client::open(crate::support::redis_url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    for (fake_org, _) in fakes.iter().skip(1) {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(format!("auth:guest:{fake_org}"))
+            .query_async(&mut conn)
+            .await
+            .expect("exists");
+        assert!(!exists, "a bucket for made-up org {fake_org}");
+    }
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn polls_page_newest_first_and_a_snapshot_carries_the_newest_twenty(_: PgPoolOptions, options: PgConnectOptions) {
     let app = TestApp::spawn(&options).await;
     let (_, org, owner) = org_and_admin(&app).await;
@@ -422,6 +534,44 @@ async fn sign_in_guesses_are_rate_limited_across_replicas(_: PgPoolOptions, opti
             )
         }
     };
+    // Guest sign-ins: 60 a minute per org, right or wrong, over both replicas: a spent code
+    // (the only wrong code that reaches the org's bucket: a code the deployment did not mint
+    // is refused before it) is refused, then limited.
+    let platform = a.admin_token().await;
+    let org = a.create_org(&platform, "acme").await;
+    let (owner, _) = a.guest(&platform, org, "admin").await;
+    let (status, minted) = mint(&a, &owner, org, 1).await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let spent = minted["code"].clone();
+    assert_eq!(sign_in(&b, &spent).await.0, StatusCode::OK);
+    // The two sign-ins above (the admin guest's and this one) drew from the bucket too.
+    for i in 0..58 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(sign_in(app, &spent).await.0, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for app in [&a, &b] {
+        let (status, problem) = sign_in(app, &spent).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+        assert!(detail(&problem).starts_with("too many sign-ins to this org in the last minute; retry in 1 s"));
+    }
+    // A replica runs 4 sign-in transactions at once, whatever orgs the codes name.
+    let other = a.create_org(&platform, "globex").await;
+    let (other_owner, _) = a.guest(&platform, other, "admin").await;
+    let (status, minted) = mint(&a, &other_owner, other, 1).await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    let other_code = minted["code"].clone();
+    let running = a.state.guest_sign_ins.acquire_many(4).await.expect("permits");
+    let (status, problem) = sign_in(&a, &other_code).await;
+    assert_eq!(
+        (status, detail(&problem)),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-ins are running on this server at once; retry in 1 s"
+        )
+    );
+    drop(running);
+    assert_eq!(sign_in(&a, &other_code).await.0, StatusCode::OK);
+
     // Ten wrong platform-admin credentials, half on each replica; then even the right one is
     // refused, on both, and says when to come back.
     for i in 0..10 {
@@ -444,47 +594,6 @@ async fn sign_in_guesses_are_rate_limited_across_replicas(_: PgPoolOptions, opti
         );
     }
 
-    // Guest sign-ins: 60 a minute per org, right or wrong, over both replicas. A code naming
-    // another org is not held up; a code that names no org costs nothing and is never limited.
-    let org = Uuid::new_v4();
-    let code = |org: Uuid| {
-        use base64::Engine;
-        let mut bytes = org.as_bytes().to_vec();
-        bytes.extend_from_slice(&[9; 32]);
-        json!(format!(
-            "inv_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        ))
-    };
-    for i in 0..60 {
-        let app = if i % 2 == 0 { &a } else { &b };
-        assert_eq!(
-            sign_in(app, &code(org)).await.0,
-            StatusCode::UNAUTHORIZED,
-            "attempt {i}"
-        );
-    }
-    for app in [&a, &b] {
-        let (status, problem) = sign_in(app, &code(org)).await;
-        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
-        assert!(detail(&problem).starts_with("too many sign-ins to this org in the last minute; retry in 1 s"));
-    }
-    assert_eq!(sign_in(&a, &code(Uuid::new_v4())).await.0, StatusCode::UNAUTHORIZED);
-    // A replica runs 4 sign-in transactions at once, whatever orgs the codes name.
-    let running = a.state.guest_sign_ins.acquire_many(4).await.expect("permits");
-    let (status, problem) = sign_in(&a, &code(Uuid::new_v4())).await;
-    assert_eq!(
-        (status, detail(&problem)),
-        (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many sign-ins are running on this server at once; retry in 1 s"
-        )
-    );
-    drop(running);
-    assert_eq!(sign_in(&a, &code(Uuid::new_v4())).await.0, StatusCode::UNAUTHORIZED);
-    for _ in 0..100 {
-        assert_eq!(sign_in(&b, &json!("inv_not-a-code")).await.0, StatusCode::UNAUTHORIZED);
-    }
     a.stop().await;
     b.stop().await;
 }
