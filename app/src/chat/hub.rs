@@ -24,6 +24,7 @@ pub mod reason {
     pub const SLOW: &str = "too far behind: reconnect to resync";
     pub const REMOVED: &str = "removed from the project: ask its owner to add you again";
     pub const SHUTTING_DOWN: &str = "server shutting down: reconnect";
+    pub const REFUSED: &str = "too many refused frames: follow the protocol and its rate limit, then reconnect";
 }
 
 /// One open socket, as the fan-out sees it.

@@ -179,6 +179,20 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a close frame may take; a peer that cannot take it is dropped without one.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Refused frames in a row that close the socket (4004): a client past it is not following the
+/// protocol or its limit, and each further frame would cost the server work for nothing.
+pub const REFUSALS_BEFORE_CLOSE: u32 = 32;
+
+/// What one socket remembers of its refusals, so a flood costs neither Redis nor the database.
+#[derive(Debug, Default)]
+struct Refusals {
+    /// The shared bucket said it is empty until then: frames before it are refused here,
+    /// without asking Redis again.
+    limited_until: Option<tokio::time::Instant>,
+    /// Frames refused since the last one accepted.
+    in_a_row: u32,
+}
+
 /// Sends one frame of this socket's own (a reply, a snapshot); `false` when the socket is gone.
 async fn send(socket: &mut Socket, frame: Utf8Bytes) -> bool {
     socket.send(Message::Text(frame)).await.is_ok()
@@ -231,6 +245,7 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    let mut refusals = Refusals::default();
     let mut open = match snapshot(&state, &peer).await {
         Some(frame) => conn.outbox.release(&outbox::text_frame(frame.as_str())) == Pushed::Taken,
         None => false,
@@ -259,14 +274,14 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
             } => open = drained.is_ok(),
             message = socket.next() => match message {
                 Some(Ok(Message::Text(frame))) => {
-                    if let Some(reply) = on_frame(&state, &peer, frame.as_str()).await {
+                    let reply = on_frame(&state, &peer, &mut refusals, frame.as_str()).await;
+                    if let Some(reply) = reply {
                         open = send(&mut socket, reply).await;
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    state.metrics.chat_rejected(Refusal::BadJson.as_str());
-                    let error = ServerFrame::Error { reason: Refusal::BadJson, detail: "binary frames are not accepted; send JSON text".to_owned() };
-                    open = send(&mut socket, text(&error)).await;
+                    let reply = refuse(&state, &mut refusals, Refusal::BadJson, "binary frames are not accepted; send JSON text".to_owned());
+                    open = send(&mut socket, reply).await;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(_)) | Err(_)) | None => open = false,
@@ -284,6 +299,10 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
                 open = false;
             }
         }
+        if open && refusals.in_a_row >= REFUSALS_BEFORE_CLOSE {
+            send_close(&conn, 4004, reason::REFUSED).await;
+            open = false;
+        }
     }
     state.hub.unregister(peer.project, registered.id);
     state.metrics.chat_connected(-1);
@@ -297,31 +316,43 @@ fn removed(state: &AppState, peer: &Peer) {
         .close_where(reason::REMOVED, |c| c.project == peer.project && c.user == peer.user);
 }
 
-fn refuse(state: &AppState, reason: Refusal, detail: String) -> Option<Utf8Bytes> {
+fn refuse(state: &AppState, refusals: &mut Refusals, reason: Refusal, detail: String) -> Utf8Bytes {
     state.metrics.chat_rejected(reason.as_str());
-    Some(text(&ServerFrame::Error { reason, detail }))
+    refusals.in_a_row += 1;
+    text(&ServerFrame::Error { reason, detail })
+}
+
+fn rate_limited(state: &AppState, refusals: &mut Refusals, per_minute: f64) -> Option<Utf8Bytes> {
+    Some(refuse(
+        state,
+        refusals,
+        Refusal::RateLimited,
+        format!(
+            "at most {per_minute} frames a minute (bursts of {}) over all your sockets; slow down",
+            limit::burst(per_minute)
+        ),
+    ))
 }
 
 /// Handles one client frame; returns the frame to answer this socket with directly, if any
 /// (refusals, snapshots). Everything else goes out through the fan-out.
-async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Bytes> {
+async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame: &str) -> Option<Utf8Bytes> {
     let parsed = match protocol::parse(frame) {
         Ok(parsed) => parsed,
-        Err((reason, detail)) => return refuse(state, reason, detail),
+        Err((reason, detail)) => return Some(refuse(state, refusals, reason, detail)),
     };
-    // Every accepted frame, snapshot requests included, draws from the user's one bucket.
+    // Every accepted frame, snapshot requests included, draws from the user's one bucket; while
+    // it is known to be empty, this socket does not ask again.
     let per_minute = f64::from(catalog::RATE_LIMIT_PER_MINUTE.get(&state.configs, peer.org));
+    let now = tokio::time::Instant::now();
+    if refusals.limited_until.is_some_and(|until| now < until) {
+        return rate_limited(state, refusals, per_minute);
+    }
     match limit::take(&state.redis, peer.project, peer.user, per_minute).await {
-        Verdict::Allowed => {}
-        Verdict::Limited { .. } => {
-            return refuse(
-                state,
-                Refusal::RateLimited,
-                format!(
-                    "at most {per_minute} frames a minute (bursts of {}) over all your sockets; slow down",
-                    limit::burst(per_minute)
-                ),
-            );
+        Verdict::Allowed => *refusals = Refusals::default(),
+        Verdict::Limited { retry_after } => {
+            refusals.limited_until = Some(now + retry_after);
+            return rate_limited(state, refusals, per_minute);
         }
         Verdict::Unavailable => {
             return Some(text(&ServerFrame::Unavailable {
@@ -345,11 +376,12 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
     let (metric, vote, label) = match &parsed {
         ClientFrame::Action(action) => {
             if !catalog::ACTIONS.get(&state.configs, peer.org).contains(action) {
-                return refuse(
+                return Some(refuse(
                     state,
+                    refusals,
                     Refusal::UnknownAction,
                     format!("the action {action:?} is turned off in this org"),
-                );
+                ));
             }
             (action.as_str().to_owned(), None, action.as_str().to_owned())
         }
@@ -362,11 +394,12 @@ async fn on_frame(state: &AppState, peer: &Peer, frame: &str) -> Option<Utf8Byte
             return None;
         }
         Ok(Counted::UnknownChoice) => {
-            return refuse(
+            return Some(refuse(
                 state,
+                refusals,
                 Refusal::UnknownChoice,
                 "no such poll in this project, or no such choice in it".to_owned(),
-            );
+            ));
         }
         Ok(Counted::Done { value, seq }) => {
             let metric = match vote {

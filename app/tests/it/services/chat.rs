@@ -95,7 +95,13 @@ async fn next_frame(socket: &mut Socket) -> Value {
             .expect("frame");
         match message {
             Message::Text(text) => return serde_json::from_str(&text).expect("json frame"),
-            Message::Close(frame) => return json!({"type": "closed", "reason": frame.map(|f| f.reason.to_string())}),
+            Message::Close(frame) => {
+                return json!({
+                    "type": "closed",
+                    "code": frame.as_ref().map(|f| u16::from(f.code)),
+                    "reason": frame.map(|f| f.reason.to_string()),
+                });
+            }
             _ => continue,
         }
     }
@@ -657,6 +663,94 @@ async fn concurrent_handshakes_of_one_user_never_pass_the_cap_on_either_replica(
     b.stop().await;
 }
 
+/// The close frame's code and reason, or `None` when the connection was reset first (panics
+/// after 5 s, or on another frame kind than refusals and replies).
+async fn closed_or_reset(socket: &mut Socket) -> Option<(u16, String)> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("closed within 5 s")
+        {
+            Some(Ok(Message::Close(frame))) => {
+                return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// Rate-limit scripts Redis has run (`EVALSHA` and `EVAL` calls, from `INFO commandstats`).
+async fn scripts_run(redis: &crate::support::servers::OwnRedis) -> u64 {
+    let client = redis::Client::open(redis.url()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .expect("info");
+    info.lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| l.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_flood_of_refused_frames_closes_its_sockets_without_a_redis_call_per_frame(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    // A Redis of the test's own, so every script it runs is this test's.
+    let redis = crate::support::servers::OwnRedis::start();
+    let settings = crate::support::settings(&options, json!({"redis_url": redis.url()}));
+    let app = TestApp::spawn_with(settings, Arc::new(NoGate)).await;
+    let p = project(&app).await;
+    let session = open_chat(&app, &p, &p.member).await;
+    let mut sockets = Vec::new();
+    for _ in 0..4 {
+        sockets.push(connect(&app, &p, &p.member, &session).await);
+    }
+    let before = scripts_run(&redis).await;
+    // 4 x 500 actions as fast as the sockets take them: a burst of 6 passes the shared bucket.
+    for socket in &mut sockets {
+        for _ in 0..500 {
+            if socket
+                .send(Message::Text(r#"{"type":"action","action":"ready"}"#.into()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    }
+    // Each socket is closed: with its 4004 close frame, or reset where the frames the client
+    // still had in flight were unread when the server let go of the connection.
+    for socket in &mut sockets {
+        if let Some((code, reason)) = closed_or_reset(socket).await {
+            assert_eq!(
+                (code, reason.as_str()),
+                (
+                    4004,
+                    "too many refused frames: follow the protocol and its rate limit, then reconnect"
+                )
+            );
+        }
+    }
+    let started = Instant::now();
+    while app.state.hub.connections() > 0 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.state.hub.connections(),
+        0,
+        "the server closed every flooding socket"
+    );
+    let run = scripts_run(&redis).await - before;
+    assert!(run <= 20, "{run} rate-limit scripts for 2,000 frames on 4 sockets");
+    eprintln!("2,000 frames on 4 sockets: {run} rate-limit scripts in Redis, every socket closed");
+    app.stop().await;
+}
+
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn removing_a_member_closes_their_sockets_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
     let both = member_on_both_replicas(&options).await;
@@ -847,16 +941,27 @@ async fn hostile_frames_get_refusals_and_the_socket_keeps_working(_: PgPoolOptio
         (1usize..70_000).prop_map(|n| "x".repeat(n)),
     ];
     let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]));
+    // Each frame gets a refusal; the socket stays open through fewer refusals in a row than
+    // closes it (`REFUSALS_BEFORE_CLOSE`), so a fresh one takes each run of them.
+    let per_socket = app::chat::socket::REFUSALS_BEFORE_CLOSE - 1;
+    let mut sent = 0;
     for _ in 0..200 {
         let frame = frames.new_tree(&mut runner).expect("a frame").current();
         if frame.len() > 64 * 1024 {
             // Larger than the server takes: it closes the socket, as it should; open another.
             send(&mut socket, &frame).await;
             socket = connect(&app, &p, &p.member, &session).await;
+            sent = 0;
             continue;
         }
+        if sent == per_socket {
+            socket = connect(&app, &p, &p.member, &session).await;
+            sent = 0;
+        }
         send(&mut socket, &frame).await;
+        sent += 1;
     }
+    socket = connect(&app, &p, &p.member, &session).await;
     socket
         .send(Message::Binary(vec![0, 159, 146, 150].into()))
         .await
@@ -872,6 +977,12 @@ async fn hostile_frames_get_refusals_and_the_socket_keeps_working(_: PgPoolOptio
             break;
         }
     }
+    // Past the bound, refusals close the socket with 4004.
+    for _ in 0..app::chat::socket::REFUSALS_BEFORE_CLOSE {
+        send(&mut socket, "not json").await;
+    }
+    let closed = until(&mut socket, "closed").await;
+    assert_eq!(closed["code"], 4004, "{closed}");
     let (status, _) = app.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     app.stop().await;
