@@ -206,6 +206,10 @@ pub async fn count(
     metric: &str,
     vote: Option<(Uuid, &str)>,
 ) -> Result<Counted, sqlx::Error> {
+    // PostgreSQL's text holds no U+0000, so no choice has one; asking would only fail.
+    if vote.is_some_and(|(_, choice)| choice.contains('\0')) {
+        return Ok(Counted::UnknownChoice);
+    }
     let mut tx = tenant(pool, org, project).await?;
     let metric = match vote {
         None => metric.to_owned(),

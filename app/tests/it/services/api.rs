@@ -1168,3 +1168,41 @@ async fn a_bounded_flood_of_junk_requests_leaves_no_5xx_and_no_growth(_: PgPoolO
     );
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn answers_hyper_writes_itself_are_empty_and_close_the_connection(_: PgPoolOptions, options: PgConnectOptions) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn(&options).await;
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "a malformed request line",
+            b"GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n".to_vec(),
+            "400",
+        ),
+        (
+            "a control byte in a header",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n".to_vec(),
+            "400",
+        ),
+        ("a 1 MB header", huge.into_bytes(), "431"),
+    ];
+    for (what, request, status) in cases {
+        let mut tcp = tokio::net::TcpStream::connect(app.addr).await.expect("connects");
+        let _ = tcp.write_all(&request).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer).to_lowercase();
+        assert!(answer.starts_with(&format!("http/1.1 {status} ")), "{what}: {answer}");
+        // What docs/auth.md says of them: no body and the connection closed, and none of the
+        // security headers (hyper writes them before any of the app's code runs).
+        assert!(answer.contains("\r\ncontent-length: 0\r\n"), "{what}: {answer}");
+        assert!(answer.contains("\r\nconnection: close\r\n"), "{what}: {answer}");
+        assert!(answer.ends_with("\r\n\r\n"), "{what}: {answer}");
+        assert!(!answer.contains("content-security-policy"), "{what}: {answer}");
+    }
+    app.stop().await;
+}

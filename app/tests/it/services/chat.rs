@@ -316,6 +316,11 @@ async fn bad_frames_are_refused_and_nothing_of_them_is_stored(_: PgPoolOptions, 
             format!(r#"{{"type":"vote","poll":"{}","choice":"yes"}}"#, Uuid::new_v4()),
             "unknown_choice",
         ),
+        // A NUL, which PostgreSQL's text cannot hold, is no choice either (not `unavailable`).
+        (
+            format!(r#"{{"type":"vote","poll":"{}","choice":"ye\u0000s"}}"#, Uuid::new_v4()),
+            "unknown_choice",
+        ),
         (r#"{"type":"action","#.to_owned(), "bad_json"),
         (
             format!(r#"{{"type":"action","action":"{}"}}"#, "x".repeat(2000)),
