@@ -114,6 +114,8 @@ function onFrame(frame) {
     case "poll_deleted":
       state.polls = state.polls.filter((p) => p.id !== frame.poll); render(); break;
     case "echo": {
+      // The server sends a chat's echo to that chat's sockets only; a stray one is not this chat's.
+      if (frame.session !== state.session) break;
       const li = document.createElement("li");
       li.textContent = `You: ${label(frame.action)} — Assistant: ${frame.reply}`;
       $("log").append(li);

@@ -22,11 +22,11 @@ pub const INTERVAL: Duration = Duration::from_millis(10);
 /// so a reader that keeps up is never taken for a slow one.
 pub const MAX_BYTES: usize = super::outbox::LIMIT / 2;
 
-/// Consecutive frames for the same sockets: a project's, or one user's on a project.
+/// Consecutive frames for the same sockets: a project's, or one chat session's.
 #[derive(Debug)]
 struct Run {
     project: Uuid,
-    user: Option<Uuid>,
+    session: Option<Uuid>,
     bytes: Vec<u8>,
     frames: u64,
 }
@@ -57,14 +57,14 @@ impl Batch {
         self.bytes >= MAX_BYTES
     }
 
-    /// Adds a frame (JSON text) for the project's sockets, or only `user`'s.
-    pub fn push(&mut self, project: Uuid, user: Option<Uuid>, payload: &str) {
+    /// Adds a frame (JSON text) for the project's sockets, or only chat `session`'s.
+    pub fn push(&mut self, project: Uuid, session: Option<Uuid>, payload: &str) {
         let run = match self.runs.last_mut() {
-            Some(run) if run.project == project && run.user == user => run,
+            Some(run) if run.project == project && run.session == session => run,
             _ => {
                 self.runs.push(Run {
                     project,
-                    user,
+                    session,
                     bytes: Vec::new(),
                     frames: 0,
                 });
@@ -85,7 +85,7 @@ impl Batch {
     pub fn flush(&mut self, hub: &Hub) -> Flushed {
         let mut flushed = Flushed::default();
         for run in self.runs.drain(..) {
-            let (taken, slow) = hub.deliver(run.project, run.user, &run.bytes);
+            let (taken, slow) = hub.deliver(run.project, run.session, &run.bytes);
             flushed.delivered += taken * run.frames;
             flushed.slow += slow;
         }

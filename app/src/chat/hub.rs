@@ -120,13 +120,13 @@ pub fn reserve(hub: &Arc<Hub>, user: Uuid) -> Result<Slot, Full> {
     Ok(slot)
 }
 
-/// Redis channels: everyone on a project, one user's sockets on a project, closed sessions,
-/// revoked tokens.
+/// Redis channels: everyone on a project, the sockets of one chat session (its user's, on
+/// that chat only), closed sessions, revoked tokens.
 pub fn project_channel(project: Uuid) -> String {
     format!("chat:p:{project}")
 }
-pub fn user_channel(project: Uuid, user: Uuid) -> String {
-    format!("chat:u:{project}:{user}")
+pub fn session_channel(project: Uuid, session: Uuid) -> String {
+    format!("chat:s:{project}:{session}")
 }
 pub const CLOSED_CHANNEL: &str = "chat:closed";
 pub const REVOKED_CHANNEL: &str = "chat:revoked";
@@ -189,9 +189,9 @@ impl Hub {
     }
 
     /// Writes `frame` (encoded by [`super::outbox::text_frame`]) to the project's connections (only
-    /// `user`'s when given); returns how many took it and how many were dropped as slow
-    /// consumers. Registering on the project waits meanwhile; nothing here waits.
-    pub fn deliver(&self, project: Uuid, user: Option<Uuid>, frame: &[u8]) -> (u64, u64) {
+    /// those of chat `session` when given); returns how many took it and how many were dropped
+    /// as slow consumers. Registering on the project waits meanwhile; nothing here waits.
+    pub fn deliver(&self, project: Uuid, session: Option<Uuid>, frame: &[u8]) -> (u64, u64) {
         let Some(conns) = self.by_project.get(&project) else {
             return (0, 0);
         };
@@ -199,7 +199,7 @@ impl Hub {
         // A socket being closed (its session closed, its user removed) gets nothing more.
         for conn in conns
             .values()
-            .filter(|c| user.is_none_or(|u| c.user == u) && c.close.borrow().is_none())
+            .filter(|c| session.is_none_or(|s| c.session == s) && c.close.borrow().is_none())
         {
             match conn.outbox.push(frame) {
                 Pushed::Taken => taken += 1,

@@ -442,7 +442,7 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
         };
         hub::publish(
             &state.redis,
-            &hub::user_channel(peer.project, peer.user),
+            &hub::session_channel(peer.project, peer.session),
             text(&echo).as_str(),
         )
         .await;

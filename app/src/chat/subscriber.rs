@@ -136,7 +136,7 @@ fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
     let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
         return;
     };
-    if !channel.starts_with("chat:p:") && !channel.starts_with("chat:u:") {
+    if !channel.starts_with("chat:p:") && !channel.starts_with("chat:s:") {
         flush(state, batch);
     }
     if channel == CLOSED_CHANNEL {
@@ -168,12 +168,12 @@ fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
     }
     let target = if let Some(project) = channel.strip_prefix("chat:p:") {
         project.parse().ok().map(|p| (p, None))
-    } else if let Some(rest) = channel.strip_prefix("chat:u:") {
+    } else if let Some(rest) = channel.strip_prefix("chat:s:") {
         rest.split_once(':')
             .and_then(|(p, u)| Some((p.parse().ok()?, Some(u.parse().ok()?))))
     } else {
         None
     };
-    let Some((project, user)) = target else { return };
-    batch.push(project, user, payload);
+    let Some((project, session)) = target else { return };
+    batch.push(project, session, payload);
 }

@@ -255,6 +255,44 @@ async fn two_browsers_on_two_replicas_share_live_counters_and_the_cap(_: PgPoolO
     click(&one, "#actions button[data-action='ready']").await;
     text_until(&two, "dd[data-metric='ready']", |t| t == "1").await;
     text_until(&one, "#log li", |t| t.contains("Ready")).await;
+    // An echo of another chat that reached this page's socket is not shown in this chat's log.
+    let session = one
+        .execute(
+            "return document.querySelector('#sessions button.active').dataset.session",
+            vec![],
+        )
+        .await
+        .expect("the open chat");
+    let stray = serde_json::json!({
+        "type": "echo", "session": Uuid::new_v4(), "action": "ready", "assistant": "available",
+        "reply": "a stray echo of another chat", "sent_at_us": 0,
+    });
+    let redis = redis::Client::open(crate::support::redis_url()).expect("url");
+    let mut conn = redis.get_multiplexed_async_connection().await.expect("redis");
+    let _: i64 = redis::AsyncCommands::publish(
+        &mut conn,
+        format!("chat:s:{project}:{}", session.as_str().expect("a session id")),
+        stray.to_string(),
+    )
+    .await
+    .expect("published");
+    click(&one, "#actions button[data-action='ready']").await;
+    let started = std::time::Instant::now();
+    while one
+        .execute("return document.querySelectorAll('#log li').length", vec![])
+        .await
+        .expect("count")
+        .as_u64()
+        < Some(2)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the second echo never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = text_of(&one, "log").await;
+    assert!(!log.contains("stray"), "{log}");
     assert_accessible(&one, "the project page with a chat open").await;
     snap(&one, "project-chat").await;
 

@@ -757,6 +757,43 @@ async fn a_flood_of_refused_frames_closes_its_sockets_without_a_redis_call_per_f
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn an_echo_reaches_only_the_chat_it_belongs_to_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
+    let (a, b) = two_replicas(&options, None).await;
+    let p = project(&a).await;
+    let first = open_chat(&a, &p, &p.member).await;
+    let second = open_chat(&a, &p, &p.member).await;
+    // Each chat open on both replicas.
+    let mut on_first = [
+        connect(&a, &p, &p.member, &first).await,
+        connect(&b, &p, &p.member, &first).await,
+    ];
+    let mut on_second = [
+        connect(&a, &p, &p.member, &second).await,
+        connect(&b, &p, &p.member, &second).await,
+    ];
+    send(&mut on_first[0], r#"{"type":"action","action":"ready"}"#).await;
+    for socket in &mut on_first {
+        let echo = until(socket, "echo").await;
+        assert_eq!(echo["session"], first["id"], "{echo}");
+    }
+    // The other chat sees the counter (every viewer of the project does), and no echo.
+    for socket in &mut on_second {
+        let counter = until(socket, "counter").await;
+        assert_eq!(counter["metric"], "ready");
+        let quiet = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                let frame = next_frame(socket).await;
+                assert_ne!(frame["type"], "echo", "another chat's echo: {frame}");
+            }
+        })
+        .await;
+        assert!(quiet.is_err(), "nothing but the echo could end the wait");
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn removing_a_member_closes_their_sockets_on_every_replica(_: PgPoolOptions, options: PgConnectOptions) {
     let both = member_on_both_replicas(&options).await;
     let started = Instant::now();
