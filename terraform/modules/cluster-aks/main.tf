@@ -26,6 +26,74 @@ resource "azurerm_subnet" "nodes" {
   service_endpoints    = ["Microsoft.Storage"]
 }
 
+# KMS etcd encryption: Secrets are encrypted in etcd with a key of this vault, which the
+# cluster's own identity (user-assigned, so it exists before the cluster) may use. The vault is
+# RBAC-authorized and purge-protected; whoever applies this creates the key.
+resource "azurerm_user_assigned_identity" "cluster" {
+  name                = "${var.name}-cluster"
+  location            = azurerm_resource_group.this.location
+  resource_group_name = azurerm_resource_group.this.name
+}
+
+# A user-assigned cluster identity gets no rights on a VNet of its own: it must join the nodes
+# to their subnet (and manage their load balancers' addresses there).
+resource "azurerm_role_assignment" "cluster_subnet" {
+  scope                = azurerm_subnet.nodes.id
+  role_definition_name = "Network Contributor"
+  principal_id         = azurerm_user_assigned_identity.cluster.principal_id
+}
+
+resource "azurerm_key_vault" "etcd" {
+  # checkov:skip=CKV_AZURE_109:The API server reaches the vault over its public endpoint (KMS with `Public` network access); RBAC limits who uses the key.
+  # checkov:skip=CKV_AZURE_189:Same: a private vault needs the private-link KMS setup and a hub network the platform does not own.
+  # checkov:skip=CKV2_AZURE_32:Same.
+  name                       = "${trimsuffix(substr(var.name, 0, 16), "-")}-${substr(sha1(azurerm_resource_group.this.id), 0, 7)}"
+  location                   = azurerm_resource_group.this.location
+  resource_group_name        = azurerm_resource_group.this.name
+  tenant_id                  = data.azurerm_client_config.current.tenant_id
+  sku_name                   = "standard"
+  enable_rbac_authorization  = true
+  purge_protection_enabled   = true
+  soft_delete_retention_days = 7
+}
+
+resource "azurerm_role_assignment" "applier_keys" {
+  scope                = azurerm_key_vault.etcd.id
+  role_definition_name = "Key Vault Crypto Officer"
+  principal_id         = data.azurerm_client_config.current.object_id
+}
+
+resource "azurerm_role_assignment" "cluster_keys" {
+  scope                = azurerm_key_vault.etcd.id
+  role_definition_name = "Key Vault Crypto User"
+  principal_id         = azurerm_user_assigned_identity.cluster.principal_id
+}
+
+resource "azurerm_key_vault_key" "etcd" {
+  # checkov:skip=CKV_AZURE_112:An HSM-backed key needs the premium SKU; the standard vault's software key is what AKS KMS documents.
+  name         = "etcd-secrets"
+  key_vault_id = azurerm_key_vault.etcd.id
+  key_type     = "RSA"
+  key_size     = 2048
+  key_opts     = ["encrypt", "decrypt", "wrapKey", "unwrapKey"]
+  # Keys expire two years after their last rotation; AKS follows the new version.
+  expiration_date = timeadd(timestamp(), "17520h")
+
+  rotation_policy {
+    automatic {
+      time_before_expiry = "P30D"
+    }
+    expire_after         = "P2Y"
+    notify_before_expiry = "P29D"
+  }
+
+  lifecycle {
+    ignore_changes = [expiration_date]
+  }
+
+  depends_on = [azurerm_role_assignment.applier_keys]
+}
+
 module "aks" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
   source  = "Azure/avm-res-containerservice-managedcluster/azurerm"
@@ -83,6 +151,14 @@ module "aks" {
     workload_identity = {
       enabled = true
     }
+    azure_key_vault_kms = {
+      enabled                  = true
+      key_id                   = azurerm_key_vault_key.etcd.id
+      key_vault_network_access = "Public"
+    }
+  }
+  managed_identities = {
+    user_assigned_resource_ids = [azurerm_user_assigned_identity.cluster.id]
   }
   addon_profile_azure_policy = {
     enabled = true
@@ -91,4 +167,7 @@ module "aks" {
     upgrade_channel         = "patch"
     node_os_upgrade_channel = "NodeImage"
   }
+
+  # The cluster's identity uses the key, and joins the nodes' subnet, from its first minute.
+  depends_on = [azurerm_role_assignment.cluster_keys, azurerm_role_assignment.cluster_subnet]
 }

@@ -56,6 +56,12 @@ module "eks" {
   # Workloads get AWS credentials through EKS Pod Identity (the agent add-on below), not IRSA.
   enable_irsa = false
 
+  # Secrets are envelope-encrypted in etcd with a KMS key the module makes (rotated yearly by AWS).
+  create_kms_key = true
+  encryption_config = {
+    resources = ["secrets"]
+  }
+
   addons = {
     coredns = {}
     kube-proxy = {}

@@ -25,6 +25,36 @@ module "network" {
   }
 }
 
+# Application-layer Secrets encryption: GKE encrypts Secrets in etcd with this Cloud KMS key,
+# as its own service agent. Key rings cannot be deleted: re-creating an environment of the same
+# name takes the existing ring over (`terraform import`).
+data "google_project" "this" {
+  project_id = var.project
+}
+
+resource "google_kms_key_ring" "secrets" {
+  project  = var.project
+  name     = "${var.name}-secrets"
+  location = var.region
+}
+
+resource "google_kms_crypto_key" "secrets" {
+  name            = "etcd-secrets"
+  key_ring        = google_kms_key_ring.secrets.id
+  rotation_period = "7776000s" # 90 days
+
+  # Destroying it would leave every Secret of the cluster (and its backups of etcd) unreadable.
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+resource "google_kms_crypto_key_iam_member" "gke" {
+  crypto_key_id = google_kms_crypto_key.secrets.id
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = "serviceAccount:service-${data.google_project.this.number}@container-engine-robot.iam.gserviceaccount.com"
+}
+
 module "gke" {
   # checkov:skip=CKV_TF_1:Registry modules are pinned by exact version range; the registry serves immutable releases.
   source  = "terraform-google-modules/kubernetes-engine/google//modules/private-cluster"
@@ -60,4 +90,12 @@ module "gke" {
     auto_upgrade    = true
     image_type      = "COS_CONTAINERD"
   }]
+
+  database_encryption = [{
+    state    = "ENCRYPTED"
+    key_name = google_kms_crypto_key.secrets.id
+  }]
+
+  # The service agent must hold the key before the cluster is made with it.
+  depends_on = [google_kms_crypto_key_iam_member.gke]
 }
