@@ -189,7 +189,7 @@ struct Refusals {
     /// The shared bucket said it is empty until then: frames before it are refused here,
     /// without asking Redis again.
     limited_until: Option<tokio::time::Instant>,
-    /// Frames refused since the last one accepted.
+    /// Frames refused since the shared bucket last let one through.
     in_a_row: u32,
 }
 

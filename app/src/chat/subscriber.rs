@@ -170,7 +170,7 @@ fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
         project.parse().ok().map(|p| (p, None))
     } else if let Some(rest) = channel.strip_prefix("chat:s:") {
         rest.split_once(':')
-            .and_then(|(p, u)| Some((p.parse().ok()?, Some(u.parse().ok()?))))
+            .and_then(|(p, s)| Some((p.parse().ok()?, Some(s.parse().ok()?))))
     } else {
         None
     };
