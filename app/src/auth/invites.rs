@@ -20,7 +20,7 @@ use crate::orgs::org::OrgStatus;
 use crate::state::AppState;
 
 const PREFIX: &str = "inv_";
-const SECRET_LEN: usize = 32;
+pub const SECRET_LEN: usize = 32;
 
 #[derive(Debug)]
 pub struct Minted {
@@ -37,8 +37,9 @@ pub struct Guest {
     pub role: OrgRole,
 }
 
-/// The org and secret of a code this deployment minted; `None` for anything else.
-fn decode(keys: &TokenKeys, code: &str) -> Option<(Uuid, [u8; SECRET_LEN])> {
+/// The org and secret of a code this deployment minted; `None` for anything else (no Redis or
+/// database needed).
+pub fn decode(keys: &TokenKeys, code: &str) -> Option<(Uuid, [u8; SECRET_LEN])> {
     let bytes = URL_SAFE_NO_PAD.decode(code.trim().strip_prefix(PREFIX)?).ok()?;
     if bytes.len() != 16 + SECRET_LEN + INVITE_MAC_LEN {
         return None;
@@ -121,11 +122,6 @@ pub fn refused() -> ApiError {
     )
 }
 
-/// The org a code names, if this deployment minted it (no Redis or database needed).
-pub fn org_of(keys: &TokenKeys, code: &str) -> Option<Uuid> {
-    decode(keys, code).map(|(org, _)| org)
-}
-
 /// How long a guest's rows outlive its token: a guest cannot sign in again (each sign-in is a
 /// new guest), so once its token has expired nobody can act as it, and after this its project
 /// memberships and chat sessions go too.
@@ -137,14 +133,14 @@ const GUESTS_DROPPED_PER_SIGN_IN: i64 = 100;
 
 /// Spends one use of the code and creates the next `guest-NNNN` of its org, within the org's
 /// `quotas.guests`.
-pub async fn redeem(state: &AppState, code: &str) -> Result<(Uuid, Guest), ApiError> {
-    let (org, secret) = decode(&state.tokens, code).ok_or_else(refused)?;
+/// `org` and `secret` come from [`decode`].
+pub async fn redeem(state: &AppState, org: Uuid, secret: &[u8; SECRET_LEN]) -> Result<Guest, ApiError> {
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
     let role: Option<String> = sqlx::query_scalar(
         "UPDATE invites SET uses_left = uses_left - 1
           WHERE secret_sha256 = $1 AND uses_left > 0 AND expires_at > now() RETURNING role",
     )
-    .bind(sha256(&secret))
+    .bind(sha256(secret))
     .fetch_optional(&mut *tx)
     .await?;
     let role = role.as_deref().and_then(OrgRole::parse).ok_or_else(refused)?;
@@ -175,7 +171,7 @@ pub async fn redeem(state: &AppState, code: &str) -> Result<(Uuid, Guest), ApiEr
         .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok((org, Guest { user, user_key, role }))
+    Ok(Guest { user, user_key, role })
 }
 
 #[cfg(test)]

@@ -181,7 +181,7 @@ pub async fn guest_sign_in(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<GuestSignIn>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let org = invites::org_of(&state.tokens, &body.invite_code).ok_or_else(invites::refused)?;
+    let (org, secret) = invites::decode(&state.tokens, &body.invite_code).ok_or_else(invites::refused)?;
     let bucket = Bucket::new(
         format!("auth:guest:{org}"),
         GUEST_SIGN_INS_PER_MINUTE,
@@ -195,7 +195,7 @@ pub async fn guest_sign_in(
         detail: "too many sign-ins are running on this server at once".to_owned(),
         retry_after: std::time::Duration::from_secs(1),
     })?;
-    let (org, guest) = invites::redeem(&state, &body.invite_code).await?;
+    let guest = invites::redeem(&state, org, &secret).await?;
     respond(
         &state,
         Subject::Guest {

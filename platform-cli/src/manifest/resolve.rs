@@ -233,8 +233,6 @@ pub struct GatewayView {
 #[derive(Debug, Clone, Serialize)]
 pub struct DnsView {
     pub records: DnsRecords,
-    /// external-dns runs (records `cloud` or `rfc2136`).
-    pub external_dns: bool,
     /// The zone records are made in; every hostname of the Gateway is in it.
     pub zone: String,
     /// Terraform creates the zone rather than look it up (`cloud`).
@@ -333,7 +331,6 @@ fn dns(platform: &str, e: &model::Environment) -> DnsView {
     let rfc2136 = e.dns.rfc2136.as_ref().filter(|_| records == DnsRecords::Rfc2136);
     DnsView {
         records,
-        external_dns: records != DnsRecords::Manual,
         owner_id: format!("{platform}-{}", e.name),
         challenge: e.dns.challenge,
         create_zone: records == DnsRecords::Cloud && e.dns.create_zone,
