@@ -76,7 +76,9 @@ resource "azurerm_key_vault_key" "etcd" {
   key_type     = "RSA"
   key_size     = 2048
   key_opts     = ["encrypt", "decrypt", "wrapKey", "unwrapKey"]
-  # Keys expire two years after their last rotation; AKS follows the new version.
+  # Key Vault rotates the key 30 days before its two-year expiry. The cluster keeps the version
+  # it was given until the next `terraform apply`, which reads the new version's id and points
+  # the cluster at it: apply within those 30 days.
   expiration_date = timeadd(timestamp(), "17520h")
 
   rotation_policy {

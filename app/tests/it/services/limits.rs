@@ -325,6 +325,7 @@ async fn a_flood_of_codes_nobody_minted_costs_no_redis_key_no_slot_and_no_real_s
         vec![StatusCode::OK; 20],
         "every real sign-in during a flood of {sent}"
     );
+    eprintln!("20 real sign-ins, all 200, during a flood of {sent} made-up codes from 32 clients");
     // Not one Redis key for the fake codes' orgs (the real org's bucket is the real sign-ins').
     let client = redis::Client::open(crate::support::redis_url()).expect("url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
