@@ -7,8 +7,13 @@ use std::time::Duration;
 /// the error type names it.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+use platform_contracts::signing_keys;
+
 /// The longest an access token may live: revocation is the exception, expiry the rule.
-pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(signing_keys::MAX_TOKEN_TTL_SECS);
+
+/// The longest an invite code may live (`ttl_hours` of a mint).
+pub const MAX_INVITE_TTL_HOURS: i64 = signing_keys::MAX_INVITE_TTL_HOURS as i64;
 
 /// Guest sign-in transactions one replica runs at once, whatever orgs the codes name: codes
 /// for made-up orgs each get a fresh per-org bucket, so this bounds what they cost.

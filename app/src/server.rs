@@ -14,7 +14,6 @@ use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::token::TokenKeys;
 use crate::chat::assistant::Assistant;
 use crate::chat::{hub, subscriber};
 use crate::configs::sync;
@@ -139,12 +138,7 @@ impl Application {
         let metrics_listener = TcpListener::bind(settings.metrics_listen)
             .await
             .map_err(|e| StartError::Bind(settings.metrics_listen, e))?;
-        let tokens = TokenKeys::new(
-            &settings.jwt_secret,
-            &settings.jwt_issuer,
-            &settings.jwt_audience,
-            Duration::from_secs(settings.token_ttl_secs),
-        );
+        let tokens = settings.token_keys();
         let state = AppState::new(
             db,
             manager,

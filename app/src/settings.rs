@@ -11,6 +11,9 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use time::OffsetDateTime;
+
+use crate::auth::token::TokenKeys;
 use crate::limits::MAX_TOKEN_TTL;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -24,6 +27,17 @@ pub enum SettingsError {
     #[error("APP_JWT_SECRET is {0} bytes long; it must be at least 32")]
     #[diagnostic(help("generate one with `openssl rand -base64 48` and store it in the app-jwt Secret"))]
     WeakJwtSecret(usize),
+    #[error("{var} is {len} bytes long; it must be at least 32")]
+    #[diagnostic(help(
+        "a key of the app-jwt Secret's ring is as long as APP_JWT_SECRET; `platform secrets rotate` writes them"
+    ))]
+    WeakRingKey { var: &'static str, len: usize },
+    #[error("APP_JWT_PREVIOUS_SECRET and APP_JWT_PREVIOUS_UNTIL come together; only {0} is set")]
+    #[diagnostic(help(
+        "a retired key verifies only until a given time: set both (the app-jwt keys `previous` and \
+         `previous-until`, RFC 3339) or neither"
+    ))]
+    PreviousKeyWindow(&'static str),
     #[error("APP_TOKEN_TTL_SECS is {0}; access tokens may live at most 900 seconds")]
     #[diagnostic(help("short-lived tokens keep a revoked or stolen token useful for minutes at most"))]
     TokenTtl(u64),
@@ -80,6 +94,16 @@ pub struct Settings {
     #[serde(default)]
     pub redis_ca_file: Option<PathBuf>,
     pub jwt_secret: SecretString,
+    /// During a rotation: the key that signs next, which every replica verifies with before any
+    /// replica signs with it.
+    #[serde(default)]
+    pub jwt_next_secret: Option<SecretString>,
+    /// After a rotation: the key that signed before it, which verifies what it signed until
+    /// `jwt_previous_until` (RFC 3339).
+    #[serde(default)]
+    pub jwt_previous_secret: Option<SecretString>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub jwt_previous_until: Option<OffsetDateTime>,
     /// The platform-admin credential, exchanged for a short-lived token.
     pub admin_token: SecretString,
     #[serde(default = "defaults::issuer")]
@@ -185,10 +209,42 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The token keys: the current one signs, the ring's others verify.
+    pub fn token_keys(&self) -> TokenKeys {
+        let mut keys = TokenKeys::new(
+            &self.jwt_secret,
+            &self.jwt_issuer,
+            &self.jwt_audience,
+            Duration::from_secs(self.token_ttl_secs),
+        );
+        if let Some(next) = &self.jwt_next_secret {
+            keys = keys.with_next(next);
+        }
+        if let (Some(previous), Some(until)) = (&self.jwt_previous_secret, self.jwt_previous_until) {
+            keys = keys.with_previous(previous, until);
+        }
+        keys
+    }
+
     fn check(&self) -> Result<(), SettingsError> {
         let secret = self.jwt_secret.expose_secret().len();
         if secret < 32 {
             return Err(SettingsError::WeakJwtSecret(secret));
+        }
+        let ring = [
+            ("APP_JWT_NEXT_SECRET", &self.jwt_next_secret),
+            ("APP_JWT_PREVIOUS_SECRET", &self.jwt_previous_secret),
+        ];
+        for (var, key) in ring {
+            let len = key.as_ref().map_or(32, |k| k.expose_secret().len());
+            if len < 32 {
+                return Err(SettingsError::WeakRingKey { var, len });
+            }
+        }
+        match (&self.jwt_previous_secret, self.jwt_previous_until) {
+            (Some(_), None) => return Err(SettingsError::PreviousKeyWindow("APP_JWT_PREVIOUS_SECRET")),
+            (None, Some(_)) => return Err(SettingsError::PreviousKeyWindow("APP_JWT_PREVIOUS_UNTIL")),
+            _ => {}
         }
         let admin = self.admin_token.expose_secret().len();
         if admin < 24 {
@@ -204,5 +260,58 @@ impl Settings {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::providers::Serialized;
+    use serde_json::json;
+
+    use super::*;
+
+    fn load(ring: serde_json::Value) -> Result<Settings, SettingsError> {
+        let mut base = json!({
+            "database_url": "postgres://localhost/app",
+            "redis_url": "redis://localhost",
+            "jwt_secret": "a-signing-key-of-at-least-thirty-two-bytes",
+            "admin_token": "an-admin-token-of-24-bytes-or-more",
+        });
+        for (k, v) in ring.as_object().into_iter().flatten() {
+            base[k] = v.clone();
+        }
+        Settings::from_figment(Figment::from(Serialized::defaults(base)))
+    }
+
+    #[test]
+    fn the_key_ring_is_checked_like_the_signing_key() {
+        let message = |ring| load(ring).err().map(|e| e.to_string());
+        assert_eq!(
+            message(json!({ "jwt_next_secret": "short" })).as_deref(),
+            Some("APP_JWT_NEXT_SECRET is 5 bytes long; it must be at least 32")
+        );
+        assert_eq!(
+            message(json!({ "jwt_previous_secret": "the-previous-key-of-at-least-32-bytes" })).as_deref(),
+            Some(
+                "APP_JWT_PREVIOUS_SECRET and APP_JWT_PREVIOUS_UNTIL come together; only APP_JWT_PREVIOUS_SECRET is set"
+            )
+        );
+        assert_eq!(
+            message(json!({ "jwt_previous_until": "2026-12-03T21:00:00Z" })).as_deref(),
+            Some(
+                "APP_JWT_PREVIOUS_SECRET and APP_JWT_PREVIOUS_UNTIL come together; only APP_JWT_PREVIOUS_UNTIL is set"
+            )
+        );
+        assert!(
+            message(json!({ "jwt_previous_secret": "the-previous-key-of-at-least-32-bytes", "jwt_previous_until": "tomorrow" }))
+                .is_some_and(|m| m.starts_with("invalid settings")),
+            "not RFC 3339"
+        );
+        let whole = load(json!({
+            "jwt_next_secret": "the-next-key-of-at-least-thirty-two-bytes",
+            "jwt_previous_secret": "the-previous-key-of-at-least-32-bytes",
+            "jwt_previous_until": "2026-12-03T21:00:00Z",
+        }));
+        assert!(whole.is_ok(), "{:?}", whole.err());
     }
 }

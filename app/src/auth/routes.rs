@@ -17,6 +17,7 @@ use super::token::{Claims, Subject};
 use super::{Principal, invites};
 use crate::domain::OrgRole;
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
+use crate::limits::MAX_INVITE_TTL_HOURS;
 use crate::ratelimit::{self, Bucket, Verdict};
 use crate::state::AppState;
 
@@ -316,9 +317,9 @@ pub async fn mint_invite(
             body.uses
         )));
     }
-    if !(1..=168).contains(&body.ttl_hours) {
+    if !(1..=MAX_INVITE_TTL_HOURS).contains(&body.ttl_hours) {
         return Err(ApiError::Unprocessable(format!(
-            "ttl_hours is {}; it must be 1-168",
+            "ttl_hours is {}; it must be 1-{MAX_INVITE_TTL_HOURS}",
             body.ttl_hours
         )));
     }

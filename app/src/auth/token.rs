@@ -4,19 +4,24 @@
 
 use std::time::Duration;
 
+use platform_contracts::signing_keys;
+
 use hmac::{Hmac, Mac};
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::OrgRole;
+use crate::limits::MAX_INVITE_TTL_HOURS;
 
 /// The `typ` claim of an access token (so that no other JWT signed with the key passes).
 pub const ACCESS_TYP: &str = "access";
 /// Clock skew tolerated on `exp` and `nbf`.
-pub const LEEWAY: Duration = Duration::from_secs(30);
+pub const LEEWAY: Duration = Duration::from_secs(signing_keys::LEEWAY_SECS);
 
 /// Who a token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,16 +64,43 @@ pub enum TokenError {
     MissingJti,
 }
 
-/// Signs and checks access tokens with one shared secret, and invite codes with a key derived
-/// from it.
+/// Signs access tokens and invite codes with the current key, and checks them against a ring:
+/// the current key, a `next` key every replica learns before any signs with it, and the
+/// `previous` key for as long as what it signed may still be presented
+/// ([`platform_contracts::signing_keys`]).
 pub struct TokenKeys {
     encoding: EncodingKey,
     invites: [u8; 32],
-    decoding: DecodingKey,
+    /// The current key first (the common case costs one HMAC), then the keys that only verify.
+    ring: Vec<RingKey>,
     validation: Validation,
     issuer: String,
     audience: String,
     ttl: Duration,
+}
+
+/// A key that verifies, with the end of its window for each kind of credential (`None`: open).
+struct RingKey {
+    decoding: DecodingKey,
+    invites: [u8; 32],
+    tokens_until: Option<OffsetDateTime>,
+    invites_until: Option<OffsetDateTime>,
+}
+
+impl RingKey {
+    fn new(secret: &SecretString) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        Self {
+            decoding: DecodingKey::from_secret(bytes),
+            invites: derive(bytes, b"invite-codes/v1"),
+            tokens_until: None,
+            invites_until: None,
+        }
+    }
+}
+
+fn open(until: Option<OffsetDateTime>, now: OffsetDateTime) -> bool {
+    until.is_none_or(|until| now < until)
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -77,6 +109,7 @@ impl std::fmt::Debug for TokenKeys {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)
+            .field("verifying_keys", &self.ring.len())
             .finish_non_exhaustive()
     }
 }
@@ -95,12 +128,30 @@ impl TokenKeys {
         Self {
             invites: derive(bytes, b"invite-codes/v1"),
             encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+            ring: vec![RingKey::new(secret)],
             validation,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl,
         }
+    }
+
+    /// Also verifies with `secret`, the key the next rotation signs with.
+    pub fn with_next(mut self, secret: &SecretString) -> Self {
+        self.ring.push(RingKey::new(secret));
+        self
+    }
+
+    /// Also verifies with `secret`, the key that signed before the last rotation: access tokens
+    /// until `until`, invite codes (which live longer) until `until` plus their longest life.
+    pub fn with_previous(mut self, secret: &SecretString, until: OffsetDateTime) -> Self {
+        let invites_until = until + time::Duration::hours(MAX_INVITE_TTL_HOURS);
+        self.ring.push(RingKey {
+            tokens_until: Some(until),
+            invites_until: Some(invites_until),
+            ..RingKey::new(secret)
+        });
+        self
     }
 
     /// A fresh token for `who`, with its claims.
@@ -126,19 +177,22 @@ impl TokenKeys {
         Ok((token, claims))
     }
 
-    /// Checks a token's signature and every claim. Revocation is checked by the caller
-    /// ([`super::denylist`]), which needs Redis.
+    /// Checks a token's signature (against each key of the ring whose window is open) and
+    /// every claim. Revocation is checked by the caller ([`super::denylist`]), which needs Redis.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        let claims = data.claims;
-        if claims.typ != ACCESS_TYP {
-            return Err(TokenError::WrongType);
+        let now = OffsetDateTime::now_utc();
+        let mut refused = TokenError::Invalid("InvalidSignature".to_owned());
+        for key in self.ring.iter().filter(|k| open(k.tokens_until, now)) {
+            match jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation) {
+                Ok(data) => return checked(data.claims),
+                // Signed with another key of the ring, perhaps: try the next one.
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => {
+                    refused = TokenError::Invalid(e.to_string());
+                }
+                Err(e) => return Err(TokenError::Invalid(e.to_string())),
+            }
         }
-        if claims.jti.trim().is_empty() {
-            return Err(TokenError::MissingJti);
-        }
-        Ok(claims)
+        Err(refused)
     }
 
     pub fn ttl(&self) -> Duration {
@@ -153,10 +207,25 @@ impl TokenKeys {
         out
     }
 
-    /// Whether `tag` is the MAC of `body` (compared in constant time).
+    /// Whether `tag` is the MAC of `body` under a key of the ring whose window is open
+    /// (compared in constant time).
     pub fn invite_mac_matches(&self, body: &[u8], tag: &[u8]) -> bool {
-        mac(&self.invites).chain_update(body).verify_truncated_left(tag).is_ok()
+        let now = OffsetDateTime::now_utc();
+        self.ring
+            .iter()
+            .filter(|k| open(k.invites_until, now))
+            .any(|k| mac(&k.invites).chain_update(body).verify_truncated_left(tag).is_ok())
     }
+}
+
+fn checked(claims: Claims) -> Result<Claims, TokenError> {
+    if claims.typ != ACCESS_TYP {
+        return Err(TokenError::WrongType);
+    }
+    if claims.jti.trim().is_empty() {
+        return Err(TokenError::MissingJti);
+    }
+    Ok(claims)
 }
 
 /// Bytes of an invite code's MAC: 128 bits, past any guessing.

@@ -1,14 +1,17 @@
-//! `platform secrets list|set`: the environment's Secrets table, and the values a person supplies.
+//! `platform secrets list|set|rotate`: the environment's Secrets table, the values a person
+//! supplies, and new values for the generated ones.
 //! No value is ever printed: `list --live` shows a digest at most.
 
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::cluster;
 use crate::manifest::LoadedManifest;
 use crate::manifest::resolve;
 use crate::secrets::catalog::{Birth, Maker};
+use crate::secrets::rotate;
 use crate::secrets::store::{self, Live};
 use crate::secrets::values::{self, Data};
 use crate::secrets::{EnvSecrets, SetError};
@@ -30,6 +33,9 @@ enum Command {
     /// Set a Secret a person supplies (NAME, or NAME.KEY when it has several keys), from a
     /// file, an environment variable or standard input; nothing is echoed.
     Set(SetArgs),
+    /// Give a Secret `platform bootstrap` made a new value, and restart what reads it in the
+    /// order it needs, waiting for every replica after each step.
+    Rotate(RotateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,10 +68,25 @@ struct SetArgs {
     from_env: Option<String>,
 }
 
+#[derive(Debug, clap::Args)]
+struct RotateArgs {
+    #[command(flatten)]
+    target: EnvArg,
+    #[command(flatten)]
+    cluster: ClusterArg,
+    /// The Secret, e.g. app-jwt.
+    #[arg(value_name = "NAME")]
+    secret: String,
+    /// Longest wait for each rollout, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+}
+
 pub fn run(args: &Args) -> miette::Result<ExitCode> {
     match &args.command {
         Command::List(list) => run_list(list),
         Command::Set(set) => run_set(set),
+        Command::Rotate(rotate) => run_rotate(rotate),
     }
 }
 
@@ -245,6 +266,29 @@ fn run_set(args: &SetArgs) -> miette::Result<ExitCode> {
     eprintln!("set {target} in namespace {}", id.namespace());
     if !still.is_empty() {
         eprintln!("{} also needs: {}", id.spec().name, still.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_rotate(args: &RotateArgs) -> miette::Result<ExitCode> {
+    let loaded = match super::load(&args.target.manifest.file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let secrets = env_secrets(&loaded, &args.target.env)?;
+    let id = secrets.find(&args.secret)?;
+    let plan = rotate::plan(&secrets, id, &args.target.manifest.file.display().to_string())?;
+    let env = super::environment(&loaded, &args.target.env)?;
+    let options = rotate::Options {
+        timeout: Duration::from_secs(args.timeout),
+        poll: Duration::from_secs(2),
+    };
+    let report = super::runtime()?.block_on(async {
+        let client = args.cluster.connect_checked(&loaded, env).await?;
+        Ok::<_, miette::Report>(rotate::rotate(&client, &secrets, id, plan, options).await?)
+    })?;
+    for step in &report.steps {
+        eprintln!("{step}");
     }
     Ok(ExitCode::SUCCESS)
 }

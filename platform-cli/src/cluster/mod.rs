@@ -8,6 +8,7 @@ pub mod applications;
 pub mod bootstrap;
 pub mod identity;
 pub mod reachability;
+pub mod rollout;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -88,6 +89,19 @@ pub enum ClusterError {
         help("re-run bootstrap to keep waiting (it resumes), or inspect with `platform status`")
     )]
     Timeout { seconds: u64, unhealthy: Vec<String> },
+    #[error("timed out after {seconds}s waiting for {workload} to roll out: {progress}")]
+    #[diagnostic(
+        code(cluster::rollout),
+        help(
+            "look at its pods (`kubectl -n NAMESPACE get pods`, `kubectl describe`); once they run, run the same \
+             command again: it resumes where it stopped"
+        )
+    )]
+    Rollout {
+        workload: String,
+        seconds: u64,
+        progress: String,
+    },
     #[error("rendered object {0} is missing or malformed")]
     #[diagnostic(
         code(cluster::render),

@@ -496,6 +496,58 @@ impl SecretId {
     }
 }
 
+/// How `platform secrets rotate` gives a generated Secret a new value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// A signing key ring ([`platform_contracts::signing_keys`]): the new key first only
+    /// verifies, then signs with the old one verifying until what it signed has expired; the
+    /// reader is restarted after each step.
+    KeyRing { reader: Component },
+    /// A new value, then the reader restarted: nothing else holds the value.
+    Replace { reader: Component },
+    /// Not rotated by `platform` yet; `why` says what holds the value besides the Secret.
+    NotYet { why: &'static str },
+    /// A person supplies it: a new value is a `platform secrets set`.
+    Supplied,
+}
+
+impl SecretId {
+    /// How a new value reaches its readers in an environment like `runs`.
+    pub fn rotation(self, runs: &Runs) -> Rotation {
+        use SecretId as S;
+        if self.maker(runs) == Maker::Person {
+            return Rotation::Supplied;
+        }
+        match self {
+            S::AppJwt => Rotation::KeyRing { reader: Component::App },
+            S::AppAdmin => Rotation::Replace { reader: Component::App },
+            S::GrafanaAdmin => Rotation::NotYet {
+                why: "Grafana reads the Secret once, when it makes its admin user; later it keeps the password in its \
+                      own database (change it there: `grafana cli admin reset-admin-password`)",
+            },
+            S::ValkeyUsers | S::RedisAppCredentials => Rotation::NotYet {
+                why: "Valkey builds its ACL file from one password per user when its pod starts; rotating without \
+                      refusing the app needs a second password set on the live server (ACL SETUSER), which \
+                      `platform` does not do yet",
+            },
+            S::PostgresOwner | S::PostgresAppLogin | S::AppDatabaseOwner | S::AppDatabase => Rotation::NotYet {
+                why: "a PostgreSQL role holds one password, so the app would be refused between CloudNativePG \
+                      changing it and the app restarting; `platform` does not alternate two login roles yet",
+            },
+            S::AlertmanagerReceivers
+            | S::PostgresBackupS3
+            | S::ArgocdDexGithub
+            | S::ArgocdOidc
+            | S::ArgocdRepoGithubApp
+            | S::ArgocdRepoPassword
+            | S::AppRegistryPull
+            | S::KyvernoRegistryPull
+            | S::ExternalDnsTsig
+            | S::CertManagerTsig => Rotation::Supplied,
+        }
+    }
+}
+
 /// The table as Markdown, the copy docs/secrets.md holds (a test keeps them equal).
 pub fn markdown_table() -> String {
     let mut table = String::from(

@@ -3,6 +3,7 @@
 //! rendered tree, and no command prints one.
 
 pub mod catalog;
+pub mod rotate;
 pub mod store;
 pub mod values;
 
@@ -49,16 +50,7 @@ impl EnvSecrets {
             Some((name, key)) => (name, Some(key)),
             None => (target, None),
         };
-        let id = self
-            .secrets
-            .iter()
-            .copied()
-            .find(|s| s.spec().name == name)
-            .ok_or_else(|| SetError::UnknownSecret {
-                name: name.to_string(),
-                environment: self.environment.clone(),
-                known: self.names_of(|_| true),
-            })?;
+        let id = self.find(name)?;
         let supplied: Vec<&'static str> = id
             .keys(&self.runs)
             .iter()
@@ -91,6 +83,19 @@ impl EnvSecrets {
                     .join(", "),
             }),
         }
+    }
+
+    /// The environment's Secret named `name`.
+    pub fn find(&self, name: &str) -> Result<SecretId, SetError> {
+        self.secrets
+            .iter()
+            .copied()
+            .find(|s| s.spec().name == name)
+            .ok_or_else(|| SetError::UnknownSecret {
+                name: name.to_string(),
+                environment: self.environment.clone(),
+                known: self.names_of(|_| true),
+            })
     }
 
     fn names_of(&self, keep: impl Fn(SecretId) -> bool) -> String {

@@ -135,6 +135,101 @@ async fn every_forged_or_stale_token_is_refused(_: PgPoolOptions, options: PgCon
     app.stop().await;
 }
 
+/// A key rotation as `platform secrets rotate` runs it, one replica per phase side by side as
+/// during each rollout: no replica ever refuses a token or invite code another one signed, and
+/// the retired key stops verifying tokens when its window closes (invite codes, which live
+/// longer, keep theirs).
+#[sqlx::test(migrator = "app::db::MIGRATOR")]
+async fn a_key_rotation_refuses_no_live_credential_and_retires_the_old_key(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    const NEW: &str = "the-next-signing-key-of-at-least-32-bytes";
+    let with = |overrides: Value| crate::support::settings(&options, overrides);
+    let before = TestApp::spawn(&options).await;
+    let phase1 = TestApp::spawn_with(with(json!({ "jwt_next_secret": NEW })), Arc::new(NoGate)).await;
+    let until = time::OffsetDateTime::now_utc() + time::Duration::minutes(20);
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("formats")
+    };
+    let phase2 = TestApp::spawn_with(
+        with(json!({ "jwt_secret": NEW, "jwt_previous_secret": JWT_SECRET, "jwt_previous_until": rfc3339(until) })),
+        Arc::new(NoGate),
+    )
+    .await;
+
+    let admin = before.admin_token().await;
+    let org = before.create_org(&admin, "acme").await;
+    let (status, old_invite) = before
+        .call(
+            Method::POST,
+            &format!("/api/v1/orgs/{org}/invites"),
+            Some(&admin),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{old_invite}");
+    let (old_token, _) = before.guest(&admin, org, "admin").await;
+    let (next_token, _) = phase2.guest(&phase2.admin_token().await, org, "admin").await;
+    let projects = format!("/api/v1/orgs/{org}/projects");
+    // Phase 1 beside the old replicas and beside phase 2; phase 2 beside phase 1.
+    for (app, token, who) in [
+        (&phase1, &old_token, "phase 1 reads the old key"),
+        (
+            &phase1,
+            &next_token,
+            "phase 1 reads the next key before anyone signs with it",
+        ),
+        (&phase2, &old_token, "phase 2 reads the previous key"),
+        (&phase2, &next_token, "phase 2 reads its own"),
+    ] {
+        let (status, body) = app.call(Method::GET, &projects, Some(token), None).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {body}");
+    }
+    let (status, body) = before.call(Method::GET, &projects, Some(&next_token), None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the control: a replica that never learnt the key: {body}"
+    );
+
+    // The window has closed: the old key verifies no token, even one it signed just now
+    // (a leaked key forges nothing), while an invite code it made still signs a guest in.
+    let after = TestApp::spawn_with(
+        with(json!({
+            "jwt_secret": NEW,
+            "jwt_previous_secret": JWT_SECRET,
+            "jwt_previous_until": rfc3339(time::OffsetDateTime::now_utc() - time::Duration::seconds(1)),
+        })),
+        Arc::new(NoGate),
+    )
+    .await;
+    let (status, body) = after.call(Method::GET, &projects, Some(&old_token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = after
+        .call(
+            Method::POST,
+            "/api/v1/auth/guest",
+            None,
+            Some(json!({"invite_code": old_invite["code"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = after
+        .call(
+            Method::GET,
+            &projects,
+            Some(body["token"].as_str().expect("token")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "its guest's token is signed with the new key");
+    for app in [before, phase1, phase2, after] {
+        app.stop().await;
+    }
+}
+
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn a_revocation_reaches_every_replica_and_redis_down_fails_closed(_: PgPoolOptions, options: PgConnectOptions) {
     let redis: std::net::SocketAddr = "127.0.0.1:6379".parse().expect("addr");

@@ -1,0 +1,243 @@
+//! `platform secrets rotate`: a new value for a generated Secret, rolled out in the order its
+//! readers need so that no reader ever holds a value another one refuses. How each Secret
+//! rotates is a column of the table ([`Rotation`]).
+//!
+//! A signing key ring rotates in two rollouts. After the first, every replica verifies with
+//! the new key (`next`) and all still sign with the old one; after the second, they sign with
+//! the new one and verify the old one (`previous`) until every token it signed has expired. A
+//! replica of either side of each rollout accepts what the other side signs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use platform_contracts::signing_keys::{
+    CURRENT_KEY, LEEWAY_SECS, MAX_TOKEN_TTL_SECS, NEXT_KEY, PREVIOUS_KEY, PREVIOUS_UNTIL_KEY,
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::EnvSecrets;
+use super::catalog::{Birth, Rotation, SecretId};
+use super::store::{self, FIELD_MANAGER};
+use super::values::{self, Data, ValueError};
+use crate::cluster::ClusterError;
+use crate::cluster::rollout::{self, Workload};
+use crate::components::Component;
+
+/// How long to wait for each rollout, and how often to look.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub timeout: Duration,
+    pub poll: Duration,
+}
+
+/// What a rotation did, step by step, for the person who ran it (no value appears).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RotateError {
+    #[error("{name} is supplied by a person; a new value is a `platform secrets set`")]
+    #[diagnostic(code(secrets::rotate_supplied), help("{command}"))]
+    Supplied { name: &'static str, command: String },
+    #[error("`platform secrets rotate` does not rotate {name} yet")]
+    #[diagnostic(code(secrets::rotate_not_yet), help("{why}"))]
+    NotYet { name: &'static str, why: &'static str },
+    #[error("{name} is not in the cluster, or lacks its key `{key}`: there is nothing to rotate")]
+    #[diagnostic(code(secrets::rotate_missing), help("`platform bootstrap` makes it"))]
+    Missing { name: &'static str, key: &'static str },
+    #[error("{name} was rotated less than {minutes} minutes ago: its previous key verifies tokens until {until}")]
+    #[diagnostic(
+        code(secrets::rotate_retiring),
+        help(
+            "another rotation now would drop that key while tokens it signed are still in use; run it again after {until}"
+        )
+    )]
+    StillRetiring {
+        name: &'static str,
+        minutes: u64,
+        until: String,
+    },
+    #[error("{name}.{key} is not an RFC 3339 time: {value:?}")]
+    #[diagnostic(
+        code(secrets::rotate_malformed),
+        help("something other than `platform secrets rotate` wrote it; remove the key and run rotate again")
+    )]
+    Malformed {
+        name: &'static str,
+        key: &'static str,
+        value: String,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Value(#[from] ValueError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// How long a retired key must keep verifying tokens once the Secret holding it as `previous`
+/// is written: the second rollout (at most `rollout`, after which old replicas stop signing
+/// with it), then the longest a token lives, then the clock skew tolerated.
+pub fn retirement(rollout: Duration) -> Duration {
+    rollout + Duration::from_secs(MAX_TOKEN_TTL_SECS + LEEWAY_SECS)
+}
+
+/// The ring after the first step: the live keys, and the key that signs next (the one an
+/// interrupted rotation left, so replicas that learnt it still agree, or a fresh one).
+/// A `previous` key whose window has closed is dropped; one still open refuses the rotation.
+pub fn with_next(
+    id: SecretId,
+    live: &Data,
+    now: OffsetDateTime,
+    fresh: impl FnOnce() -> Result<String, ValueError>,
+) -> Result<Data, RotateError> {
+    let name = id.spec().name;
+    let current = live
+        .get(CURRENT_KEY)
+        .ok_or(RotateError::Missing { name, key: CURRENT_KEY })?;
+    let mut ring = Data::from([(CURRENT_KEY.to_string(), current.clone())]);
+    let next = match live.get(NEXT_KEY) {
+        Some(next) => next.clone(),
+        None => {
+            if let Some(until) = live.get(PREVIOUS_UNTIL_KEY) {
+                let ends = OffsetDateTime::parse(until, &Rfc3339).map_err(|_| RotateError::Malformed {
+                    name,
+                    key: PREVIOUS_UNTIL_KEY,
+                    value: until.clone(),
+                })?;
+                if now < ends {
+                    return Err(RotateError::StillRetiring {
+                        name,
+                        minutes: (MAX_TOKEN_TTL_SECS + LEEWAY_SECS).div_ceil(60),
+                        until: until.clone(),
+                    });
+                }
+            }
+            fresh()?
+        }
+    };
+    ring.insert(NEXT_KEY.to_string(), next);
+    Ok(ring)
+}
+
+/// The ring after the second step: `next` signs, and the old key verifies until `until`.
+pub fn promoted(ring: &Data, until: OffsetDateTime) -> Data {
+    let mut out = Data::new();
+    if let (Some(current), Some(next)) = (ring.get(CURRENT_KEY), ring.get(NEXT_KEY)) {
+        out.insert(CURRENT_KEY.to_string(), next.clone());
+        out.insert(PREVIOUS_KEY.to_string(), current.clone());
+        out.insert(
+            PREVIOUS_UNTIL_KEY.to_string(),
+            until
+                .format(&Rfc3339)
+                .unwrap_or_else(|_| until.unix_timestamp().to_string()),
+        );
+    }
+    out
+}
+
+/// How a Secret the environment may rotate is rotated, and the component whose Deployment
+/// reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    KeyRing(Component),
+    Replace(Component),
+}
+
+/// Whether `id` can be rotated here, and how: refusals need no cluster and change nothing.
+/// `manifest` is the file the person passed, for the `secrets set` line of a supplied Secret.
+pub fn plan(env: &EnvSecrets, id: SecretId, manifest: &str) -> Result<Plan, RotateError> {
+    let name = id.spec().name;
+    match id.rotation(&env.runs) {
+        Rotation::Supplied => {
+            let key = id
+                .keys(&env.runs)
+                .iter()
+                .find(|k| matches!(k.birth, Birth::Supplied { .. }));
+            Err(RotateError::Supplied {
+                name,
+                command: env.set_command(manifest, id, key.map_or("KEY", |k| k.name)),
+            })
+        }
+        Rotation::NotYet { why } => Err(RotateError::NotYet { name, why }),
+        Rotation::KeyRing { reader } => Ok(Plan::KeyRing(reader)),
+        Rotation::Replace { reader } => Ok(Plan::Replace(reader)),
+    }
+}
+
+/// Gives `id` a new value in the environment's cluster and restarts its reader after each
+/// step, waiting for every replica.
+pub async fn rotate(
+    client: &kube::Client,
+    env: &EnvSecrets,
+    id: SecretId,
+    plan: Plan,
+    options: Options,
+) -> Result<Report, RotateError> {
+    let name = id.spec().name;
+    let (Plan::KeyRing(reader) | Plan::Replace(reader)) = plan;
+    let workload = Workload {
+        namespace: reader.spec().namespace,
+        name: reader.spec().name,
+    };
+    let live = store::read(client, id).await?.map(|l| l.text()).unwrap_or_default();
+    let mut report = Report::default();
+    match plan {
+        Plan::KeyRing(_) => {
+            let bytes = random_bytes(id, CURRENT_KEY, &env.runs);
+            let ring = with_next(id, &live, OffsetDateTime::now_utc(), || values::random(bytes))?;
+            if ring != live {
+                store::write(client, id, &ring, false).await?;
+            }
+            report.steps.push(format!(
+                "{name}: a new key that verifies and does not sign yet (`{NEXT_KEY}`)"
+            ));
+            restart(client, workload, options, &mut report).await?;
+            let until = OffsetDateTime::now_utc() + retirement(options.timeout);
+            store::write(client, id, &promoted(&ring, until), false).await?;
+            report.steps.push(format!(
+                "{name}: the new key signs; the old one verifies until {} (`{PREVIOUS_KEY}`)",
+                until.format(&Rfc3339).unwrap_or_default()
+            ));
+            restart(client, workload, options, &mut report).await?;
+        }
+        Plan::Replace(_) => {
+            if let Some(key) = id.keys(&env.runs).iter().find(|k| !live.contains_key(k.name)) {
+                return Err(RotateError::Missing { name, key: key.name });
+            }
+            // Every key made afresh, as bootstrap makes a missing Secret.
+            let fresh = values::fill(id, &env.runs, &Data::new(), &BTreeMap::new(), &env.hosts)?;
+            store::write(client, id, &fresh, false).await?;
+            report.steps.push(format!("{name}: a new value"));
+            restart(client, workload, options, &mut report).await?;
+        }
+    }
+    Ok(report)
+}
+
+fn random_bytes(id: SecretId, key: &str, runs: &crate::components::Runs) -> usize {
+    match id.key(runs, key).map(|k| k.birth) {
+        Some(Birth::Random { bytes }) => bytes,
+        _ => 48,
+    }
+}
+
+async fn restart(
+    client: &kube::Client,
+    workload: Workload<'_>,
+    options: Options,
+    report: &mut Report,
+) -> Result<(), RotateError> {
+    let at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+    let restarted = rollout::restart(client, workload, &at, FIELD_MANAGER, options.timeout, options.poll).await?;
+    report.steps.push(if restarted {
+        format!("{workload}: every replica restarted and available")
+    } else {
+        format!("{workload}: not deployed yet, nothing to restart")
+    });
+    Ok(())
+}
