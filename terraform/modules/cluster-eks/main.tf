@@ -63,7 +63,7 @@ module "eks" {
   }
 
   addons = {
-    coredns = {}
+    coredns    = {}
     kube-proxy = {}
     vpc-cni = {
       before_compute = true

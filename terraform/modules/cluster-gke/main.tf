@@ -81,8 +81,8 @@ module "gke" {
   remove_default_node_pool = true
 
   node_pools = [{
-    name            = "default"
-    machine_type    = var.node_size
+    name         = "default"
+    machine_type = var.node_size
     # The cluster autoscaler's bounds for the whole regional pool (min_count/max_count would be
     # per zone, tripling them).
     total_min_count = var.nodes_min
