@@ -32,7 +32,7 @@ use uuid::Uuid;
 mod support;
 
 use support::stamped::Stamped;
-use support::{Error, call, env_u64, free_port, percentile, start_replica};
+use support::{Error, Tool, call, env_u64, free_port, percentile, start_replica};
 
 fn now_us() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
@@ -392,6 +392,9 @@ fn stop_group(group: u32) {
     signal("-KILL");
 }
 
+/// The nchan module as Debian's `libnginx-mod-nchan` installs it.
+const NCHAN_MODULE: &str = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+
 async fn start_nginx(dir: &std::path::Path, name: &str) -> Result<(Nginx, u16), Error> {
     let port = free_port()?;
     let conf = dir.join(format!("{name}.conf"));
@@ -399,7 +402,7 @@ async fn start_nginx(dir: &std::path::Path, name: &str) -> Result<(Nginx, u16), 
     std::fs::write(
         &conf,
         format!(
-            r#"load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+            r#"load_module {NCHAN_MODULE};
 daemon off;
 master_process on;
 worker_processes 1;
@@ -461,6 +464,18 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
+    support::require(&[
+        Tool {
+            name: "nginx",
+            path: "nginx",
+            package: "nginx",
+        },
+        Tool {
+            name: "nchan",
+            path: NCHAN_MODULE,
+            package: "libnginx-mod-nchan",
+        },
+    ])?;
     let n = env_u64("BENCH_CONNECTIONS", 1000);
     let secs = env_u64("BENCH_SECS", 5);
     let database = format!("app_fanout_{}", Uuid::new_v4().simple());

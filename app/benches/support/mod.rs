@@ -87,23 +87,33 @@ pub async fn call(
     Ok(body)
 }
 
-/// An org with an admin guest: (org id, admin user id, token).
-pub async fn org_with_admin(http: &reqwest::Client, base: &str, slug: &str) -> Result<(String, String, String), Error> {
-    let post = reqwest::Method::POST;
+/// The platform admin's token. Its sign-in is rate limited: take one and reuse it.
+pub async fn admin_token(http: &reqwest::Client, base: &str) -> Result<String, Error> {
     let admin = call(
         http,
-        post.clone(),
+        reqwest::Method::POST,
         format!("{base}/api/v1/auth/admin"),
         None,
         Some(serde_json::json!({"credential": ADMIN})),
     )
     .await?;
-    let admin = admin["token"].as_str().ok_or("token")?.to_owned();
+    Ok(admin["token"].as_str().ok_or("token")?.to_owned())
+}
+
+/// An org with an admin guest, made by the platform admin (`admin`, its token): (org id,
+/// admin user id, token).
+pub async fn org_with_admin(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    slug: &str,
+) -> Result<(String, String, String), Error> {
+    let post = reqwest::Method::POST;
     let org = call(
         http,
         post.clone(),
         format!("{base}/api/v1/orgs"),
-        Some(&admin),
+        Some(admin),
         Some(serde_json::json!({"slug": slug, "name": slug})),
     )
     .await?;
@@ -112,7 +122,7 @@ pub async fn org_with_admin(http: &reqwest::Client, base: &str, slug: &str) -> R
         http,
         post.clone(),
         format!("{base}/api/v1/orgs/{org}/invites"),
-        Some(&admin),
+        Some(admin),
         Some(serde_json::json!({"role": "admin"})),
     )
     .await?;
@@ -142,4 +152,49 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     } else {
         sorted[percentile_rank(sorted.len(), p)]
     }
+}
+
+/// Something a bench runs that this crate does not build: a program on PATH or a file a
+/// package installs, with the package that brings it.
+pub struct Tool {
+    pub name: &'static str,
+    /// A program looked up on PATH, or an absolute path to a file.
+    pub path: &'static str,
+    pub package: &'static str,
+}
+
+/// Fails, before any database or server is made, naming each missing tool and the command
+/// that installs all of them (the packages scripts/test installs the same way).
+pub fn require(tools: &[Tool]) -> Result<(), Error> {
+    let present = |path: &str| {
+        if path.starts_with('/') {
+            std::path::Path::new(path).exists()
+        } else {
+            std::env::var_os("PATH")
+                .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(path).is_file()))
+        }
+    };
+    let missing: Vec<&Tool> = tools.iter().filter(|t| !present(t.path)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = missing
+        .iter()
+        .map(|t| {
+            if t.name == t.path {
+                t.name.to_owned()
+            } else {
+                format!("{} ({})", t.name, t.path)
+            }
+        })
+        .collect();
+    let mut packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
+    packages.dedup();
+    Err(format!(
+        "this bench needs {} and cannot find {}; install with: apt-get install -y {}",
+        names.join(", "),
+        if missing.len() == 1 { "it" } else { "them" },
+        packages.join(" ")
+    )
+    .into())
 }
