@@ -163,18 +163,7 @@ fn color() -> bool {
 
 /// The named environment of a loaded manifest, or an error listing the ones there are.
 fn environment<'a>(loaded: &'a LoadedManifest, name: &str) -> miette::Result<&'a manifest::model::Environment> {
-    loaded
-        .manifest
-        .environments
-        .iter()
-        .find(|e| e.name == name)
-        .ok_or_else(|| {
-            let names: Vec<_> = loaded.manifest.environments.iter().map(|e| e.name.as_str()).collect();
-            miette::miette!(
-                help = format!("environments in the manifest: {}", names.join(", ")),
-                "no environment named \"{name}\" in the manifest"
-            )
-        })
+    Ok(loaded.manifest.environment(name)?)
 }
 
 /// A single-threaded runtime for the commands that talk to the network.

@@ -24,12 +24,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     };
     let resolved = resolve(&loaded.manifest)?;
     let Some(env) = resolved.iter().find(|r| r.env.name == args.target.env) else {
-        let names: Vec<_> = resolved.iter().map(|r| r.env.name.as_str()).collect();
-        return Err(miette::miette!(
-            help = format!("environments in the manifest: {}", names.join(", ")),
-            "no environment named \"{}\" in the manifest",
-            args.target.env
-        ));
+        return Err(loaded.manifest.unknown_environment(&args.target.env).into());
     };
     let root = args.common.trusted_root()?;
     let policy = TrustPolicy::from_manifest(&loaded.manifest, root.path.clone())?;

@@ -813,3 +813,37 @@ pub mod defaults {
         3
     }
 }
+
+/// A name given on the command line (`--env`, `--from`, `--to`) that is not one of the
+/// manifest's environments: one error for every command, with the names there are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("no environment named \"{name}\" in the manifest")]
+#[diagnostic(code(manifest::unknown_environment), help("{help}"))]
+pub struct UnknownEnvironment {
+    pub name: String,
+    help: String,
+}
+
+impl Manifest {
+    /// The environment called `name`.
+    pub fn environment(&self, name: &str) -> Result<&Environment, UnknownEnvironment> {
+        self.environments
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| self.unknown_environment(name))
+    }
+
+    /// The error for `name`, which is not an environment of this manifest: it lists the ones
+    /// there are, and the closest when one is a likely misspelling.
+    pub fn unknown_environment(&self, name: &str) -> UnknownEnvironment {
+        let names: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
+        let mut help = format!("environments in the manifest: {}", names.join(", "));
+        if let Some(close) = super::suggest::closest(name, names.iter().copied()) {
+            help = format!("did you mean \"{close}\"? {help}");
+        }
+        UnknownEnvironment {
+            name: name.to_owned(),
+            help,
+        }
+    }
+}

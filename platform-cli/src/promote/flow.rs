@@ -255,8 +255,7 @@ async fn verify_gate(edited: &LoadedManifest, source: &Pins, request: &Request) 
 }
 
 fn unknown(loaded: &LoadedManifest, env: &str) -> PromoteError {
-    let names: Vec<_> = loaded.manifest.environments.iter().map(|e| e.name.as_str()).collect();
-    PromoteError::UnknownEnvironment(env.into(), names.join(", "))
+    loaded.manifest.unknown_environment(env).into()
 }
 
 fn unified(old: &str, new: &str, path: &str) -> String {

@@ -15,9 +15,9 @@ use crate::manifest::Manifest;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PromoteError {
-    #[error("no environment named \"{0}\" in the manifest")]
-    #[diagnostic(code(promote::unknown_environment), help("environments in the manifest: {1}"))]
-    UnknownEnvironment(String, String),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    UnknownEnvironment(#[from] crate::manifest::model::UnknownEnvironment),
     #[error("\"{to}\" is promoted from {}, not from \"{from}\"", .expected.as_deref().map_or("no environment".to_string(), |e| format!("\"{e}\"")))]
     #[diagnostic(
         code(promote::chain),
@@ -88,20 +88,8 @@ pub enum PromoteError {
 
 /// The promotion chain allows `from` → `to` only where `to.promotedFrom == from`.
 pub fn check_chain(manifest: &Manifest, from: &str, to: &str) -> Result<(), PromoteError> {
-    let names = || {
-        manifest
-            .environments
-            .iter()
-            .map(|e| e.name.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if !manifest.environments.iter().any(|e| e.name == from) {
-        return Err(PromoteError::UnknownEnvironment(from.into(), names()));
-    }
-    let Some(target) = manifest.environments.iter().find(|e| e.name == to) else {
-        return Err(PromoteError::UnknownEnvironment(to.into(), names()));
-    };
+    manifest.environment(from)?;
+    let target = manifest.environment(to)?;
     if target.promoted_from.as_deref() != Some(from) {
         return Err(PromoteError::NotInChain {
             from: from.into(),

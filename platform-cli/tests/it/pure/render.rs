@@ -144,9 +144,10 @@ fn env_selects_environments_and_unknown_ones_are_refused() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("no environment named \"stagin\" in the manifest"), "{err}");
     assert!(
-        err.contains("environments in the manifest: dev, staging, prod"),
+        err.contains("did you mean \"staging\"? environments in the manifest: dev, staging, prod"),
         "{err}"
     );
+    assert!(err.contains("manifest::unknown_environment"), "{err}");
 }
 
 #[test]
