@@ -12,16 +12,11 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::io::AsyncReadExt;
 
+use crate::support::free_port;
+
 const JWT_SECRET: &str = "process-test-secret-of-32-bytes-or-more";
 const ADMIN_TOKEN: &str = "process-test-admin-credential-xyz";
 const DB_PASSWORD: &str = "never-logged-password";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
 
 /// Whether the app on `port` answers `/readyz` with 200 within 10 s.
 async fn became_ready(port: u16) -> bool {
