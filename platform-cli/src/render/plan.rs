@@ -105,7 +105,8 @@ pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
 /// registry is a cloud's.
 pub fn repository_files(platform: &ResolvedPlatform) -> Vec<Planned> {
     let mut files = vec![
-        Planned::new("github/app.yaml.tera", ".github/workflows/app.yaml"),
+        // The keyless signing identity names this path (`manifest::ci`): one constant for both.
+        Planned::new("github/app.yaml.tera", crate::manifest::ci::APP_WORKFLOW),
         Planned::new("github/platform.yaml.tera", ".github/workflows/platform.yaml"),
     ];
     if !platform.state_storages.is_empty() {
