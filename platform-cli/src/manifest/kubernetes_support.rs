@@ -187,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn docs_components_md_holds_this_table() {
+    fn docs_components_md_holds_the_support_calendar() {
         let docs = include_str!("../../../docs/components.md");
         let start = docs.find("<!-- kubernetes-support:start -->\n").map(|i| i + 34);
         let end = docs.find("<!-- kubernetes-support:end -->");

@@ -241,7 +241,7 @@ fn an_unsigned_image_is_never_promoted() {
 }
 
 #[test]
-fn skipping_a_step_of_the_chain_is_refused() {
+fn a_promotion_that_skips_a_step_of_the_chain_pushes_nothing() {
     let w = world();
     let (repo, origin) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
     let github = GitHubStandIn::start(TOKEN);
