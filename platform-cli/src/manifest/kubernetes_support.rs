@@ -200,7 +200,7 @@ mod tests {
         for c in &CALENDARS {
             let window = c.window.split(" (").next().unwrap_or(c.window);
             for r in c.releases {
-                let provider = crate::manifest::resolve::provider_name(c.provider);
+                let provider = c.provider.key();
                 table += &format!(
                     "| {provider} | 1.{} | {} | {window} | {} |\n",
                     r.minor, r.ends, c.source

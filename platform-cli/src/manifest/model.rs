@@ -454,6 +454,27 @@ pub enum Provider {
     Existing,
 }
 
+impl Provider {
+    /// The manifest's spelling (`eks`, `aks`, `gke`, `existing`), which also names the
+    /// provider's Terraform modules and the values the templates switch on.
+    pub fn key(self) -> &'static str {
+        match self {
+            Provider::Eks => "eks",
+            Provider::Aks => "aks",
+            Provider::Gke => "gke",
+            Provider::Existing => "existing",
+        }
+    }
+
+    /// The provider as a diagnostic's sentence names it ("has no effect on an existing cluster").
+    pub fn in_prose(self) -> &'static str {
+        match self {
+            Provider::Existing => "an existing cluster",
+            other => other.key(),
+        }
+    }
+}
+
 /// Worker node count bounds of the cluster autoscaler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

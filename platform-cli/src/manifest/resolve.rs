@@ -751,7 +751,7 @@ pub fn cluster_name(platform: &str, environment: &str) -> String {
 pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<ResolvedEnvironment, NoSigningIdentity> {
     let signing = ci::signing(m)?;
     let platform = m.metadata.name.clone();
-    let provider = provider_name(e.cluster.provider);
+    let provider = e.cluster.provider.key();
     let pins = super::pins::of(m, e);
     let image = pins.app_image.clone();
     let (repository, digest, tag) = split_image(&image);
@@ -1078,15 +1078,6 @@ fn components(pins: &Pins, e: &model::Environment) -> Vec<ComponentView> {
             }
         })
         .collect()
-}
-
-pub(crate) fn provider_name(p: Provider) -> &'static str {
-    match p {
-        Provider::Eks => "eks",
-        Provider::Aks => "aks",
-        Provider::Gke => "gke",
-        Provider::Existing => "existing",
-    }
 }
 
 /// Google service account ids: 6-30 lowercase letters, digits and '-', no '-' at the end. A

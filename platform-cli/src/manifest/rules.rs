@@ -693,7 +693,7 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
     let cl = &env.cluster;
     let p = format!("{p}/cluster");
     let managed = cl.provider != Provider::Existing;
-    let provider = provider_name(cl.provider);
+    let provider = cl.provider.in_prose();
     if managed {
         match &cl.region {
             None => c.missing(&p, "region", format!("the {provider} region"), region_hint(cl.provider)),
@@ -851,7 +851,7 @@ fn check_cluster(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) 
 }
 
 fn check_network_size(c: &mut Checker<'_>, p: &str, cl: &super::model::Cluster, net: &Ipv4Net) {
-    let provider = provider_name(cl.provider);
+    let provider = cl.provider.in_prose();
     let pointer = format!("{p}/networkCidr");
     let cidr = &cl.network_cidr;
     if let Some((min, max, why)) = cloud_limits::network_prefixes(cl.provider)
@@ -1074,10 +1074,7 @@ fn check_database_and_backup(c: &mut Checker<'_>, p: &str, env: &super::model::E
     if db.mode == DatabaseMode::Managed && env.cluster.provider != Provider::Eks {
         c.invalid(
             &format!("{p}/database/mode"),
-            format!(
-                "no managed PostgreSQL module for {}",
-                provider_name(env.cluster.provider)
-            ),
+            format!("no managed PostgreSQL module for {}", env.cluster.provider.in_prose()),
             "mode: managed only with provider: eks (Amazon RDS)",
             "use `mode: in-cluster` (CloudNativePG with WAL archiving), which runs on every provider",
         );
@@ -1130,7 +1127,7 @@ fn check_database_and_backup(c: &mut Checker<'_>, p: &str, env: &super::model::E
         (Some(url), true) => c.https_url(&format!("{p}/backup/s3Endpoint"), url, "the backup object store"),
         (Some(_), false) => c.invalid(
             &format!("{p}/backup/s3Endpoint"),
-            format!("`s3Endpoint` has no effect on {}", provider_name(env.cluster.provider)),
+            format!("`s3Endpoint` has no effect on {}", env.cluster.provider.in_prose()),
             "s3Endpoint only with provider: existing",
             "remove it: backups go to the bucket Terraform creates",
         ),
@@ -1144,7 +1141,7 @@ fn check_dns(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
     let dns = &env.dns;
     let env_pointer = p;
     let p = format!("{p}/dns");
-    let provider = provider_name(env.cluster.provider);
+    let provider = env.cluster.provider.in_prose();
     let records = super::resolve::dns_records(env);
     if let Some(zone) = &dns.zone
         && !(is_domain(zone) && (env.domain == *zone || env.domain.ends_with(&format!(".{zone}"))))
@@ -1273,11 +1270,11 @@ fn check_state(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
             let hint = if provider == Provider::Existing {
                 "remove it: an existing cluster keeps state in a Kubernetes Secret".to_string()
             } else {
-                format!("{} uses: {}", provider_name(provider), allowed.join(", "))
+                format!("{} uses: {}", provider.in_prose(), allowed.join(", "))
             };
             c.invalid(
                 &format!("{p}/{field}"),
-                format!("`{field}` has no effect on {}", provider_name(provider)),
+                format!("`{field}` has no effect on {}", provider.in_prose()),
                 format!("one of: {}", allowed.join(", ")),
                 hint,
             );
@@ -1414,15 +1411,6 @@ fn check_promotion_chain(c: &mut Checker<'_>, m: &Manifest) {
                 None => break,
             }
         }
-    }
-}
-
-fn provider_name(p: Provider) -> &'static str {
-    match p {
-        Provider::Eks => "eks",
-        Provider::Aks => "aks",
-        Provider::Gke => "gke",
-        Provider::Existing => "an existing cluster",
     }
 }
 
