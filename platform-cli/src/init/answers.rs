@@ -304,7 +304,7 @@ impl Answers {
                     name: &e.name,
                     promoted_from: i.checked_sub(1).map(|p| self.environments[p].name.as_str()),
                     production,
-                    provider: provider_key(e.provider),
+                    provider: e.provider.key(),
                     region: e.region.as_deref(),
                     gcp_project: e.gcp_project.as_deref(),
                     kube_context: e.kube_context.as_deref(),
@@ -541,15 +541,6 @@ fn template_problem(error: &tera::Error) -> Problem {
     Problem {
         question: None,
         diagnostic,
-    }
-}
-
-pub fn provider_key(p: Provider) -> &'static str {
-    match p {
-        Provider::Eks => "eks",
-        Provider::Aks => "aks",
-        Provider::Gke => "gke",
-        Provider::Existing => "existing",
     }
 }
 

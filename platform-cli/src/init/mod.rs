@@ -235,7 +235,7 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
             .map(|e| ReadmeEnv {
                 name: &e.name,
                 production: e.production,
-                provider: answers::provider_key(e.cluster.provider),
+                provider: e.cluster.provider.key(),
                 region: e.cluster.region.as_deref(),
                 domain: &e.domain,
             })
