@@ -586,14 +586,7 @@ async fn an_org_admin_mints_lists_and_withdraws_invites(_: PgPoolOptions, option
     text_until(&page, "#invite-count", |t| t.starts_with("1 ")).await;
     let listed = text_until(&page, "#invite-rows tr", |t| t.contains("member")).await;
     assert!(listed.contains("member") && listed.contains('2'), "{listed}");
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/auth/guest",
-            None,
-            Some(json!({"invite_code": code})),
-        )
-        .await;
+    let (status, _) = app.redeem(&code).await;
     assert_eq!(status, StatusCode::OK, "the code minted on the page works");
 
     click(&page, "#invite-rows tr button").await;

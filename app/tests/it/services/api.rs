@@ -207,14 +207,7 @@ async fn a_key_rotation_refuses_no_live_credential_and_retires_the_old_key(
     .await;
     let (status, body) = after.call(Method::GET, &projects, Some(&old_token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, body) = after
-        .call(
-            Method::POST,
-            "/api/v1/auth/guest",
-            None,
-            Some(json!({"invite_code": old_invite["code"]})),
-        )
-        .await;
+    let (status, body) = after.redeem(&old_invite["code"]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = after
         .call(
@@ -339,24 +332,10 @@ async fn an_invite_signs_in_one_guest_with_its_role(_: PgPoolOptions, options: P
         )
         .await;
     let code = invite["code"].clone();
-    let (status, member_body) = app
-        .call(
-            Method::POST,
-            "/api/v1/auth/guest",
-            None,
-            Some(json!({"invite_code": code})),
-        )
-        .await;
+    let (status, member_body) = app.redeem(&code).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(member_body["me"]["user_key"], "guest-0002");
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/v1/auth/guest",
-            None,
-            Some(json!({"invite_code": code})),
-        )
-        .await;
+    let (status, body) = app.redeem(&code).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         body["detail"],
@@ -916,14 +895,7 @@ async fn org_admins_list_and_withdraw_invites(_: PgPoolOptions, options: PgConne
     let one = format!("{invites}/{}", minted["id"].as_str().expect("id"));
     let (status, _) = app.call(Method::DELETE, &one, Some(&owner), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/auth/guest",
-            None,
-            Some(json!({"invite_code": minted["code"]})),
-        )
-        .await;
+    let (status, _) = app.redeem(&minted["code"]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a withdrawn code signs nobody in");
     let (status, _) = app.call(Method::DELETE, &one, Some(&owner), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -50,13 +50,7 @@ async fn mint(app: &TestApp, token: &str, org: Uuid, uses: i64) -> (StatusCode, 
 }
 
 async fn sign_in(app: &TestApp, code: &Value) -> (StatusCode, Value) {
-    app.call(
-        Method::POST,
-        "/api/v1/auth/guest",
-        None,
-        Some(json!({"invite_code": code})),
-    )
-    .await
+    app.redeem(&code).await
 }
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]

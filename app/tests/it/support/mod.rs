@@ -256,16 +256,20 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{invite}");
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/guest",
-                None,
-                Some(json!({"invite_code": invite["code"]})),
-            )
-            .await;
+        let (status, body) = self.redeem(&invite["code"]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         (body["token"].as_str().expect("token").to_owned(), body)
+    }
+
+    /// Signs a guest in with an invite code: the answer as it comes.
+    pub async fn redeem(&self, code: impl serde::Serialize) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/guest",
+            None,
+            Some(json!({ "invite_code": code })),
+        )
+        .await
     }
 }
 
