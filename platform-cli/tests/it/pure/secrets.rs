@@ -327,10 +327,7 @@ fn set_refuses_unknown_names_keys_and_generated_secrets_with_a_hint() {
     let err = |target: &str| -> String {
         match env.supplied_target(target) {
             Ok(found) => panic!("{target} was accepted as {found:?}"),
-            Err(e) => {
-                let help = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
-                format!("{e} | {help}")
-            }
+            Err(e) => message_and_help(&e),
         }
     };
     assert_eq!(
@@ -599,10 +596,7 @@ fn rotate_refuses_what_a_person_supplies_and_what_it_cannot_roll_yet_with_a_hint
         };
         match rotate::plan(&env, id, "platform.yaml") {
             Ok(plan) => panic!("{name} was accepted as {plan:?}"),
-            Err(e) => {
-                let help = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
-                format!("{e} | {help}")
-            }
+            Err(e) => message_and_help(&e),
         }
     };
     assert_eq!(
@@ -648,4 +642,10 @@ fn the_cli_refuses_a_rotation_it_cannot_do_without_touching_a_cluster() {
         assert_eq!(out.status.code(), Some(1), "{name}");
         crate::support::cli::assert_output(&String::from_utf8_lossy(&out.stderr), expected);
     }
+}
+
+/// A refusal as one line: its message, then its help.
+fn message_and_help(e: &dyn miette::Diagnostic) -> String {
+    let help = e.help().map(|h| h.to_string()).unwrap_or_default();
+    format!("{e} | {help}")
 }
