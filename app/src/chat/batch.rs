@@ -12,11 +12,23 @@ use super::hub::Hub;
 use super::outbox;
 use super::protocol;
 
-/// The least time between two writes of the subscriber's batches. A frame waits at most this
+/// The most time between two writes of the subscriber's batches: a frame waits at most this
 /// long for others to join it, and not at all when the last write was longer ago. Measured
-/// (docs/benchmarks.md): 2 and 5 ms spend more CPU on wake-ups than they save in waiting, and
-/// give a worse tail latency under load than 10 ms.
+/// (docs/benchmarks.md): at 1,000 sockets, fixed gaps of 2 and 5 ms spend more CPU on wake-ups
+/// than they save in waiting, and give a worse tail latency under load than 10 ms.
 pub const INTERVAL: Duration = Duration::from_millis(10);
+
+/// How long the next batch gathers, as a multiple of how long the last write took: writing
+/// then takes at most about a tenth of the subscriber's time.
+pub const GATHER_PER_WRITE: u32 = 10;
+
+/// How long the next batch gathers after a write that took `last_write`: [`GATHER_PER_WRITE`]
+/// times as long, at most [`INTERVAL`]. A write to many sockets is slow, and there fewer,
+/// larger writes pay for themselves, in the server's CPU and in its clients' wake-ups; a write
+/// to a few is quick, and there waiting buys nothing but latency.
+pub fn gather_after(last_write: Duration) -> Duration {
+    last_write.saturating_mul(GATHER_PER_WRITE).min(INTERVAL)
+}
 
 /// Most bytes gathered before the batch is written: half of what a socket may have waiting,
 /// so a reader that keeps up is never taken for a slow one.
@@ -104,4 +116,16 @@ impl Batch {
 fn sent_at_us(payload: &str) -> Option<i64> {
     let at = payload.rfind("\"sent_at_us\":")?;
     payload[at + 13..].trim_end_matches('}').trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quick_write_gathers_briefly_and_a_slow_one_for_the_whole_interval() {
+        assert_eq!(gather_after(Duration::from_micros(40)), Duration::from_micros(400));
+        assert_eq!(gather_after(Duration::from_micros(600)), Duration::from_millis(6));
+        assert_eq!(gather_after(Duration::from_millis(4)), INTERVAL);
+    }
 }

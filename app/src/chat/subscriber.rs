@@ -48,16 +48,17 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         close_closed_sessions(state.clone()).await;
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
         let mut batch = Batch::default();
-        // The first frame goes out at once.
+        // The first frame goes out at once; each later one waits for others in proportion to
+        // how long the last write took (`batch::gather_after`).
         let mut last_flush = Instant::now().checked_sub(batch::INTERVAL).unwrap_or_else(Instant::now);
+        let mut gather = batch::INTERVAL;
         loop {
-            let due = last_flush + batch::INTERVAL;
+            let due = last_flush + gather;
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => return,
                 () = tokio::time::sleep_until(due), if !batch.is_empty() => {
-                    flush(&state, &mut batch);
-                    last_flush = Instant::now();
+                    (last_flush, gather) = timed_flush(&state, &mut batch);
                 }
                 _ = recheck.tick() => {
                     tokio::spawn(close_closed_sessions(state.clone()));
@@ -71,8 +72,7 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
                             dispatch(&state, &mut batch, &message);
                         }
                         if batch.is_full() || (!batch.is_empty() && Instant::now() >= due) {
-                            flush(&state, &mut batch);
-                            last_flush = Instant::now();
+                            (last_flush, gather) = timed_flush(&state, &mut batch);
                         }
                     }
                     None => {
@@ -114,6 +114,14 @@ async fn close_closed_sessions(state: AppState) {
             Err(e) => tracing::warn!(%project, error = %e, "cannot re-check the chat sessions of open sockets"),
         }
     }
+}
+
+/// [`flush`], then when it ended and how long the next batch gathers.
+fn timed_flush(state: &AppState, batch: &mut Batch) -> (Instant, Duration) {
+    let started = Instant::now();
+    flush(state, batch);
+    let ended = Instant::now();
+    (ended, batch::gather_after(ended - started))
 }
 
 /// Writes the batch's frames to this replica's sockets.
