@@ -70,7 +70,6 @@ pub enum TokenError {
 /// ([`platform_contracts::signing_keys`]).
 pub struct TokenKeys {
     encoding: EncodingKey,
-    invites: [u8; 32],
     /// The current key first (the common case costs one HMAC), then the keys that only verify.
     ring: Vec<RingKey>,
     validation: Validation,
@@ -126,7 +125,6 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY.as_secs();
         Self {
-            invites: derive(bytes, b"invite-codes/v1"),
             encoding: EncodingKey::from_secret(bytes),
             ring: vec![RingKey::new(secret)],
             validation,
@@ -201,7 +199,8 @@ impl TokenKeys {
 
     /// The MAC of an invite code's body, truncated to [`INVITE_MAC_LEN`] bytes.
     pub fn invite_mac(&self, body: &[u8]) -> [u8; INVITE_MAC_LEN] {
-        let full = mac(&self.invites).chain_update(body).finalize().into_bytes();
+        // The ring starts with the current key (`new`), which mints every code.
+        let full = mac(&self.ring[0].invites).chain_update(body).finalize().into_bytes();
         let mut out = [0u8; INVITE_MAC_LEN];
         out.copy_from_slice(&full[..INVITE_MAC_LEN]);
         out

@@ -130,12 +130,7 @@ pub fn promoted(ring: &Data, until: OffsetDateTime) -> Data {
     if let (Some(current), Some(next)) = (ring.get(CURRENT_KEY), ring.get(NEXT_KEY)) {
         out.insert(CURRENT_KEY.to_string(), next.clone());
         out.insert(PREVIOUS_KEY.to_string(), current.clone());
-        out.insert(
-            PREVIOUS_UNTIL_KEY.to_string(),
-            until
-                .format(&Rfc3339)
-                .unwrap_or_else(|_| until.unix_timestamp().to_string()),
-        );
+        out.insert(PREVIOUS_UNTIL_KEY.to_string(), rfc3339(until));
     }
     out
 }
@@ -201,7 +196,7 @@ pub async fn rotate(
             store::write(client, id, &promoted(&ring, until), false).await?;
             report.steps.push(format!(
                 "{name}: the new key signs; the old one verifies until {} (`{PREVIOUS_KEY}`)",
-                until.format(&Rfc3339).unwrap_or_default()
+                rfc3339(until)
             ));
             restart(client, workload, options, &mut report).await?;
         }
@@ -232,7 +227,7 @@ async fn restart(
     options: Options,
     report: &mut Report,
 ) -> Result<(), RotateError> {
-    let at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+    let at = rfc3339(OffsetDateTime::now_utc());
     let restarted = rollout::restart(client, workload, &at, FIELD_MANAGER, options.timeout, options.poll).await?;
     report.steps.push(if restarted {
         format!("{workload}: every replica restarted and available")
@@ -240,4 +235,11 @@ async fn restart(
         format!("{workload}: not deployed yet, nothing to restart")
     });
     Ok(())
+}
+
+/// `t` in RFC 3339, as the app reads `previous-until` and as `kubectl rollout restart` stamps
+/// a template. The times here are now plus at most a few hours (`--timeout` is at most an
+/// hour), well inside the years 0-9999 that RFC 3339 can write.
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).expect("a time of this century formats as RFC 3339")
 }
