@@ -654,6 +654,55 @@ mod tests {
         }
     }
 
+    /// docs/secrets.md's rotation table is written by hand: each row must say of every Secret it
+    /// names what [`SecretId::rotation`] does with it (in an environment with the database in
+    /// the cluster, where the database rows are generated).
+    #[test]
+    fn docs_secrets_md_says_how_each_secret_rotates() {
+        use super::Rotation;
+        use crate::components::Runs;
+        use crate::manifest::model::{Challenge, DnsRecords, Provider};
+        let runs = Runs {
+            provider: Provider::Eks,
+            database_in_cluster: true,
+            observability_in_cluster: true,
+            metallb: false,
+            dns_records: DnsRecords::Cloud,
+            challenge: Challenge::Http01,
+        };
+        let docs = include_str!("../../../docs/secrets.md");
+        let section = docs
+            .split("## Rotation")
+            .nth(1)
+            .expect("docs/secrets.md has a Rotation section");
+        let mut described = 0;
+        for row in section.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let (names, how) = (cells[1], cells[2]);
+            for name in names.split(", ").map(|n| n.trim_matches('`')) {
+                let id = SecretId::by_name(name).unwrap_or_else(|| panic!("docs/secrets.md names no Secret {name}"));
+                let expected = match id.rotation(&runs) {
+                    Rotation::KeyRing { .. } => "a key ring",
+                    Rotation::Replace { .. } => "replaced",
+                    Rotation::NotYet { .. } => "not yet",
+                    Rotation::Supplied => "`platform secrets set`",
+                };
+                assert!(
+                    how.starts_with(expected),
+                    "docs/secrets.md says {name} rotates as {how:?}; the catalog: {expected}"
+                );
+                described += 1;
+            }
+        }
+        let generated = SecretId::all()
+            .filter(|id| !matches!(id.rotation(&runs), Rotation::Supplied))
+            .count();
+        assert_eq!(
+            described, generated,
+            "every generated Secret has a row in docs/secrets.md's rotation table"
+        );
+    }
+
     #[test]
     fn docs_secrets_md_holds_this_table() {
         let docs = include_str!("../../../docs/secrets.md");
