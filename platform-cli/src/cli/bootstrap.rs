@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cluster::{applications, bootstrap};
+use crate::manifest::model::SecretStore;
 use crate::manifest::resolve;
-use crate::secrets::EnvSecrets;
-use crate::secrets::store;
+use crate::secrets::{EnvSecrets, push, store};
 
 use super::{ClusterArg, EnvArg};
 
@@ -46,7 +46,11 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         let client = args.cluster.connect_checked(&loaded, env).await?;
         bootstrap::check_version(&client).await?;
         bootstrap::check_storage_class(&client).await?;
-        let outcome = store::ensure(&client, &secrets, args.dry_run).await?;
+        let outcome = if secrets.store == SecretStore::Kubernetes {
+            store::ensure(&client, &secrets, args.dry_run).await?
+        } else {
+            in_store(&client, &secrets, &objects, &options).await?
+        };
         for (verb, ids) in [("created", &outcome.created), ("completed", &outcome.completed)] {
             for id in ids {
                 eprintln!("secret {}/{} {verb}", id.namespace(), id.spec().name);
@@ -85,4 +89,39 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         println!("{}: {} applications Synced and Healthy", args.target.env, apps.len());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With a secret store, the generated values are written through External Secrets Operator,
+/// which Argo CD installs: make the namespaces the ExternalSecrets write to (most are made by
+/// Applications of later waves), apply the entry points without waiting, wait for the store,
+/// then push. "created" then means: pushed, unless the store already had a value.
+async fn in_store(
+    client: &kube::Client,
+    secrets: &EnvSecrets,
+    objects: &bootstrap::BootstrapObjects,
+    options: &bootstrap::Options,
+) -> miette::Result<store::Outcome> {
+    let mut namespaces: Vec<&str> = secrets.secrets.iter().map(|id| id.namespace()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    for ns in namespaces {
+        store::ensure_namespace(client, ns, options.dry_run).await?;
+    }
+    if options.dry_run {
+        eprintln!("dry run: the generated secrets are pushed to the store only once Argo CD has synced it");
+        return Ok(store::Outcome::default());
+    }
+    let entry = bootstrap::Options {
+        wait: false,
+        ..options.clone()
+    };
+    bootstrap::bootstrap(client, objects, &entry, |_| {}).await?;
+    let target = push::Target {
+        store: secrets.store,
+        prefix: secrets.prefix.clone(),
+        timeout: options.timeout,
+        poll: options.poll,
+    };
+    push::wait_for_store(client, &target).await?;
+    Ok(push::ensure(client, secrets, &target).await?)
 }

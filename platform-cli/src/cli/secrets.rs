@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use crate::cluster;
 use crate::manifest::LoadedManifest;
+use crate::manifest::model::SecretStore;
 use crate::manifest::resolve;
 use crate::secrets::catalog::{Birth, Maker};
-use crate::secrets::rotate;
+use crate::secrets::external::remote_name;
 use crate::secrets::store::{self, Live};
 use crate::secrets::values::{self, Data};
 use crate::secrets::{EnvSecrets, SetError};
+use crate::secrets::{push, rotate};
 
 use super::verify_report::Output;
 use super::{ClusterArg, EnvArg};
@@ -253,8 +255,21 @@ fn run_set(args: &SetArgs) -> miette::Result<ExitCode> {
     let data = super::runtime()?.block_on(async {
         let client = args.cluster.connect_checked(&loaded, env).await?;
         let mut data: Data = store::read(&client, id).await?.map(|l| l.text()).unwrap_or_default();
-        data.insert(key.to_string(), value);
-        store::write(&client, id, &data, false).await?;
+        if secrets.store == SecretStore::Kubernetes {
+            data.insert(key.to_string(), value);
+            store::write(&client, id, &data, false).await?;
+        } else {
+            // Only this key goes to the store; the others keep what the store holds.
+            let target = push::Target {
+                store: secrets.store,
+                prefix: secrets.prefix.clone(),
+                timeout: Duration::from_secs(120),
+                poll: Duration::from_secs(2),
+            };
+            let pushed = Data::from([(key.to_string(), value)]);
+            push::push(&client, &target, id, &pushed, push::Policy::Replace).await?;
+            data.extend(pushed);
+        }
         Ok::<_, miette::Report>(data)
     })?;
     let still: Vec<&str> = id
@@ -263,7 +278,15 @@ fn run_set(args: &SetArgs) -> miette::Result<ExitCode> {
         .filter(|k| matches!(k.birth, Birth::Supplied { .. }) && !data.contains_key(k.name))
         .map(|k| k.name)
         .collect();
-    eprintln!("set {target} in namespace {}", id.namespace());
+    if secrets.store == SecretStore::Kubernetes {
+        eprintln!("set {target} in namespace {}", id.namespace());
+    } else {
+        eprintln!(
+            "set {target} in the secret store as {}; External Secrets Operator copies it to namespace {}",
+            remote_name(&secrets.prefix, id, key),
+            id.namespace()
+        );
+    }
     if !still.is_empty() {
         eprintln!("{} also needs: {}", id.spec().name, still.join(", "));
     }

@@ -7,7 +7,7 @@ pub mod sizing;
 use serde::{Deserialize, Serialize};
 use strum::{IntoStaticStr, VariantArray};
 
-use crate::manifest::model::{Challenge, DnsRecords, Provider};
+use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
 
 /// A component of the platform, in the order its Argo CD Applications are listed.
 #[derive(
@@ -18,6 +18,8 @@ use crate::manifest::model::{Challenge, DnsRecords, Provider};
 pub enum Component {
     Namespaces,
     GatewayApiCrds,
+    ExternalSecrets,
+    SecretStore,
     ArgoCd,
     KubePrometheusStack,
     Kyverno,
@@ -94,6 +96,8 @@ pub enum Needs {
     Metallb,
     /// Only where external-dns makes the Gateway's records (`dns.records` other than `manual`).
     DnsRecords,
+    /// Only where the Secrets live in a secret store (`secrets.store` other than `kubernetes`).
+    SecretStore,
 }
 
 /// The facts of an environment that decide which components it runs.
@@ -108,6 +112,8 @@ pub struct Runs {
     pub dns_records: DnsRecords,
     /// How Let's Encrypt validates the Gateway's certificates.
     pub challenge: Challenge,
+    /// Where the Secrets of the table live.
+    pub secret_store: SecretStore,
 }
 
 /// One row of the table.
@@ -173,6 +179,28 @@ impl Component {
                     tag_of: C::NginxGatewayFabric,
                 },
                 Needs::Always,
+            ),
+            // Copies the table's Secrets from the secret store into the cluster. Before
+            // kube-prometheus-stack and Argo CD's own sync, which read them; so before any
+            // ServiceMonitor CRD exists, and its chart's ServiceMonitor stays off.
+            C::ExternalSecrets => (
+                "external-secrets",
+                "external-secrets",
+                -6,
+                chart("https://charts.external-secrets.io", "external-secrets", "2.9.0"),
+                Needs::SecretStore,
+            ),
+            // The store External Secrets Operator reads, and one ExternalSecret per Secret of
+            // the table, in the same wave as the first readers (they start once it synced).
+            C::SecretStore => (
+                "secret-store",
+                "external-secrets",
+                -5,
+                manifests(
+                    "manifests/secret-store",
+                    &["cluster-secret-store.yaml", "external-secrets.yaml"],
+                ),
+                Needs::SecretStore,
             ),
             C::ArgoCd => (
                 "argo-cd",
@@ -394,6 +422,7 @@ impl Component {
             Needs::Eks => runs.provider == Provider::Eks,
             Needs::Metallb => runs.metallb,
             Needs::DnsRecords => runs.dns_records != DnsRecords::Manual,
+            Needs::SecretStore => runs.secret_store != SecretStore::Kubernetes,
         }
     }
 
@@ -460,6 +489,7 @@ pub fn markdown_table() -> String {
             Needs::Eks => "`provider: eks`",
             Needs::Metallb => "`loadBalancerAddresses` set (existing clusters)",
             Needs::DnsRecords => "`dns.records` `cloud` or `rfc2136`",
+            Needs::SecretStore => "`secrets.store` other than `kubernetes`",
         };
         table += &format!(
             "| {} | {key} | {source} | {version} | {} | {} | {needs} |\n",

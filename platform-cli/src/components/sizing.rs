@@ -129,6 +129,11 @@ impl Component {
             C::Metallb => vec![run("controller", 1, 25, 64), on_every_node("speaker", 25, 64)],
             C::BarmanCloud => vec![run("plugin", 1, 25, 64)],
             C::ExternalDns => vec![run("controller", 1, 25, 64)],
+            C::ExternalSecrets => vec![
+                run("controller", 1, 25, 128),
+                run("webhook", 1, 10, 64),
+                run("cert-controller", 1, 10, 64),
+            ],
             C::NginxGatewayFabric => vec![
                 run("control-plane", two_in_production, 50, 128),
                 // The Gateway's NGINX pods, which NGF provisions from these values.
@@ -155,6 +160,7 @@ impl Component {
             C::App => vec![run("app", s.app_replicas, 100, 128)],
             C::Namespaces
             | C::GatewayApiCrds
+            | C::SecretStore
             | C::ClusterIssuers
             | C::KyvernoPolicies
             | C::KarpenterNodes

@@ -390,6 +390,9 @@ pub struct Environment {
     /// Encrypt validates their certificates.
     #[serde(default)]
     pub dns: Dns,
+    /// Where the Secrets of the table (docs/secrets.md) live.
+    #[serde(default)]
+    pub secrets: Secrets,
     /// Remote Terraform state; names default from the platform and provider.
     #[serde(default)]
     pub terraform_state: TerraformState,
@@ -701,6 +704,64 @@ pub enum Challenge {
     Dns01,
 }
 
+/// Where the Secrets of the table live, and so who makes them in the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Secrets {
+    /// `kubernetes` (the default): `platform bootstrap` makes them as Kubernetes Secrets, and
+    /// the cluster is their only copy. Any other: they live in that secret store, External
+    /// Secrets Operator copies them into the cluster with the cloud's workload identity (or
+    /// Vault's Kubernetes auth), and `platform bootstrap` and `platform secrets set` write them
+    /// to the store through it.
+    #[serde(default)]
+    pub store: SecretStore,
+    /// The Vault server (`store: vault`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<VaultStore>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretStore {
+    #[default]
+    Kubernetes,
+    /// AWS Secrets Manager (provider: eks), read through EKS Pod Identity.
+    AwsSecretsManager,
+    /// Azure Key Vault (provider: aks), read through workload identity federation.
+    AzureKeyVault,
+    /// Google Secret Manager (provider: gke), read through workload identity federation.
+    GcpSecretManager,
+    /// HashiCorp Vault's KV version 2 engine, read through Vault's Kubernetes auth (any provider).
+    Vault,
+}
+
+impl SecretStore {
+    /// The value as the manifest spells it.
+    pub fn key(self) -> &'static str {
+        match self {
+            SecretStore::Kubernetes => "kubernetes",
+            SecretStore::AwsSecretsManager => "aws-secrets-manager",
+            SecretStore::AzureKeyVault => "azure-key-vault",
+            SecretStore::GcpSecretManager => "gcp-secret-manager",
+            SecretStore::Vault => "vault",
+        }
+    }
+}
+
+/// A Vault server External Secrets Operator reads from and writes to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VaultStore {
+    /// The server's HTTPS address as the cluster's pods reach it, e.g. https://vault.example.com:8200.
+    pub server: String,
+    /// Where the KV version 2 secrets engine is mounted.
+    #[serde(default = "defaults::vault_mount")]
+    pub mount: String,
+    /// Where the Kubernetes auth method that knows this cluster is mounted.
+    #[serde(default = "defaults::vault_auth_mount")]
+    pub auth_mount: String,
+}
+
 /// A DNS server that takes RFC 2136 dynamic updates signed with a TSIG key (BIND, Knot,
 /// PowerDNS, Windows DNS). The key's secret is a row of the secrets table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -799,6 +860,12 @@ pub mod defaults {
     }
     pub fn dns_port() -> u16 {
         53
+    }
+    pub fn vault_mount() -> String {
+        "secret".into()
+    }
+    pub fn vault_auth_mount() -> String {
+        "kubernetes".into()
     }
     pub fn network_cidr() -> String {
         "10.0.0.0/16".into()

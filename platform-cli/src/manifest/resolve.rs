@@ -12,12 +12,15 @@ use serde::Serialize;
 use super::ci::{self, CiInfraView, NoSigningIdentity, RegistryLoginView, SigningView};
 use super::cloud_limits;
 use super::model::{
-    self, Challenge, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, TsigAlgorithm,
+    self, Challenge, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, SecretStore,
+    TsigAlgorithm,
 };
 use super::pins::Pins;
 use crate::components::sizing::{Shape, Workload};
 use crate::components::{Component, Folder, Runs, Source};
+use crate::secrets::EnvSecrets;
 use crate::secrets::catalog::{SecretId, TSIG_SECRET_KEY};
+use crate::secrets::external::{self, ExternalSecretView};
 
 /// Everything one environment's files are rendered from.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +40,7 @@ pub struct ResolvedEnvironment {
     pub tenancy: TenancyView,
     pub gateway: GatewayView,
     pub dns: DnsView,
+    pub secrets: SecretsView,
     pub valkey: ValkeyView,
     /// Component name → workload → what its containers request (components/sizing.rs).
     pub sizing: BTreeMap<&'static str, BTreeMap<&'static str, WorkloadView>>,
@@ -311,6 +315,7 @@ pub fn runs(e: &model::Environment) -> Runs {
         metallb: !e.cluster.load_balancer_addresses.is_empty(),
         dns_records: dns_records(e),
         challenge: e.dns.challenge,
+        secret_store: e.secrets.store,
     }
 }
 
@@ -380,6 +385,51 @@ pub fn shape(e: &model::Environment) -> Shape {
 /// Whether Kyverno enforces (rather than audits) in `e`: production does unless told otherwise.
 fn policy_enforced(e: &model::Environment) -> bool {
     e.policy.mode.map_or(e.production, |m| m == PolicyMode::Enforce)
+}
+
+/// `secrets.store` and what External Secrets Operator needs of it; with `kubernetes`, only
+/// `store` (the platform makes the Secrets in the cluster itself).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SecretsView {
+    pub store: SecretStore,
+    /// The ClusterSecretStore's name.
+    pub store_name: &'static str,
+    /// External Secrets Operator's controller, which the cloud identity is bound to.
+    pub controller: Option<ServiceAccountView>,
+    /// What every name in the store starts with: the cluster's name.
+    pub prefix: String,
+    /// Every name the store holds, one per random or supplied key.
+    pub remote_names: Vec<String>,
+    /// The field a value is kept under where a store's secrets are maps (Vault's KV engine);
+    /// elsewhere a secret is the value itself.
+    pub property: Option<&'static str>,
+    pub external_secrets: Vec<ExternalSecretView>,
+    /// The namespaces ExternalSecrets write to, and the controller's (where `platform` pushes
+    /// values): the only ones that may use the store.
+    pub namespaces: Vec<&'static str>,
+    pub azure: Option<AzureVaultView>,
+    pub vault: Option<VaultView>,
+}
+
+/// The Key Vault Terraform makes for `store: azure-key-vault`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AzureVaultView {
+    pub name: String,
+    pub url: String,
+    pub resource_group: String,
+    /// Where Terraform writes the controller identity's client id and the tenant, which exist
+    /// only once Azure made them.
+    pub config_map: &'static str,
+}
+
+/// The Vault server of `store: vault`, and the role and policy Terraform makes there.
+#[derive(Debug, Clone, Serialize)]
+pub struct VaultView {
+    pub server: String,
+    pub mount: String,
+    pub auth_mount: String,
+    pub role: String,
+    pub policy: String,
 }
 
 /// Valkey: chat fan-out, config notifications, the token denylist and rate limits.
@@ -775,7 +825,8 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         let email = format!("{id}@{project}.iam.gserviceaccount.com");
         (id, email)
     });
-    Ok(ResolvedEnvironment {
+    let mut resolved = ResolvedEnvironment {
+        secrets: SecretsView::default(),
         gitops: GitOpsView {
             repo_url: m.gitops.repo_url.clone(),
             target_revision: m.gitops.target_revision.clone(),
@@ -932,7 +983,76 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         },
         components,
         platform,
-    })
+    };
+    resolved.secrets = secrets(e, &resolved);
+    Ok(resolved)
+}
+
+/// Where the table's Secrets live and, with a secret store, what External Secrets Operator
+/// reads and writes there. Made from the rest of the view: the table depends on it.
+fn secrets(e: &model::Environment, resolved: &ResolvedEnvironment) -> SecretsView {
+    let store = e.secrets.store;
+    if store == SecretStore::Kubernetes {
+        return SecretsView::default();
+    }
+    let table = EnvSecrets::new(e, resolved);
+    let prefix = resolved.cluster.name.clone();
+    let external_secrets = external::external_secrets(&prefix, &table);
+    // And the controller's own, where `platform` pushes values.
+    let mut namespaces: Vec<&'static str> = external_secrets
+        .iter()
+        .map(|s| s.namespace)
+        .chain([external::namespace()])
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    SecretsView {
+        store,
+        store_name: external::STORE,
+        controller: Some(ServiceAccountView {
+            namespace: external::namespace(),
+            name: external::CONTROLLER_ACCOUNT,
+        }),
+        remote_names: external::remote_names(&prefix, &table),
+        property: external::property(store),
+        external_secrets,
+        namespaces,
+        azure: (store == SecretStore::AzureKeyVault).then(|| {
+            let name = key_vault_name(&prefix);
+            AzureVaultView {
+                url: format!("https://{name}.vault.azure.net"),
+                name,
+                resource_group: format!("{prefix}-secrets"),
+                config_map: "external-secrets-azure",
+            }
+        }),
+        vault: e
+            .secrets
+            .vault
+            .as_ref()
+            .filter(|_| store == SecretStore::Vault)
+            .map(|v| VaultView {
+                server: v.server.clone(),
+                mount: v.mount.clone(),
+                auth_mount: v.auth_mount.clone(),
+                role: format!("{prefix}-external-secrets"),
+                policy: format!("{prefix}-external-secrets"),
+            }),
+        prefix,
+    }
+}
+
+/// A Key Vault name (3 to 24 letters, digits and single dashes, from a letter to a letter or
+/// digit) from `seed`; vault names are global, so a clash surfaces at `terraform apply`.
+fn key_vault_name(seed: &str) -> String {
+    let mut name = String::new();
+    for c in seed.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-') {
+        if !(c == '-' && (name.is_empty() || name.ends_with('-'))) {
+            name.push(c);
+        }
+    }
+    name.truncate(24);
+    name.trim_end_matches('-').to_string()
 }
 
 fn karpenter(cluster: &str, e: &model::Environment) -> KarpenterView {

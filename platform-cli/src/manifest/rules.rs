@@ -14,7 +14,8 @@ use super::ci;
 use super::cloud_limits;
 use super::diagnostic::{Code, Diagnostic};
 use super::model::{
-    Challenge, ComponentPins, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, limits,
+    Challenge, ComponentPins, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, SecretStore,
+    limits,
 };
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
@@ -676,6 +677,7 @@ fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
         check_policy(c, &p, env);
         check_database_and_backup(c, &p, env);
         check_dns(c, &p, env);
+        check_secrets(c, &p, env);
         check_state(c, &p, env);
         if let Some(image) = &env.app.image {
             c.image(&format!("{p}/app/image"), image, m.app.require_digest);
@@ -1231,6 +1233,61 @@ fn check_dns(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
             );
         }
         Challenge::Http01 | Challenge::Dns01 => {}
+    }
+}
+
+/// A cloud's secret store only on that cloud's clusters (the controller reads it with the
+/// cluster's workload identity), and a Vault server exactly where Vault is the store.
+fn check_secrets(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    let secrets = &env.secrets;
+    let p = format!("{p}/secrets");
+    let provider = env.cluster.provider;
+    let home = match secrets.store {
+        SecretStore::AwsSecretsManager => Some(Provider::Eks),
+        SecretStore::AzureKeyVault => Some(Provider::Aks),
+        SecretStore::GcpSecretManager => Some(Provider::Gke),
+        SecretStore::Kubernetes | SecretStore::Vault => None,
+    };
+    if let Some(home) = home
+        && home != provider
+    {
+        c.invalid(
+            &format!("{p}/store"),
+            format!("{} cannot reach {}", provider.in_prose(), secrets.store.key()),
+            format!("store: kubernetes or vault on provider: {}", provider.key()),
+            format!(
+                "External Secrets Operator reads this store with the workload identity of {}: use `vault`, or `kubernetes` (the Secrets live in the cluster only)",
+                home.in_prose()
+            ),
+        );
+    }
+    match (&secrets.vault, secrets.store) {
+        (None, SecretStore::Vault) => c.missing(
+            &p,
+            "vault",
+            "the Vault server External Secrets Operator reads and writes",
+            "e.g. `vault: { server: https://vault.example.com:8200 }`; Terraform makes its Kubernetes auth role and policy (docs/secrets.md)",
+        ),
+        (Some(vault), SecretStore::Vault) => {
+            c.https_url(&format!("{p}/vault/server"), &vault.server, "the Vault server");
+            for (field, value) in [("mount", &vault.mount), ("authMount", &vault.auth_mount)] {
+                if value.is_empty() || value.starts_with('/') || value.ends_with('/') || value.contains("//") {
+                    c.invalid(
+                        &format!("{p}/vault/{field}"),
+                        format!("\"{value}\" is not a mount path"),
+                        "a path like `secret` or `kubernetes/prod`, without leading or trailing /",
+                        "the path after `vault secrets enable -path=` (or `vault auth enable -path=`)",
+                    );
+                }
+            }
+        }
+        (Some(_), _) => c.invalid(
+            &format!("{p}/vault"),
+            "`vault` has no effect without `store: vault`",
+            "vault only with store: vault",
+            "set `store: vault`, or remove the server",
+        ),
+        (None, _) => {}
     }
 }
 

@@ -661,7 +661,7 @@ mod tests {
     fn docs_secrets_md_says_how_each_secret_rotates() {
         use super::Rotation;
         use crate::components::Runs;
-        use crate::manifest::model::{Challenge, DnsRecords, Provider};
+        use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
         let runs = Runs {
             provider: Provider::Eks,
             database_in_cluster: true,
@@ -669,6 +669,7 @@ mod tests {
             metallb: false,
             dns_records: DnsRecords::Cloud,
             challenge: Challenge::Http01,
+            secret_store: SecretStore::Kubernetes,
         };
         let docs = include_str!("../../../docs/secrets.md");
         let section = docs

@@ -3,12 +3,14 @@
 //! rendered tree, and no command prints one.
 
 pub mod catalog;
+pub mod external;
+pub mod push;
 pub mod rotate;
 pub mod store;
 pub mod values;
 
 use crate::components::Runs;
-use crate::manifest::model::Environment;
+use crate::manifest::model::{Environment, SecretStore};
 use crate::manifest::resolve::{self, ResolvedEnvironment};
 use catalog::{Birth, SecretId};
 use values::Hosts;
@@ -21,6 +23,10 @@ pub struct EnvSecrets {
     pub hosts: Hosts,
     /// The Secrets the environment needs, in table order.
     pub secrets: Vec<SecretId>,
+    /// Where they live (`secrets.store`).
+    pub store: SecretStore,
+    /// What every name in a secret store starts with: the cluster's name.
+    pub prefix: String,
 }
 
 impl EnvSecrets {
@@ -40,6 +46,8 @@ impl EnvSecrets {
             secrets: SecretId::all()
                 .filter(|s| s.needed(&runs, &resolved.gitops, &resolved.app))
                 .collect(),
+            store: e.secrets.store,
+            prefix: resolved.cluster.name.clone(),
         }
     }
 

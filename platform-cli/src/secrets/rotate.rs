@@ -7,6 +7,7 @@
 //! the new one and verify the old one (`previous`) until every token it signed has expired. A
 //! replica of either side of each rollout accepts what the other side signs.
 
+use crate::manifest::model::SecretStore;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -71,6 +72,15 @@ pub enum RotateError {
         key: &'static str,
         value: String,
     },
+    #[error("`platform secrets rotate` does not rotate {name} through a secret store ({store}) yet")]
+    #[diagnostic(
+        code(secrets::rotate_store),
+        help(
+            "the Secret is External Secrets Operator's copy of the store: a new value written here would be \
+             overwritten at its next refresh, and the key ring's rollouts are not built on pushes yet"
+        )
+    )]
+    InStore { name: &'static str, store: &'static str },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Value(#[from] ValueError),
@@ -147,6 +157,12 @@ pub enum Plan {
 /// `manifest` is the file the person passed, for the `secrets set` line of a supplied Secret.
 pub fn plan(env: &EnvSecrets, id: SecretId, manifest: &str) -> Result<Plan, RotateError> {
     let name = id.spec().name;
+    if env.store != SecretStore::Kubernetes && !matches!(id.rotation(&env.runs), Rotation::Supplied) {
+        return Err(RotateError::InStore {
+            name,
+            store: env.store.key(),
+        });
+    }
     match id.rotation(&env.runs) {
         Rotation::Supplied => {
             let key = id
@@ -240,6 +256,6 @@ async fn restart(
 /// `t` in RFC 3339, as the app reads `previous-until` and as `kubectl rollout restart` stamps
 /// a template. The times here are now plus at most a few hours (`--timeout` is at most an
 /// hour), well inside the years 0-9999 that RFC 3339 can write.
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).expect("a time of this century formats as RFC 3339")
 }

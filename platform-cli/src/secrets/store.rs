@@ -83,7 +83,7 @@ pub async fn write(client: &kube::Client, id: SecretId, data: &Data, dry_run: bo
     Ok(())
 }
 
-async fn ensure_namespace(client: &kube::Client, name: &str, dry_run: bool) -> Result<(), ClusterError> {
+pub async fn ensure_namespace(client: &kube::Client, name: &str, dry_run: bool) -> Result<(), ClusterError> {
     let api: Api<Namespace> = Api::all(client.clone());
     let what = format!("namespaces/{name}");
     if api

@@ -136,7 +136,7 @@ mod tests {
 
     use super::{Data, Hosts, SecretId, fill};
     use crate::components::Runs;
-    use crate::manifest::model::{Challenge, DnsRecords, Provider};
+    use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
 
     fn runs(database_in_cluster: bool) -> Runs {
         Runs {
@@ -146,6 +146,7 @@ mod tests {
             metallb: false,
             dns_records: DnsRecords::Cloud,
             challenge: Challenge::Http01,
+            secret_store: SecretStore::Kubernetes,
         }
     }
 

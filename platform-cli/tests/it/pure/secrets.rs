@@ -6,6 +6,13 @@
 //! template (a rollout, which completes over the next GETs as the controller would report it).
 //! It does not model managedFields or apply conflicts, so the tests count what the client writes
 //! instead.
+//!
+//! With a secret store it also plays External Secrets Operator (which cannot run here) and the
+//! store behind it: a PushSecret, at its first GET, writes each matched key of its source Secret
+//! to `store` as its `updatePolicy` says (`IfNotExists` keeps a name that holds a value) and
+//! reports Ready, or not Ready with the store's refusal for a name in `refused`; PushSecrets and
+//! Secrets can be deleted; the ClusterSecretStore is Ready unless `store_down`; an
+//! ExternalSecret takes a merge patch of its annotations once Argo CD made it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,11 +23,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
+use platform_cli::manifest::model::SecretStore;
 use platform_cli::manifest::{self, resolve};
 use platform_cli::secrets::EnvSecrets;
-use platform_cli::secrets::catalog::SecretId;
-use platform_cli::secrets::rotate;
+use platform_cli::secrets::catalog::{Birth, SecretId};
 use platform_cli::secrets::store::{self, FIELD_MANAGER};
+use platform_cli::secrets::{push, rotate};
 use serde_json::{Value, json};
 
 use crate::support::apiserver::reply;
@@ -38,6 +46,12 @@ struct Cluster {
     rollout_gets: u32,
     /// Its new pods never become ready: the rollout never completes.
     stuck: bool,
+    /// The secret store: name → value (the `value` field, as in Vault's KV engine).
+    store: BTreeMap<String, String>,
+    /// Names the store refuses to write (no permission).
+    refused: Vec<String>,
+    /// The ClusterSecretStore is not Ready: the controller cannot reach the store.
+    store_down: bool,
 }
 
 /// The Deployment `name` with `replicas` replicas, its last rollout done.
@@ -89,11 +103,69 @@ async fn serve(state: Arc<Mutex<Cluster>>, request: Request<Body>) -> Result<Res
         ["apis", "apps", "v1", "namespaces", ns, "deployments", name] => {
             ((*ns).to_string(), "Deployment", (*name).to_string())
         }
+        [
+            "apis",
+            "external-secrets.io",
+            "v1alpha1",
+            "namespaces",
+            ns,
+            "pushsecrets",
+            name,
+        ] => ((*ns).to_string(), "PushSecret", (*name).to_string()),
+        [
+            "apis",
+            "external-secrets.io",
+            "v1",
+            "namespaces",
+            ns,
+            "externalsecrets",
+            name,
+        ] => ((*ns).to_string(), "ExternalSecret", (*name).to_string()),
+        ["apis", "external-secrets.io", "v1", "clustersecretstores", name] => {
+            (String::new(), "ClusterSecretStore", (*name).to_string())
+        }
         other => panic!("the stand-in serves no {other:?}"),
     };
     let mut cluster = state.lock().expect("lock");
     if key.1 == "Deployment" {
         return Ok(deployments(&mut cluster, &key, &method, &query, &bytes));
+    }
+    if method == http::Method::DELETE {
+        cluster.writes.push(format!("delete {} {}/{}", key.1, key.0, key.2));
+        return Ok(match cluster.objects.remove(&key) {
+            Some(object) => reply(StatusCode::OK, &object),
+            None => not_found(&key.2),
+        });
+    }
+    if key.1 == "ClusterSecretStore" {
+        let ready = if cluster.store_down { "False" } else { "True" };
+        return Ok(reply(
+            StatusCode::OK,
+            &json!({ "apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": { "name": key.2 },
+                     "status": { "conditions": [{ "type": "Ready", "status": ready, "message": "unable to log in to the store" }] } }),
+        ));
+    }
+    if key.1 == "ExternalSecret" {
+        assert_eq!(method, http::Method::PATCH, "only the force-sync annotation");
+        cluster
+            .writes
+            .push(format!("annotate ExternalSecret {}/{}", key.0, key.2));
+        return Ok(match cluster.objects.get(&key) {
+            Some(object) => reply(StatusCode::OK, object),
+            None => not_found(&key.2),
+        });
+    }
+    if key.1 == "PushSecret" && method == http::Method::GET {
+        let Some(object) = cluster.objects.get(&key).cloned() else {
+            return Ok(not_found(&key.2));
+        };
+        let synced = sync_push(&mut cluster, &key.0, &object);
+        let object = cluster.objects.get_mut(&key).expect("there");
+        object["status"] = json!({ "conditions": [match synced {
+            Ok(()) => json!({ "type": "Ready", "status": "True", "reason": "Synced" }),
+            Err(message) => json!({ "type": "Ready", "status": "False", "reason": "Errored", "message": message }),
+        }] });
+        return Ok(reply(StatusCode::OK, object));
     }
     if method == http::Method::GET {
         return Ok(match cluster.objects.get(&key) {
@@ -126,6 +198,32 @@ async fn serve(state: Arc<Mutex<Cluster>>, request: Request<Body>) -> Result<Res
         object["data"] = body["data"].clone();
     }
     Ok(reply(StatusCode::OK, object))
+}
+
+/// What External Secrets Operator does with a PushSecret: each match's key of the source Secret
+/// to its remote name, as the update policy says.
+fn sync_push(cluster: &mut Cluster, namespace: &str, push: &Value) -> Result<(), String> {
+    let spec = &push["spec"];
+    assert_eq!(spec["deletionPolicy"], "None", "a push's values outlive the PushSecret");
+    assert_eq!(spec["secretStoreRefs"][0]["kind"], "ClusterSecretStore");
+    let source = spec["selector"]["secret"]["name"].as_str().expect("a source Secret");
+    let data = decoded(&cluster.objects[&(namespace.to_string(), "Secret", source.to_string())]);
+    for m in spec["data"].as_array().expect("data") {
+        let key = m["match"]["secretKey"].as_str().expect("secretKey");
+        let remote = m["match"]["remoteRef"]["remoteKey"].as_str().expect("remoteKey");
+        assert_eq!(
+            m["match"]["remoteRef"]["property"], "value",
+            "Vault keeps a value under a field"
+        );
+        if cluster.refused.iter().any(|r| r == remote) {
+            return Err(format!("permission denied writing {remote}"));
+        }
+        if spec["updatePolicy"] == "IfNotExists" && cluster.store.contains_key(remote) {
+            continue;
+        }
+        cluster.store.insert(remote.to_string(), data[key].clone());
+    }
+    Ok(())
 }
 
 /// GET and restart of a Deployment; a restart records the app-jwt data its new pods read.
@@ -269,6 +367,200 @@ async fn bootstrap_makes_each_generated_secret_once_and_nothing_the_second_time(
     );
     let after: Vec<_> = generated.iter().map(|&s| data_of(&state, s)).collect();
     assert_eq!(before, after);
+}
+
+/// A cluster whose External Secrets Operator runs (its namespace exists) for the existing
+/// cluster example, whose store is Vault.
+fn with_store() -> (Arc<Mutex<Cluster>>, kube::Client, EnvSecrets, push::Target) {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    state.lock().expect("lock").objects.insert(
+        (String::new(), "Namespace", "external-secrets".into()),
+        json!({ "metadata": { "name": "external-secrets" } }),
+    );
+    let client = standin(&state);
+    let env = environment("examples/existing-cluster.yaml", "lab");
+    let target = push::Target {
+        store: env.store,
+        prefix: env.prefix.clone(),
+        timeout: Duration::from_millis(50),
+        poll: Duration::from_millis(5),
+    };
+    (state, client, env, target)
+}
+
+/// Nothing of a push stays in the cluster: its PushSecret and the Secret it read are gone.
+fn no_push_left(state: &Arc<Mutex<Cluster>>) {
+    let cluster = state.lock().expect("lock");
+    let left: Vec<_> = cluster
+        .objects
+        .keys()
+        .filter(|(ns, kind, _)| ns == "external-secrets" && *kind != "Namespace")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[tokio::test]
+async fn with_a_store_bootstrap_pushes_each_generated_value_once_and_the_store_keeps_the_first() {
+    let (state, client, env, target) = with_store();
+    assert_eq!(env.store, SecretStore::Vault);
+    push::wait_for_store(&client, &target)
+        .await
+        .expect("the store is ready");
+
+    let first = push::ensure(&client, &env, &target).await.expect("first run");
+    let generated: Vec<SecretId> = env
+        .secrets
+        .iter()
+        .copied()
+        .filter(|s| s.maker(&env.runs) == platform_cli::secrets::catalog::Maker::Platform)
+        .collect();
+    // Secrets of derived keys only (redis-app-credentials, the database URIs) store nothing.
+    let drawn: Vec<SecretId> = generated
+        .iter()
+        .copied()
+        .filter(|s| {
+            s.keys(&env.runs)
+                .iter()
+                .any(|k| matches!(k.birth, Birth::Random { .. }))
+        })
+        .collect();
+    assert_eq!(first.created, drawn);
+    assert!(drawn.len() >= 5 && drawn.len() < generated.len(), "{drawn:?}");
+    assert!(
+        first
+            .missing
+            .iter()
+            .any(|(id, _)| *id == SecretId::AlertmanagerReceivers),
+        "{:?}",
+        first.missing
+    );
+    no_push_left(&state);
+    // Only random keys are stored, each under its own name; derived ones are the template's.
+    let stored = state.lock().expect("lock").store.clone();
+    let names: Vec<&String> = stored.keys().collect();
+    assert!(
+        names.contains(&&"homelab-lab-valkey-users-app".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains("redis-app-credentials")),
+        "derived: {names:?}"
+    );
+    assert!(stored.values().all(|v| v.len() >= 32), "random values are long");
+
+    // Argo CD has not synced the ExternalSecrets yet, so the cluster has no copy: the second
+    // run draws again, and the store keeps what it has.
+    push::ensure(&client, &env, &target).await.expect("second run");
+    assert_eq!(
+        state.lock().expect("lock").store,
+        stored,
+        "the store keeps the first values"
+    );
+
+    // Once External Secrets Operator copied the store into the cluster, nothing is pushed.
+    {
+        let mut cluster = state.lock().expect("lock");
+        for &id in &generated {
+            let data: serde_json::Map<String, Value> = id
+                .keys(&env.runs)
+                .iter()
+                .map(|k| (k.name.to_string(), json!(BASE64.encode("copied"))))
+                .collect();
+            cluster.objects.insert(
+                (id.namespace().into(), "Secret", id.spec().name.into()),
+                json!({ "metadata": { "name": id.spec().name }, "data": data }),
+            );
+        }
+        cluster.writes.clear();
+    }
+    let third = push::ensure(&client, &env, &target).await.expect("third run");
+    assert!(third.created.is_empty());
+    assert_eq!(third.kept, generated);
+    assert!(state.lock().expect("lock").writes.is_empty());
+}
+
+#[tokio::test]
+async fn with_a_store_set_replaces_one_key_and_a_refusal_leaves_nothing_behind() {
+    let (state, client, env, target) = with_store();
+    let (id, key) = env
+        .supplied_target("alertmanager-receivers.slack-webhook-url")
+        .expect("a supplied key");
+    let value = |v: &str| BTreeMap::from([(key.to_string(), v.to_string())]);
+    push::push(
+        &client,
+        &target,
+        id,
+        &value("https://hooks.slack.invalid/a"),
+        push::Policy::Replace,
+    )
+    .await
+    .expect("pushed");
+    push::push(
+        &client,
+        &target,
+        id,
+        &value("https://hooks.slack.invalid/b"),
+        push::Policy::Replace,
+    )
+    .await
+    .expect("pushed again");
+    let remote = "homelab-lab-alertmanager-receivers-slack-webhook-url";
+    assert_eq!(
+        state.lock().expect("lock").store,
+        BTreeMap::from([(remote.to_string(), "https://hooks.slack.invalid/b".to_string())]),
+        "one name, the last value; the other key of the Secret untouched"
+    );
+    assert!(
+        state
+            .lock()
+            .expect("lock")
+            .writes
+            .contains(&"annotate ExternalSecret monitoring/alertmanager-receivers".to_string()),
+        "the copy is refreshed now"
+    );
+    no_push_left(&state);
+
+    state.lock().expect("lock").refused.push(remote.to_string());
+    let err = push::push(&client, &target, id, &value("c"), push::Policy::Replace)
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        message_and_help(&err),
+        "External Secrets Operator could not write alertmanager-receivers to the store: permission denied writing \
+         homelab-lab-alertmanager-receivers-slack-webhook-url | \
+         the controller's identity needs write access to the name (Terraform's module.secrets grants it); \
+         `kubectl -n external-secrets logs deploy/external-secrets` says more. Nothing else was changed"
+    );
+    no_push_left(&state);
+    assert_eq!(
+        state.lock().expect("lock").store[remote],
+        "https://hooks.slack.invalid/b"
+    );
+}
+
+#[tokio::test]
+async fn with_a_store_that_is_not_ready_nothing_is_pushed() {
+    let (state, client, _env, target) = with_store();
+    state.lock().expect("lock").store_down = true;
+    let err = push::wait_for_store(&client, &target).await.expect_err("not ready");
+    assert!(
+        err.to_string()
+            .starts_with("the secret store is not ready after 0s: unable to log in to the store"),
+        "{err}"
+    );
+    assert!(state.lock().expect("lock").writes.is_empty());
+}
+
+#[test]
+fn with_a_store_rotation_is_refused_until_it_is_built_on_pushes() {
+    let env = environment("examples/existing-cluster.yaml", "lab");
+    let err = rotate::plan(&env, SecretId::AppJwt, "platform.yaml").expect_err("refused");
+    assert_eq!(
+        message_and_help(&err),
+        "`platform secrets rotate` does not rotate app-jwt through a secret store (vault) yet | \
+         the Secret is External Secrets Operator's copy of the store: a new value written here would be \
+         overwritten at its next refresh, and the key ring's rollouts are not built on pushes yet"
+    );
 }
 
 #[tokio::test]

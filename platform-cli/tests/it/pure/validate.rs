@@ -36,6 +36,11 @@ fn every_hostname_needs_a_record_maker_and_a_certificate_path_that_can_succeed()
 }
 
 #[test]
+fn a_secret_store_the_cluster_cannot_reach_or_a_vault_without_a_usable_server_is_refused() {
+    invalid("secret-store");
+}
+
+#[test]
 fn a_pull_secret_for_a_cloud_registry_is_refused() {
     invalid("private-cloud-registry");
 }

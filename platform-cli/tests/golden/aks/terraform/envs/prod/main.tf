@@ -49,6 +49,23 @@ module "dns" {
   config_map      = "external-dns-azure"
 }
 
+# Where the secrets table's values live (azure-key-vault), and what External Secrets
+# Operator's controller may do there: read and write these names only. No value passes through
+# Terraform: `platform bootstrap` and `platform secrets set` write them through the controller.
+module "secrets" {
+  source = "../../modules/secrets-aks"
+
+  name            = var.cluster_name
+  region          = var.region
+  resource_group  = "contoso-prod-secrets"
+  vault_name      = "contoso-prod"
+  oidc_issuer_url = module.cluster.oidc_issuer_url
+  config_map      = "external-secrets-azure"
+
+  namespace       = "external-secrets"
+  service_account = "external-secrets"
+}
+
 # Argo CD is installed once by Terraform; from then on it manages itself from
 # argocd/prod/apps/argo-cd.yaml with the same values file.
 module "argocd" {

@@ -56,6 +56,36 @@ module "dns" {
   cert_manager_service_account = "cert-manager"
 }
 
+# Where the secrets table's values live (aws-secrets-manager), and what External Secrets
+# Operator's controller may do there: read and write these names only. No value passes through
+# Terraform: `platform bootstrap` and `platform secrets set` write them through the controller.
+module "secrets" {
+  source = "../../modules/secrets-eks"
+
+  name         = var.cluster_name
+  cluster_name = module.cluster.name
+
+  names = [
+    "shop-prod-alertmanager-receivers-pagerduty-routing-key",
+    "shop-prod-alertmanager-receivers-slack-webhook-url",
+    "shop-prod-grafana-admin-admin-password",
+    "shop-prod-valkey-users-default",
+    "shop-prod-valkey-users-app",
+    "shop-prod-app-jwt-secret",
+    "shop-prod-app-admin-token",
+    "shop-prod-app-database-owner-uri",
+    "shop-prod-app-database-uri",
+    "shop-prod-argocd-dex-github-clientID",
+    "shop-prod-argocd-dex-github-clientSecret",
+    "shop-prod-argocd-repo-github-app-githubAppID",
+    "shop-prod-argocd-repo-github-app-githubAppInstallationID",
+    "shop-prod-argocd-repo-github-app-githubAppPrivateKey",
+  ]
+
+  namespace       = "external-secrets"
+  service_account = "external-secrets"
+}
+
 module "database" {
   source = "../../modules/database-eks"
 

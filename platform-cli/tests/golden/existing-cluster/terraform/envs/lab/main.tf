@@ -7,6 +7,22 @@ module "cluster" {
   kubeconfig_context = var.kubeconfig_context
 }
 
+# Where the secrets table's values live (vault), and what External Secrets
+# Operator's controller may do there: read and write these names only. No value passes through
+# Terraform: `platform bootstrap` and `platform secrets set` write them through the controller.
+module "secrets" {
+  source = "../../modules/secrets-vault"
+
+  prefix     = "homelab-lab"
+  mount      = "secret"
+  auth_mount = "kubernetes"
+  role       = "homelab-lab-external-secrets"
+  policy     = "homelab-lab-external-secrets"
+
+  namespace       = "external-secrets"
+  service_account = "external-secrets"
+}
+
 # Argo CD is installed once by Terraform; from then on it manages itself from
 # argocd/lab/apps/argo-cd.yaml with the same values file.
 module "argocd" {

@@ -11,3 +11,9 @@ provider "helm" {
     config_context = var.kubeconfig_context
   }
 }
+
+# The Vault the secrets live in; the token is VAULT_TOKEN's, of someone who may write policies
+# and roles of the auth method at kubernetes.
+provider "vault" {
+  address = "https://vault.lab.example.internal:8200"
+}

@@ -53,6 +53,22 @@ module "dns" {
   depends_on = [module.cluster]
 }
 
+# Where the secrets table's values live (gcp-secret-manager), and what External Secrets
+# Operator's controller may do there: read and write these names only. No value passes through
+# Terraform: `platform bootstrap` and `platform secrets set` write them through the controller.
+module "secrets" {
+  source = "../../modules/secrets-gke"
+
+  project = var.gcp_project
+  prefix  = "globex-prod"
+
+  namespace       = "external-secrets"
+  service_account = "external-secrets"
+
+  # The workload identity pool exists once the cluster does.
+  depends_on = [module.cluster]
+}
+
 # Argo CD is installed once by Terraform; from then on it manages itself from
 # argocd/prod/apps/argo-cd.yaml with the same values file.
 module "argocd" {
