@@ -101,12 +101,7 @@ async fn in_store(
     objects: &bootstrap::BootstrapObjects,
     options: &bootstrap::Options,
 ) -> miette::Result<store::Outcome> {
-    let mut namespaces: Vec<&str> = secrets.secrets.iter().map(|id| id.namespace()).collect();
-    namespaces.sort_unstable();
-    namespaces.dedup();
-    for ns in namespaces {
-        store::ensure_namespace(client, ns, options.dry_run).await?;
-    }
+    push::make_namespaces(client, secrets, options.dry_run).await?;
     if options.dry_run {
         eprintln!("dry run: the generated secrets are pushed to the store only once Argo CD has synced it");
         return Ok(store::Outcome::default());

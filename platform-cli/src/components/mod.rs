@@ -66,11 +66,25 @@ pub enum Source {
     /// Plain manifests rendered from `templates/<templates>/<file>.tera` into `folder`.
     Manifests {
         templates: &'static str,
-        files: &'static [&'static str],
+        files: &'static [ManifestFile],
         folder: Folder,
     },
     /// The app's own chart in this repository (`helm/charts/app`), versioned by `app.chartVersion`.
     AppChart,
+}
+
+/// One file of a [`Source::Manifests`] component, rendered where `needs` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestFile {
+    pub path: &'static str,
+    pub needs: Needs,
+}
+
+const fn always(path: &'static str) -> ManifestFile {
+    ManifestFile {
+        path,
+        needs: Needs::Always,
+    }
 }
 
 /// The repository folder of a component's rendered manifests.
@@ -98,6 +112,21 @@ pub enum Needs {
     DnsRecords,
     /// Only where the Secrets live in a secret store (`secrets.store` other than `kubernetes`).
     SecretStore,
+}
+
+impl Needs {
+    /// Whether an environment like `runs` meets it.
+    pub fn holds(self, runs: &Runs) -> bool {
+        match self {
+            Needs::Always => true,
+            Needs::InClusterDatabase => runs.database_in_cluster,
+            Needs::InClusterObservability => runs.observability_in_cluster,
+            Needs::Eks => runs.provider == Provider::Eks,
+            Needs::Metallb => runs.metallb,
+            Needs::DnsRecords => runs.dns_records != DnsRecords::Manual,
+            Needs::SecretStore => runs.secret_store != SecretStore::Kubernetes,
+        }
+    }
 }
 
 /// The facts of an environment that decide which components it runs.
@@ -133,26 +162,32 @@ const GRAFANA_COMMUNITY: &str = "https://grafana-community.github.io/helm-charts
 
 /// Kyverno ClusterPolicies, plus `kyverno test` cases for users' CI (in `tests/`, which Argo CD
 /// does not sync: directory sources are not recursive).
-const POLICY_FILES: &[&str] = &[
-    "pod-security-baseline.yaml",
-    "pod-security-restricted.yaml",
-    "require-labels.yaml",
-    "disallow-latest-tag.yaml",
-    "require-app-image-digest.yaml",
-    "verify-app-images.yaml",
-    "tenant-network-isolation.yaml",
-    "tests/kyverno-test.yaml",
-    "tests/resources.yaml",
+const POLICY_FILES: &[ManifestFile] = &[
+    always("pod-security-baseline.yaml"),
+    always("pod-security-restricted.yaml"),
+    always("require-labels.yaml"),
+    always("disallow-latest-tag.yaml"),
+    always("require-app-image-digest.yaml"),
+    always("verify-app-images.yaml"),
+    always("tenant-network-isolation.yaml"),
+    always("tests/kyverno-test.yaml"),
+    always("tests/resources.yaml"),
 ];
 
 /// A kustomization (so dashboards become ConfigMaps), PrometheusRules, and the monitors of what
-/// has none of its own (the app, NGF's control plane).
-const OBSERVABILITY_FILES: &[&str] = &[
-    "kustomization.yaml",
-    "rules/app-slo.yaml",
-    "rules/platform.yaml",
-    "servicemonitors/app.yaml",
-    "servicemonitors/nginx-gateway-fabric.yaml",
+/// has none of its own (the app, NGF's control plane) or cannot bring its own (External Secrets
+/// Operator).
+const OBSERVABILITY_FILES: &[ManifestFile] = &[
+    always("kustomization.yaml"),
+    always("rules/app-slo.yaml"),
+    always("rules/platform.yaml"),
+    always("servicemonitors/app.yaml"),
+    always("servicemonitors/nginx-gateway-fabric.yaml"),
+    // External Secrets Operator's controller: it syncs before the ServiceMonitor CRD exists.
+    ManifestFile {
+        path: "servicemonitors/external-secrets.yaml",
+        needs: Needs::SecretStore,
+    },
 ];
 
 impl Component {
@@ -164,7 +199,7 @@ impl Component {
                 "namespaces",
                 "argocd",
                 -6,
-                manifests("manifests/namespaces", &["namespaces.yaml"]),
+                manifests("manifests/namespaces", const { &[always("namespaces.yaml")] }),
                 Needs::Always,
             ),
             // The standard-channel Gateway API CRDs NGINX Gateway Fabric supports, from its own
@@ -198,7 +233,7 @@ impl Component {
                 -5,
                 manifests(
                     "manifests/secret-store",
-                    &["cluster-secret-store.yaml", "external-secrets.yaml"],
+                    const { &[always("cluster-secret-store.yaml"), always("external-secrets.yaml")] },
                 ),
                 Needs::SecretStore,
             ),
@@ -311,7 +346,7 @@ impl Component {
                 "cluster-issuers",
                 "cert-manager",
                 -3,
-                manifests("manifests/cluster-issuers", &["cluster-issuers.yaml"]),
+                manifests("manifests/cluster-issuers", const { &[always("cluster-issuers.yaml")] }),
                 Needs::Always,
             ),
             C::KyvernoPolicies => (
@@ -329,28 +364,28 @@ impl Component {
                 "karpenter-nodes",
                 "kube-system",
                 -3,
-                manifests("manifests/karpenter-nodes", &["nodes.yaml"]),
+                manifests("manifests/karpenter-nodes", const { &[always("nodes.yaml")] }),
                 Needs::Eks,
             ),
             C::MetallbPool => (
                 "metallb-pool",
                 "metallb-system",
                 -3,
-                manifests("manifests/metallb-pool", &["pool.yaml"]),
+                manifests("manifests/metallb-pool", const { &[always("pool.yaml")] }),
                 Needs::Metallb,
             ),
             C::Gateway => (
                 "gateway",
                 "gateway",
                 -2,
-                manifests("manifests/gateway", &["gateway.yaml"]),
+                manifests("manifests/gateway", const { &[always("gateway.yaml")] }),
                 Needs::Always,
             ),
             C::ValkeyTls => (
                 "valkey-tls",
                 "data",
                 -2,
-                manifests("manifests/valkey-tls", &["certificate.yaml"]),
+                manifests("manifests/valkey-tls", const { &[always("certificate.yaml")] }),
                 Needs::Always,
             ),
             C::Valkey => (
@@ -366,7 +401,13 @@ impl Component {
                 -1,
                 manifests(
                     "manifests/postgres",
-                    &["object-store.yaml", "cluster.yaml", "scheduled-backup.yaml"],
+                    const {
+                        &[
+                            always("object-store.yaml"),
+                            always("cluster.yaml"),
+                            always("scheduled-backup.yaml"),
+                        ]
+                    },
                 ),
                 Needs::InClusterDatabase,
             ),
@@ -415,15 +456,7 @@ impl Component {
 
     /// Whether an environment like `runs` runs the component.
     pub fn needed(self, runs: &Runs) -> bool {
-        match self.spec().needs {
-            Needs::Always => true,
-            Needs::InClusterDatabase => runs.database_in_cluster,
-            Needs::InClusterObservability => runs.observability_in_cluster,
-            Needs::Eks => runs.provider == Provider::Eks,
-            Needs::Metallb => runs.metallb,
-            Needs::DnsRecords => runs.dns_records != DnsRecords::Manual,
-            Needs::SecretStore => runs.secret_store != SecretStore::Kubernetes,
-        }
+        self.spec().needs.holds(runs)
     }
 
     /// The key under `components:` in the manifest, e.g. `certManager`.
@@ -507,7 +540,7 @@ const fn chart(repository: &'static str, chart: &'static str, version: &'static 
     }
 }
 
-const fn manifests(templates: &'static str, files: &'static [&'static str]) -> Source {
+const fn manifests(templates: &'static str, files: &'static [ManifestFile]) -> Source {
     Source::Manifests {
         templates,
         files,
@@ -528,7 +561,7 @@ mod tests {
                 Source::Chart { .. } | Source::AppChart => vec![format!("helm/{}.yaml.tera", spec.name)],
                 Source::Git { .. } => vec![],
                 Source::Manifests { templates, files, .. } => {
-                    files.iter().map(|f| format!("{templates}/{f}.tera")).collect()
+                    files.iter().map(|f| format!("{templates}/{}.tera", f.path)).collect()
                 }
             };
             for t in templates {

@@ -194,7 +194,7 @@ mod tests {
                 let files: Vec<String> = match spec.source {
                     Source::Chart { .. } | Source::AppChart => vec![format!("helm/{}.yaml.tera", spec.name)],
                     Source::Manifests { templates, files, .. } => {
-                        files.iter().map(|f| format!("{templates}/{f}.tera")).collect()
+                        files.iter().map(|f| format!("{templates}/{}.tera", f.path)).collect()
                     }
                     Source::Git { .. } => Vec::new(),
                 };

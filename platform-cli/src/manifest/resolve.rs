@@ -42,6 +42,9 @@ pub struct ResolvedEnvironment {
     pub dns: DnsView,
     pub secrets: SecretsView,
     pub valkey: ValkeyView,
+    /// The facts that decide which components (and which of their files) the environment runs.
+    #[serde(skip)]
+    pub runs: Runs,
     /// Component name → workload → what its containers request (components/sizing.rs).
     pub sizing: BTreeMap<&'static str, BTreeMap<&'static str, WorkloadView>>,
     /// Components in sync-wave order: operators and CRDs before their users.
@@ -826,6 +829,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         (id, email)
     });
     let mut resolved = ResolvedEnvironment {
+        runs: runs(e),
         secrets: SecretsView::default(),
         gitops: GitOpsView {
             repo_url: m.gitops.repo_url.clone(),
@@ -1288,6 +1292,19 @@ mod tests {
         assert_eq!(
             split_image("ghcr.io/acme/app:1.0"),
             ("ghcr.io/acme/app".into(), None, Some("1.0".into()))
+        );
+    }
+
+    #[test]
+    fn key_vault_names_keep_azures_rules() {
+        assert_eq!(super::key_vault_name("acme-prod"), "acme-prod");
+        assert_eq!(
+            super::key_vault_name("a-very-long-platform--name-staging"),
+            "a-very-long-platform-nam"
+        );
+        assert_eq!(
+            super::key_vault_name("platform-name-is-long-x-y"),
+            "platform-name-is-long-x"
         );
     }
 }

@@ -83,10 +83,10 @@ pub fn plan(r: &ResolvedEnvironment) -> Vec<Planned> {
             ..
         } = c.component.spec().source
         {
-            for manifest in manifests {
+            for manifest in manifests.iter().filter(|f| f.needs.holds(&r.runs)) {
                 files.push(Planned::for_component(
-                    format!("{templates}/{manifest}.tera"),
-                    format!("{}/{manifest}", c.path),
+                    format!("{templates}/{}.tera", manifest.path),
+                    format!("{}/{}", c.path, manifest.path),
                     i,
                 ));
             }

@@ -175,6 +175,35 @@ mod tests {
         );
     }
 
+    /// Azure Key Vault names are case-insensitive and at most 127 characters; two keys must never
+    /// share a name in any store.
+    #[test]
+    fn every_stored_key_has_a_name_of_its_own_that_every_store_accepts() {
+        use crate::components::Runs;
+        use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
+        let prefix = "a-forty-character-platform-name-and-env";
+        for database_in_cluster in [true, false] {
+            let runs = Runs {
+                provider: Provider::Existing,
+                database_in_cluster,
+                observability_in_cluster: true,
+                metallb: false,
+                dns_records: DnsRecords::Rfc2136,
+                challenge: Challenge::Dns01,
+                secret_store: SecretStore::Vault,
+            };
+            let mut seen = std::collections::BTreeSet::new();
+            for id in SecretId::all() {
+                for key in id.keys(&runs).iter().filter(|k| super::stored(k)) {
+                    let name = remote_name(prefix, id, key.name);
+                    assert!(name.len() <= 127, "{name}");
+                    assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{name}");
+                    assert!(seen.insert(name.to_lowercase()), "{name} twice");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_derived_key_reads_its_source_and_writes_addresses_in() {
         let hosts = Hosts {

@@ -129,6 +129,19 @@ pub async fn wait_for_store(client: &kube::Client, target: &Target) -> Result<()
     }
 }
 
+/// Makes the namespaces the ExternalSecrets write to, bare (their Applications add the labels):
+/// most belong to Applications of later waves than the ExternalSecrets', and Argo CD makes only
+/// an Application's own destination namespace.
+pub async fn make_namespaces(client: &kube::Client, env: &EnvSecrets, dry_run: bool) -> Result<(), ClusterError> {
+    let mut namespaces: Vec<&str> = env.secrets.iter().map(|id| id.namespace()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    for ns in namespaces {
+        store::ensure_namespace(client, ns, dry_run).await?;
+    }
+    Ok(())
+}
+
 /// `platform bootstrap` with a secret store: draws each random key the cluster's copy lacks
 /// and pushes it with [`Policy::IfNotExists`], so a value the store already has stays (the
 /// cluster's copy may only lag behind it). Reports the supplied keys the copy lacks.

@@ -403,6 +403,29 @@ fn no_push_left(state: &Arc<Mutex<Cluster>>) {
 async fn with_a_store_bootstrap_pushes_each_generated_value_once_and_the_store_keeps_the_first() {
     let (state, client, env, target) = with_store();
     assert_eq!(env.store, SecretStore::Vault);
+    push::make_namespaces(&client, &env, false).await.expect("namespaces");
+    let namespaces: Vec<String> = state
+        .lock()
+        .expect("lock")
+        .objects
+        .keys()
+        .filter(|(_, kind, _)| *kind == "Namespace")
+        .map(|(_, _, name)| name.clone())
+        .collect();
+    assert_eq!(
+        namespaces,
+        [
+            "app",
+            "argocd",
+            "cert-manager",
+            "data",
+            "external-dns",
+            "external-secrets",
+            "kyverno",
+            "monitoring"
+        ],
+        "every namespace an ExternalSecret writes to, before the Applications that own them sync"
+    );
     push::wait_for_store(&client, &target)
         .await
         .expect("the store is ready");
