@@ -888,7 +888,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             managed: managed_db,
             instances: e.database.instances,
             storage_gib: e.database.storage_gib,
-            cluster_name: "postgres",
+            cluster_name: crate::secrets::catalog::DATABASE_CLUSTER,
             namespace: "data",
             app_secret: SecretId::AppDatabase.spec().name,
         },

@@ -24,6 +24,7 @@ pub enum SecretId {
     AppAdmin,
     PostgresOwner,
     PostgresAppLogin,
+    PostgresAppLoginB,
     AppDatabaseOwner,
     AppDatabase,
     PostgresBackupS3,
@@ -170,6 +171,12 @@ const TSIG_KEY: Key = supplied(
 /// `app_runtime`, which the migrations grant the tables to).
 pub const DATABASE_OWNER: &str = "app_owner";
 pub const DATABASE_LOGIN: &str = "app";
+/// The second login role, a member of `app_runtime` too: `platform secrets rotate` gives the
+/// idle one of the two a new password, then moves the app to it, so the password the app holds
+/// is never the one being changed.
+pub const DATABASE_LOGIN_B: &str = "app_b";
+/// The CloudNativePG Cluster holding the app's database (in the Postgres component's namespace).
+pub const DATABASE_CLUSTER: &str = "postgres";
 
 impl SecretId {
     /// The table: an exhaustive match, so a Secret without an entry does not compile.
@@ -251,6 +258,14 @@ impl SecretId {
                 BASIC_AUTH,
                 const { &[fixed("username", DATABASE_LOGIN), random("password", 32)] },
                 "CloudNativePG (`managed.roles`: the app's login role, a member of `app_runtime`)",
+                Needs::InClusterDatabase,
+            ),
+            S::PostgresAppLoginB => (
+                "postgres-app-login-b",
+                Component::Postgres,
+                BASIC_AUTH,
+                const { &[fixed("username", DATABASE_LOGIN_B), random("password", 32)] },
+                "CloudNativePG (`managed.roles`: the app's second login role, which rotation alternates with the first)",
                 Needs::InClusterDatabase,
             ),
             S::AppDatabaseOwner => (
@@ -505,6 +520,9 @@ pub enum Rotation {
     KeyRing { reader: Component },
     /// A new value, then the reader restarted: nothing else holds the value.
     Replace { reader: Component },
+    /// The app's database login: the idle one of two login roles gets a new password, the app
+    /// moves to it (restarted), then the role it left gets a password nobody holds.
+    AlternateRoles { reader: Component },
     /// Not rotated by `platform` yet; `why` says what holds the value besides the Secret.
     NotYet { why: &'static str },
     /// A person supplies it: a new value is a `platform secrets set`.
@@ -530,9 +548,12 @@ impl SecretId {
                       refusing the app needs a second password set on the live server (ACL SETUSER), which \
                       `platform` does not do yet",
             },
-            S::PostgresOwner | S::PostgresAppLogin | S::AppDatabaseOwner | S::AppDatabase => Rotation::NotYet {
-                why: "a PostgreSQL role holds one password, so the app would be refused between CloudNativePG \
-                      changing it and the app restarting; `platform` does not alternate two login roles yet",
+            S::PostgresAppLogin | S::PostgresAppLoginB | S::AppDatabase => {
+                Rotation::AlternateRoles { reader: Component::App }
+            }
+            S::PostgresOwner | S::AppDatabaseOwner => Rotation::NotYet {
+                why: "CloudNativePG sets the owner's password once, when it makes the database, and does not \
+                      follow its Secret afterwards; the owner would need to be a managed role first",
             },
             S::AlertmanagerReceivers
             | S::PostgresBackupS3
@@ -685,6 +706,7 @@ mod tests {
                 let expected = match id.rotation(&runs) {
                     Rotation::KeyRing { .. } => "a key ring",
                     Rotation::Replace { .. } => "replaced",
+                    Rotation::AlternateRoles { .. } => "two login roles",
                     Rotation::NotYet { .. } => "not yet",
                     Rotation::Supplied => "`platform secrets set`",
                 };

@@ -7,7 +7,6 @@
 //! the new one and verify the old one (`previous`) until every token it signed has expired. A
 //! replica of either side of each rollout accepts what the other side signs.
 
-use crate::manifest::model::SecretStore;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -19,12 +18,15 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::EnvSecrets;
-use super::catalog::{Birth, Rotation, SecretId};
+use super::catalog::{Birth, DATABASE_CLUSTER, DATABASE_LOGIN_B, Rotation, SecretId};
 use super::store::{self, FIELD_MANAGER};
 use super::values::{self, Data, ValueError};
-use crate::cluster::ClusterError;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+
 use crate::cluster::rollout::{self, Workload};
+use crate::cluster::{ClusterError, api_error};
 use crate::components::Component;
+use crate::manifest::model::SecretStore;
 
 /// How long to wait for each rollout, and how often to look.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +83,16 @@ pub enum RotateError {
         )
     )]
     InStore { name: &'static str, store: &'static str },
+    #[error("CloudNativePG did not apply the new password of {role} within {seconds}s: {why}")]
+    #[diagnostic(
+        code(secrets::rotate_role),
+        help(
+            "the app still logs in with its old role, which was not changed: nothing was refused. Look at \
+             `kubectl -n data get cluster postgres -o yaml` (status.managedRolesStatus), then run the same command \
+             again"
+        )
+    )]
+    NotApplied { role: String, seconds: u64, why: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Value(#[from] ValueError),
@@ -151,6 +163,7 @@ pub fn promoted(ring: &Data, until: OffsetDateTime) -> Data {
 pub enum Plan {
     KeyRing(Component),
     Replace(Component),
+    AlternateRoles(Component),
 }
 
 /// Whether `id` can be rotated here, and how: refusals need no cluster and change nothing.
@@ -177,6 +190,7 @@ pub fn plan(env: &EnvSecrets, id: SecretId, manifest: &str) -> Result<Plan, Rota
         Rotation::NotYet { why } => Err(RotateError::NotYet { name, why }),
         Rotation::KeyRing { reader } => Ok(Plan::KeyRing(reader)),
         Rotation::Replace { reader } => Ok(Plan::Replace(reader)),
+        Rotation::AlternateRoles { reader } => Ok(Plan::AlternateRoles(reader)),
     }
 }
 
@@ -190,7 +204,7 @@ pub async fn rotate(
     options: Options,
 ) -> Result<Report, RotateError> {
     let name = id.spec().name;
-    let (Plan::KeyRing(reader) | Plan::Replace(reader)) = plan;
+    let (Plan::KeyRing(reader) | Plan::Replace(reader) | Plan::AlternateRoles(reader)) = plan;
     let workload = Workload {
         namespace: reader.spec().namespace,
         name: reader.spec().name,
@@ -226,8 +240,116 @@ pub async fn rotate(
             report.steps.push(format!("{name}: a new value"));
             restart(client, workload, options, &mut report).await?;
         }
+        Plan::AlternateRoles(_) => alternate(client, env, workload, options, &mut report).await?,
     }
     Ok(report)
+}
+
+/// The app's database login moves to the other of its two roles: a new password for the idle
+/// role (applied by CloudNativePG before anyone uses it), the app restarted on it, then a fresh
+/// password nobody holds for the role it left. The app always holds a password PostgreSQL
+/// accepts: the role it uses is never the one being changed.
+async fn alternate(
+    client: &kube::Client,
+    env: &EnvSecrets,
+    workload: Workload<'_>,
+    options: Options,
+    report: &mut Report,
+) -> Result<(), RotateError> {
+    let app = SecretId::AppDatabase;
+    let live = store::read(client, app).await?.map(|l| l.text()).unwrap_or_default();
+    let uri = live.get("uri").ok_or(RotateError::Missing {
+        name: app.spec().name,
+        key: "uri",
+    })?;
+    let mut url = url::Url::parse(uri).map_err(|_| RotateError::Malformed {
+        name: app.spec().name,
+        key: "uri",
+        value: "(not a URL; the value is not shown)".into(),
+    })?;
+    let (now, next) = if url.username() == DATABASE_LOGIN_B {
+        (SecretId::PostgresAppLoginB, SecretId::PostgresAppLogin)
+    } else {
+        (SecretId::PostgresAppLogin, SecretId::PostgresAppLoginB)
+    };
+    let password = new_login(client, env, next, options).await?;
+    let role = role_of(next, env);
+    report.steps.push(format!(
+        "{}: a new password, applied by CloudNativePG to the idle role {role}",
+        next.spec().name
+    ));
+    // The URI keeps its host, database and parameters; only the login changes.
+    let login = url.set_username(&role).and_then(|()| url.set_password(Some(&password)));
+    if login.is_err() {
+        return Err(RotateError::Malformed {
+            name: app.spec().name,
+            key: "uri",
+            value: "(a URL without a host; the value is not shown)".into(),
+        });
+    }
+    store::write(client, app, &Data::from([("uri".to_string(), url.to_string())]), false).await?;
+    report
+        .steps
+        .push(format!("{}: the app logs in as {role}", app.spec().name));
+    restart(client, workload, options, report).await?;
+    new_login(client, env, now, options).await?;
+    report.steps.push(format!(
+        "{}: a password nobody holds for {}, which the app left",
+        now.spec().name,
+        role_of(now, env)
+    ));
+    Ok(())
+}
+
+fn role_of(id: SecretId, env: &EnvSecrets) -> String {
+    id.key(&env.runs, "username")
+        .and_then(|k| match k.birth {
+            Birth::Fixed { value } => Some(value.to_string()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Writes a fresh password to the role's Secret and waits until CloudNativePG reports it
+/// applied: its `managedRolesStatus` names the Secret's new resourceVersion for the role.
+async fn new_login(
+    client: &kube::Client,
+    env: &EnvSecrets,
+    id: SecretId,
+    options: Options,
+) -> Result<String, RotateError> {
+    let fresh = values::fill(id, &env.runs, &Data::new(), &BTreeMap::new(), &env.hosts)?;
+    let version = store::write(client, id, &fresh, false).await?.unwrap_or_default();
+    let role = role_of(id, env);
+    let clusters: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        Component::Postgres.spec().namespace,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("postgresql.cnpg.io", "v1", "Cluster")),
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let cluster = clusters
+            .get(DATABASE_CLUSTER)
+            .await
+            .map_err(|e| api_error(e, "get", &format!("clusters.postgresql.cnpg.io/{DATABASE_CLUSTER}")))?;
+        let status = &cluster.data["status"]["managedRolesStatus"];
+        if status["passwordStatus"][&role]["resourceVersion"] == version.as_str() {
+            return Ok(fresh.get("password").cloned().unwrap_or_default());
+        }
+        if started.elapsed() >= options.timeout {
+            let why = status["cannotReconcile"][&role]
+                .as_array()
+                .map(|w| w.iter().filter_map(|m| m.as_str()).collect::<Vec<_>>().join("; "))
+                .filter(|w| !w.is_empty())
+                .unwrap_or_else(|| "it has not reported the new password yet".into());
+            return Err(RotateError::NotApplied {
+                role,
+                seconds: options.timeout.as_secs(),
+                why,
+            });
+        }
+        tokio::time::sleep(options.poll).await;
+    }
 }
 
 fn random_bytes(id: SecretId, key: &str, runs: &crate::components::Runs) -> usize {

@@ -56,8 +56,14 @@ pub async fn read(client: &kube::Client, id: SecretId) -> Result<Option<Live>, C
 }
 
 /// Applies `data` as the whole of `id`'s data owned by `platform`, making its namespace first
-/// when it has none.
-pub async fn write(client: &kube::Client, id: SecretId, data: &Data, dry_run: bool) -> Result<(), ClusterError> {
+/// when it has none. Returns the Secret's new resourceVersion, which operators that follow it
+/// report back (CloudNativePG's managed roles).
+pub async fn write(
+    client: &kube::Client,
+    id: SecretId,
+    data: &Data,
+    dry_run: bool,
+) -> Result<Option<String>, ClusterError> {
     ensure_namespace(client, id.namespace(), dry_run).await?;
     let spec = id.spec();
     let labels: BTreeMap<&str, &str> = std::iter::once(("app.kubernetes.io/managed-by", "platform"))
@@ -77,10 +83,11 @@ pub async fn write(client: &kube::Client, id: SecretId, data: &Data, dry_run: bo
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.dry_run = dry_run;
     let api: Api<Secret> = Api::namespaced(client.clone(), id.namespace());
-    api.patch(spec.name, &params, &Patch::Apply(&object))
+    let written = api
+        .patch(spec.name, &params, &Patch::Apply(&object))
         .await
         .map_err(|e| api_error(e, "apply", &resource(id)))?;
-    Ok(())
+    Ok(written.metadata.resource_version)
 }
 
 pub async fn ensure_namespace(client: &kube::Client, name: &str, dry_run: bool) -> Result<(), ClusterError> {

@@ -13,6 +13,10 @@
 //! reports Ready, or not Ready with the store's refusal for a name in `refused`; PushSecrets and
 //! Secrets can be deleted; the ClusterSecretStore is Ready unless `store_down`; an
 //! ExternalSecret takes a merge patch of its annotations once Argo CD made it.
+//!
+//! CloudNativePG's Cluster `postgres` applies a login role's Secret at the second GET after it
+//! changed (reporting the Secret's resourceVersion in `managedRolesStatus`, as it does), and the
+//! stand-in checks at that moment that no running app pod logs in as that role.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,6 +56,55 @@ struct Cluster {
     refused: Vec<String>,
     /// The ClusterSecretStore is not Ready: the controller cannot reach the store.
     store_down: bool,
+    /// Each Secret write's resourceVersion.
+    version: u64,
+    /// CloudNativePG: role → (resourceVersion, password) it applied.
+    applied: BTreeMap<String, (String, String)>,
+    /// GETs of the Cluster until a changed Secret is applied.
+    cnpg_gets: u32,
+    /// The database URIs the app's running pods hold (two during a rollout).
+    held: Vec<String>,
+    /// Each rollout of the app: the URI its new pods start with.
+    db_rollouts: Vec<String>,
+}
+
+/// The login roles of the Cluster and their Secrets.
+const ROLES: [(&str, &str); 2] = [("app", "postgres-app-login"), ("app_b", "postgres-app-login-b")];
+
+/// What CloudNativePG reports of the Cluster, applying each role whose Secret changed (at the
+/// second GET after the change): a role's new password must not be one a running pod uses.
+fn cnpg(cluster: &mut Cluster) -> Value {
+    let mut changed = false;
+    for (role, secret) in ROLES {
+        let Some(object) = cluster.objects.get(&("data".to_string(), "Secret", secret.to_string())) else {
+            continue;
+        };
+        let version = object["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if cluster.applied.get(role).map(|(v, _)| v) == Some(&version) {
+            continue;
+        }
+        if cluster.cnpg_gets < 1 {
+            changed = true;
+            continue;
+        }
+        let password = decoded(object)["password"].clone();
+        for uri in &cluster.held {
+            let url = url::Url::parse(uri).expect("a URI");
+            assert_ne!(url.username(), role, "{role}'s password changed under a running pod");
+        }
+        cluster.applied.insert(role.to_string(), (version, password));
+    }
+    cluster.cnpg_gets = if changed { cluster.cnpg_gets + 1 } else { 0 };
+    let status: serde_json::Map<String, Value> = cluster
+        .applied
+        .iter()
+        .map(|(role, (version, _))| (role.clone(), json!({ "resourceVersion": version, "transactionID": 1 })))
+        .collect();
+    json!({ "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": { "name": "postgres", "namespace": "data" },
+            "status": { "managedRolesStatus": { "passwordStatus": status } } })
 }
 
 /// The Deployment `name` with `replicas` replicas, its last rollout done.
@@ -124,11 +177,18 @@ async fn serve(state: Arc<Mutex<Cluster>>, request: Request<Body>) -> Result<Res
         ["apis", "external-secrets.io", "v1", "clustersecretstores", name] => {
             (String::new(), "ClusterSecretStore", (*name).to_string())
         }
+        ["apis", "postgresql.cnpg.io", "v1", "namespaces", ns, "clusters", name] => {
+            ((*ns).to_string(), "Cluster", (*name).to_string())
+        }
         other => panic!("the stand-in serves no {other:?}"),
     };
     let mut cluster = state.lock().expect("lock");
     if key.1 == "Deployment" {
         return Ok(deployments(&mut cluster, &key, &method, &query, &bytes));
+    }
+    if key.1 == "Cluster" {
+        assert_eq!(method, http::Method::GET, "the Cluster is only read");
+        return Ok(reply(StatusCode::OK, &cnpg(&mut cluster)));
     }
     if method == http::Method::DELETE {
         cluster.writes.push(format!("delete {} {}/{}", key.1, key.0, key.2));
@@ -189,7 +249,7 @@ async fn serve(state: Arc<Mutex<Cluster>>, request: Request<Body>) -> Result<Res
     }
     let body: Value = serde_json::from_slice(&bytes).expect("apply body");
     cluster.writes.push(format!("{} {}/{}", key.1, key.0, key.2));
-    let object = cluster.objects.entry(key).or_insert_with(|| {
+    let object = cluster.objects.entry(key.clone()).or_insert_with(|| {
         let mut o = body.clone();
         o["metadata"]["creationTimestamp"] = json!("2026-12-03T08:00:00Z");
         o
@@ -197,6 +257,10 @@ async fn serve(state: Arc<Mutex<Cluster>>, request: Request<Body>) -> Result<Res
     if body.get("data").is_some() {
         object["data"] = body["data"].clone();
     }
+    cluster.version += 1;
+    let version = cluster.version.to_string();
+    let object = cluster.objects.get_mut(&key).expect("there");
+    object["metadata"]["resourceVersion"] = json!(version);
     Ok(reply(StatusCode::OK, object))
 }
 
@@ -246,6 +310,10 @@ fn deployments(
         {
             progress(object, gets_left);
             cluster.rollout_gets = cluster.rollout_gets.saturating_sub(1);
+            if gets_left == 0 && cluster.held.len() > 1 {
+                // The old pods are gone: only the new URI is held.
+                cluster.held.drain(..cluster.held.len() - 1);
+            }
         }
         return reply(StatusCode::OK, object);
     }
@@ -264,6 +332,14 @@ fn deployments(
     cluster.writes.push(format!("Deployment {}/{}", key.0, key.2));
     let jwt = decoded(&cluster.objects[&("app".to_string(), "Secret", "app-jwt".to_string())]);
     cluster.rollouts.push(jwt);
+    if let Some(db) = cluster
+        .objects
+        .get(&("app".to_string(), "Secret", "app-database".to_string()))
+    {
+        let uri = decoded(db)["uri"].clone();
+        cluster.held.push(uri.clone());
+        cluster.db_rollouts.push(uri);
+    }
     cluster.rollout_gets = 2;
     reply
 }
@@ -649,7 +725,7 @@ fn set_refuses_unknown_names_keys_and_generated_secrets_with_a_hint() {
         err("grafana-admn"),
         "no Secret named \"grafana-admn\" in environment dev | the environment's Secrets: alertmanager-receivers, \
          grafana-admin, valkey-users, redis-app-credentials, app-jwt, app-admin, postgres-owner, postgres-app-login, \
-         app-database-owner, app-database, argocd-dex-github"
+         postgres-app-login-b, app-database-owner, app-database, argocd-dex-github"
     );
     assert_eq!(
         err("app-jwt"),
@@ -899,6 +975,89 @@ async fn before_the_app_is_deployed_a_rotation_only_writes_the_secret() {
         "deployments/app in namespace app: not deployed yet, nothing to restart"
     );
     assert!(state.lock().expect("lock").rollouts.is_empty());
+}
+
+#[tokio::test]
+async fn rotating_the_database_login_moves_the_app_to_the_idle_role_and_never_changes_a_held_password() {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    let (client, env) = bootstrapped(&state).await;
+    let first = data_of(&state, SecretId::AppDatabase)["uri"].clone();
+    let old_app = data_of(&state, SecretId::PostgresAppLogin)["password"].clone();
+    {
+        // CloudNativePG applied both roles at bootstrap; the app's pods run with the first URI.
+        let mut cluster = state.lock().expect("lock");
+        for _ in 0..3 {
+            cnpg(&mut cluster);
+        }
+        assert_eq!(cluster.applied["app"].1, old_app);
+        cluster.held = vec![first.clone()];
+    }
+    let plan = rotate::plan(&env, SecretId::AppDatabase, "platform.yaml").expect("rotatable");
+    let report = rotate::rotate(&client, &env, SecretId::AppDatabase, plan, rotate_options(5_000))
+        .await
+        .expect("rotated");
+    assert_eq!(
+        report.steps,
+        [
+            "postgres-app-login-b: a new password, applied by CloudNativePG to the idle role app_b",
+            "app-database: the app logs in as app_b",
+            "deployments/app in namespace app: every replica restarted and available",
+            "postgres-app-login: a password nobody holds for app, which the app left",
+        ]
+    );
+    let (db_rollouts, applied) = {
+        let cluster = state.lock().expect("lock");
+        (cluster.db_rollouts.clone(), cluster.applied.clone())
+    };
+    assert_eq!(db_rollouts.len(), 1, "one rollout");
+    let moved = url::Url::parse(&db_rollouts[0]).expect("a URI");
+    assert_eq!(moved.username(), "app_b");
+    assert_eq!(
+        moved.password(),
+        Some(applied["app_b"].1.as_str()),
+        "the new pods hold the password PostgreSQL has"
+    );
+    assert_eq!(
+        (moved.host_str(), moved.path(), moved.query()),
+        (Some("postgres-rw.data.svc"), "/app", Some("sslmode=require")),
+        "only the login changed"
+    );
+    assert_ne!(applied["app"].1, old_app, "the password the app left no longer logs in");
+
+    // The next rotation moves the app back to `app`.
+    let plan = rotate::plan(&env, SecretId::PostgresAppLogin, "platform.yaml").expect("rotatable");
+    rotate::rotate(&client, &env, SecretId::PostgresAppLogin, plan, rotate_options(5_000))
+        .await
+        .expect("rotated again");
+    let back = data_of(&state, SecretId::AppDatabase)["uri"].clone();
+    assert_eq!(url::Url::parse(&back).expect("a URI").username(), "app");
+}
+
+#[tokio::test]
+async fn a_role_password_cloudnative_pg_does_not_apply_stops_the_rotation_before_the_app_moves() {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    let (client, env) = bootstrapped(&state).await;
+    let before = data_of(&state, SecretId::AppDatabase);
+    // CloudNativePG has not applied app_b's new Secret by the time the wait (none) is over.
+    let err = {
+        let plan = rotate::plan(&env, SecretId::AppDatabase, "platform.yaml").expect("rotatable");
+        let options = rotate::Options {
+            timeout: Duration::ZERO,
+            poll: Duration::from_millis(1),
+        };
+        rotate::rotate(&client, &env, SecretId::AppDatabase, plan, options)
+            .await
+            .expect_err("not applied")
+    };
+    assert_eq!(
+        message_and_help(&err),
+        "CloudNativePG did not apply the new password of app_b within 0s: it has not reported the new password \
+         yet | the app still logs in with its old role, which was not changed: nothing was refused. Look at \
+         `kubectl -n data get cluster postgres -o yaml` (status.managedRolesStatus), then run the same command \
+         again"
+    );
+    assert_eq!(data_of(&state, SecretId::AppDatabase), before, "the app was not moved");
+    assert!(state.lock().expect("lock").db_rollouts.is_empty());
 }
 
 #[test]
