@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::EnvSecrets;
 use super::catalog::{Birth, Key, SecretId};
-use super::values::Hosts;
+use super::values::{Hosts, Part, parts};
 use crate::components::{Component, Runs};
 use crate::manifest::model::SecretStore;
 
@@ -115,27 +115,18 @@ fn external_secret(prefix: &str, id: SecretId, runs: &Runs, hosts: &Hosts) -> Ex
 /// are written in, each `{secret.key}` reads that stored key.
 fn go_template(template: &str, hosts: &Hosts, read: &mut impl FnMut(SecretId, &str) -> String) -> String {
     let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}').unwrap_or(after.len());
-        let field = &after[..close];
-        match field {
-            "valkey-host" => out.push_str(&hosts.valkey),
-            "postgres-host" => out.push_str(&hosts.postgres),
-            "gitops-repo" => out.push_str(&hosts.gitops_repo),
-            _ => {
-                // The catalog's tests hold every field to a random key of a Secret of the table.
-                let (secret, key) = field.split_once('.').unwrap_or((field, ""));
+    for part in parts(template) {
+        match part {
+            Part::Text(text) => out.push_str(text),
+            Part::Address(field) => out.push_str(hosts.address(field)),
+            // The catalog's tests hold every field to a random key of a Secret of the table.
+            Part::Source { secret, key } => {
                 if let Some(source) = SecretId::by_name(secret) {
                     out.push_str(&read(source, key));
                 }
             }
         }
-        rest = after.get(close + 1..).unwrap_or_default();
     }
-    out.push_str(rest);
     out
 }
 

@@ -79,6 +79,51 @@ pub fn fill(
     Ok(data)
 }
 
+/// A piece of a derived key's template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    Text(&'a str),
+    /// An address the environment knows (one of [`ADDRESS_FIELDS`]).
+    Address(&'a str),
+    /// `{secret.key}`: that key's value.
+    Source {
+        secret: &'a str,
+        key: &'a str,
+    },
+}
+
+/// Splits a derived key's template into its literal text and its `{…}` fields.
+pub fn parts(template: &str) -> Vec<Part<'_>> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push(Part::Text(&rest[..open]));
+        let after = &rest[open + 1..];
+        let close = after.find('}').unwrap_or(after.len());
+        let field = &after[..close];
+        out.push(if ADDRESS_FIELDS.contains(&field) {
+            Part::Address(field)
+        } else {
+            let (secret, key) = field.split_once('.').unwrap_or((field, ""));
+            Part::Source { secret, key }
+        });
+        rest = after.get(close + 1..).unwrap_or_default();
+    }
+    out.push(Part::Text(rest));
+    out
+}
+
+impl Hosts {
+    /// The address an [`ADDRESS_FIELDS`] field stands for.
+    pub fn address(&self, field: &str) -> &str {
+        match field {
+            "valkey-host" => &self.valkey,
+            "postgres-host" => &self.postgres,
+            _ => &self.gitops_repo,
+        }
+    }
+}
+
 /// Fills `template`'s `{secret.key}` fields and its [`ADDRESS_FIELDS`].
 pub fn derive(
     id: SecretId,
@@ -88,18 +133,14 @@ pub fn derive(
     hosts: &Hosts,
 ) -> Result<String, ValueError> {
     let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}').unwrap_or(after.len());
-        let field = &after[..close];
-        match field {
-            "valkey-host" => out.push_str(&hosts.valkey),
-            "postgres-host" => out.push_str(&hosts.postgres),
-            "gitops-repo" => out.push_str(&hosts.gitops_repo),
-            _ => {
-                let (secret, source_key) = field.split_once('.').unwrap_or((field, ""));
+    for part in parts(template) {
+        match part {
+            Part::Text(text) => out.push_str(text),
+            Part::Address(field) => out.push_str(hosts.address(field)),
+            Part::Source {
+                secret,
+                key: source_key,
+            } => {
                 let missing = || ValueError::MissingSource {
                     secret: id.spec().name,
                     key,
@@ -113,9 +154,7 @@ pub fn derive(
                 out.push_str(value);
             }
         }
-        rest = after.get(close + 1..).unwrap_or_default();
     }
-    out.push_str(rest);
     Ok(out)
 }
 

@@ -585,24 +585,11 @@ async fn with_a_store_set_replaces_one_key_and_a_refusal_leaves_nothing_behind()
         .supplied_target("alertmanager-receivers.slack-webhook-url")
         .expect("a supplied key");
     let value = |v: &str| BTreeMap::from([(key.to_string(), v.to_string())]);
-    push::push(
-        &client,
-        &target,
-        id,
-        &value("https://hooks.slack.invalid/a"),
-        push::Policy::Replace,
-    )
-    .await
-    .expect("pushed");
-    push::push(
-        &client,
-        &target,
-        id,
-        &value("https://hooks.slack.invalid/b"),
-        push::Policy::Replace,
-    )
-    .await
-    .expect("pushed again");
+    for url in ["https://hooks.slack.invalid/a", "https://hooks.slack.invalid/b"] {
+        push::push(&client, &target, id, &value(url), push::Policy::Replace)
+            .await
+            .expect("pushed");
+    }
     let remote = "homelab-lab-alertmanager-receivers-slack-webhook-url";
     assert_eq!(
         state.lock().expect("lock").store,
