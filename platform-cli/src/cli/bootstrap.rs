@@ -51,7 +51,12 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         } else {
             in_store(&client, &secrets, &objects, &options).await?
         };
-        for (verb, ids) in [("created", &outcome.created), ("completed", &outcome.completed)] {
+        let created = if secrets.store == SecretStore::Kubernetes {
+            "created"
+        } else {
+            "pushed to the store (kept where the store had a value)"
+        };
+        for (verb, ids) in [(created, &outcome.created), ("completed", &outcome.completed)] {
             for id in ids {
                 eprintln!("secret {}/{} {verb}", id.namespace(), id.spec().name);
             }
