@@ -107,6 +107,14 @@ async fn in_store(
     options: &bootstrap::Options,
 ) -> miette::Result<store::Outcome> {
     push::make_namespaces(client, secrets, options.dry_run).await?;
+    let missing = push::missing_before_sync(client, secrets).await?;
+    if !missing.is_empty() {
+        // Argo CD cannot read the repository yet, so the store would never become ready.
+        return Ok(store::Outcome {
+            missing,
+            ..store::Outcome::default()
+        });
+    }
     if options.dry_run {
         eprintln!("dry run: the generated secrets are pushed to the store only once Argo CD has synced it");
         return Ok(store::Outcome::default());

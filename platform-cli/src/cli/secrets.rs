@@ -255,7 +255,7 @@ fn run_set(args: &SetArgs) -> miette::Result<ExitCode> {
     let data = super::runtime()?.block_on(async {
         let client = args.cluster.connect_checked(&loaded, env).await?;
         let mut data: Data = store::read(&client, id).await?.map(|l| l.text()).unwrap_or_default();
-        if secrets.store == SecretStore::Kubernetes {
+        if secrets.store == SecretStore::Kubernetes || id.in_cluster_only() {
             data.insert(key.to_string(), value);
             store::write(&client, id, &data, false).await?;
         } else {
@@ -278,7 +278,7 @@ fn run_set(args: &SetArgs) -> miette::Result<ExitCode> {
         .filter(|k| matches!(k.birth, Birth::Supplied { .. }) && !data.contains_key(k.name))
         .map(|k| k.name)
         .collect();
-    if secrets.store == SecretStore::Kubernetes {
+    if secrets.store == SecretStore::Kubernetes || id.in_cluster_only() {
         eprintln!("set {target} in namespace {}", id.namespace());
     } else {
         eprintln!(

@@ -505,6 +505,13 @@ impl SecretId {
         }
     }
 
+    /// Whether it stays a Kubernetes Secret that `platform` writes even where the Secrets live in
+    /// a secret store: Argo CD reads it to fetch the repository the ExternalSecrets are in, so
+    /// it cannot come through one.
+    pub const fn in_cluster_only(self) -> bool {
+        matches!(self, SecretId::ArgocdRepoGithubApp | SecretId::ArgocdRepoPassword)
+    }
+
     /// The key named `name` in an environment like `runs`.
     pub fn key(self, runs: &Runs, name: &str) -> Option<&'static Key> {
         self.keys(runs).iter().find(|k| k.name == name)

@@ -70,9 +70,11 @@ pub struct ExternalSecretView {
 }
 
 /// The ExternalSecret of each Secret of the environment, in table order.
+/// Argo CD's repository credentials are not among them ([`SecretId::in_cluster_only`]).
 pub fn external_secrets(prefix: &str, env: &EnvSecrets) -> Vec<ExternalSecretView> {
     env.secrets
         .iter()
+        .filter(|id| !id.in_cluster_only())
         .map(|&id| external_secret(prefix, id, &env.runs, &env.hosts))
         .collect()
 }
@@ -141,6 +143,7 @@ fn quoted(text: &str) -> String {
 pub fn remote_names(prefix: &str, env: &EnvSecrets) -> Vec<String> {
     env.secrets
         .iter()
+        .filter(|id| !id.in_cluster_only())
         .flat_map(|&id| {
             id.keys(&env.runs)
                 .iter()

@@ -142,12 +142,35 @@ pub async fn make_namespaces(client: &kube::Client, env: &EnvSecrets, dry_run: b
     Ok(())
 }
 
+/// What must be set before anything syncs with a secret store: the supplied keys of the
+/// Secrets that stay in the cluster ([`SecretId::in_cluster_only`]), without which Argo CD
+/// cannot read the repository that installs External Secrets Operator.
+pub async fn missing_before_sync(
+    client: &kube::Client,
+    env: &EnvSecrets,
+) -> Result<Vec<(SecretId, Vec<&'static str>)>, ClusterError> {
+    let mut missing = Vec::new();
+    for &id in env.secrets.iter().filter(|id| id.in_cluster_only()) {
+        let copy = store::read(client, id).await?.map(|l| l.text()).unwrap_or_default();
+        let keys: Vec<&'static str> = id
+            .keys(&env.runs)
+            .iter()
+            .filter(|k| matches!(k.birth, Birth::Supplied { .. }) && !copy.contains_key(k.name))
+            .map(|k| k.name)
+            .collect();
+        if !keys.is_empty() {
+            missing.push((id, keys));
+        }
+    }
+    Ok(missing)
+}
+
 /// `platform bootstrap` with a secret store: draws each random key the cluster's copy lacks
 /// and pushes it with [`Policy::IfNotExists`], so a value the store already has stays (the
 /// cluster's copy may only lag behind it). Reports the supplied keys the copy lacks.
 pub async fn ensure(client: &kube::Client, env: &EnvSecrets, target: &Target) -> Result<Outcome, StoreError> {
     let mut outcome = Outcome::default();
-    for &id in &env.secrets {
+    for &id in env.secrets.iter().filter(|id| !id.in_cluster_only()) {
         let live = store::read(client, id).await?;
         let copy = live.as_ref().map(store::Live::text).unwrap_or_default();
         let mut fresh = Data::new();
@@ -229,10 +252,20 @@ pub async fn push(
             "data": matches,
         },
     });
-    pushes
-        .patch(&name, &params, &Patch::Apply(&push))
-        .await
-        .map_err(|e| api_error(e, "apply", &what))?;
+    match pushes.patch(&name, &params, &Patch::Apply(&push)).await {
+        Ok(_) => {}
+        // The kind is not served: Argo CD has not installed the operator yet.
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            delete(&secrets, &name, &format!("secrets/{name} in namespace {namespace}")).await?;
+            return Err(StoreError::NotReady {
+                seconds: 0,
+                reason: "External Secrets Operator's CRDs are not installed yet: run `platform bootstrap` first, \
+                         then set this value"
+                    .into(),
+            });
+        }
+        Err(e) => return Err(api_error(e, "apply", &what).into()),
+    }
     let outcome = wait_for_push(&pushes, &name, &what, target).await;
     // Whether it worked or not, the value leaves the cluster's copy of the push.
     delete(&pushes, &name, &what).await?;

@@ -56,6 +56,8 @@ struct Cluster {
     refused: Vec<String>,
     /// The ClusterSecretStore is not Ready: the controller cannot reach the store.
     store_down: bool,
+    /// External Secrets Operator is not installed: its kinds are not served.
+    no_operator: bool,
     /// Each Secret write's resourceVersion.
     version: u64,
     /// CloudNativePG: role → (resourceVersion, password) it applied.
@@ -214,6 +216,13 @@ async fn serve(state: Arc<Mutex<Cluster>>, request: Request<Body>) -> Result<Res
             Some(object) => reply(StatusCode::OK, object),
             None => not_found(&key.2),
         });
+    }
+    if key.1 == "PushSecret" && cluster.no_operator {
+        return Ok(reply(
+            StatusCode::NOT_FOUND,
+            &json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
+                     "message": "the server could not find the requested resource" }),
+        ));
     }
     if key.1 == "PushSecret" && method == http::Method::GET {
         let Some(object) = cluster.objects.get(&key).cloned() else {
@@ -635,6 +644,77 @@ async fn with_a_store_that_is_not_ready_nothing_is_pushed() {
         "{err}"
     );
     assert!(state.lock().expect("lock").writes.is_empty());
+}
+
+/// Argo CD reads the private repository with these credentials before anything syncs, so they
+/// cannot come from the store through an ExternalSecret the repository holds.
+#[tokio::test]
+async fn with_a_store_argo_cds_repository_credentials_stay_in_the_cluster_and_come_first() {
+    // eks-three-envs' prod keeps its Secrets in AWS Secrets Manager; its repository is private.
+    let (state, client, _, _) = with_store();
+    let env = environment("examples/eks-three-envs.yaml", "prod");
+    let target = push::Target {
+        store: env.store,
+        prefix: env.prefix.clone(),
+        timeout: Duration::from_millis(50),
+        poll: Duration::from_millis(5),
+    };
+    let repo = env
+        .secrets
+        .iter()
+        .copied()
+        .find(|id| id.in_cluster_only())
+        .expect("the example's repository is private");
+    let loaded =
+        manifest::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/eks-three-envs.yaml")).expect("valid");
+    let prod = loaded
+        .manifest
+        .environments
+        .iter()
+        .find(|e| e.name == "prod")
+        .expect("prod");
+    let resolved = resolve::resolve_environment(&loaded.manifest, prod).expect("resolves");
+    assert!(
+        !resolved
+            .secrets
+            .external_secrets
+            .iter()
+            .any(|s| s.name == repo.spec().name),
+        "no ExternalSecret for {repo:?}"
+    );
+    assert!(
+        !resolved
+            .secrets
+            .remote_names
+            .iter()
+            .any(|n| n.contains(repo.spec().name)),
+        "nothing of it in the store"
+    );
+    let missing = push::missing_before_sync(&client, &env).await.expect("read");
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].0, repo);
+
+    // Before Argo CD installed the operator, a push says what to run first and leaves nothing.
+    state.lock().expect("lock").no_operator = true;
+    let (id, key) = env
+        .supplied_target("alertmanager-receivers.slack-webhook-url")
+        .expect("a supplied key");
+    let err = push::push(
+        &client,
+        &target,
+        id,
+        &BTreeMap::from([(key.to_string(), "https://hooks.slack.invalid/a".to_string())]),
+        push::Policy::Replace,
+    )
+    .await
+    .expect_err("no operator");
+    assert!(
+        err.to_string().ends_with(
+            "External Secrets Operator's CRDs are not installed yet: run `platform bootstrap` first, then set this value"
+        ),
+        "{err}"
+    );
+    no_push_left(&state);
 }
 
 #[test]

@@ -77,9 +77,6 @@ module "secrets" {
     "shop-prod-app-database-uri",
     "shop-prod-argocd-dex-github-clientID",
     "shop-prod-argocd-dex-github-clientSecret",
-    "shop-prod-argocd-repo-github-app-githubAppID",
-    "shop-prod-argocd-repo-github-app-githubAppInstallationID",
-    "shop-prod-argocd-repo-github-app-githubAppPrivateKey",
   ]
 
   namespace       = "external-secrets"
