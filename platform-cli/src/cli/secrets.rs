@@ -154,6 +154,12 @@ fn row(secrets: &EnvSecrets, id: crate::secrets::catalog::SecretId, live: Option
         "madeBy": match id.maker(&secrets.runs) { Maker::Platform => "platform", Maker::Person => "person" },
         "keys": keys.iter().map(|k| serde_json::json!({ "name": k.name, "birth": k.birth })).collect::<Vec<_>>(),
         "readers": spec.readers,
+        "rotation": {
+            "how": <&str>::from(id.rotation(&secrets.runs)),
+            "restarts": id.rotation(&secrets.runs).restarts().iter()
+                .map(|w| serde_json::json!({ "namespace": w.namespace, "deployment": w.name }))
+                .collect::<Vec<_>>(),
+        },
     });
     if let Some(live) = live {
         row["live"] = match live {

@@ -19,7 +19,7 @@ use super::pins::Pins;
 use crate::components::sizing::{Shape, Workload};
 use crate::components::{Component, Folder, Runs, Source};
 use crate::secrets::EnvSecrets;
-use crate::secrets::catalog::{SecretId, TSIG_SECRET_KEY};
+use crate::secrets::catalog::{SecretId, TSIG_SECRET_KEY, VALKEY_USERS};
 use crate::secrets::external::{self, ExternalSecretView};
 
 /// Everything one environment's files are rendered from.
@@ -441,8 +441,10 @@ pub struct ValkeyView {
     pub namespace: &'static str,
     /// The primary's Service (the chart names it after the release).
     pub host: String,
-    /// Secret (in the Valkey namespace) with the ACL users' passwords, keys `default` and `app`.
+    /// Secret (in the Valkey namespace) with the ACL users' passwords, a key per user.
     pub users_secret: &'static str,
+    /// The app's two ACL users (the one it logs in as, and the one rotation moves it to).
+    pub app_users: [&'static str; 2],
     /// Secret with the server certificate cert-manager issues from the platform CA.
     pub tls_secret: &'static str,
     /// Secret in the app's namespace with a client certificate from the same CA: its `ca.crt`
@@ -968,6 +970,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             namespace: "data",
             host: "valkey.data.svc".into(),
             users_secret: SecretId::ValkeyUsers.spec().name,
+            app_users: VALKEY_USERS,
             tls_secret: "valkey-tls",
             client_secret: "valkey-client-tls",
             persistent: e.production,

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use strum::{IntoStaticStr, VariantArray};
 
+use crate::cluster::rollout::Workload;
 use crate::components::{Component, Runs};
 use crate::manifest::model::{Challenge, DnsRecords, Provider};
 use crate::manifest::resolve::{AppView, GitOpsView, RepoAuth, SsoKind};
@@ -178,6 +179,27 @@ pub const DATABASE_LOGIN_B: &str = "app_b";
 /// The CloudNativePG Cluster holding the app's database (in the Postgres component's namespace).
 pub const DATABASE_CLUSTER: &str = "postgres";
 
+/// The app's two ACL users in Valkey, each with its own key of `valkey-users` and the same
+/// permissions: `platform secrets rotate` gives the idle one a new password, then moves the app
+/// to it, as with the database's login roles. The first is the one bootstrap hands the app.
+pub const VALKEY_USERS: [&str; 2] = ["app", "app-b"];
+
+/// The Deployments that read the rotatable Secrets, restarted so they read them again.
+pub const APP_DEPLOYMENT: Workload<'static> = Workload {
+    namespace: Component::App.spec().namespace,
+    name: Component::App.spec().name,
+};
+/// The chart names the Deployment after the release, which is the component's name.
+pub const VALKEY_DEPLOYMENT: Workload<'static> = Workload {
+    namespace: Component::Valkey.spec().namespace,
+    name: Component::Valkey.spec().name,
+};
+/// kube-prometheus-stack's Grafana subchart names its Deployment `<release>-grafana`.
+pub const GRAFANA_DEPLOYMENT: Workload<'static> = Workload {
+    namespace: Component::KubePrometheusStack.spec().namespace,
+    name: "kube-prometheus-stack-grafana",
+};
+
 impl SecretId {
     /// The table: an exhaustive match, so a Secret without an entry does not compile.
     pub const fn spec(self) -> Spec {
@@ -216,8 +238,15 @@ impl SecretId {
                 "valkey-users",
                 Component::Valkey,
                 OPAQUE,
-                const { &[random("default", 32), random("app", 32)] },
-                "Valkey (`auth.usersExistingSecret`: the ACL users' passwords) and its metrics exporter",
+                const {
+                    &[
+                        random("default", 32),
+                        random(VALKEY_USERS[0], 32),
+                        random(VALKEY_USERS[1], 32),
+                    ]
+                },
+                "Valkey (`auth.usersExistingSecret`: the ACL users' passwords, read when its pod starts) and its metrics \
+                 exporter (`default`)",
                 Needs::Always,
             ),
             S::RedisAppCredentials => (
@@ -249,7 +278,7 @@ impl SecretId {
                 Component::Postgres,
                 BASIC_AUTH,
                 const { &[fixed("username", DATABASE_OWNER), random("password", 32)] },
-                "CloudNativePG (`bootstrap.initdb.secret`: the owner of database `app`)",
+                "CloudNativePG (`bootstrap.initdb.secret`, then `managed.roles`: the owner of database `app`)",
                 Needs::InClusterDatabase,
             ),
             S::PostgresAppLogin => (
@@ -518,22 +547,58 @@ impl SecretId {
     }
 }
 
-/// How `platform secrets rotate` gives a generated Secret a new value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How `platform secrets rotate` gives a generated Secret a new value (its kebab-case name is
+/// how `platform secrets list --output json` says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Rotation {
     /// A signing key ring ([`platform_contracts::signing_keys`]): the new key first only
     /// verifies, then signs with the old one verifying until what it signed has expired; the
     /// reader is restarted after each step.
-    KeyRing { reader: Component },
-    /// A new value, then the reader restarted: nothing else holds the value.
-    Replace { reader: Component },
+    KeyRing { reader: Workload<'static> },
+    /// A new value, then the reader restarted: nothing else holds the value (Grafana keeps no
+    /// database across restarts, so its admin user is made afresh from the Secret).
+    Replace { reader: Workload<'static> },
     /// The app's database login: the idle one of two login roles gets a new password, the app
     /// moves to it (restarted), then the role it left gets a password nobody holds.
-    AlternateRoles { reader: Component },
-    /// Not rotated by `platform` yet; `why` says what holds the value besides the Secret.
-    NotYet { why: &'static str },
+    AlternateRoles { reader: Workload<'static> },
+    /// The app's Valkey login, the same way with two ACL users ([`VALKEY_USERS`]): Valkey
+    /// learns a user's password only when its pod starts, so it is restarted after each new
+    /// password, and the user the app holds is never the one changed.
+    AlternateUsers {
+        server: Workload<'static>,
+        reader: Workload<'static>,
+    },
+    /// The database owner, a role CloudNativePG manages: a new password, applied by
+    /// CloudNativePG, then the URI the migrate Job reads at the next sync.
+    OwnerRole,
     /// A person supplies it: a new value is a `platform secrets set`.
     Supplied,
+}
+
+impl Rotation {
+    /// How docs/secrets.md's rotation table names it.
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Rotation::KeyRing { .. } => "a key ring",
+            Rotation::Replace { .. } => "replaced",
+            Rotation::AlternateRoles { .. } => "two login roles",
+            Rotation::AlternateUsers { .. } => "two ACL users",
+            Rotation::OwnerRole => "the owner role",
+            Rotation::Supplied => "`platform secrets set`",
+        }
+    }
+
+    /// The Deployments restarted, in order of first restart.
+    pub fn restarts(self) -> Vec<Workload<'static>> {
+        match self {
+            Rotation::KeyRing { reader } | Rotation::Replace { reader } | Rotation::AlternateRoles { reader } => {
+                vec![reader]
+            }
+            Rotation::AlternateUsers { server, reader } => vec![server, reader],
+            Rotation::OwnerRole | Rotation::Supplied => Vec::new(),
+        }
+    }
 }
 
 impl SecretId {
@@ -544,24 +609,19 @@ impl SecretId {
             return Rotation::Supplied;
         }
         match self {
-            S::AppJwt => Rotation::KeyRing { reader: Component::App },
-            S::AppAdmin => Rotation::Replace { reader: Component::App },
-            S::GrafanaAdmin => Rotation::NotYet {
-                why: "Grafana reads the Secret once, when it makes its admin user; later it keeps the password in its \
-                      own database (change it there: `grafana cli admin reset-admin-password`)",
+            S::AppJwt => Rotation::KeyRing { reader: APP_DEPLOYMENT },
+            S::AppAdmin => Rotation::Replace { reader: APP_DEPLOYMENT },
+            S::GrafanaAdmin => Rotation::Replace {
+                reader: GRAFANA_DEPLOYMENT,
             },
-            S::ValkeyUsers | S::RedisAppCredentials => Rotation::NotYet {
-                why: "Valkey builds its ACL file from one password per user when its pod starts; rotating without \
-                      refusing the app needs a second password set on the live server (ACL SETUSER), which \
-                      `platform` does not do yet",
+            S::ValkeyUsers | S::RedisAppCredentials => Rotation::AlternateUsers {
+                server: VALKEY_DEPLOYMENT,
+                reader: APP_DEPLOYMENT,
             },
             S::PostgresAppLogin | S::PostgresAppLoginB | S::AppDatabase => {
-                Rotation::AlternateRoles { reader: Component::App }
+                Rotation::AlternateRoles { reader: APP_DEPLOYMENT }
             }
-            S::PostgresOwner | S::AppDatabaseOwner => Rotation::NotYet {
-                why: "CloudNativePG sets the owner's password once, when it makes the database, and does not \
-                      follow its Secret afterwards; the owner would need to be a managed role first",
-            },
+            S::PostgresOwner | S::AppDatabaseOwner => Rotation::OwnerRole,
             S::AlertmanagerReceivers
             | S::PostgresBackupS3
             | S::ArgocdDexGithub
@@ -710,13 +770,7 @@ mod tests {
             let (names, how) = (cells[1], cells[2]);
             for name in names.split(", ").map(|n| n.trim_matches('`')) {
                 let id = SecretId::by_name(name).unwrap_or_else(|| panic!("docs/secrets.md names no Secret {name}"));
-                let expected = match id.rotation(&runs) {
-                    Rotation::KeyRing { .. } => "a key ring",
-                    Rotation::Replace { .. } => "replaced",
-                    Rotation::AlternateRoles { .. } => "two login roles",
-                    Rotation::NotYet { .. } => "not yet",
-                    Rotation::Supplied => "`platform secrets set`",
-                };
+                let expected = id.rotation(&runs).summary();
                 assert!(
                     how.starts_with(expected),
                     "docs/secrets.md says {name} rotates as {how:?}; the catalog: {expected}"

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::EnvSecrets;
-use super::catalog::{Birth, DATABASE_CLUSTER, DATABASE_LOGIN_B, Rotation, SecretId};
+use super::catalog::{Birth, DATABASE_CLUSTER, DATABASE_LOGIN_B, Rotation, SecretId, VALKEY_USERS};
 use super::store::{self, FIELD_MANAGER};
 use super::values::{self, Data, ValueError};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
@@ -46,9 +46,6 @@ pub enum RotateError {
     #[error("{name} is supplied by a person; a new value is a `platform secrets set`")]
     #[diagnostic(code(secrets::rotate_supplied), help("{command}"))]
     Supplied { name: &'static str, command: String },
-    #[error("`platform secrets rotate` does not rotate {name} yet")]
-    #[diagnostic(code(secrets::rotate_not_yet), help("{why}"))]
-    NotYet { name: &'static str, why: &'static str },
     #[error("{name} is not in the cluster, or lacks its key `{key}`: there is nothing to rotate")]
     #[diagnostic(code(secrets::rotate_missing), help("`platform bootstrap` makes it"))]
     Missing { name: &'static str, key: &'static str },
@@ -157,14 +154,10 @@ pub fn promoted(ring: &Data, until: OffsetDateTime) -> Data {
     out
 }
 
-/// How a Secret the environment may rotate is rotated, and the component whose Deployment
-/// reads it.
+/// How a Secret the environment may rotate is rotated, and the Deployments restarted: a
+/// [`Rotation`] other than a person's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    KeyRing(Component),
-    Replace(Component),
-    AlternateRoles(Component),
-}
+pub struct Plan(Rotation);
 
 /// Whether `id` can be rotated here, and how: refusals need no cluster and change nothing.
 /// `manifest` is the file the person passed, for the `secrets set` line of a supplied Secret.
@@ -187,32 +180,24 @@ pub fn plan(env: &EnvSecrets, id: SecretId, manifest: &str) -> Result<Plan, Rota
                 command: env.set_command(manifest, id, key.map_or("KEY", |k| k.name)),
             })
         }
-        Rotation::NotYet { why } => Err(RotateError::NotYet { name, why }),
-        Rotation::KeyRing { reader } => Ok(Plan::KeyRing(reader)),
-        Rotation::Replace { reader } => Ok(Plan::Replace(reader)),
-        Rotation::AlternateRoles { reader } => Ok(Plan::AlternateRoles(reader)),
+        rotation => Ok(Plan(rotation)),
     }
 }
 
-/// Gives `id` a new value in the environment's cluster and restarts its reader after each
+/// Gives `id` a new value in the environment's cluster and restarts its readers after each
 /// step, waiting for every replica.
 pub async fn rotate(
     client: &kube::Client,
     env: &EnvSecrets,
     id: SecretId,
-    plan: Plan,
+    Plan(rotation): Plan,
     options: Options,
 ) -> Result<Report, RotateError> {
     let name = id.spec().name;
-    let (Plan::KeyRing(reader) | Plan::Replace(reader) | Plan::AlternateRoles(reader)) = plan;
-    let workload = Workload {
-        namespace: reader.spec().namespace,
-        name: reader.spec().name,
-    };
-    let live = store::read(client, id).await?.map(|l| l.text()).unwrap_or_default();
     let mut report = Report::default();
-    match plan {
-        Plan::KeyRing(_) => {
+    match rotation {
+        Rotation::KeyRing { reader } => {
+            let live = read_text(client, id).await?;
             let bytes = random_bytes(id, CURRENT_KEY, &env.runs);
             let ring = with_next(id, &live, OffsetDateTime::now_utc(), || values::random(bytes))?;
             if ring != live {
@@ -221,16 +206,17 @@ pub async fn rotate(
             report.steps.push(format!(
                 "{name}: a new key that verifies and does not sign yet (`{NEXT_KEY}`)"
             ));
-            restart(client, workload, options, &mut report).await?;
+            restart(client, reader, options, &mut report).await?;
             let until = OffsetDateTime::now_utc() + retirement(options.timeout);
             store::write(client, id, &promoted(&ring, until), false).await?;
             report.steps.push(format!(
                 "{name}: the new key signs; the old one verifies until {} (`{PREVIOUS_KEY}`)",
                 rfc3339(until)
             ));
-            restart(client, workload, options, &mut report).await?;
+            restart(client, reader, options, &mut report).await?;
         }
-        Plan::Replace(_) => {
+        Rotation::Replace { reader } => {
+            let live = read_text(client, id).await?;
             if let Some(key) = id.keys(&env.runs).iter().find(|k| !live.contains_key(k.name)) {
                 return Err(RotateError::Missing { name, key: key.name });
             }
@@ -238,11 +224,132 @@ pub async fn rotate(
             let fresh = values::fill(id, &env.runs, &Data::new(), &BTreeMap::new(), &env.hosts)?;
             store::write(client, id, &fresh, false).await?;
             report.steps.push(format!("{name}: a new value"));
-            restart(client, workload, options, &mut report).await?;
+            restart(client, reader, options, &mut report).await?;
         }
-        Plan::AlternateRoles(_) => alternate(client, env, workload, options, &mut report).await?,
+        Rotation::AlternateRoles { reader } => alternate(client, env, reader, options, &mut report).await?,
+        Rotation::AlternateUsers { server, reader } => {
+            alternate_users(client, env, server, reader, options, &mut report).await?;
+        }
+        Rotation::OwnerRole => owner(client, env, options, &mut report).await?,
+        Rotation::Supplied => unreachable!("plan() refuses what a person supplies"),
     }
     Ok(report)
+}
+
+async fn read_text(client: &kube::Client, id: SecretId) -> Result<Data, RotateError> {
+    Ok(store::read(client, id).await?.map(|l| l.text()).unwrap_or_default())
+}
+
+/// A URI key of `id` parsed, or why it cannot be (its value is never shown).
+fn uri_of(live: &Data, id: SecretId, key: &'static str) -> Result<url::Url, RotateError> {
+    let name = id.spec().name;
+    let uri = live.get(key).ok_or(RotateError::Missing { name, key })?;
+    url::Url::parse(uri).map_err(|_| RotateError::Malformed {
+        name,
+        key,
+        value: "(not a URL; the value is not shown)".into(),
+    })
+}
+
+/// `url` with another login (user and password); the host, path and parameters are kept.
+fn with_login(
+    mut url: url::Url,
+    id: SecretId,
+    key: &'static str,
+    user: &str,
+    password: &str,
+) -> Result<Data, RotateError> {
+    if url
+        .set_username(user)
+        .and_then(|()| url.set_password(Some(password)))
+        .is_err()
+    {
+        return Err(RotateError::Malformed {
+            name: id.spec().name,
+            key,
+            value: "(a URL without a host; the value is not shown)".into(),
+        });
+    }
+    Ok(Data::from([(key.to_string(), url.to_string())]))
+}
+
+/// The app's Valkey login moves to the other of its two ACL users. Valkey reads its users'
+/// passwords only when its pod starts, so each new password is followed by a Valkey restart:
+/// first the idle user's (and the operators' `default`, which only Valkey's own pod reads),
+/// then, once the app runs as that user, the user it left. The user the app logs in as is
+/// never changed, so a restarted Valkey accepts the app at once.
+async fn alternate_users(
+    client: &kube::Client,
+    env: &EnvSecrets,
+    server: Workload<'static>,
+    reader: Workload<'static>,
+    options: Options,
+    report: &mut Report,
+) -> Result<(), RotateError> {
+    let (users, app) = (SecretId::ValkeyUsers, SecretId::RedisAppCredentials);
+    let url = uri_of(&read_text(client, app).await?, app, "url")?;
+    let (now, next) = if url.username() == VALKEY_USERS[1] {
+        (VALKEY_USERS[1], VALKEY_USERS[0])
+    } else {
+        (VALKEY_USERS[0], VALKEY_USERS[1])
+    };
+    let mut passwords = read_text(client, users).await?;
+    if !passwords.contains_key(now) {
+        return Err(RotateError::Missing {
+            name: users.spec().name,
+            key: now,
+        });
+    }
+    let fresh = |key: &str| values::random(random_bytes(users, key, &env.runs));
+    for key in ["default", next] {
+        passwords.insert(key.to_string(), fresh(key)?);
+    }
+    store::write(client, users, &passwords, false).await?;
+    report.steps.push(format!(
+        "{}: new passwords for the idle user {next} and for default",
+        users.spec().name
+    ));
+    restart(client, server, options, report).await?;
+    let login = with_login(url, app, "url", next, &passwords[next])?;
+    store::write(client, app, &login, false).await?;
+    report
+        .steps
+        .push(format!("{}: the app logs in as {next}", app.spec().name));
+    restart(client, reader, options, report).await?;
+    passwords.insert(now.to_string(), fresh(now)?);
+    store::write(client, users, &passwords, false).await?;
+    report.steps.push(format!(
+        "{}: a password nobody holds for {now}, which the app left",
+        users.spec().name
+    ));
+    restart(client, server, options, report).await?;
+    Ok(())
+}
+
+/// The database owner's new password: CloudNativePG applies it to the role (a managed role
+/// since the Cluster declares it), then the URI the migrate Job reads is written. Nothing runs
+/// as the owner between syncs; a sync that starts in the moment between the two fails its
+/// migrate Job, and Argo CD's retry runs it again with the new URI.
+async fn owner(
+    client: &kube::Client,
+    env: &EnvSecrets,
+    options: Options,
+    report: &mut Report,
+) -> Result<(), RotateError> {
+    let (role, uri) = (SecretId::PostgresOwner, SecretId::AppDatabaseOwner);
+    let url = uri_of(&read_text(client, uri).await?, uri, "uri")?;
+    let user = role_of(role, env);
+    let password = new_login(client, env, role, options).await?;
+    report.steps.push(format!(
+        "{}: a new password, applied by CloudNativePG to {user}",
+        role.spec().name
+    ));
+    store::write(client, uri, &with_login(url, uri, "uri", &user, &password)?, false).await?;
+    report.steps.push(format!(
+        "{}: the migrate Job logs in with it from the next sync",
+        uri.spec().name
+    ));
+    Ok(())
 }
 
 /// The app's database login moves to the other of its two roles: a new password for the idle
@@ -252,21 +359,12 @@ pub async fn rotate(
 async fn alternate(
     client: &kube::Client,
     env: &EnvSecrets,
-    workload: Workload<'_>,
+    workload: Workload<'static>,
     options: Options,
     report: &mut Report,
 ) -> Result<(), RotateError> {
     let app = SecretId::AppDatabase;
-    let live = store::read(client, app).await?.map(|l| l.text()).unwrap_or_default();
-    let uri = live.get("uri").ok_or(RotateError::Missing {
-        name: app.spec().name,
-        key: "uri",
-    })?;
-    let mut url = url::Url::parse(uri).map_err(|_| RotateError::Malformed {
-        name: app.spec().name,
-        key: "uri",
-        value: "(not a URL; the value is not shown)".into(),
-    })?;
+    let url = uri_of(&read_text(client, app).await?, app, "uri")?;
     let (now, next) = if url.username() == DATABASE_LOGIN_B {
         (SecretId::PostgresAppLoginB, SecretId::PostgresAppLogin)
     } else {
@@ -278,16 +376,7 @@ async fn alternate(
         "{}: a new password, applied by CloudNativePG to the idle role {role}",
         next.spec().name
     ));
-    // The URI keeps its host, database and parameters; only the login changes.
-    let login = url.set_username(&role).and_then(|()| url.set_password(Some(&password)));
-    if login.is_err() {
-        return Err(RotateError::Malformed {
-            name: app.spec().name,
-            key: "uri",
-            value: "(a URL without a host; the value is not shown)".into(),
-        });
-    }
-    store::write(client, app, &Data::from([("uri".to_string(), url.to_string())]), false).await?;
+    store::write(client, app, &with_login(url, app, "uri", &role, &password)?, false).await?;
     report
         .steps
         .push(format!("{}: the app logs in as {role}", app.spec().name));
@@ -361,7 +450,7 @@ fn random_bytes(id: SecretId, key: &str, runs: &crate::components::Runs) -> usiz
 
 async fn restart(
     client: &kube::Client,
-    workload: Workload<'_>,
+    workload: Workload<'static>,
     options: Options,
     report: &mut Report,
 ) -> Result<(), RotateError> {

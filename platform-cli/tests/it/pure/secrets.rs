@@ -14,9 +14,13 @@
 //! Secrets can be deleted; the ClusterSecretStore is Ready unless `store_down`; an
 //! ExternalSecret takes a merge patch of its annotations once Argo CD made it.
 //!
-//! CloudNativePG's Cluster `postgres` applies a login role's Secret at the second GET after it
+//! CloudNativePG's Cluster `postgres` applies a managed role's Secret at the second GET after it
 //! changed (reporting the Secret's resourceVersion in `managedRolesStatus`, as it does), and the
 //! stand-in checks at that moment that no running app pod logs in as that role.
+//!
+//! Valkey reads `valkey-users` when its pod starts, as the chart's init script does: a restart
+//! of its Deployment loads the Secret's passwords, and the stand-in checks at every restart of
+//! Valkey or the app that the Valkey running accepts every login the app's pods hold.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -68,10 +72,33 @@ struct Cluster {
     held: Vec<String>,
     /// Each rollout of the app: the URI its new pods start with.
     db_rollouts: Vec<String>,
+    /// The ACL users' passwords of the Valkey running (loaded from valkey-users at its start).
+    valkey_acl: BTreeMap<String, String>,
+    /// The Valkey URLs the app's running pods hold (two during a rollout).
+    redis_held: Vec<String>,
+    /// Each restart of Valkey, then of the app, in order: "valkey" or "app".
+    restarts: Vec<&'static str>,
 }
 
-/// The login roles of the Cluster and their Secrets.
-const ROLES: [(&str, &str); 2] = [("app", "postgres-app-login"), ("app_b", "postgres-app-login-b")];
+/// The managed roles of the Cluster and their Secrets.
+const ROLES: [(&str, &str); 3] = [
+    ("app", "postgres-app-login"),
+    ("app_b", "postgres-app-login-b"),
+    ("app_owner", "postgres-owner"),
+];
+
+/// Whether the Valkey running lets in every login the app's pods hold.
+fn valkey_accepts_the_app(cluster: &Cluster) {
+    for held in &cluster.redis_held {
+        let url = url::Url::parse(held).expect("a URL");
+        assert_eq!(
+            cluster.valkey_acl.get(url.username()).map(String::as_str),
+            url.password(),
+            "Valkey refuses the app's user {}",
+            url.username()
+        );
+    }
+}
 
 /// What CloudNativePG reports of the Cluster, applying each role whose Secret changed (at the
 /// second GET after the change): a role's new password must not be one a running pod uses.
@@ -319,9 +346,13 @@ fn deployments(
         {
             progress(object, gets_left);
             cluster.rollout_gets = cluster.rollout_gets.saturating_sub(1);
-            if gets_left == 0 && cluster.held.len() > 1 {
-                // The old pods are gone: only the new URI is held.
-                cluster.held.drain(..cluster.held.len() - 1);
+            if gets_left == 0 {
+                // The old pods are gone: only the new URIs are held.
+                for held in [&mut cluster.held, &mut cluster.redis_held] {
+                    if held.len() > 1 {
+                        held.drain(..held.len() - 1);
+                    }
+                }
             }
         }
         return reply(StatusCode::OK, object);
@@ -339,6 +370,30 @@ fn deployments(
     progress(object, 2);
     let reply = reply(StatusCode::OK, object);
     cluster.writes.push(format!("Deployment {}/{}", key.0, key.2));
+    cluster.rollout_gets = 2;
+    let secret = |cluster: &Cluster, namespace: &str, name: &str| {
+        cluster
+            .objects
+            .get(&(namespace.to_string(), "Secret", name.to_string()))
+            .map(decoded)
+    };
+    if key.2 == "valkey" {
+        // Recreate: the old server is gone before the new one starts with the Secret's users.
+        cluster.valkey_acl = secret(cluster, "data", "valkey-users").expect("valkey-users");
+        cluster.restarts.push("valkey");
+        valkey_accepts_the_app(cluster);
+        return reply;
+    }
+    if key.2 != "app" {
+        return reply;
+    }
+    cluster.restarts.push("app");
+    if let Some(redis) = secret(cluster, "app", "redis-app-credentials") {
+        cluster.redis_held.push(redis["url"].clone());
+        if !cluster.valkey_acl.is_empty() {
+            valkey_accepts_the_app(cluster);
+        }
+    }
     let jwt = decoded(&cluster.objects[&("app".to_string(), "Secret", "app-jwt".to_string())]);
     cluster.rollouts.push(jwt);
     if let Some(db) = cluster
@@ -349,7 +404,6 @@ fn deployments(
         cluster.held.push(uri.clone());
         cluster.db_rollouts.push(uri);
     }
-    cluster.rollout_gets = 2;
     reply
 }
 
@@ -1127,6 +1181,187 @@ async fn a_role_password_cloudnative_pg_does_not_apply_stops_the_rotation_before
     assert!(state.lock().expect("lock").db_rollouts.is_empty());
 }
 
+#[tokio::test]
+async fn grafanas_admin_password_is_replaced_and_grafana_restarted() {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    let (client, env) = bootstrapped(&state).await;
+    state.lock().expect("lock").objects.insert(
+        (
+            "monitoring".into(),
+            "Deployment",
+            "kube-prometheus-stack-grafana".into(),
+        ),
+        deployment("kube-prometheus-stack-grafana", "monitoring", 1),
+    );
+    let before = data_of(&state, SecretId::GrafanaAdmin);
+    let writes = state.lock().expect("lock").writes.len();
+    let plan = rotate::plan(&env, SecretId::GrafanaAdmin, "platform.yaml").expect("rotatable");
+    let report = rotate::rotate(&client, &env, SecretId::GrafanaAdmin, plan, rotate_options(5_000))
+        .await
+        .expect("rotated");
+    assert_eq!(
+        report.steps,
+        [
+            "grafana-admin: a new value",
+            "deployments/kube-prometheus-stack-grafana in namespace monitoring: every replica restarted and available",
+        ]
+    );
+    let after = data_of(&state, SecretId::GrafanaAdmin);
+    assert_eq!(after["admin-user"], "admin");
+    assert_ne!(after["admin-password"], before["admin-password"]);
+    assert_eq!(
+        state.lock().expect("lock").writes[writes..],
+        [
+            "Secret monitoring/grafana-admin".to_string(),
+            "Deployment monitoring/kube-prometheus-stack-grafana".to_string()
+        ],
+        "the value first, then Grafana, which makes its admin user from it at start"
+    );
+}
+
+/// A bootstrapped dev environment whose Valkey runs with the Secret's users and whose app
+/// pods log in with the URL bootstrap made.
+async fn valkey_running(state: &Arc<Mutex<Cluster>>) -> (kube::Client, EnvSecrets) {
+    let (client, env) = bootstrapped(state).await;
+    let users = data_of(state, SecretId::ValkeyUsers);
+    let url = data_of(state, SecretId::RedisAppCredentials)["url"].clone();
+    let mut cluster = state.lock().expect("lock");
+    cluster.objects.insert(
+        ("data".into(), "Deployment", "valkey".into()),
+        deployment("valkey", "data", 1),
+    );
+    cluster.valkey_acl = users;
+    cluster.redis_held = vec![url];
+    drop(cluster);
+    (client, env)
+}
+
+#[tokio::test]
+async fn rotating_valkeys_passwords_moves_the_app_to_the_idle_user_and_valkey_always_accepts_it() {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    let (client, env) = valkey_running(&state).await;
+    let before = data_of(&state, SecretId::ValkeyUsers);
+    let first = url::Url::parse(&data_of(&state, SecretId::RedisAppCredentials)["url"]).expect("a URL");
+    assert_eq!(first.username(), "app", "bootstrap hands the app the first user");
+    let plan = rotate::plan(&env, SecretId::ValkeyUsers, "platform.yaml").expect("rotatable");
+    let report = rotate::rotate(&client, &env, SecretId::ValkeyUsers, plan, rotate_options(5_000))
+        .await
+        .expect("rotated");
+    assert_eq!(
+        report.steps,
+        [
+            "valkey-users: new passwords for the idle user app-b and for default",
+            "deployments/valkey in namespace data: every replica restarted and available",
+            "redis-app-credentials: the app logs in as app-b",
+            "deployments/app in namespace app: every replica restarted and available",
+            "valkey-users: a password nobody holds for app, which the app left",
+            "deployments/valkey in namespace data: every replica restarted and available",
+        ]
+    );
+    let (restarts, acl) = {
+        let cluster = state.lock().expect("lock");
+        (cluster.restarts.clone(), cluster.valkey_acl.clone())
+    };
+    assert_eq!(restarts, ["valkey", "app", "valkey"]);
+    let moved = url::Url::parse(&data_of(&state, SecretId::RedisAppCredentials)["url"]).expect("a URL");
+    assert_eq!(moved.username(), "app-b");
+    assert_eq!(moved.password(), Some(acl["app-b"].as_str()));
+    assert_eq!(
+        (moved.scheme(), moved.host_str(), moved.port()),
+        (first.scheme(), first.host_str(), first.port()),
+        "only the login changed"
+    );
+    for user in ["default", "app", "app-b"] {
+        assert_ne!(acl[user], before[user], "{user}'s password is new on the server");
+        assert_eq!(acl[user].len(), before[user].len());
+    }
+    assert_eq!(
+        acl,
+        data_of(&state, SecretId::ValkeyUsers),
+        "the server runs the Secret"
+    );
+
+    // The next rotation, asked for by the app's Secret, moves the app back to `app`.
+    let plan = rotate::plan(&env, SecretId::RedisAppCredentials, "platform.yaml").expect("rotatable");
+    rotate::rotate(
+        &client,
+        &env,
+        SecretId::RedisAppCredentials,
+        plan,
+        rotate_options(5_000),
+    )
+    .await
+    .expect("rotated again");
+    let back = url::Url::parse(&data_of(&state, SecretId::RedisAppCredentials)["url"]).expect("a URL");
+    assert_eq!(back.username(), "app");
+}
+
+#[tokio::test]
+async fn a_valkey_restart_that_does_not_finish_leaves_the_app_on_its_user() {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    let (client, env) = valkey_running(&state).await;
+    let before = data_of(&state, SecretId::RedisAppCredentials);
+    state.lock().expect("lock").stuck = true;
+    let plan = rotate::plan(&env, SecretId::ValkeyUsers, "platform.yaml").expect("rotatable");
+    let err = rotate::rotate(&client, &env, SecretId::ValkeyUsers, plan, rotate_options(1_000))
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some(
+            "timed out after 1s waiting for deployments/valkey in namespace data to roll out: 1 of 1 replicas \
+             updated, 2 pods in all, 1 available"
+        )
+    );
+    assert_eq!(
+        data_of(&state, SecretId::RedisAppCredentials),
+        before,
+        "the app was not moved"
+    );
+    assert_eq!(state.lock().expect("lock").restarts, ["valkey"]);
+}
+
+#[tokio::test]
+async fn rotating_the_owner_applies_its_password_before_the_migrate_jobs_uri_names_it() {
+    let state = Arc::new(Mutex::new(Cluster::default()));
+    let (client, env) = bootstrapped(&state).await;
+    let before = url::Url::parse(&data_of(&state, SecretId::AppDatabaseOwner)["uri"]).expect("a URI");
+    let writes = state.lock().expect("lock").writes.len();
+    let plan = rotate::plan(&env, SecretId::AppDatabaseOwner, "platform.yaml").expect("rotatable");
+    let report = rotate::rotate(&client, &env, SecretId::AppDatabaseOwner, plan, rotate_options(5_000))
+        .await
+        .expect("rotated");
+    assert_eq!(
+        report.steps,
+        [
+            "postgres-owner: a new password, applied by CloudNativePG to app_owner",
+            "app-database-owner: the migrate Job logs in with it from the next sync",
+        ]
+    );
+    let applied = state.lock().expect("lock").applied["app_owner"].1.clone();
+    let after = url::Url::parse(&data_of(&state, SecretId::AppDatabaseOwner)["uri"]).expect("a URI");
+    assert_eq!(after.username(), "app_owner");
+    assert_eq!(
+        after.password(),
+        Some(applied.as_str()),
+        "the Job holds what PostgreSQL has"
+    );
+    assert_ne!(after.password(), before.password());
+    assert_eq!(
+        (after.host_str(), after.path(), after.query()),
+        (before.host_str(), before.path(), before.query())
+    );
+    assert_eq!(
+        state.lock().expect("lock").writes[writes..],
+        [
+            "Secret data/postgres-owner".to_string(),
+            "Secret app/app-database-owner".to_string()
+        ],
+        "no Deployment restarted: only the migrate Job reads it"
+    );
+}
+
 #[test]
 fn rotate_refuses_what_a_person_supplies_and_what_it_cannot_roll_yet_with_a_hint() {
     let env = environment("platform.yaml", "dev");
@@ -1145,12 +1380,6 @@ fn rotate_refuses_what_a_person_supplies_and_what_it_cannot_roll_yet_with_a_hint
         "alertmanager-receivers is supplied by a person; a new value is a `platform secrets set` | \
          platform secrets set --env dev alertmanager-receivers.pagerduty-routing-key --from-file <file>"
     );
-    assert_eq!(
-        refusal("valkey-users"),
-        "`platform secrets rotate` does not rotate valkey-users yet | Valkey builds its ACL file from one password \
-         per user when its pod starts; rotating without refusing the app needs a second password set on the live \
-         server (ACL SETUSER), which `platform` does not do yet"
-    );
     assert_eq!(refusal("app-jwt-x"), "no Secret named \"app-jwt-x\" in environment dev");
     // On a managed database a person supplies the URIs.
     let managed = environment("examples/eks-three-envs.yaml", "prod");
@@ -1164,22 +1393,29 @@ fn rotate_refuses_what_a_person_supplies_and_what_it_cannot_roll_yet_with_a_hint
 #[test]
 fn the_cli_refuses_a_rotation_it_cannot_do_without_touching_a_cluster() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let run = |name: &str| {
+    let run = |file: &str, env: &str, name: &str| {
         crate::support::cli::platform()
             .current_dir(&root)
             .env("KUBECONFIG", "/nonexistent/kubeconfig")
-            .args(["secrets", "rotate", "--env", "dev", name])
+            .args(["secrets", "rotate", "-f", file, "--env", env, name])
             .output()
             .expect("runs")
     };
-    for (name, expected) in [
-        ("grafana-admin", "tests/fixtures/cli/secrets-rotate-not-yet.stderr"),
+    for (file, env, name, expected) in [
         (
+            "examples/eks-three-envs.yaml",
+            "prod",
+            "app-jwt",
+            "tests/fixtures/cli/secrets-rotate-in-store.stderr",
+        ),
+        (
+            "platform.yaml",
+            "dev",
             "alertmanager-receivers",
             "tests/fixtures/cli/secrets-rotate-supplied.stderr",
         ),
     ] {
-        let out = run(name);
+        let out = run(file, env, name);
         assert_eq!(out.status.code(), Some(1), "{name}");
         crate::support::cli::assert_output(&String::from_utf8_lossy(&out.stderr), expected);
     }

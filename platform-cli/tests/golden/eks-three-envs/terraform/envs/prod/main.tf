@@ -71,6 +71,7 @@ module "secrets" {
     "shop-prod-grafana-admin-admin-password",
     "shop-prod-valkey-users-default",
     "shop-prod-valkey-users-app",
+    "shop-prod-valkey-users-app-b",
     "shop-prod-app-jwt-secret",
     "shop-prod-app-admin-token",
     "shop-prod-app-database-owner-uri",
