@@ -12,8 +12,13 @@
 //! kernel's receive stamp, see `support::stamped`) and publish → read (when the client's task
 //! read the frame, which adds the bench's own queue).
 //!
-//! Needs PostgreSQL and Redis on loopback and nginx with nchan installed. `BENCH_CONNECTIONS`
-//! (default 1000) and `BENCH_SECS` (default 5) size the run.
+//! Every size of `BENCH_CONNECTIONS` (comma-separated, default `10,100,1000,10000`; a size the
+//! open-file limit cannot hold is left out, saying so) runs in each of `BENCH_ROUNDS` rounds
+//! (default 3), each side on fresh servers, the side that goes first alternating by round; a
+//! table per size gives the median of every figure and each round's ratio. `BENCH_SECS`
+//! (default 4) is the length of one load step.
+//!
+//! Needs PostgreSQL and Redis on loopback and nginx with nchan installed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -195,7 +200,6 @@ impl Side for Nchan {
 
 struct Figures {
     peak_rate: f64,
-    delivered_per_s: f64,
     per_core: f64,
     /// At half of this side's peak.
     latency: Latency,
@@ -300,7 +304,6 @@ async fn measure<S: Side>(side: &mut S, endpoints: &[Endpoint], n: u64, secs: u6
     let latency = latency(side, endpoints, n, secs, peak_rate / 2.0).await?;
     Ok(Figures {
         peak_rate,
-        delivered_per_s: step.delivered_per_s,
         per_core: step.per_cpu_second,
         latency,
         kib_per_conn: (rss_after - rss_before) / n as f64,
@@ -476,8 +479,9 @@ async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
             package: "libnginx-mod-nchan",
         },
     ])?;
-    let n = env_u64("BENCH_CONNECTIONS", 1000);
-    let secs = env_u64("BENCH_SECS", 5);
+    let sizes = fitting_sizes(&env_list("BENCH_CONNECTIONS", &[10, 100, 1000, 10_000]))?;
+    let secs = env_u64("BENCH_SECS", 4);
+    let rounds = env_u64("BENCH_ROUNDS", 3).max(1);
     let database = format!("app_fanout_{}", Uuid::new_v4().simple());
     let admin_url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
@@ -487,177 +491,294 @@ async fn bench(groups: Arc<std::sync::Mutex<Vec<u32>>>) -> Result<(), Error> {
         .await?;
     let owner = sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{database}")).await?;
     app::db::MIGRATOR.run(&owner).await?;
-
-    // The app: two replicas, one project, one chat session watched by n sockets.
-    let (one, one_addr) = start_replica(&database, 8).await?;
-    let (two, two_addr) = start_replica(&database, 8).await?;
-    let http = reqwest::Client::new();
-    let base = format!("http://{one_addr}");
-    let admin = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/auth/admin"),
-        None,
-        Some(json!({"credential": support::ADMIN})),
-    )
-    .await?;
-    let admin = admin["token"].as_str().ok_or("token")?.to_owned();
-    let org = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/orgs"),
-        Some(&admin),
-        Some(json!({"slug": "fanout", "name": "fanout"})),
-    )
-    .await?;
-    let org = org["id"].as_str().ok_or("org")?.to_owned();
-    let invite = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/orgs/{org}/invites"),
-        Some(&admin),
-        Some(json!({"role": "admin"})),
-    )
-    .await?;
-    let guest = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/auth/guest"),
-        None,
-        Some(json!({"invite_code": invite["code"]})),
-    )
-    .await?;
-    let token = guest["token"].as_str().ok_or("token")?.to_owned();
-    let project = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/orgs/{org}/projects"),
-        Some(&token),
-        Some(json!({"name": "fanout"})),
-    )
-    .await?;
-    let project = project["id"].as_str().ok_or("project")?.to_owned();
-    let session = call(
-        &http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/orgs/{org}/projects/{project}/chats"),
-        Some(&token),
-        None,
-    )
-    .await?;
-    let session = session["id"].as_str().ok_or("session")?.to_owned();
-    let app_endpoints: Vec<Endpoint> = [&one_addr, &two_addr]
-        .iter()
-        .map(|addr| Endpoint {
-            url: format!("ws://{addr}/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws"),
-            protocols: Some(format!("chat.v1, access_token.{token}")),
-        })
-        .collect();
-    let redis = redis::Client::open("redis://127.0.0.1:6379")?
-        .get_multiplexed_async_connection()
-        .await?;
-    let mut app_side = App {
-        replicas: vec![one, two],
-        redis,
-        channel: format!("chat:p:{project}"),
-    };
-    let app = measure(&mut app_side, &app_endpoints, n, secs).await?;
-
-    // The peer: two nginx + nchan instances sharing Redis.
+    let tenant = Tenant::make(&database).await?;
     let dir = tempfile::tempdir()?;
-    let (a, a_port) = start_nginx(dir.path(), "a").await?;
-    let (b, b_port) = start_nginx(dir.path(), "b").await?;
-    if let Ok(mut groups) = groups.lock() {
-        groups.extend(a.group().into_iter().chain(b.group()));
-    }
-    let channel = format!("fanout{}", Uuid::new_v4().simple());
-    let nchan_endpoints: Vec<Endpoint> = [a_port, b_port]
-        .iter()
-        .map(|p| Endpoint {
-            url: format!("ws://127.0.0.1:{p}/sub/{channel}"),
-            protocols: None,
-        })
-        .collect();
-    let mut nchan_side = Nchan {
-        servers: vec![a, b],
-        http: reqwest::Client::new(),
-        publish_url: format!("http://127.0.0.1:{a_port}/pub/{channel}"),
-    };
-    let nchan = measure(&mut nchan_side, &nchan_endpoints, n, secs).await?;
-    // Both sides again at one rate, half of the lower peak: each side's own half peak loads the
-    // machine differently, so only this compares latency.
-    let common = app.peak_rate.min(nchan.peak_rate) / 2.0;
-    let app_common = if app.peak_rate / 2.0 == common {
-        app.latency
-    } else {
-        latency(&mut app_side, &app_endpoints, n, secs, common).await?
-    };
-    let nchan_common = if nchan.peak_rate / 2.0 == common {
-        nchan.latency
-    } else {
-        latency(&mut nchan_side, &nchan_endpoints, n, secs, common).await?
-    };
-    drop(app_side);
-    drop(nchan_side);
 
-    println!("{n} WebSocket clients over 2 server instances, {secs} s per phase\n");
-    println!("| | app | nginx + nchan | app / nchan | app target |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    println!(
-        "| peak publish rate all clients kept up with (frames/s) | {:.0} | {:.0} | {:.2} | ≥ 1.0× nchan |",
-        app.peak_rate,
-        nchan.peak_rate,
-        app.peak_rate / nchan.peak_rate
-    );
-    println!(
-        "| delivered frames/s at peak | {:.0} | {:.0} | {:.2} | |",
-        app.delivered_per_s,
-        nchan.delivered_per_s,
-        app.delivered_per_s / nchan.delivered_per_s
-    );
-    println!(
-        "| delivered frames per server CPU-second | {:.0} | {:.0} | {:.2} | ≥ 1.0× nchan |",
-        app.per_core,
-        nchan.per_core,
-        app.per_core / nchan.per_core
-    );
-    let ms = |(p50, p99): (f64, f64)| format!("{p50:.1} / {p99:.1}");
-    for (at, what, app_latency, nchan_latency) in [
-        ("half peak", "delivered", app.latency.delivered, nchan.latency.delivered),
-        (
-            "half peak",
-            "read by the client task",
-            app.latency.read,
-            nchan.latency.read,
-        ),
-        (
-            &*format!("{common} frames/s"),
-            "delivered",
-            app_common.delivered,
-            nchan_common.delivered,
-        ),
-        (
-            &*format!("{common} frames/s"),
-            "read by the client task",
-            app_common.read,
-            nchan_common.read,
-        ),
-    ] {
-        println!(
-            "| latency p50 / p99 at {at}, publish → {what} (ms) | {} | {} | | {} |",
-            ms(app_latency),
-            ms(nchan_latency),
-            if what == "delivered" { "p99 ≤ 25" } else { "" }
-        );
+    // Every size in every round, each on fresh servers (so each memory figure starts from an
+    // idle process); the side that goes first alternates by round, as this machine's speed drifts.
+    let mut results: Vec<(u64, Vec<Round>)> = sizes.iter().map(|n| (*n, Vec::new())).collect();
+    for round in 0..rounds {
+        for (n, rounds_of_size) in &mut results {
+            eprintln!("round {} of {rounds}, {n} clients", round + 1);
+            let tag = format!("r{round}n{n}");
+            let (mut app_side, app_endpoints) = App::start(&database, &tenant).await?;
+            let (mut nchan_side, nchan_endpoints) = Nchan::start(dir.path(), &tag, &groups).await?;
+            let (app, nchan) = if round % 2 == 0 {
+                eprintln!(" app");
+                let app = measure(&mut app_side, &app_endpoints, *n, secs).await?;
+                eprintln!(" nginx + nchan");
+                (app, measure(&mut nchan_side, &nchan_endpoints, *n, secs).await?)
+            } else {
+                eprintln!(" nginx + nchan");
+                let nchan = measure(&mut nchan_side, &nchan_endpoints, *n, secs).await?;
+                eprintln!(" app");
+                (measure(&mut app_side, &app_endpoints, *n, secs).await?, nchan)
+            };
+            // Both sides again at one rate, half of the lower peak: each side's own half peak
+            // loads the machine differently, so only this compares latency.
+            let common = app.peak_rate.min(nchan.peak_rate) / 2.0;
+            let app_common = if app.peak_rate / 2.0 == common {
+                app.latency
+            } else {
+                latency(&mut app_side, &app_endpoints, *n, secs, common).await?
+            };
+            let nchan_common = if nchan.peak_rate / 2.0 == common {
+                nchan.latency
+            } else {
+                latency(&mut nchan_side, &nchan_endpoints, *n, secs, common).await?
+            };
+            rounds_of_size.push(Round {
+                app,
+                nchan,
+                common,
+                app_common,
+                nchan_common,
+            });
+        }
     }
-    println!(
-        "| memory per idle connection (KiB) | {:.1} | {:.1} | | ≤ 10 |",
-        app.kib_per_conn, nchan.kib_per_conn
-    );
+    for (n, rounds_of_size) in &results {
+        report(*n, secs, rounds_of_size);
+    }
 
     owner.close().await;
     sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
         .execute(&mut admin_db)
         .await?;
     Ok(())
+}
+
+/// A comma-separated list of numbers from the environment, or `default`.
+fn env_list(name: &str, default: &[u64]) -> Vec<u64> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect::<Vec<u64>>())
+        .filter(|sizes| !sizes.is_empty())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+/// The sizes this process can open sockets for: its open-file limit is raised to the hard
+/// limit (the replicas and nginx inherit it), and a size that would still not fit, with room for
+/// the bench's own files, is left out with a line that says so.
+fn fitting_sizes(sizes: &[u64]) -> Result<Vec<u64>, Error> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    let fitting: Vec<u64> = sizes.iter().copied().filter(|n| n + 1024 <= hard).collect();
+    for n in sizes.iter().filter(|n| !fitting.contains(n)) {
+        eprintln!(
+            "{n} clients left out: this process may open {hard} files (`ulimit -Hn`), and the clients need {n} \
+             sockets besides its own files; raise the hard limit (as root: `ulimit -n {}`) to run it",
+            n + 1024
+        );
+    }
+    if fitting.is_empty() {
+        return Err("no size fits under the open-file limit".into());
+    }
+    Ok(fitting)
+}
+
+/// The org, project and chat session the app's clients watch, and their token: made once through
+/// the API, then served by each fresh pair of replicas.
+struct Tenant {
+    org: String,
+    project: String,
+    session: String,
+    token: String,
+}
+
+impl Tenant {
+    async fn make(database: &str) -> Result<Self, Error> {
+        let (_replica, addr) = start_replica(database, 2).await?;
+        let http = reqwest::Client::new();
+        let base = format!("http://{addr}");
+        let admin = support::admin_token(&http, &base).await?;
+        let (org, _, token) = support::org_with_admin(&http, &base, &admin, "fanout").await?;
+        let project = call(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/orgs/{org}/projects"),
+            Some(&token),
+            Some(json!({"name": "fanout"})),
+        )
+        .await?;
+        let project = project["id"].as_str().ok_or("project")?.to_owned();
+        let session = call(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/api/v1/orgs/{org}/projects/{project}/chats"),
+            Some(&token),
+            None,
+        )
+        .await?;
+        let session = session["id"].as_str().ok_or("session")?.to_owned();
+        Ok(Self {
+            org,
+            project,
+            session,
+            token,
+        })
+    }
+}
+
+impl App {
+    /// Two fresh replicas; the clients split between them.
+    async fn start(database: &str, tenant: &Tenant) -> Result<(Self, Vec<Endpoint>), Error> {
+        let (one, one_addr) = start_replica(database, 8).await?;
+        let (two, two_addr) = start_replica(database, 8).await?;
+        let Tenant {
+            org,
+            project,
+            session,
+            token,
+        } = tenant;
+        let endpoints = [&one_addr, &two_addr]
+            .iter()
+            .map(|addr| Endpoint {
+                url: format!("ws://{addr}/api/v1/orgs/{org}/projects/{project}/chats/{session}/ws"),
+                protocols: Some(format!("chat.v1, access_token.{token}")),
+            })
+            .collect();
+        let redis = redis::Client::open("redis://127.0.0.1:6379")?
+            .get_multiplexed_async_connection()
+            .await?;
+        let app = Self {
+            replicas: vec![one, two],
+            redis,
+            channel: format!("chat:p:{project}"),
+        };
+        Ok((app, endpoints))
+    }
+}
+
+impl Nchan {
+    /// Two fresh nginx + nchan instances sharing Redis, on a channel of their own.
+    async fn start(
+        dir: &std::path::Path,
+        tag: &str,
+        groups: &std::sync::Mutex<Vec<u32>>,
+    ) -> Result<(Self, Vec<Endpoint>), Error> {
+        let (a, a_port) = start_nginx(dir, &format!("{tag}-a")).await?;
+        let (b, b_port) = start_nginx(dir, &format!("{tag}-b")).await?;
+        if let Ok(mut groups) = groups.lock() {
+            groups.extend(a.group().into_iter().chain(b.group()));
+        }
+        let channel = format!("fanout{}", Uuid::new_v4().simple());
+        let endpoints = [a_port, b_port]
+            .iter()
+            .map(|p| Endpoint {
+                url: format!("ws://127.0.0.1:{p}/sub/{channel}"),
+                protocols: None,
+            })
+            .collect();
+        let nchan = Self {
+            servers: vec![a, b],
+            http: reqwest::Client::new(),
+            publish_url: format!("http://127.0.0.1:{a_port}/pub/{channel}"),
+        };
+        Ok((nchan, endpoints))
+    }
+}
+
+/// Both sides' figures at one size in one round.
+struct Round {
+    app: Figures,
+    nchan: Figures,
+    /// Half of the lower of the two peaks, frames/s.
+    common: f64,
+    app_common: Latency,
+    nchan_common: Latency,
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
+}
+
+/// One size's table: the median of each figure over the rounds, with each round's ratio.
+fn report(n: u64, secs: u64, rounds: &[Round]) {
+    let of = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+    let each = |f: &dyn Fn(&Round) -> f64| {
+        rounds
+            .iter()
+            .map(|r| format!("{:.2}", f(r)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ms = |p50: f64, p99: f64| format!("{p50:.1} / {p99:.1}");
+    println!(
+        "\n{n} WebSocket clients over 2 server instances, {secs} s per phase, median of {} rounds\n",
+        rounds.len()
+    );
+    println!("| median | app | nginx + nchan | app / nchan, median (each round) |");
+    println!("| --- | ---: | ---: | ---: |");
+    let ratio_row = |what: &str, app: &dyn Fn(&Round) -> f64, nchan: &dyn Fn(&Round) -> f64, digits: usize| {
+        println!(
+            "| {what} | {:.digits$} | {:.digits$} | {:.2} ({}) |",
+            of(app),
+            of(nchan),
+            of(&|r| app(r) / nchan(r)),
+            each(&|r| app(r) / nchan(r)),
+        );
+    };
+    ratio_row(
+        "highest publish rate every client kept up with (frames/s)",
+        &|r| r.app.peak_rate,
+        &|r| r.nchan.peak_rate,
+        0,
+    );
+    ratio_row(
+        "delivered frames per server CPU-second, at that rate",
+        &|r| r.app.per_core,
+        &|r| r.nchan.per_core,
+        0,
+    );
+    for (what, app, nchan) in [
+        (
+            "publish → delivery at the common rate, p50 / p99 (ms)",
+            &(|r: &Round| r.app_common.delivered) as &dyn Fn(&Round) -> (f64, f64),
+            &(|r: &Round| r.nchan_common.delivered) as &dyn Fn(&Round) -> (f64, f64),
+        ),
+        (
+            "publish → read at the common rate, p50 / p99 (ms)",
+            &|r: &Round| r.app_common.read,
+            &|r: &Round| r.nchan_common.read,
+        ),
+        (
+            "publish → delivery at each side's half peak, p50 / p99 (ms)",
+            &|r: &Round| r.app.latency.delivered,
+            &|r: &Round| r.nchan.latency.delivered,
+        ),
+    ] {
+        println!(
+            "| {what} | {} | {} | p99: {:.2} ({}) |",
+            ms(of(&|r| app(r).0), of(&|r| app(r).1)),
+            ms(of(&|r| nchan(r).0), of(&|r| nchan(r).1)),
+            of(&|r| app(r).1 / nchan(r).1),
+            each(&|r| app(r).1 / nchan(r).1),
+        );
+    }
+    println!(
+        "| resident memory per idle connection (KiB) | {:.1} | {:.1} | |",
+        of(&|r| r.app.kib_per_conn),
+        of(&|r| r.nchan.kib_per_conn)
+    );
+    println!("\n| round | peak, app / nchan | common rate | delivery p50 / p99 there, app / nchan (ms) |");
+    println!("| ---: | ---: | ---: | ---: |");
+    for (i, r) in rounds.iter().enumerate() {
+        println!(
+            "| {} | {:.0} / {:.0} | {:.1} | {} / {} |",
+            i + 1,
+            r.app.peak_rate,
+            r.nchan.peak_rate,
+            r.common,
+            ms(r.app_common.delivered.0, r.app_common.delivered.1),
+            ms(r.nchan_common.delivered.0, r.nchan_common.delivered.1),
+        );
+    }
 }

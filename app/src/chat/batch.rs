@@ -3,26 +3,34 @@
 //! sockets with one `send`: under load a socket then gets several frames per write, and its
 //! client several per wake-up, where a write per frame would spend both sides' CPU on one
 //! system call and one wake-up per frame.
+//!
+//! A run to many sockets is written by several tasks at once, a share of the sockets each, so
+//! one replica's delivery to thousands of sockets uses all of its cores; the next run starts
+//! when they are all done, so every socket still gets its frames in order.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::hub::Hub;
+use super::hub::{self, Conn, Delivered, Hub};
 use super::outbox;
 use super::protocol;
 
-/// The most time between two writes of the subscriber's batches: a frame waits at most this
-/// long for others to join it, and not at all when the last write was longer ago. Measured
-/// (docs/benchmarks.md): at 1,000 sockets, fixed gaps of 2 and 5 ms spend more CPU on wake-ups
-/// than they save in waiting, and give a worse tail latency under load than 10 ms.
+/// The longest a frame waits for others to join it. A frame waits only when frames queued
+/// behind the last write (the subscriber is under load); while the writer is idle it goes out at
+/// once. Measured (docs/benchmarks.md): at 1,000 sockets, gathers of at most 2 and 5 ms spend
+/// more CPU on wake-ups than they save in waiting, and give a worse tail latency under load
+/// than 10 ms.
 pub const INTERVAL: Duration = Duration::from_millis(10);
 
-/// How long the next batch gathers, as a multiple of how long the last write took: writing
-/// then takes at most about a tenth of the subscriber's time.
+/// How long frames that queued behind a write gather, as a multiple of how long that write
+/// took: under load, writing then takes at most about a tenth of the subscriber's time.
 pub const GATHER_PER_WRITE: u32 = 10;
 
-/// How long the next batch gathers after a write that took `last_write`: [`GATHER_PER_WRITE`]
+/// How long frames that queued behind a write that took `last_write` gather: [`GATHER_PER_WRITE`]
 /// times as long, at most [`INTERVAL`]. A write to many sockets is slow, and there fewer,
 /// larger writes pay for themselves, in the server's CPU and in its clients' wake-ups; a write
 /// to a few is quick, and there waiting buys nothing but latency.
@@ -94,12 +102,12 @@ impl Batch {
     }
 
     /// Writes every run to its sockets, in order, and empties the batch.
-    pub fn flush(&mut self, hub: &Hub) -> Flushed {
+    pub async fn flush(&mut self, hub: &Hub) -> Flushed {
         let mut flushed = Flushed::default();
         for run in self.runs.drain(..) {
-            let (taken, slow) = hub.deliver(run.project, run.session, &run.bytes);
-            flushed.delivered += taken * run.frames;
-            flushed.slow += slow;
+            let delivered = spread(hub.receivers(run.project, run.session), Bytes::from(run.bytes)).await;
+            flushed.delivered += delivered.taken * run.frames;
+            flushed.slow += delivered.slow;
         }
         let now = protocol::now_us();
         flushed.latencies = self
@@ -110,6 +118,38 @@ impl Batch {
         self.bytes = 0;
         flushed
     }
+}
+
+/// Fewest sockets a task writes to when a run is spread: below this, handing sockets to
+/// another task costs more than writing to them (a loopback `send` takes a few µs, a task's
+/// wake-up on another worker tens).
+pub const SOCKETS_PER_TASK: usize = 256;
+
+/// How many tasks write a run to `sockets`: one per [`SOCKETS_PER_TASK`], at most one per
+/// worker thread.
+pub fn tasks_for(sockets: usize, workers: usize) -> usize {
+    (sockets / SOCKETS_PER_TASK).clamp(1, workers.max(1))
+}
+
+/// Writes `frame` to `conns`, spread over the runtime's workers: this task writes one share
+/// and spawned tasks the others, and it returns once every share is written.
+async fn spread(mut conns: Vec<Arc<Conn>>, frame: Bytes) -> Delivered {
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let share = conns.len().div_ceil(tasks_for(conns.len(), workers)).max(1);
+    let mut others = JoinSet::new();
+    while conns.len() > share {
+        let theirs = conns.split_off(conns.len() - share);
+        let frame = frame.clone();
+        others.spawn(async move { hub::deliver(&theirs, &frame) });
+    }
+    let mut delivered = hub::deliver(&conns, &frame);
+    while let Some(joined) = others.join_next().await {
+        match joined {
+            Ok(theirs) => delivered += theirs,
+            Err(e) => tracing::error!(error = %e, "a chat delivery task failed"),
+        }
+    }
+    delivered
 }
 
 /// A frame's publish time: `sent_at_us` is its last field, so no full parse is needed.
@@ -127,5 +167,15 @@ mod tests {
         assert_eq!(gather_after(Duration::from_micros(40)), Duration::from_micros(400));
         assert_eq!(gather_after(Duration::from_micros(600)), Duration::from_millis(6));
         assert_eq!(gather_after(Duration::from_millis(4)), INTERVAL);
+    }
+
+    #[test]
+    fn a_run_is_spread_over_the_workers_only_when_each_gets_enough_sockets() {
+        assert_eq!(tasks_for(0, 2), 1);
+        assert_eq!(tasks_for(SOCKETS_PER_TASK * 2 - 1, 2), 1);
+        assert_eq!(tasks_for(SOCKETS_PER_TASK * 2, 2), 2);
+        assert_eq!(tasks_for(5_000, 2), 2);
+        assert_eq!(tasks_for(5_000, 8), 8);
+        assert_eq!(tasks_for(5_000, 1), 1);
     }
 }

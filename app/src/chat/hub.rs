@@ -27,14 +27,22 @@ pub mod reason {
     pub const REFUSED: &str = "too many refused frames: follow the protocol and its rate limit, then reconnect";
 }
 
-/// One open socket, as the fan-out sees it.
-#[derive(Debug)]
-pub struct Conn {
+/// Whose a socket is: the tenant, the chat, and the token it was opened with.
+#[derive(Debug, Clone)]
+pub struct Owner {
     pub org: Uuid,
     pub project: Uuid,
     pub user: Uuid,
     pub session: Uuid,
     pub jti: String,
+    /// When the token was issued (seconds): a user's revocation names tokens issued up to then.
+    pub issued_at: u64,
+}
+
+/// One open socket, as the fan-out sees it.
+#[derive(Debug)]
+pub struct Conn {
+    pub owner: Owner,
     pub outbox: Outbox,
     close: watch::Sender<Option<&'static str>>,
 }
@@ -149,24 +157,13 @@ impl Hub {
         self.max_sockets_per_user.store(max, Ordering::Relaxed);
     }
 
-    /// Adds a socket, whose writes go to `socket` from now on.
-    pub fn register(
-        &self,
-        org: Uuid,
-        project: Uuid,
-        user: Uuid,
-        session: Uuid,
-        jti: String,
-        socket: OwnedWriteHalf,
-    ) -> Registered {
+    /// Adds `owner`'s socket, whose writes go to `socket` from now on.
+    pub fn register(&self, owner: Owner, socket: OwnedWriteHalf) -> Registered {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (close_tx, close) = watch::channel(None);
+        let project = owner.project;
         let conn = Arc::new(Conn {
-            org,
-            project,
-            user,
-            session,
-            jti,
+            owner,
             outbox: Outbox::new(socket),
             close: close_tx,
         });
@@ -188,30 +185,18 @@ impl Hub {
         self.by_project.iter().map(|e| e.value().len()).sum()
     }
 
-    /// Writes `frame` (encoded by [`super::outbox::text_frame`]) to the project's connections (only
-    /// those of chat `session` when given); returns how many took it and how many were dropped
-    /// as slow consumers. Registering on the project waits meanwhile; nothing here waits.
-    pub fn deliver(&self, project: Uuid, session: Option<Uuid>, frame: &[u8]) -> (u64, u64) {
+    /// The project's sockets a frame goes to (only those of chat `session` when given). A socket
+    /// being closed (its session closed, its user removed) gets nothing more. Registering on the
+    /// project waits meanwhile.
+    pub fn receivers(&self, project: Uuid, session: Option<Uuid>) -> Vec<Arc<Conn>> {
         let Some(conns) = self.by_project.get(&project) else {
-            return (0, 0);
+            return Vec::new();
         };
-        let (mut taken, mut slow) = (0, 0);
-        // A socket being closed (its session closed, its user removed) gets nothing more.
-        for conn in conns
+        conns
             .values()
-            .filter(|c| session.is_none_or(|s| c.session == s) && c.close.borrow().is_none())
-        {
-            match conn.outbox.push(frame) {
-                Pushed::Taken => taken += 1,
-                Pushed::Slow => {
-                    if conn.close.send_replace(Some(reason::SLOW)).is_none() {
-                        slow += 1;
-                    }
-                }
-                Pushed::Closed => {}
-            }
-        }
-        (taken, slow)
+            .filter(|c| session.is_none_or(|s| c.owner.session == s) && c.close.borrow().is_none())
+            .cloned()
+            .collect()
     }
 
     /// The open sockets' sessions, by tenant (org, project).
@@ -219,23 +204,73 @@ impl Hub {
         let mut sessions: HashMap<(Uuid, Uuid), Vec<Uuid>> = HashMap::new();
         for conns in &self.by_project {
             for conn in conns.values() {
-                sessions.entry((conn.org, conn.project)).or_default().push(conn.session);
+                let owner = &conn.owner;
+                sessions
+                    .entry((owner.org, owner.project))
+                    .or_default()
+                    .push(owner.session);
             }
         }
         sessions
     }
 
-    /// Closes every socket matching `which` with `why`.
-    pub fn close_where(&self, why: &'static str, which: impl Fn(&Conn) -> bool) -> usize {
+    /// The open sockets' tokens (id, user, issued at), each once.
+    pub fn tokens(&self) -> Vec<(String, Uuid, u64)> {
+        let mut tokens = std::collections::HashSet::new();
+        for conns in &self.by_project {
+            for conn in conns.values() {
+                let owner = &conn.owner;
+                tokens.insert((owner.jti.clone(), owner.user, owner.issued_at));
+            }
+        }
+        tokens.into_iter().collect()
+    }
+
+    /// Closes every socket whose owner matches `which` with `why`.
+    pub fn close_where(&self, why: &'static str, which: impl Fn(&Owner) -> bool) -> usize {
         let mut closed = 0;
         for conns in &self.by_project {
-            for conn in conns.values().filter(|c| which(c)) {
+            for conn in conns.values().filter(|c| which(&c.owner)) {
                 conn.close.send_replace(Some(why));
                 closed += 1;
             }
         }
         closed
     }
+}
+
+/// What writing a frame to some sockets did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// Sockets that took the frame.
+    pub taken: u64,
+    /// Sockets dropped as slow consumers by it.
+    pub slow: u64,
+}
+
+impl std::ops::AddAssign for Delivered {
+    fn add_assign(&mut self, other: Self) {
+        self.taken += other.taken;
+        self.slow += other.slow;
+    }
+}
+
+/// Writes `frame` (encoded by [`super::outbox::text_frame`]) to each of `conns`; nothing here
+/// waits. A socket that cannot take it is a slow consumer and is closed.
+pub fn deliver(conns: &[Arc<Conn>], frame: &[u8]) -> Delivered {
+    let mut delivered = Delivered::default();
+    for conn in conns {
+        match conn.outbox.push(frame) {
+            Pushed::Taken => delivered.taken += 1,
+            Pushed::Slow => {
+                if conn.close.send_replace(Some(reason::SLOW)).is_none() {
+                    delivered.slow += 1;
+                }
+            }
+            Pushed::Closed => {}
+        }
+    }
+    delivered
 }
 
 /// Publishes a frame (already JSON) on a channel. A lost publish loses one live update; the

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use uuid::Uuid;
 
-use super::hub::{self, Conn, Full, reason};
+use super::hub::{self, Conn, Full, Owner, reason};
 use super::limit;
 use super::outbox::{self, Pushed};
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
@@ -169,10 +169,6 @@ impl AsyncWrite for ClientIo {
 
 type Socket = WebSocketStream<ClientIo>;
 
-/// How often an open socket re-checks its token's revocation, whatever broadcast it missed:
-/// the longest a revoked token's socket stays open once Redis answers.
-pub const RECHECK: Duration = Duration::from_secs(2);
-
 /// How long a socket with bytes waiting may take none of them: a client that stopped reading
 /// fills its buffers, and is then dropped instead of waited for.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -228,9 +224,17 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
     let (read, write) = upgraded.socket.into_split();
     // Registered before the snapshot is read, so no frame published after it is missed; what
     // is fanned out meanwhile waits in the outbox until the snapshot is written.
-    let mut registered = state
-        .hub
-        .register(peer.org, peer.project, peer.user, peer.session, peer.jti.clone(), write);
+    let mut registered = state.hub.register(
+        Owner {
+            org: peer.org,
+            project: peer.project,
+            user: peer.user,
+            session: peer.session,
+            jti: peer.jti.clone(),
+            issued_at: peer.issued_at,
+        },
+        write,
+    );
     let conn = Arc::clone(&registered.conn);
     state.metrics.chat_connected(1);
     let io = ClientIo {
@@ -244,7 +248,6 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
     let expires_in = peer.expires_at.saturating_sub(jsonwebtoken::get_current_timestamp());
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
-    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     let mut refusals = Refusals::default();
     let mut open = match snapshot(&state, &peer).await {
         Some(frame) => conn.outbox.release(&outbox::text_frame(frame.as_str())) == Pushed::Taken,
@@ -252,7 +255,9 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
     };
     while open {
         // In this order, each only when the ones before it are pending: a close first; then
-        // bytes the socket did not take at once; the client's frames; the timers.
+        // bytes the socket did not take at once; the client's frames; the token's expiry. (Its
+        // revocation is re-checked for all of the replica's sockets together, see
+        // `subscriber::TOKEN_RECHECK`.)
         tokio::select! {
             biased;
             _ = registered.close.changed() => {
@@ -286,14 +291,6 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(_)) | Err(_)) | None => open = false,
             },
-            _ = recheck.tick() => {
-                // The revocation broadcast is best effort; this is not. A check Redis cannot
-                // answer keeps the socket (no fan-out reaches it then either) until the next.
-                if let Ok(true) = state.denylist.is_revoked(&peer.jti, Some(peer.user), peer.issued_at).await {
-                    send_close(&conn, 4001, reason::REVOKED).await;
-                    open = false;
-                }
-            }
             () = &mut expiry => {
                 send_close(&conn, 4001, "token expired: sign in again").await;
                 open = false;
@@ -313,7 +310,7 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
 fn removed(state: &AppState, peer: &Peer) {
     state
         .hub
-        .close_where(reason::REMOVED, |c| c.project == peer.project && c.user == peer.user);
+        .close_where(reason::REMOVED, |o| o.project == peer.project && o.user == peer.user);
 }
 
 fn refuse(state: &AppState, refusals: &mut Refusals, reason: Refusal, detail: String) -> Utf8Bytes {

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures_util::{FutureExt, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -43,40 +43,38 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
         // Closes and removals published while this replica was not subscribed passed it by: ask
         // PostgreSQL before anything published since is handed out (Redis holds it meanwhile),
         // so a removed member's sockets get nothing more; then every SESSION_RECHECK (a close
-        // whose publish failed reaches nobody). Revocations are re-checked by every socket on a
-        // timer of its own, see `socket::RECHECK`.
+        // whose publish failed reaches nobody). Revocations are re-checked every TOKEN_RECHECK,
+        // for all of this replica's sockets together.
         close_closed_sessions(state.clone()).await;
         let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK);
+        let mut token_recheck = tokio::time::interval_at(tokio::time::Instant::now() + TOKEN_RECHECK, TOKEN_RECHECK);
         let mut batch = Batch::default();
-        // The first frame goes out at once; each later one waits for others in proportion to
-        // how long the last write took (`batch::gather_after`).
-        let mut last_flush = Instant::now().checked_sub(batch::INTERVAL).unwrap_or_else(Instant::now);
-        let mut gather = batch::INTERVAL;
+        // When the frames gathered so far are written: none while the writer is idle (a frame
+        // goes out at once), later when frames queued behind the last write (`write_and_gather`).
+        let mut due: Option<Instant> = None;
         loop {
-            let due = last_flush + gather;
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => return,
-                () = tokio::time::sleep_until(due), if !batch.is_empty() => {
-                    (last_flush, gather) = timed_flush(&state, &mut batch);
+                () = sleep_until(due), if !batch.is_empty() => {
+                    due = write_and_gather(&state, &mut batch, &mut stream).await;
                 }
                 _ = recheck.tick() => {
                     tokio::spawn(close_closed_sessions(state.clone()));
                 }
+                _ = token_recheck.tick() => {
+                    tokio::spawn(close_revoked(state.clone()));
+                }
                 message = stream.next() => match message {
                     Some(message) => {
-                        dispatch(&state, &mut batch, &message);
-                        // What Redis has handed over already joins the batch.
-                        while !batch.is_full() {
-                            let Some(Some(message)) = stream.next().now_or_never() else { break };
-                            dispatch(&state, &mut batch, &message);
-                        }
-                        if batch.is_full() || (!batch.is_empty() && Instant::now() >= due) {
-                            (last_flush, gather) = timed_flush(&state, &mut batch);
+                        dispatch(&state, &mut batch, &message).await;
+                        take_arrived(&state, &mut batch, &mut stream).await;
+                        if batch.is_full() || due.is_none_or(|due| Instant::now() >= due) {
+                            due = write_and_gather(&state, &mut batch, &mut stream).await;
                         }
                     }
                     None => {
-                        flush(&state, &mut batch);
+                        flush(&state, &mut batch).await;
                         state.chat_events.store(false, Ordering::Release);
                         tracing::warn!("chat subscription lost; resubscribing");
                         break;
@@ -92,20 +90,45 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
 /// sockets of).
 pub const SESSION_RECHECK: Duration = Duration::from_secs(10);
 
+/// How often a replica re-checks its open sockets' tokens, whatever revocation broadcast it
+/// missed: the longest a revoked token's socket stays open once Redis answers. One round trip
+/// for up to `denylist::CHECK_CHUNK` sockets, not one per socket.
+pub const TOKEN_RECHECK: Duration = Duration::from_secs(2);
+
+/// Closes the sockets whose token Redis says is revoked. A check Redis cannot answer keeps
+/// them (no fan-out reaches them then either) until the next.
+async fn close_revoked(state: AppState) {
+    let tokens = state.hub.tokens();
+    let asked: Vec<(&str, Uuid, u64)> = tokens
+        .iter()
+        .map(|(jti, user, iat)| (jti.as_str(), *user, *iat))
+        .collect();
+    match state.denylist.revoked_among(&asked).await {
+        Ok(revoked) if !revoked.is_empty() => {
+            let closed = state
+                .hub
+                .close_where(reason::REVOKED, |o| revoked.contains(o.jti.as_str()));
+            tracing::info!(closed, "closed the sockets of tokens revoked unheard");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot re-check the tokens of open chat sockets"),
+    }
+}
+
 /// Closes the sockets of sessions PostgreSQL says are closed (a newer chat replaced them, or
 /// they were closed) or whose user left the project, while the event could not reach this replica.
 async fn close_closed_sessions(state: AppState) {
     for ((org, project), sessions) in state.hub.sessions() {
         match store::live_sessions(&state.db, org, project, &sessions).await {
             Ok(live) => {
-                let removed = state.hub.close_where(reason::REMOVED, |c| {
-                    c.project == project && live.removed.contains(&c.session)
+                let removed = state.hub.close_where(reason::REMOVED, |o| {
+                    o.project == project && live.removed.contains(&o.session)
                 });
-                let closed = state.hub.close_where(reason::SESSION_CLOSED, |c| {
-                    c.project == project
-                        && sessions.contains(&c.session)
-                        && !live.open.contains(&c.session)
-                        && !live.removed.contains(&c.session)
+                let closed = state.hub.close_where(reason::SESSION_CLOSED, |o| {
+                    o.project == project
+                        && sessions.contains(&o.session)
+                        && !live.open.contains(&o.session)
+                        && !live.removed.contains(&o.session)
                 });
                 if closed + removed > 0 {
                     tracing::info!(%project, closed, removed, "closed the sockets of sessions closed or members removed unheard");
@@ -116,20 +139,55 @@ async fn close_closed_sessions(state: AppState) {
     }
 }
 
-/// [`flush`], then when it ended and how long the next batch gathers.
-fn timed_flush(state: &AppState, batch: &mut Batch) -> (Instant, Duration) {
-    let started = Instant::now();
-    flush(state, batch);
-    let ended = Instant::now();
-    (ended, batch::gather_after(ended - started))
+/// Sleeps until `due`; never returns when there is none.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What Redis has handed over already joins the batch.
+async fn take_arrived<S>(state: &AppState, batch: &mut Batch, stream: &mut S)
+where
+    S: Stream<Item = redis::Msg> + Unpin,
+{
+    while !batch.is_full() {
+        let Some(Some(message)) = stream.next().now_or_never() else {
+            break;
+        };
+        dispatch(state, batch, &message).await;
+    }
+}
+
+/// Writes the batch, then takes the frames that arrived while it was written and says when
+/// they are written in turn: when none did, the writer is idle and the next frame goes out at
+/// once (`None`); when some did, they gather for [`batch::gather_after`] the write, so under
+/// load a socket gets fewer, larger writes.
+async fn write_and_gather<S>(state: &AppState, batch: &mut Batch, stream: &mut S) -> Option<Instant>
+where
+    S: Stream<Item = redis::Msg> + Unpin,
+{
+    loop {
+        let started = Instant::now();
+        flush(state, batch).await;
+        let ended = Instant::now();
+        take_arrived(state, batch, stream).await;
+        if batch.is_empty() {
+            return None;
+        }
+        if !batch.is_full() {
+            return Some(ended + batch::gather_after(ended - started));
+        }
+    }
 }
 
 /// Writes the batch's frames to this replica's sockets.
-fn flush(state: &AppState, batch: &mut Batch) {
+async fn flush(state: &AppState, batch: &mut Batch) {
     if batch.is_empty() {
         return;
     }
-    let flushed = batch.flush(&state.hub);
+    let flushed = batch.flush(&state.hub).await;
     state.metrics.chat_delivered(flushed.delivered);
     state.metrics.chat_slow_consumers(flushed.slow);
     for seconds in flushed.latencies {
@@ -139,27 +197,27 @@ fn flush(state: &AppState, batch: &mut Batch) {
 
 /// Adds a chat frame to the batch; a close or revocation is acted on at once, after the frames
 /// published before it are written.
-fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
+async fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
     let channel = message.get_channel_name();
     let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
         return;
     };
     if !channel.starts_with("chat:p:") && !channel.starts_with("chat:s:") {
-        flush(state, batch);
+        flush(state, batch).await;
     }
     if channel == CLOSED_CHANNEL {
         if let Ok(session) = payload.parse::<Uuid>() {
-            state.hub.close_where(reason::SESSION_CLOSED, |c| c.session == session);
+            state.hub.close_where(reason::SESSION_CLOSED, |o| o.session == session);
         }
         return;
     }
     if channel == REVOKED_CHANNEL {
-        state.hub.close_where(reason::REVOKED, |c| c.jti == payload);
+        state.hub.close_where(reason::REVOKED, |o| o.jti == payload);
         return;
     }
     if channel == REVOKED_USER_CHANNEL {
         if let Ok(user) = payload.parse::<Uuid>() {
-            state.hub.close_where(reason::REVOKED, |c| c.user == user);
+            state.hub.close_where(reason::REVOKED, |o| o.user == user);
         }
         return;
     }
@@ -170,7 +228,7 @@ fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
         {
             state
                 .hub
-                .close_where(reason::REMOVED, |c| c.project == project && c.user == user);
+                .close_where(reason::REMOVED, |o| o.project == project && o.user == user);
         }
         return;
     }

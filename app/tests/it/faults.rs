@@ -390,6 +390,70 @@ async fn a_revocation_whose_broadcast_never_came_still_closes_its_sockets_on_eve
     f.stop().await;
 }
 
+/// A replica re-checks its sockets' tokens together (`Denylist::revoked_among`): each gets the
+/// verdict the one-token check gives, for both kinds of revocation, across more tokens than one
+/// round trip asks about, and after Redis lost its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_rechecked_together_get_the_verdicts_of_the_one_token_check() {
+    use app::auth::denylist::{CHECK_CHUNK, Revoked};
+    let cluster = PgCluster::create();
+    let mut redis = OwnRedis::start();
+    let f = fixture(&cluster, &redis).await;
+    let denylist = &f.a.state.denylist;
+    let (locked_out, other) = (Uuid::new_v4(), Uuid::new_v4());
+    denylist
+        .revoke(Revoked::Token("signed-out"), "test", "sign-out")
+        .await
+        .expect("stored");
+    denylist
+        .revoke(
+            Revoked::User {
+                user: locked_out,
+                before: 1_000,
+            },
+            "test",
+            "locked out",
+        )
+        .await
+        .expect("stored");
+    let mut tokens: Vec<(String, Uuid, u64)> = (0..2 * CHECK_CHUNK + 7)
+        .map(|i| (format!("clean-{i}"), other, 500))
+        .collect();
+    tokens.extend([
+        ("signed-out".to_owned(), other, 500),
+        ("issued-before-the-lockout".to_owned(), locked_out, 1_000),
+        ("issued-after-the-lockout".to_owned(), locked_out, 1_001),
+    ]);
+    let asked: Vec<(&str, Uuid, u64)> = tokens
+        .iter()
+        .map(|(jti, user, iat)| (jti.as_str(), *user, *iat))
+        .collect();
+    let mut one_by_one = std::collections::HashSet::new();
+    for (jti, user, iat) in &asked {
+        if denylist.is_revoked(jti, Some(*user), *iat).await.expect("answered") {
+            one_by_one.insert(*jti);
+        }
+    }
+    assert_eq!(
+        one_by_one,
+        ["signed-out", "issued-before-the-lockout"].into_iter().collect()
+    );
+    assert_eq!(denylist.revoked_among(&asked).await.expect("answered"), one_by_one);
+
+    // A new Redis pod without a volume: the check restores the revocations before it answers.
+    redis.restart(false);
+    let back = Instant::now();
+    let together = loop {
+        match denylist.revoked_among(&asked).await {
+            Ok(revoked) => break revoked,
+            Err(e) => assert!(back.elapsed() < Duration::from_secs(10), "Redis answers again: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(together, one_by_one);
+    f.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_closed_while_redis_was_down_closes_its_sockets_once_it_is_back() {
     let cluster = PgCluster::create();
