@@ -3,19 +3,12 @@
 //! sockets with one `send`: under load a socket then gets several frames per write, and its
 //! client several per wake-up, where a write per frame would spend both sides' CPU on one
 //! system call and one wake-up per frame.
-//!
-//! A run to many sockets is written by several tasks at once, a share of the sockets each, so
-//! one replica's delivery to thousands of sockets uses all of its cores; the next run starts
-//! when they are all done, so every socket still gets its frames in order.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::hub::{self, Conn, Delivered, Hub};
+use super::hub::{self, Hub};
 use super::outbox;
 use super::protocol;
 
@@ -102,10 +95,10 @@ impl Batch {
     }
 
     /// Writes every run to its sockets, in order, and empties the batch.
-    pub async fn flush(&mut self, hub: &Hub) -> Flushed {
+    pub fn flush(&mut self, hub: &Hub) -> Flushed {
         let mut flushed = Flushed::default();
         for run in self.runs.drain(..) {
-            let delivered = spread(hub.receivers(run.project, run.session), Bytes::from(run.bytes)).await;
+            let delivered = hub::deliver(&hub.receivers(run.project, run.session), &run.bytes);
             flushed.delivered += delivered.taken * run.frames;
             flushed.slow += delivered.slow;
         }
@@ -118,38 +111,6 @@ impl Batch {
         self.bytes = 0;
         flushed
     }
-}
-
-/// Fewest sockets a task writes to when a run is spread: below this, handing sockets to
-/// another task costs more than writing to them (a loopback `send` takes a few µs, a task's
-/// wake-up on another worker tens).
-pub const SOCKETS_PER_TASK: usize = 256;
-
-/// How many tasks write a run to `sockets`: one per [`SOCKETS_PER_TASK`], at most one per
-/// worker thread.
-pub fn tasks_for(sockets: usize, workers: usize) -> usize {
-    (sockets / SOCKETS_PER_TASK).clamp(1, workers.max(1))
-}
-
-/// Writes `frame` to `conns`, spread over the runtime's workers: this task writes one share
-/// and spawned tasks the others, and it returns once every share is written.
-async fn spread(mut conns: Vec<Arc<Conn>>, frame: Bytes) -> Delivered {
-    let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let share = conns.len().div_ceil(tasks_for(conns.len(), workers)).max(1);
-    let mut others = JoinSet::new();
-    while conns.len() > share {
-        let theirs = conns.split_off(conns.len() - share);
-        let frame = frame.clone();
-        others.spawn(async move { hub::deliver(&theirs, &frame) });
-    }
-    let mut delivered = hub::deliver(&conns, &frame);
-    while let Some(joined) = others.join_next().await {
-        match joined {
-            Ok(theirs) => delivered += theirs,
-            Err(e) => tracing::error!(error = %e, "a chat delivery task failed"),
-        }
-    }
-    delivered
 }
 
 /// A frame's publish time: `sent_at_us` is its last field, so no full parse is needed.
@@ -167,15 +128,5 @@ mod tests {
         assert_eq!(gather_after(Duration::from_micros(40)), Duration::from_micros(400));
         assert_eq!(gather_after(Duration::from_micros(600)), Duration::from_millis(6));
         assert_eq!(gather_after(Duration::from_millis(4)), INTERVAL);
-    }
-
-    #[test]
-    fn a_run_is_spread_over_the_workers_only_when_each_gets_enough_sockets() {
-        assert_eq!(tasks_for(0, 2), 1);
-        assert_eq!(tasks_for(SOCKETS_PER_TASK * 2 - 1, 2), 1);
-        assert_eq!(tasks_for(SOCKETS_PER_TASK * 2, 2), 2);
-        assert_eq!(tasks_for(5_000, 2), 2);
-        assert_eq!(tasks_for(5_000, 8), 8);
-        assert_eq!(tasks_for(5_000, 1), 1);
     }
 }

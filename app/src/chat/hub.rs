@@ -248,13 +248,6 @@ pub struct Delivered {
     pub slow: u64,
 }
 
-impl std::ops::AddAssign for Delivered {
-    fn add_assign(&mut self, other: Self) {
-        self.taken += other.taken;
-        self.slow += other.slow;
-    }
-}
-
 /// Writes `frame` (encoded by [`super::outbox::text_frame`]) to each of `conns`; nothing here
 /// waits. A socket that cannot take it is a slow consumer and is closed.
 pub fn deliver(conns: &[Arc<Conn>], frame: &[u8]) -> Delivered {

@@ -57,7 +57,7 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
                 biased;
                 _ = shutdown.changed() => return,
                 () = sleep_until(due), if !batch.is_empty() => {
-                    due = write_and_gather(&state, &mut batch, &mut stream).await;
+                    due = write_and_gather(&state, &mut batch, &mut stream);
                 }
                 _ = recheck.tick() => {
                     tokio::spawn(close_closed_sessions(state.clone()));
@@ -67,14 +67,14 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
                 }
                 message = stream.next() => match message {
                     Some(message) => {
-                        dispatch(&state, &mut batch, &message).await;
-                        take_arrived(&state, &mut batch, &mut stream).await;
+                        dispatch(&state, &mut batch, &message);
+                        take_arrived(&state, &mut batch, &mut stream);
                         if batch.is_full() || due.is_none_or(|due| Instant::now() >= due) {
-                            due = write_and_gather(&state, &mut batch, &mut stream).await;
+                            due = write_and_gather(&state, &mut batch, &mut stream);
                         }
                     }
                     None => {
-                        flush(&state, &mut batch).await;
+                        flush(&state, &mut batch);
                         state.chat_events.store(false, Ordering::Release);
                         tracing::warn!("chat subscription lost; resubscribing");
                         break;
@@ -148,7 +148,7 @@ async fn sleep_until(due: Option<Instant>) {
 }
 
 /// What Redis has handed over already joins the batch.
-async fn take_arrived<S>(state: &AppState, batch: &mut Batch, stream: &mut S)
+fn take_arrived<S>(state: &AppState, batch: &mut Batch, stream: &mut S)
 where
     S: Stream<Item = redis::Msg> + Unpin,
 {
@@ -156,7 +156,7 @@ where
         let Some(Some(message)) = stream.next().now_or_never() else {
             break;
         };
-        dispatch(state, batch, &message).await;
+        dispatch(state, batch, &message);
     }
 }
 
@@ -164,15 +164,15 @@ where
 /// they are written in turn: when none did, the writer is idle and the next frame goes out at
 /// once (`None`); when some did, they gather for [`batch::gather_after`] the write, so under
 /// load a socket gets fewer, larger writes.
-async fn write_and_gather<S>(state: &AppState, batch: &mut Batch, stream: &mut S) -> Option<Instant>
+fn write_and_gather<S>(state: &AppState, batch: &mut Batch, stream: &mut S) -> Option<Instant>
 where
     S: Stream<Item = redis::Msg> + Unpin,
 {
     loop {
         let started = Instant::now();
-        flush(state, batch).await;
+        flush(state, batch);
         let ended = Instant::now();
-        take_arrived(state, batch, stream).await;
+        take_arrived(state, batch, stream);
         if batch.is_empty() {
             return None;
         }
@@ -183,11 +183,11 @@ where
 }
 
 /// Writes the batch's frames to this replica's sockets.
-async fn flush(state: &AppState, batch: &mut Batch) {
+fn flush(state: &AppState, batch: &mut Batch) {
     if batch.is_empty() {
         return;
     }
-    let flushed = batch.flush(&state.hub).await;
+    let flushed = batch.flush(&state.hub);
     state.metrics.chat_delivered(flushed.delivered);
     state.metrics.chat_slow_consumers(flushed.slow);
     for seconds in flushed.latencies {
@@ -197,13 +197,13 @@ async fn flush(state: &AppState, batch: &mut Batch) {
 
 /// Adds a chat frame to the batch; a close or revocation is acted on at once, after the frames
 /// published before it are written.
-async fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
+fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
     let channel = message.get_channel_name();
     let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
         return;
     };
     if !channel.starts_with("chat:p:") && !channel.starts_with("chat:s:") {
-        flush(state, batch).await;
+        flush(state, batch);
     }
     if channel == CLOSED_CHANNEL {
         if let Ok(session) = payload.parse::<Uuid>() {
