@@ -37,6 +37,15 @@ fn user_key(user: Uuid) -> String {
     format!("auth:revoked-user:{user}")
 }
 
+/// A token held by a guest's open socket, as a re-check asks about it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Held {
+    pub jti: String,
+    pub user: Uuid,
+    /// When it was issued (seconds): a user's revocation names tokens issued up to then.
+    pub issued_at: u64,
+}
+
 /// What is revoked.
 #[derive(Debug, Clone, Copy)]
 pub enum Revoked<'a> {
@@ -132,10 +141,10 @@ impl Denylist {
         Err(Unavailable::Unsettled)
     }
 
-    /// Which of `tokens` (id, user, issued at) are revoked, asked together: a replica re-checks
-    /// all of its open chat sockets' tokens in one round trip per [`CHECK_CHUNK`] tokens, not one
-    /// per socket. The same verdicts as [`Denylist::is_revoked`], for guests' tokens.
-    pub async fn revoked_among<'a>(&self, tokens: &[(&'a str, Uuid, u64)]) -> Result<HashSet<&'a str>, Unavailable> {
+    /// Which of `tokens` are revoked (their ids), asked together: a replica re-checks all of its
+    /// open chat sockets' tokens in one round trip per [`CHECK_CHUNK`] tokens, not one per
+    /// socket. The same verdicts as [`Denylist::is_revoked`], for guests' tokens.
+    pub async fn revoked_among<'a>(&self, tokens: &'a [Held]) -> Result<HashSet<&'a str>, Unavailable> {
         let mut revoked = HashSet::new();
         for chunk in tokens.chunks(CHECK_CHUNK) {
             revoked.extend(self.revoked_in_chunk(chunk).await?);
@@ -143,15 +152,12 @@ impl Denylist {
         Ok(revoked)
     }
 
-    async fn revoked_in_chunk<'a>(&self, tokens: &[(&'a str, Uuid, u64)]) -> Result<Vec<&'a str>, Unavailable> {
-        if tokens.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn revoked_in_chunk<'a>(&self, tokens: &'a [Held]) -> Result<Vec<&'a str>, Unavailable> {
         for _ in 0..2 {
             let mut conn = self.redis.clone();
             let (by_id, user_before, seeded): (Vec<Option<u8>>, Vec<Option<u64>>, bool) = redis::pipe()
-                .mget(tokens.iter().map(|(jti, _, _)| key(jti)).collect::<Vec<_>>())
-                .mget(tokens.iter().map(|(_, user, _)| user_key(*user)).collect::<Vec<_>>())
+                .mget(tokens.iter().map(|t| key(&t.jti)).collect::<Vec<_>>())
+                .mget(tokens.iter().map(|t| user_key(t.user)).collect::<Vec<_>>())
                 .exists(SEEDED)
                 .query_async(&mut conn)
                 .await?;
@@ -159,10 +165,10 @@ impl Denylist {
                 return Ok(tokens
                     .iter()
                     .zip(by_id.iter().zip(&user_before))
-                    .filter(|((_, _, iat), (by_id, before))| {
-                        by_id.is_some() || before.is_some_and(|before| *iat <= before)
+                    .filter(|(t, (by_id, before))| {
+                        by_id.is_some() || before.is_some_and(|before| t.issued_at <= before)
                     })
-                    .map(|((jti, _, _), _)| *jti)
+                    .map(|(t, _)| t.jti.as_str())
                     .collect());
             }
             self.seed().await?;

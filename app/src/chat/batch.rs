@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::hub::{self, Hub};
+use super::hub::Hub;
 use super::outbox;
 use super::protocol;
 
@@ -98,9 +98,9 @@ impl Batch {
     pub fn flush(&mut self, hub: &Hub) -> Flushed {
         let mut flushed = Flushed::default();
         for run in self.runs.drain(..) {
-            let delivered = hub::deliver(&hub.receivers(run.project, run.session), &run.bytes);
-            flushed.delivered += delivered.taken * run.frames;
-            flushed.slow += delivered.slow;
+            let (taken, slow) = hub.deliver(run.project, run.session, &run.bytes);
+            flushed.delivered += taken * run.frames;
+            flushed.slow += slow;
         }
         let now = protocol::now_us();
         flushed.latencies = self

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::outbox::{Outbox, Pushed};
+use crate::auth::denylist::Held;
 
 /// Why the server closes a chat socket (sent as the close frame's reason).
 pub mod reason {
@@ -32,11 +33,9 @@ pub mod reason {
 pub struct Owner {
     pub org: Uuid,
     pub project: Uuid,
-    pub user: Uuid,
     pub session: Uuid,
-    pub jti: String,
-    /// When the token was issued (seconds): a user's revocation names tokens issued up to then.
-    pub issued_at: u64,
+    /// The token, which names the user.
+    pub token: Held,
 }
 
 /// One open socket, as the fan-out sees it.
@@ -185,18 +184,30 @@ impl Hub {
         self.by_project.iter().map(|e| e.value().len()).sum()
     }
 
-    /// The project's sockets a frame goes to (only those of chat `session` when given). A socket
-    /// being closed (its session closed, its user removed) gets nothing more. Registering on the
-    /// project waits meanwhile.
-    pub fn receivers(&self, project: Uuid, session: Option<Uuid>) -> Vec<Arc<Conn>> {
+    /// Writes `frame` (encoded by [`super::outbox::text_frame`]) to the project's connections (only
+    /// those of chat `session` when given); returns how many took it and how many were dropped
+    /// as slow consumers. Registering on the project waits meanwhile; nothing here waits.
+    pub fn deliver(&self, project: Uuid, session: Option<Uuid>, frame: &[u8]) -> (u64, u64) {
         let Some(conns) = self.by_project.get(&project) else {
-            return Vec::new();
+            return (0, 0);
         };
-        conns
+        let (mut taken, mut slow) = (0, 0);
+        // A socket being closed (its session closed, its user removed) gets nothing more.
+        for conn in conns
             .values()
             .filter(|c| session.is_none_or(|s| c.owner.session == s) && c.close.borrow().is_none())
-            .cloned()
-            .collect()
+        {
+            match conn.outbox.push(frame) {
+                Pushed::Taken => taken += 1,
+                Pushed::Slow => {
+                    if conn.close.send_replace(Some(reason::SLOW)).is_none() {
+                        slow += 1;
+                    }
+                }
+                Pushed::Closed => {}
+            }
+        }
+        (taken, slow)
     }
 
     /// The open sockets' sessions, by tenant (org, project).
@@ -214,13 +225,12 @@ impl Hub {
         sessions
     }
 
-    /// The open sockets' tokens (id, user, issued at), each once.
-    pub fn tokens(&self) -> Vec<(String, Uuid, u64)> {
+    /// The open sockets' tokens, each once.
+    pub fn tokens(&self) -> Vec<Held> {
         let mut tokens = std::collections::HashSet::new();
         for conns in &self.by_project {
             for conn in conns.values() {
-                let owner = &conn.owner;
-                tokens.insert((owner.jti.clone(), owner.user, owner.issued_at));
+                tokens.insert(conn.owner.token.clone());
             }
         }
         tokens.into_iter().collect()
@@ -237,33 +247,6 @@ impl Hub {
         }
         closed
     }
-}
-
-/// What writing a frame to some sockets did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Delivered {
-    /// Sockets that took the frame.
-    pub taken: u64,
-    /// Sockets dropped as slow consumers by it.
-    pub slow: u64,
-}
-
-/// Writes `frame` (encoded by [`super::outbox::text_frame`]) to each of `conns`; nothing here
-/// waits. A socket that cannot take it is a slow consumer and is closed.
-pub fn deliver(conns: &[Arc<Conn>], frame: &[u8]) -> Delivered {
-    let mut delivered = Delivered::default();
-    for conn in conns {
-        match conn.outbox.push(frame) {
-            Pushed::Taken => delivered.taken += 1,
-            Pushed::Slow => {
-                if conn.close.send_replace(Some(reason::SLOW)).is_none() {
-                    delivered.slow += 1;
-                }
-            }
-            Pushed::Closed => {}
-        }
-    }
-    delivered
 }
 
 /// Publishes a frame (already JSON) on a channel. A lost publish loses one live update; the

@@ -27,6 +27,7 @@ use super::outbox::{self, Pushed};
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
 use super::upgrade::{Upgrade, Upgraded};
+use crate::auth::denylist::Held;
 use crate::auth::principal;
 use crate::configs::catalog;
 use crate::error::{ApiError, ApiResult, PathParams};
@@ -228,10 +229,12 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
         Owner {
             org: peer.org,
             project: peer.project,
-            user: peer.user,
             session: peer.session,
-            jti: peer.jti.clone(),
-            issued_at: peer.issued_at,
+            token: Held {
+                jti: peer.jti.clone(),
+                user: peer.user,
+                issued_at: peer.issued_at,
+            },
         },
         write,
     );
@@ -308,9 +311,9 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
 /// The peer was removed from the project after its socket opened, and the removal's close did
 /// not reach this replica: close the user's sockets on the project here (code 4003).
 fn removed(state: &AppState, peer: &Peer) {
-    state
-        .hub
-        .close_where(reason::REMOVED, |o| o.project == peer.project && o.user == peer.user);
+    state.hub.close_where(reason::REMOVED, |o| {
+        o.project == peer.project && o.token.user == peer.user
+    });
 }
 
 fn refuse(state: &AppState, refusals: &mut Refusals, reason: Refusal, detail: String) -> Utf8Bytes {

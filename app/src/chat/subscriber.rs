@@ -99,15 +99,11 @@ pub const TOKEN_RECHECK: Duration = Duration::from_secs(2);
 /// them (no fan-out reaches them then either) until the next.
 async fn close_revoked(state: AppState) {
     let tokens = state.hub.tokens();
-    let asked: Vec<(&str, Uuid, u64)> = tokens
-        .iter()
-        .map(|(jti, user, iat)| (jti.as_str(), *user, *iat))
-        .collect();
-    match state.denylist.revoked_among(&asked).await {
+    match state.denylist.revoked_among(&tokens).await {
         Ok(revoked) if !revoked.is_empty() => {
             let closed = state
                 .hub
-                .close_where(reason::REVOKED, |o| revoked.contains(o.jti.as_str()));
+                .close_where(reason::REVOKED, |o| revoked.contains(o.token.jti.as_str()));
             tracing::info!(closed, "closed the sockets of tokens revoked unheard");
         }
         Ok(_) => {}
@@ -212,12 +208,12 @@ fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
         return;
     }
     if channel == REVOKED_CHANNEL {
-        state.hub.close_where(reason::REVOKED, |o| o.jti == payload);
+        state.hub.close_where(reason::REVOKED, |o| o.token.jti == payload);
         return;
     }
     if channel == REVOKED_USER_CHANNEL {
         if let Ok(user) = payload.parse::<Uuid>() {
-            state.hub.close_where(reason::REVOKED, |o| o.user == user);
+            state.hub.close_where(reason::REVOKED, |o| o.token.user == user);
         }
         return;
     }
@@ -228,7 +224,7 @@ fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
         {
             state
                 .hub
-                .close_where(reason::REMOVED, |o| o.project == project && o.user == user);
+                .close_where(reason::REMOVED, |o| o.project == project && o.token.user == user);
         }
         return;
     }

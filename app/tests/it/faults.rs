@@ -395,7 +395,7 @@ async fn a_revocation_whose_broadcast_never_came_still_closes_its_sockets_on_eve
 /// round trip asks about, and after Redis lost its data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_rechecked_together_get_the_verdicts_of_the_one_token_check() {
-    use app::auth::denylist::{CHECK_CHUNK, Revoked};
+    use app::auth::denylist::{CHECK_CHUNK, Held, Revoked};
     let cluster = PgCluster::create();
     let mut redis = OwnRedis::start();
     let f = fixture(&cluster, &redis).await;
@@ -416,35 +416,40 @@ async fn tokens_rechecked_together_get_the_verdicts_of_the_one_token_check() {
         )
         .await
         .expect("stored");
-    let mut tokens: Vec<(String, Uuid, u64)> = (0..2 * CHECK_CHUNK + 7)
-        .map(|i| (format!("clean-{i}"), other, 500))
+    let held = |jti: &str, user: Uuid, issued_at: u64| Held {
+        jti: jti.to_owned(),
+        user,
+        issued_at,
+    };
+    let mut tokens: Vec<Held> = (0..2 * CHECK_CHUNK + 7)
+        .map(|i| held(&format!("clean-{i}"), other, 500))
         .collect();
     tokens.extend([
-        ("signed-out".to_owned(), other, 500),
-        ("issued-before-the-lockout".to_owned(), locked_out, 1_000),
-        ("issued-after-the-lockout".to_owned(), locked_out, 1_001),
+        held("signed-out", other, 500),
+        held("issued-before-the-lockout", locked_out, 1_000),
+        held("issued-after-the-lockout", locked_out, 1_001),
     ]);
-    let asked: Vec<(&str, Uuid, u64)> = tokens
-        .iter()
-        .map(|(jti, user, iat)| (jti.as_str(), *user, *iat))
-        .collect();
     let mut one_by_one = std::collections::HashSet::new();
-    for (jti, user, iat) in &asked {
-        if denylist.is_revoked(jti, Some(*user), *iat).await.expect("answered") {
-            one_by_one.insert(*jti);
+    for t in &tokens {
+        if denylist
+            .is_revoked(&t.jti, Some(t.user), t.issued_at)
+            .await
+            .expect("answered")
+        {
+            one_by_one.insert(t.jti.as_str());
         }
     }
     assert_eq!(
         one_by_one,
         ["signed-out", "issued-before-the-lockout"].into_iter().collect()
     );
-    assert_eq!(denylist.revoked_among(&asked).await.expect("answered"), one_by_one);
+    assert_eq!(denylist.revoked_among(&tokens).await.expect("answered"), one_by_one);
 
     // A new Redis pod without a volume: the check restores the revocations before it answers.
     redis.restart(false);
     let back = Instant::now();
     let together = loop {
-        match denylist.revoked_among(&asked).await {
+        match denylist.revoked_among(&tokens).await {
             Ok(revoked) => break revoked,
             Err(e) => assert!(back.elapsed() < Duration::from_secs(10), "Redis answers again: {e}"),
         }
