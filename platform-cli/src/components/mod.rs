@@ -160,16 +160,19 @@ pub struct Spec {
 /// The OSS Loki and Tempo charts' home since 2026 (grafana/helm-charts keeps only GEL).
 const GRAFANA_COMMUNITY: &str = "https://grafana-community.github.io/helm-charts";
 
-/// Kyverno ClusterPolicies, plus `kyverno test` cases for users' CI (in `tests/`, which Argo CD
-/// does not sync: directory sources are not recursive).
+/// Kyverno's CEL policies (`policies.kyverno.io`) and the components' exceptions to them, plus
+/// `kyverno test` cases for users' CI (in `tests/`, which Argo CD does not sync: directory
+/// sources are not recursive).
 const POLICY_FILES: &[ManifestFile] = &[
     always("pod-security-baseline.yaml"),
     always("pod-security-restricted.yaml"),
     always("require-labels.yaml"),
+    always("require-tenant-org-label.yaml"),
     always("disallow-latest-tag.yaml"),
     always("require-app-image-digest.yaml"),
     always("verify-app-images.yaml"),
     always("tenant-network-isolation.yaml"),
+    always("exceptions.yaml"),
     always("tests/kyverno-test.yaml"),
     always("tests/resources.yaml"),
 ];

@@ -49,6 +49,9 @@ pub enum Class {
     ManifestField,
     /// A pin (image, chart version) not promoted yet.
     Pin,
+    /// A rendering this version of platform replaced, which one side still holds
+    /// ([`super::migration`]): rendering that side again makes it.
+    Migration,
     /// Nothing in the manifest accounts for it.
     Unexplained,
 }
@@ -58,6 +61,7 @@ impl Class {
         match self {
             Class::ManifestField => "explained by a manifest field",
             Class::Pin => "a pin not yet promoted",
+            Class::Migration => "a migration one side has not made",
             Class::Unexplained => "unexplained",
         }
     }
@@ -146,13 +150,29 @@ pub fn compare(renderer: &EnvironmentRenderer, a: &Side<'_>, b: &Side<'_>) -> Re
                 fields,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let differences = explain_migrations(differences, &a.objects, &b.objects);
     Ok(Comparison {
         from: a.label.clone(),
         to: b.label.clone(),
         fields,
         differences,
     })
+}
+
+/// What the manifest leaves unexplained in a component a pending migration changed is that
+/// migration's doing.
+fn explain_migrations(mut differences: Vec<Difference>, a: &Objects, b: &Objects) -> Vec<Difference> {
+    for m in super::migration::between(a, b) {
+        for d in differences
+            .iter_mut()
+            .filter(|d| d.class == Class::Unexplained && m.components.contains(&d.object.component.as_str()))
+        {
+            d.class = Class::Migration;
+            d.fields = vec![m.name.to_string()];
+        }
+    }
+    differences
 }
 
 /// The objects of `env` as the manifest renders it, environment-relative.

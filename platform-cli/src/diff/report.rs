@@ -41,6 +41,7 @@ fn cause(d: &Difference) -> String {
         Class::Unexplained => "unexplained".into(),
         Class::Pin => format!("pin {}", d.fields.join(", ")),
         Class::ManifestField => d.fields.join(", "),
+        Class::Migration => format!("migration: {}", d.fields.join(", ")),
     }
 }
 
@@ -58,8 +59,9 @@ fn grouped(c: &Comparison) -> BTreeMap<&str, BTreeMap<&ObjectKey, Vec<&Differenc
     groups
 }
 
-/// How many differences there are, and one line per class with how many it accounts for.
-pub fn summary(c: &Comparison) -> (String, [String; 3]) {
+/// How many differences there are, and one line per class with how many it accounts for (a
+/// migration's only when there is one).
+pub fn summary(c: &Comparison) -> (String, Vec<String>) {
     let n = c.differences.len();
     (
         format!(
@@ -69,10 +71,18 @@ pub fn summary(c: &Comparison) -> (String, [String; 3]) {
             c.to
         ),
         [
-            format!("{} explained by manifest fields", c.count(Class::ManifestField)),
-            format!("{} pins not yet promoted", c.count(Class::Pin)),
-            format!("{} unexplained", c.count(Class::Unexplained)),
-        ],
+            Some(format!(
+                "{} explained by manifest fields",
+                c.count(Class::ManifestField)
+            )),
+            Some(format!("{} pins not yet promoted", c.count(Class::Pin))),
+            (c.count(Class::Migration) > 0)
+                .then(|| format!("{} from a migration one side has not made", c.count(Class::Migration))),
+            Some(format!("{} unexplained", c.count(Class::Unexplained))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     )
 }
 
@@ -150,6 +160,7 @@ pub fn json(c: &Comparison) -> String {
         "summary": {
             "manifestField": c.count(Class::ManifestField),
             "pin": c.count(Class::Pin),
+            "migration": c.count(Class::Migration),
             "unexplained": c.count(Class::Unexplained),
         },
         "fields": c.fields,

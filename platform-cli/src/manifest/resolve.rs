@@ -535,7 +535,7 @@ pub struct ObservabilityView {
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyView {
     pub enforce: bool,
-    /// `validationFailureAction`: Enforce or Audit.
+    /// The policies' `validationActions`: Deny (refuse at admission) or Audit (report only).
     pub action: &'static str,
     /// Webhook `failurePolicy`: Fail when enforcing (fail closed), else Ignore.
     pub failure_policy: &'static str,
@@ -936,7 +936,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             let enforce = policy_enforced(e);
             PolicyView {
                 enforce,
-                action: if enforce { "Enforce" } else { "Audit" },
+                action: if enforce { "Deny" } else { "Audit" },
                 failure_policy: if enforce { "Fail" } else { "Ignore" },
             }
         },
@@ -1093,14 +1093,11 @@ fn karpenter(cluster: &str, e: &model::Environment) -> KarpenterView {
     }
 }
 
-/// Namespaces no admission policy applies to: the control plane's, Kyverno's, and those of node
-/// agents that need host access (node-exporter and Alloy in monitoring; MetalLB's speaker).
-fn system_namespaces(e: &model::Environment) -> Vec<&'static str> {
-    let mut namespaces = vec!["kube-system", "kube-public", "kube-node-lease", "kyverno", "monitoring"];
-    if runs(e).metallb {
-        namespaces.push(Component::Metallb.spec().namespace);
-    }
-    namespaces
+/// Namespaces no admission policy applies to: the control plane's and Kyverno's own, which
+/// Kyverno's default resource filters skip. The components' needs elsewhere (node agents' host
+/// access) are PolicyExceptions, one per workload (`policies/<env>/exceptions.yaml`).
+fn system_namespaces(_e: &model::Environment) -> Vec<&'static str> {
+    vec!["kube-system", "kube-public", "kube-node-lease", "kyverno"]
 }
 
 /// The Gateway's namespace: NGINX Gateway Fabric runs each Gateway's NGINX pods there, so it is

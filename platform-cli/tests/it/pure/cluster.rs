@@ -481,7 +481,7 @@ async fn live_diff_reports_changed_and_missing_objects_but_not_what_the_server_a
         .expect("root");
     let policy = committed
         .iter()
-        .position(|o| o["kind"] == "ClusterPolicy")
+        .position(|o| o["kind"] == "ValidatingPolicy")
         .expect("a policy");
     let mut live_objects: Vec<Value> = Vec::new();
     for (i, object) in committed.iter().enumerate() {
@@ -514,7 +514,7 @@ async fn live_diff_reports_changed_and_missing_objects_but_not_what_the_server_a
     let text = report::live_text("lab", compared, &drifts);
     let policy_name = committed[policy]["metadata"]["name"].as_str().expect("name");
     assert!(
-        text.contains(&format!("ClusterPolicy {policy_name} (policies/")),
+        text.contains(&format!("ValidatingPolicy {policy_name} (policies/")),
         "{text}"
     );
     assert!(text.contains("    not in the cluster\n"), "{text}");

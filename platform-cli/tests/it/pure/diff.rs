@@ -66,7 +66,7 @@ fn a_hand_edit_in_a_rendered_file_is_an_unexplained_difference() {
         "{report}"
     );
     assert!(
-        report.ends_with("87 differences between dev and staging:\n  86 explained by manifest fields\n  0 pins not yet promoted\n  1 unexplained\n"),
+        report.ends_with("89 differences between dev and staging:\n  88 explained by manifest fields\n  0 pins not yet promoted\n  1 unexplained\n"),
         "{report}"
     );
 }
@@ -156,4 +156,52 @@ fn diff_live_prints_text_or_json_only() {
         &String::from_utf8_lossy(&out.stderr),
         "tests/fixtures/cli/diff-live-markdown.stderr",
     );
+}
+
+#[test]
+fn a_tree_still_on_kyverno_clusterpolicies_differs_by_the_migration_not_unexplained() {
+    let (dir, manifest) = rendered_example("eks-three-envs");
+    // staging as a tree rendered before the migration left it: the kyverno.io ClusterPolicies
+    // (tests/fixtures/diff/clusterpolicies holds that render), no exceptions, no new policy.
+    let policies = dir.path().join("policies/staging");
+    for entry in std::fs::read_dir(&policies).expect("policies") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::remove_file(path).expect("remove");
+        }
+    }
+    let old = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff/clusterpolicies");
+    for entry in std::fs::read_dir(&old).expect("fixture") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, policies.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let out = diff(&manifest, &["--from", "dev", "--to", "staging"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains(
+            "  ValidatingPolicy pod-security-baseline (policies/pod-security-baseline.yaml)\n    only in dev  [migration: Kyverno's ClusterPolicies replaced by its policies.kyverno.io types (docs/policies.md)]\n"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "  ClusterPolicy pod-security-baseline (policies/pod-security-baseline.yaml)\n    only in staging  [migration: "
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains(" from a migration one side has not made\n  0 unexplained\n"),
+        "{report}"
+    );
+
+    // The same staging without the old objects is drift, not a migration.
+    for entry in std::fs::read_dir(&policies).expect("policies") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::remove_file(path).expect("remove");
+        }
+    }
+    let out = diff(&manifest, &["--from", "dev", "--to", "staging"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
 }

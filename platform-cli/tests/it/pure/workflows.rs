@@ -1,7 +1,7 @@
 //! The rendered CI workflows, read as GitHub would run them: every action pinned by commit SHA,
 //! least permissions, every path a workflow references present in the tree it is rendered into
 //! (this repository, and a standalone `--out` tree), a registry login per registry kind, and a
-//! signing step that produces exactly what the rendered Kyverno `verifyImages` admits.
+//! signing step that produces exactly what the rendered Kyverno ImageValidatingPolicy admits.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -386,7 +386,7 @@ environments:
     manifest::load_str("platform.yaml", &text).unwrap_or_else(|d| panic!("{}", d.render(false)))
 }
 
-/// The steps of the image job, and the rendered verifyImages attestor.
+/// The steps of the image job, and the rendered ImageValidatingPolicy's images and attestor.
 fn image_job_and_attestor(loaded: &LoadedManifest) -> (Value, Value, Value) {
     let files = rendered(loaded, Layout::Repository);
     let app: Value =
@@ -394,13 +394,13 @@ fn image_job_and_attestor(loaded: &LoadedManifest) -> (Value, Value, Value) {
     let policy: Value =
         yaml_serde::from_str(std::str::from_utf8(&files["policies/prod/verify-app-images.yaml"]).expect("utf-8"))
             .expect("yaml");
-    let verify = &policy["spec"]["rules"][0]["verifyImages"][0];
+    let spec = &policy["spec"];
     (
         app.clone(),
         app["jobs"]["image"].clone(),
         serde_json::json!({
-            "images": verify["imageReferences"],
-            "attestor": verify["attestors"][0]["entries"][0],
+            "images": spec["matchImageReferences"],
+            "attestor": spec["attestors"][0]["cosign"],
         }),
     )
 }
@@ -432,20 +432,16 @@ fn keyless_signing_signs_as_the_identity_kyverno_admits() {
         // push trigger runs on.
         let branch = app["on"]["push"]["branches"][0].as_str().expect("branch");
         let certified = format!("https://github.com/acme/platform/.github/workflows/app.yaml@refs/heads/{branch}");
-        let keyless = &verify["attestor"]["keyless"];
-        assert_eq!(keyless["subject"], certified.as_str(), "{host}");
-        assert_eq!(keyless["issuer"], "https://token.actions.githubusercontent.com");
-        assert_eq!(
-            keyless["additionalExtensions"]["githubWorkflowRepository"],
-            "acme/platform"
-        );
+        let identity = &verify["attestor"]["keyless"]["identities"][0];
+        assert_eq!(identity["subject"], certified.as_str(), "{host}");
+        assert_eq!(identity["issuer"], "https://token.actions.githubusercontent.com");
         assert_eq!(job["permissions"]["id-token"], "write", "Fulcio needs the OIDC token");
         let script = sign_script(&job);
         assert!(
             script.contains("cosign sign --yes") && !script.contains("--key"),
             "{script}"
         );
-        assert_eq!(verify["images"][0], format!("{host}/{namespace}/app*").as_str());
+        assert_eq!(verify["images"][0]["glob"], format!("{host}/{namespace}/app*").as_str());
         assert_eq!(app["env"]["IMAGE"], format!("{host}/{namespace}/app").as_str());
     }
 }
@@ -479,9 +475,7 @@ fn key_signing_signs_with_the_private_half_of_the_key_kyverno_admits() {
         let signing = format!("  publicKey: |\n    {PUBLIC_KEY}\n{private}");
         let loaded = manifest_with(host, "acme", login, &signing);
         let (_, job, verify) = image_job_and_attestor(&loaded);
-        let trusted = verify["attestor"]["keys"]["publicKeys"]
-            .as_str()
-            .expect("a key attestor");
+        let trusted = verify["attestor"]["key"]["data"].as_str().expect("a key attestor");
         let manifest_key = loaded.manifest.signing.public_key.as_deref().expect("key").trim();
         assert_eq!(trusted.trim(), manifest_key, "{host}");
         let script = sign_script(&job);
