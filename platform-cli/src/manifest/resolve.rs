@@ -986,7 +986,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             isolation_ready_label: ISOLATION_READY_LABEL,
             default_deny: DEFAULT_DENY,
             ingress_namespace: GATEWAY_NAMESPACE,
-            system_namespaces: system_namespaces(e),
+            system_namespaces: SYSTEM_NAMESPACES.to_vec(),
         },
         components,
         platform,
@@ -1096,9 +1096,7 @@ fn karpenter(cluster: &str, e: &model::Environment) -> KarpenterView {
 /// Namespaces no admission policy applies to: the control plane's and Kyverno's own, which
 /// Kyverno's default resource filters skip. The components' needs elsewhere (node agents' host
 /// access) are PolicyExceptions, one per workload (`policies/<env>/exceptions.yaml`).
-fn system_namespaces(_e: &model::Environment) -> Vec<&'static str> {
-    vec!["kube-system", "kube-public", "kube-node-lease", "kyverno"]
-}
+const SYSTEM_NAMESPACES: [&str; 4] = ["kube-system", "kube-public", "kube-node-lease", "kyverno"];
 
 /// The Gateway's namespace: NGINX Gateway Fabric runs each Gateway's NGINX pods there, so it is
 /// where traffic to the app and to tenants comes from.
