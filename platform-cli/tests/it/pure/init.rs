@@ -1,7 +1,9 @@
 //! `platform init`: without a terminal (flags, examples, exact errors) and on a pseudo-terminal
 //! through every prompt; the repository it writes renders and checks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use platform_cli::components::{Component, Source};
 
 use crate::support::cli::{assert_output, platform};
 
@@ -147,9 +149,26 @@ fn validate_with_real_tools(repo: &Path) {
         );
         return;
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/validate-tree");
-    let out = std::process::Command::new(script)
+    // ../shared/schemas lacks some of Kyverno's policies.kyverno.io kinds: those come from the
+    // CRDs the pinned chart installs, as in scripts/validate-rendered.
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    let schemas = tempfile::tempdir().expect("tempdir");
+    let venv = PathBuf::from(std::env::var_os("PLATFORM_TOOLS_VENV").expect("checked above"));
+    let Source::Chart { version, .. } = Component::Kyverno.spec().source else {
+        panic!("Kyverno comes as a chart");
+    };
+    let made = std::process::Command::new(venv.join("bin/python"))
+        .arg(scripts.join("chart-crd-schemas"))
+        .arg(shared.join("schemas/crds"))
+        .arg(shared.join(format!("upstream/kyverno/{version}/charts/kyverno-api/templates/crds")))
+        .arg(schemas.path())
+        .output()
+        .expect("chart-crd-schemas runs");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let out = std::process::Command::new(scripts.join("validate-tree"))
         .arg(repo)
+        .env("PLATFORM_CRD_SCHEMAS", schemas.path())
         .output()
         .expect("validate-tree runs");
     assert!(

@@ -271,3 +271,38 @@ fn platform_verify_and_kyverno_use_one_trust_config() {
 fn policy_doc(env: &Env) -> Value {
     policy(env, "verify-app-images")
 }
+
+#[test]
+fn exceptions_live_where_kyverno_reads_them_and_each_says_why() {
+    for (_, env) in environments() {
+        let values: Value = yaml_serde::from_slice(&env.files[&format!("helm/values/{}/kyverno.yaml", env.name)])
+            .expect("kyverno values parse");
+        let read_from = &values["features"]["policyExceptions"];
+        assert_eq!(read_from["enabled"], json!(true), "{}", env.name);
+        let path = format!("policies/{}/exceptions.yaml", env.name);
+        let text = String::from_utf8_lossy(&env.files[&path]).to_string();
+        let mut seen = 0;
+        for document in yaml_serde::Deserializer::from_str(&text) {
+            let exception = <Value as serde::Deserialize>::deserialize(document).expect("yaml");
+            if exception.is_null() {
+                continue;
+            }
+            seen += 1;
+            assert_eq!(exception["kind"], json!("PolicyException"), "{path}");
+            assert_eq!(exception["metadata"]["namespace"], read_from["namespace"], "{path}");
+            let reason = exception["metadata"]["annotations"]["platform/reason"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(reason.len() > 20, "{path}: every exception says why: {exception}");
+            // One workload: its namespace and its name, never a whole namespace.
+            let condition = exception["spec"]["matchConditions"][0]["expression"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                condition.contains("object.metadata.namespace == ") && condition.contains("'app.kubernetes.io/name'"),
+                "{path}: {condition}"
+            );
+        }
+        assert!(seen >= 2, "node-exporter and Alloy need theirs in {}", env.name);
+    }
+}
