@@ -16,6 +16,7 @@ mod pure {
     mod completions;
     mod diff;
     mod dns;
+    mod docs;
     mod escaping;
     mod golden;
     mod init;
