@@ -287,8 +287,8 @@ pub async fn remove_member(
     // PostgreSQL when it re-subscribes, or within `chat::subscriber::SESSION_RECHECK`.
     crate::chat::hub::publish(
         &state.redis,
-        crate::chat::hub::REMOVED_CHANNEL,
-        &crate::chat::hub::removal(project, user),
+        crate::chat::topic::Topic::Removed,
+        &crate::chat::topic::removal(project, user),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

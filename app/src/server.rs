@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::chat::assistant::Assistant;
-use crate::chat::{hub, subscriber};
+use crate::chat::subscriber;
+use crate::chat::topic::CloseReason;
 use crate::configs::sync;
 use crate::ops::metrics;
 use crate::orgs::gate::{IsolationGate, NoGate};
@@ -214,7 +215,7 @@ impl Application {
                 "shutdown requested: /readyz says 503; serving on while load balancers notice"
             );
             tokio::time::sleep(drain).await;
-            let sockets = state.hub.close_where(hub::reason::SHUTTING_DOWN, |_| true);
+            let sockets = state.hub.close_where(CloseReason::ShuttingDown, |_| true);
             tracing::info!(sockets, "drained: closing chat sockets, finishing requests in flight");
             deadline
         };
@@ -230,7 +231,7 @@ impl Application {
         // Closing again on each look catches a socket whose upgrade finished after the drain.
         let sockets_gone = async {
             while self.state.hub.connections() > 0 {
-                self.state.hub.close_where(hub::reason::SHUTTING_DOWN, |_| true);
+                self.state.hub.close_where(CloseReason::ShuttingDown, |_| true);
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };

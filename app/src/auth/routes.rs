@@ -251,7 +251,7 @@ async fn revoke_jti(state: &AppState, jti: &str, by: &str, reason: &str) -> ApiR
         .await
         .map_err(not_stored)?;
     // Open chat sockets of the token close on every replica.
-    crate::chat::hub::publish(&state.redis, crate::chat::hub::REVOKED_CHANNEL, jti).await;
+    crate::chat::hub::publish(&state.redis, crate::chat::topic::Topic::Revoked, jti).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,6 +411,6 @@ pub async fn revoke_user(
         .revoke(Revoked::User { user, before }, &principal.actor(), &reason)
         .await
         .map_err(not_stored)?;
-    crate::chat::hub::publish(&state.redis, crate::chat::hub::REVOKED_USER_CHANNEL, &user.to_string()).await;
+    crate::chat::hub::publish(&state.redis, crate::chat::topic::Topic::RevokedUser, &user.to_string()).await;
     Ok(StatusCode::NO_CONTENT)
 }

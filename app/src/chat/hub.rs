@@ -16,17 +16,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::outbox::{Outbox, Pushed};
+use super::topic::{CloseReason, Topic};
 use crate::auth::denylist::Held;
-
-/// Why the server closes a chat socket (sent as the close frame's reason).
-pub mod reason {
-    pub const SESSION_CLOSED: &str = "session closed: a newer chat replaced it, or it was closed";
-    pub const REVOKED: &str = "token revoked: sign in again";
-    pub const SLOW: &str = "too far behind: reconnect to resync";
-    pub const REMOVED: &str = "removed from the project: ask its owner to add you again";
-    pub const SHUTTING_DOWN: &str = "server shutting down: reconnect";
-    pub const REFUSED: &str = "too many refused frames: follow the protocol and its rate limit, then reconnect";
-}
 
 /// Whose a socket is: the tenant, the chat, and the token it was opened with.
 #[derive(Debug, Clone)]
@@ -43,7 +34,7 @@ pub struct Owner {
 pub struct Conn {
     pub owner: Owner,
     pub outbox: Outbox,
-    close: watch::Sender<Option<&'static str>>,
+    close: watch::Sender<Option<CloseReason>>,
 }
 
 /// What the socket task keeps of its registration.
@@ -51,7 +42,7 @@ pub struct Conn {
 pub struct Registered {
     pub id: u64,
     pub conn: Arc<Conn>,
-    pub close: watch::Receiver<Option<&'static str>>,
+    pub close: watch::Receiver<Option<CloseReason>>,
 }
 
 #[derive(Debug)]
@@ -127,26 +118,6 @@ pub fn reserve(hub: &Arc<Hub>, user: Uuid) -> Result<Slot, Full> {
     Ok(slot)
 }
 
-/// Redis channels: everyone on a project, the sockets of one chat session (its user's, on
-/// that chat only), closed sessions, revoked tokens.
-pub fn project_channel(project: Uuid) -> String {
-    format!("chat:p:{project}")
-}
-pub fn session_channel(project: Uuid, session: Uuid) -> String {
-    format!("chat:s:{project}:{session}")
-}
-pub const CLOSED_CHANNEL: &str = "chat:closed";
-pub const REVOKED_CHANNEL: &str = "chat:revoked";
-/// Every token of a user revoked: the user's id.
-pub const REVOKED_USER_CHANNEL: &str = "chat:revoked-user";
-/// A member removed from a project: `<project>:<user>` (see [`removal`]).
-pub const REMOVED_CHANNEL: &str = "chat:removed";
-
-/// The [`REMOVED_CHANNEL`] message for `user` leaving `project`.
-pub fn removal(project: Uuid, user: Uuid) -> String {
-    format!("{project}:{user}")
-}
-
 impl Hub {
     pub fn max_sockets_per_user(&self) -> usize {
         self.max_sockets_per_user.load(Ordering::Relaxed)
@@ -200,7 +171,7 @@ impl Hub {
             match conn.outbox.push(frame) {
                 Pushed::Taken => taken += 1,
                 Pushed::Slow => {
-                    if conn.close.send_replace(Some(reason::SLOW)).is_none() {
+                    if conn.close.send_replace(Some(CloseReason::Slow)).is_none() {
                         slow += 1;
                     }
                 }
@@ -237,7 +208,7 @@ impl Hub {
     }
 
     /// Closes every socket whose owner matches `which` with `why`.
-    pub fn close_where(&self, why: &'static str, which: impl Fn(&Owner) -> bool) -> usize {
+    pub fn close_where(&self, why: CloseReason, which: impl Fn(&Owner) -> bool) -> usize {
         let mut closed = 0;
         for conns in &self.by_project {
             for conn in conns.values().filter(|c| which(&c.owner)) {
@@ -249,11 +220,12 @@ impl Hub {
     }
 }
 
-/// Publishes a frame (already JSON) on a channel. A lost publish loses one live update; the
-/// client sees the sequence gap and asks for a snapshot.
-pub async fn publish(redis: &ConnectionManager, channel: &str, payload: &str) {
+/// Publishes a message (a frame, already JSON, or what the topic says) on `topic`. A lost
+/// publish loses one live update; the client sees the sequence gap and asks for a snapshot.
+pub async fn publish(redis: &ConnectionManager, topic: Topic, payload: &str) {
     let mut conn = redis.clone();
-    let sent: redis::RedisResult<i64> = conn.publish(channel, payload).await;
+    let channel = topic.channel();
+    let sent: redis::RedisResult<i64> = conn.publish(&channel, payload).await;
     if let Err(e) = sent {
         tracing::warn!(channel, error = %e, "chat frame not published");
     }

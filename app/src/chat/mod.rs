@@ -18,4 +18,5 @@ pub mod routes;
 pub mod socket;
 pub mod store;
 pub mod subscriber;
+pub mod topic;
 pub mod upgrade;

@@ -18,6 +18,7 @@ use super::protocol::ServerFrame;
 use super::protocol::now_us;
 use super::socket;
 use super::store::{self, Session};
+use super::topic::Topic;
 use crate::auth::{Member, Principal};
 use crate::configs::catalog;
 use crate::domain::{OrgRole, ProjectRole};
@@ -88,7 +89,7 @@ pub async fn open_chat(
     let cap = catalog::MAX_SESSIONS.get(&state.configs, org);
     let (session, closed) = store::open_session(&state.db, org, project, member.user, cap).await?;
     for id in closed {
-        hub::publish(&state.redis, hub::CLOSED_CHANNEL, &id.to_string()).await;
+        hub::publish(&state.redis, Topic::Closed, &id.to_string()).await;
     }
     Ok((StatusCode::CREATED, Json(session)))
 }
@@ -108,7 +109,7 @@ pub async fn close_chat(
             "no open chat {session} of yours in this project"
         )));
     }
-    hub::publish(&state.redis, hub::CLOSED_CHANNEL, &session.to_string()).await;
+    hub::publish(&state.redis, Topic::Closed, &session.to_string()).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,7 +190,7 @@ pub async fn delete_poll(
         sent_at_us: now_us(),
     };
     let text = serde_json::to_string(&frame).map_err(|e| ApiError::Internal(e.to_string()))?;
-    hub::publish(&state.redis, &hub::project_channel(project), &text).await;
+    hub::publish(&state.redis, Topic::Project(project), &text).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -232,6 +233,6 @@ pub async fn open_poll(
         sent_at_us: now_us(),
     };
     let text = serde_json::to_string(&frame).map_err(|e| ApiError::Internal(e.to_string()))?;
-    hub::publish(&state.redis, &hub::project_channel(project), &text).await;
+    hub::publish(&state.redis, Topic::Project(project), &text).await;
     Ok((StatusCode::CREATED, Json(poll)))
 }

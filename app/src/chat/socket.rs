@@ -21,11 +21,12 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use uuid::Uuid;
 
-use super::hub::{self, Conn, Full, Owner, reason};
+use super::hub::{self, Conn, Full, Owner};
 use super::limit;
 use super::outbox::{self, Pushed};
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
 use super::store::{self, Counted};
+use super::topic::{CloseReason, Topic};
 use super::upgrade::{Upgrade, Upgraded};
 use crate::auth::denylist::Held;
 use crate::auth::principal;
@@ -196,8 +197,8 @@ async fn send(socket: &mut Socket, frame: Utf8Bytes) -> bool {
 }
 
 /// Sends a close frame after what is waiting, if the peer takes them within [`CLOSE_TIMEOUT`].
-async fn send_close(conn: &Conn, code: u16, reason: &'static str) {
-    conn.outbox.push_close(code, reason);
+async fn send_close(conn: &Conn, why: CloseReason) {
+    conn.outbox.push_close(why.code(), why.text());
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, conn.outbox.drain(CLOSE_TIMEOUT)).await;
 }
 
@@ -264,16 +265,8 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
         tokio::select! {
             biased;
             _ = registered.close.changed() => {
-                let why = registered.close.borrow().unwrap_or(reason::SESSION_CLOSED);
-                let code = match why {
-                    reason::SLOW => 4002,
-                    reason::REVOKED => 4001,
-                    reason::REMOVED => 4003,
-                    // "Going away": the client reconnects, and lands on another replica.
-                    reason::SHUTTING_DOWN => 1001,
-                    _ => 4000,
-                };
-                send_close(&conn, code, why).await;
+                let why = registered.close.borrow().unwrap_or(CloseReason::SessionClosed);
+                send_close(&conn, why).await;
                 open = false;
             }
             drained = async {
@@ -295,12 +288,12 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => open = false,
             },
             () = &mut expiry => {
-                send_close(&conn, 4001, "token expired: sign in again").await;
+                send_close(&conn, CloseReason::Expired).await;
                 open = false;
             }
         }
         if open && refusals.in_a_row >= REFUSALS_BEFORE_CLOSE {
-            send_close(&conn, 4004, reason::REFUSED).await;
+            send_close(&conn, CloseReason::Refused).await;
             open = false;
         }
     }
@@ -311,7 +304,7 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
 /// The peer was removed from the project after its socket opened, and the removal's close did
 /// not reach this replica: close the user's sockets on the project here (code 4003).
 fn removed(state: &AppState, peer: &Peer) {
-    state.hub.close_where(reason::REMOVED, |o| {
+    state.hub.close_where(CloseReason::Removed, |o| {
         o.project == peer.project && o.token.user == peer.user
     });
 }
@@ -412,12 +405,7 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
                 value,
                 sent_at_us: protocol::now_us(),
             };
-            hub::publish(
-                &state.redis,
-                &hub::project_channel(peer.project),
-                text(&counter).as_str(),
-            )
-            .await;
+            hub::publish(&state.redis, Topic::Project(peer.project), text(&counter).as_str()).await;
         }
         Err(e) => {
             tracing::warn!(error = %e, "chat counter update failed");
@@ -442,7 +430,10 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
         };
         hub::publish(
             &state.redis,
-            &hub::session_channel(peer.project, peer.session),
+            Topic::Session {
+                project: peer.project,
+                session: peer.session,
+            },
             text(&echo).as_str(),
         )
         .await;

@@ -11,8 +11,9 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::batch::{self, Batch};
-use super::hub::{CLOSED_CHANNEL, REMOVED_CHANNEL, REVOKED_CHANNEL, REVOKED_USER_CHANNEL, reason};
+use super::hub::Owner;
 use super::store;
+use super::topic::{self, CloseReason, EVERY_TOPIC, Topic};
 use crate::state::AppState;
 
 /// Runs until `shutdown`: hands every chat frame published by any replica to this replica's sockets.
@@ -21,7 +22,7 @@ pub async fn run(state: AppState, client: redis::Client, mut shutdown: watch::Re
     loop {
         let subscribed = async {
             let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.psubscribe("chat:*").await?;
+            pubsub.psubscribe(EVERY_TOPIC).await?;
             redis::RedisResult::Ok(pubsub)
         };
         let pubsub = tokio::select! {
@@ -103,7 +104,7 @@ async fn close_revoked(state: AppState) {
         Ok(revoked) if !revoked.is_empty() => {
             let closed = state
                 .hub
-                .close_where(reason::REVOKED, |o| revoked.contains(o.token.jti.as_str()));
+                .close_where(CloseReason::Revoked, |o| revoked.contains(o.token.jti.as_str()));
             tracing::info!(closed, "closed the sockets of tokens revoked unheard");
         }
         Ok(_) => {}
@@ -117,10 +118,10 @@ async fn close_closed_sessions(state: AppState) {
     for ((org, project), sessions) in state.hub.sessions() {
         match store::live_sessions(&state.db, org, project, &sessions).await {
             Ok(live) => {
-                let removed = state.hub.close_where(reason::REMOVED, |o| {
+                let removed = state.hub.close_where(CloseReason::Removed, |o| {
                     o.project == project && live.removed.contains(&o.session)
                 });
-                let closed = state.hub.close_where(reason::SESSION_CLOSED, |o| {
+                let closed = state.hub.close_where(CloseReason::SessionClosed, |o| {
                     o.project == project
                         && sessions.contains(&o.session)
                         && !live.open.contains(&o.session)
@@ -194,48 +195,35 @@ fn flush(state: &AppState, batch: &mut Batch) {
 /// Adds a chat frame to the batch; a close or revocation is acted on at once, after the frames
 /// published before it are written.
 fn dispatch(state: &AppState, batch: &mut Batch, message: &redis::Msg) {
-    let channel = message.get_channel_name();
+    let Some(topic) = Topic::parse(message.get_channel_name()) else {
+        return;
+    };
     let Ok(payload) = std::str::from_utf8(message.get_payload_bytes()) else {
         return;
     };
-    if !channel.starts_with("chat:p:") && !channel.starts_with("chat:s:") {
+    let mut close = |why, which: &dyn Fn(&Owner) -> bool| {
+        // The frames published before the close go out first.
         flush(state, batch);
-    }
-    if channel == CLOSED_CHANNEL {
-        if let Ok(session) = payload.parse::<Uuid>() {
-            state.hub.close_where(reason::SESSION_CLOSED, |o| o.session == session);
-        }
-        return;
-    }
-    if channel == REVOKED_CHANNEL {
-        state.hub.close_where(reason::REVOKED, |o| o.token.jti == payload);
-        return;
-    }
-    if channel == REVOKED_USER_CHANNEL {
-        if let Ok(user) = payload.parse::<Uuid>() {
-            state.hub.close_where(reason::REVOKED, |o| o.token.user == user);
-        }
-        return;
-    }
-    if channel == REMOVED_CHANNEL {
-        if let Some((project, user)) = payload
-            .split_once(':')
-            .and_then(|(p, u)| Some((p.parse::<Uuid>().ok()?, u.parse::<Uuid>().ok()?)))
-        {
-            state
-                .hub
-                .close_where(reason::REMOVED, |o| o.project == project && o.token.user == user);
-        }
-        return;
-    }
-    let target = if let Some(project) = channel.strip_prefix("chat:p:") {
-        project.parse().ok().map(|p| (p, None))
-    } else if let Some(rest) = channel.strip_prefix("chat:s:") {
-        rest.split_once(':')
-            .and_then(|(p, s)| Some((p.parse().ok()?, Some(s.parse().ok()?))))
-    } else {
-        None
+        state.hub.close_where(why, which);
     };
-    let Some((project, session)) = target else { return };
-    batch.push(project, session, payload);
+    match topic {
+        Topic::Project(project) => batch.push(project, None, payload),
+        Topic::Session { project, session } => batch.push(project, Some(session), payload),
+        Topic::Closed => {
+            if let Ok(session) = payload.parse::<Uuid>() {
+                close(CloseReason::SessionClosed, &|o| o.session == session);
+            }
+        }
+        Topic::Revoked => close(CloseReason::Revoked, &|o| o.token.jti == payload),
+        Topic::RevokedUser => {
+            if let Ok(user) = payload.parse::<Uuid>() {
+                close(CloseReason::Revoked, &|o| o.token.user == user);
+            }
+        }
+        Topic::Removed => {
+            if let Some((project, user)) = topic::parse_removal(payload) {
+                close(CloseReason::Removed, &|o| o.project == project && o.token.user == user);
+            }
+        }
+    }
 }
