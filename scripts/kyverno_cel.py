@@ -186,7 +186,7 @@ class Policy:
         return self.engine.generated
 
 
-class Exception_:
+class PolicyException:
     """A `policies.kyverno.io` PolicyException: the policies it names, when its conditions hold."""
 
     def __init__(self, engine, doc):
@@ -270,7 +270,7 @@ def load(engine, docs):
     """The policies and exceptions among `docs`."""
     policies = [Policy(engine, d) for d in docs if d.get("apiVersion", "").startswith("policies.kyverno.io/")
                 and d.get("kind") in POLICY_KINDS]
-    exceptions = [Exception_(engine, d) for d in docs if d.get("apiVersion", "").startswith("policies.kyverno.io/")
+    exceptions = [PolicyException(engine, d) for d in docs if d.get("apiVersion", "").startswith("policies.kyverno.io/")
                   and d.get("kind") == "PolicyException"]
     return policies, exceptions
 

@@ -306,3 +306,30 @@ fn exceptions_live_where_kyverno_reads_them_and_each_says_why() {
         assert!(seen >= 2, "node-exporter and Alloy need theirs in {}", env.name);
     }
 }
+
+#[test]
+fn docs_policies_lists_every_policy_file_and_exception_the_tree_renders() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/policies.md"))
+        .expect("docs/policies.md");
+    for (_, env) in environments() {
+        let prefix = format!("policies/{}/", env.name);
+        for path in env.files.keys().filter_map(|p| p.strip_prefix(&prefix)) {
+            if !path.starts_with("tests/") {
+                assert!(
+                    doc.contains(&format!("| `{path}` |")),
+                    "docs/policies.md lacks a row for {path}"
+                );
+            }
+        }
+        let text = String::from_utf8_lossy(&env.files[&format!("{prefix}exceptions.yaml")]).to_string();
+        for document in yaml_serde::Deserializer::from_str(&text) {
+            let exception = <Value as serde::Deserialize>::deserialize(document).expect("yaml");
+            if let Some(name) = exception["metadata"]["name"].as_str() {
+                assert!(
+                    doc.contains(&format!("| `{name}` |")),
+                    "docs/policies.md lacks exception {name}"
+                );
+            }
+        }
+    }
+}
