@@ -251,6 +251,15 @@ pub struct App {
     pub slo: Slo,
 }
 
+/// The app's SLO burn-rate alerts: fast and slow for availability, then for latency. The rules
+/// template names its alerts from here, and promotion gates block on them by default.
+pub const SLO_ALERTS: [&str; 4] = [
+    "AppAvailabilityBudgetBurnFast",
+    "AppAvailabilityBudgetBurnSlow",
+    "AppLatencyBudgetBurnFast",
+    "AppLatencyBudgetBurnSlow",
+];
+
 /// Objectives over a 30-day window, as percentages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -368,9 +377,14 @@ pub struct Environment {
     /// The environment whose pinned versions are promoted into this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promoted_from: Option<String>,
-    /// A production environment: stricter defaults (policies enforced, more instances).
+    /// A production environment: stricter defaults (policies enforced, more instances,
+    /// promotion gates).
     #[serde(default)]
     pub production: bool,
+    /// What must hold in the `promotedFrom` environment before `platform promote` carries its
+    /// pins here.
+    #[serde(default)]
+    pub promotion: Promotion,
     pub cluster: Cluster,
     /// Base domain; the app is served at `app.<domain>`.
     pub domain: String,
@@ -552,6 +566,107 @@ impl Default for Retention {
             metrics_days: defaults::metrics_days(),
             logs_days: defaults::logs_days(),
             traces_days: defaults::traces_days(),
+        }
+    }
+}
+
+/// Gates of a promotion into this environment, checked in the source environment
+/// (docs/promotion.md). Unset fields take the defaults: into production a 24h soak, a burn
+/// rate of at most 1 and the blocking alerts below; into other environments no gate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Promotion {
+    /// How long the source must have run the pins, a Prometheus duration such as `30m`, `24h`
+    /// or `7d`; also the window of the burn rate. `0m` turns the gate off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+[mhdw]$"))]
+    pub soak: Option<String>,
+    /// Highest SLO burn rate (the bad-request ratio over the soak window divided by the error
+    /// budget) the source may show; 1 spends the budget exactly as fast as it accrues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
+    pub max_burn_rate: Option<f64>,
+    /// Alerts that must not be firing in the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking_alerts: Option<BlockingAlerts>,
+    /// The source's Prometheus query API (e.g. a central Mimir's `https://HOST/prometheus`),
+    /// instead of its in-cluster Prometheus through the API server's service proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_url: Option<String>,
+}
+
+impl Promotion {
+    /// A soak in a Prometheus duration of one unit (`30m`, `24h`, `7d`, `2w`), which the
+    /// burn-rate query also takes as its window.
+    pub fn parse_soak(text: &str) -> Option<std::time::Duration> {
+        let unit = text.chars().last()?;
+        let count: u64 = text.get(..text.len() - 1)?.parse().ok()?;
+        let seconds = match unit {
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return None,
+        };
+        Some(std::time::Duration::from_secs(count.checked_mul(seconds)?))
+    }
+
+    /// The soak into an environment, defaults applied: as written (also the burn-rate window)
+    /// and as a duration; `None` when off.
+    pub fn effective_soak(&self, production: bool) -> Option<(String, std::time::Duration)> {
+        let text = match (&self.soak, production) {
+            (Some(text), _) => text.clone(),
+            (None, true) => defaults::PRODUCTION_SOAK.to_string(),
+            (None, false) => return None,
+        };
+        let soak = Self::parse_soak(&text).filter(|d| !d.is_zero())?;
+        Some((text, soak))
+    }
+
+    /// The burn-rate ceiling, defaults applied; `None` when off (it needs a soak window).
+    pub fn effective_max_burn_rate(&self, production: bool) -> Option<f64> {
+        self.effective_soak(production)?;
+        self.max_burn_rate
+            .or(production.then_some(defaults::PRODUCTION_MAX_BURN_RATE))
+    }
+
+    /// The blocking alerts, defaults applied; empty lists when off.
+    pub fn effective_alerts(&self, production: bool) -> BlockingAlerts {
+        match (&self.blocking_alerts, production) {
+            (Some(alerts), _) => alerts.clone(),
+            (None, true) => BlockingAlerts::default(),
+            (None, false) => BlockingAlerts {
+                names: vec![],
+                severities: vec![],
+            },
+        }
+    }
+
+    /// Whether promotions into an environment are gated: always into production (Argo CD's
+    /// health at the least), elsewhere when any gate is set.
+    pub fn gated(&self, production: bool) -> bool {
+        production || *self != Self::default()
+    }
+}
+
+/// Which firing alerts refuse a promotion. Empty lists turn the gate off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BlockingAlerts {
+    /// Alert names, wherever they fire; default: the app's SLO burn-rate alerts.
+    #[serde(default = "defaults::blocking_alert_names")]
+    pub names: Vec<String>,
+    /// Severities that block when the alert fires in the app's namespaces (`app`, `data`);
+    /// default: critical.
+    #[serde(default = "defaults::blocking_severities")]
+    pub severities: Vec<String>,
+}
+
+impl Default for BlockingAlerts {
+    fn default() -> Self {
+        Self {
+            names: defaults::blocking_alert_names(),
+            severities: defaults::blocking_severities(),
         }
     }
 }
@@ -848,6 +963,16 @@ fn cluster_shapes_per_provider(schema: &mut Schema) {
 pub mod defaults {
     pub fn yes() -> bool {
         true
+    }
+    /// The soak into production: a day of traffic, so a daily cycle has been seen.
+    pub const PRODUCTION_SOAK: &str = "24h";
+    /// The burn-rate ceiling into production: the budget spent no faster than it accrues.
+    pub const PRODUCTION_MAX_BURN_RATE: f64 = 1.0;
+    pub fn blocking_alert_names() -> Vec<String> {
+        crate::manifest::model::SLO_ALERTS.map(String::from).to_vec()
+    }
+    pub fn blocking_severities() -> Vec<String> {
+        vec!["critical".into()]
     }
     pub fn target_revision() -> String {
         "main".into()

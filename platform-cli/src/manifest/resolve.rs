@@ -565,6 +565,8 @@ pub struct SliView {
     pub budget: String,
     /// What a bad request is, for alert descriptions.
     pub bad: String,
+    pub fast_alert: &'static str,
+    pub slow_alert: &'static str,
 }
 
 /// Labels and namespaces that tie policies, network isolation and the org saga together.
@@ -633,6 +635,9 @@ pub struct ResolvedPlatform {
     /// Repository of the app image, e.g. `ghcr.io/acme/app`.
     pub app_repository: String,
     pub environments: Vec<String>,
+    /// Each promotion into a gated environment, `(from, to)`: the workflow checks its gates on
+    /// the promotion pull request.
+    pub gated_promotions: Vec<(String, String)>,
     /// What `terraform/ci/` creates in the registry's cloud (none for ghcr.io and others).
     pub ci_infra: Option<CiInfraView>,
     /// Where `terraform/ci/` keeps its state: beside the first environment in the same cloud.
@@ -661,6 +666,12 @@ pub fn resolve_platform(manifest: &Manifest) -> Result<ResolvedPlatform, NoSigni
         signing,
         app_repository: format!("{}/{}/app", manifest.registry.host, manifest.registry.namespace),
         environments: manifest.environments.iter().map(|e| e.name.clone()).collect(),
+        gated_promotions: manifest
+            .environments
+            .iter()
+            .filter(|e| e.promotion.gated(e.production))
+            .filter_map(|e| Some((e.promoted_from.clone()?, e.name.clone())))
+            .collect(),
     })
 }
 
@@ -948,12 +959,16 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
                     budget: ratio(1.0 - m.app.slo.availability / 100.0),
                     bad: "failing with 5xx (with AppDependencyUnavailable firing too, PostgreSQL or Redis is why)"
                         .into(),
+                    fast_alert: model::SLO_ALERTS[0],
+                    slow_alert: model::SLO_ALERTS[1],
                 },
                 SliView {
                     name: "Latency",
                     ratio: "slow",
                     budget: ratio(1.0 - m.app.slo.latency.target / 100.0),
                     bad: format!("slower than {} ms", m.app.slo.latency.threshold_ms),
+                    fast_alert: model::SLO_ALERTS[2],
+                    slow_alert: model::SLO_ALERTS[3],
                 },
             ],
             availability: m.app.slo.availability,

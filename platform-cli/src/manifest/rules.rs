@@ -14,8 +14,8 @@ use super::ci;
 use super::cloud_limits;
 use super::diagnostic::{Code, Diagnostic};
 use super::model::{
-    Challenge, ComponentPins, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, SecretStore,
-    limits,
+    Challenge, ComponentPins, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Promotion, Provider,
+    SecretStore, limits,
 };
 use super::source::{Source, SpanIndex};
 use super::suggest::closest;
@@ -679,6 +679,7 @@ fn check_environments(c: &mut Checker<'_>, m: &Manifest) {
         check_dns(c, &p, env);
         check_secrets(c, &p, env);
         check_state(c, &p, env);
+        check_promotion_gates(c, &p, env);
         if let Some(image) = &env.app.image {
             c.image(&format!("{p}/app/image"), image, m.app.require_digest);
             c.pushed_image(&format!("{p}/app/image"), image, m);
@@ -1415,6 +1416,82 @@ fn check_built_names(c: &mut Checker<'_>, m: &Manifest) {
             "a platform name of at most 55 characters",
             "or set terraformState.bucket in each EKS and GKE environment (bucket names are global: prefix it with your organization)",
         );
+    }
+}
+
+fn check_promotion_gates(c: &mut Checker<'_>, p: &str, env: &super::model::Environment) {
+    let gates = &env.promotion;
+    let p = format!("{p}/promotion");
+    if env.promoted_from.is_none() && *gates != Promotion::default() {
+        c.invalid(
+            &p,
+            format!(
+                "gates of promotions into \"{}\", which nothing is promoted into",
+                env.name
+            ),
+            "promotion only under an environment with promotedFrom",
+            "set promotedFrom to the environment before this one, or remove `promotion`",
+        );
+    }
+    let soak = gates.soak.as_deref().map(|text| (text, Promotion::parse_soak(text)));
+    if let Some((text, None)) = soak {
+        c.invalid(
+            &format!("{p}/soak"),
+            format!("\"{text}\" is not a soak time"),
+            "a whole number and one unit: m, h, d or w, e.g. 24h",
+            "write it as Prometheus does; 0m turns the soak gate off",
+        );
+    }
+    if let Some(rate) = gates.max_burn_rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            c.invalid(
+                &format!("{p}/maxBurnRate"),
+                format!("{rate} is not a usable burn-rate ceiling"),
+                "a number above 0; 1 spends the error budget exactly as fast as it accrues",
+                "e.g. 1 in production, 2 before it",
+            );
+        } else if matches!(soak, Some((_, Some(d))) if d.is_zero()) {
+            c.invalid(
+                &format!("{p}/maxBurnRate"),
+                "a burn-rate ceiling with the soak gate off",
+                "a soak above 0m: the burn rate is measured over the soak window",
+                "set `soak`, e.g. 24h, or remove maxBurnRate",
+            );
+        }
+    }
+    if let Some(alerts) = &gates.blocking_alerts {
+        for (i, name) in alerts.names.iter().enumerate() {
+            let valid = name
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid {
+                c.invalid(
+                    &format!("{p}/blockingAlerts/names/{i}"),
+                    format!("\"{name}\" is not an alert name"),
+                    "a Prometheus alert name: letters, digits and '_', not starting with a digit",
+                    "copy the `alert:` name of the rule, e.g. AppAvailabilityBudgetBurnFast",
+                );
+            }
+        }
+        for (i, severity) in alerts.severities.iter().enumerate() {
+            if severity.is_empty()
+                || !severity
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                c.invalid(
+                    &format!("{p}/blockingAlerts/severities/{i}"),
+                    format!("\"{severity}\" is not a severity"),
+                    "a `severity` label value: letters, digits, '_' and '-'",
+                    "e.g. critical",
+                );
+            }
+        }
+    }
+    if let Some(url) = &gates.prometheus_url {
+        c.https_url(&format!("{p}/prometheusUrl"), url, "the source's Prometheus query API");
     }
 }
 

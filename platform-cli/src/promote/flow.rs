@@ -1,5 +1,6 @@
 //! One promotion, start to finish. Nothing leaves the machine until every gate has passed:
-//! the chain, the edit's self-check, and the signatures of what the target would deploy.
+//! the chain, the evidence from the source environment (`gates`), the edit's self-check, and
+//! the signatures of what the target would deploy.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use crate::manifest::{self, LoadedManifest};
 use crate::render::{self, output};
 use crate::supply_chain::{RegistryOptions, TrustPolicy, verify_image};
 
+use super::gates::{self, GateName, Gates, Override, Prometheus};
 use super::github::{self, PullRequest};
 use super::pins::{Change, Pins, changes, effective};
 use super::summary::{self, FileStat};
@@ -28,6 +30,38 @@ pub struct Request {
     pub registry: RegistryOptions,
     /// GitHub API and token; required unless `dry_run`.
     pub github: Option<(String, String)>,
+    pub gates: GateOptions,
+}
+
+/// How the gates reach the source environment, and what a person overrides.
+#[derive(Debug, Clone, Default)]
+pub struct GateOptions {
+    pub overrides: Vec<GateName>,
+    /// Why the overridden gates may be skipped; required with `overrides`.
+    pub reason: Option<String>,
+    /// The source's Prometheus query API, over the manifest's `promotion.prometheusUrl`.
+    pub prometheus_url: Option<String>,
+    pub cluster: SourceCluster,
+}
+
+/// The source environment's cluster: a kubeconfig context, or a client made elsewhere (tests).
+#[derive(Clone, Default)]
+pub enum SourceCluster {
+    /// This context, else the source environment's `kubeconfigContext`, else the current one.
+    #[default]
+    Kubeconfig,
+    Context(String),
+    Client(kube::Client),
+}
+
+impl std::fmt::Debug for SourceCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kubeconfig => f.write_str("Kubeconfig"),
+            Self::Context(c) => write!(f, "Context({c})"),
+            Self::Client(_) => f.write_str("Client"),
+        }
+    }
 }
 
 /// What a promotion did (or, in a dry run, would do).
@@ -42,6 +76,8 @@ pub struct Outcome {
     pub body: String,
     /// The whole object comparison of the target before and after, in Markdown.
     pub report: String,
+    /// What the gates found in the source; `None` where none apply (or a rollback).
+    pub gates: Option<gates::Report>,
     pub pull_request: Option<PullRequest>,
 }
 
@@ -51,7 +87,8 @@ impl Outcome {
     }
 }
 
-pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
+/// The manifest, its repository, and its path inside it.
+fn locate(request: &Request) -> Result<(LoadedManifest, PathBuf, String), PromoteError> {
     let loaded = manifest::load(&request.manifest).map_err(|e| PromoteError::Manifest(Box::new(e)))?;
     let dir = request
         .manifest
@@ -71,6 +108,21 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
             repository: repo.clone(),
         })?;
     let rel = manifest_in_repo.to_string_lossy().replace('\\', "/");
+    Ok((loaded, repo, rel))
+}
+
+/// Only the gates of promoting `request.from` into `request.to`, as the rendered workflow
+/// checks them on a promotion pull request: the report, or the refusal.
+pub async fn gates_only(request: &Request) -> Result<Option<gates::Report>, PromoteError> {
+    let (loaded, repo, rel) = locate(request)?;
+    let from = request.from.as_deref().ok_or(PromoteError::NoSource)?;
+    check_chain(&loaded.manifest, from, &request.to)?;
+    let pins = effective(&loaded.manifest, from).ok_or_else(|| unknown(&loaded, from))?;
+    check_gates(request, &loaded, from, &pins, &repo, &rel).await
+}
+
+pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
+    let (loaded, repo, rel) = locate(request)?;
     let to = request.to.as_str();
     let (label, source) = source_pins(request, &loaded, &repo, &rel)?;
     let target = effective(&loaded.manifest, to).ok_or_else(|| unknown(&loaded, to))?;
@@ -87,9 +139,14 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
             title,
             body: String::new(),
             report: String::new(),
+            gates: None,
             pull_request: None,
         });
     }
+    let gates = match &request.from {
+        Some(from) => check_gates(request, &loaded, from, &source, &repo, &rel).await?,
+        None => None,
+    };
     let edited = edit::apply(&loaded, to, &changes, &source)?;
     let text = edited.source.text.as_str();
     let verification = verify_gate(&edited, &source, request).await?;
@@ -107,7 +164,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
     let comparison = compare_target(&loaded, &edited, to, &tree, &repo)?;
     let report_path = summary::report_path(to);
     let report = crate::diff::report::markdown(&comparison, usize::MAX, &report_path);
-    let body = summary::body(&label, to, &changes, &files, &verification, &comparison);
+    let body = summary::body(&label, to, &changes, &files, &verification, gates.as_ref(), &comparison);
     let mut outcome = Outcome {
         changes,
         files,
@@ -117,6 +174,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
         title,
         body,
         report,
+        gates,
         pull_request: None,
     };
     if request.dry_run {
@@ -216,6 +274,75 @@ fn compare_target(
         objects: crate::diff::objects::Objects::from_files(rendered.iter().map(|(p, b)| (p.as_str(), *b))),
     };
     crate::diff::compare(&renderer, &now, &promoted).map_err(|e| PromoteError::Render(Box::new(e)))
+}
+
+/// The gates of promoting `from` into the request's target, read from `from`; a refusal is
+/// an error unless every refusing gate is overridden.
+pub async fn check_gates(
+    request: &Request,
+    loaded: &LoadedManifest,
+    from: &str,
+    pins: &Pins,
+    repo: &Path,
+    rel: &str,
+) -> Result<Option<gates::Report>, PromoteError> {
+    let manifest = &loaded.manifest;
+    let (source, target) = (manifest.environment(from)?, manifest.environment(&request.to)?);
+    let Some(gates) = Gates::of(manifest, source, target) else {
+        return Ok(None);
+    };
+    let options = &request.gates;
+    let cluster = match &options.cluster {
+        SourceCluster::Client(client) => Ok(client.clone()),
+        SourceCluster::Kubeconfig | SourceCluster::Context(_) => {
+            let context = match &options.cluster {
+                SourceCluster::Context(c) => Some(c.as_str()),
+                _ => source.cluster.kubeconfig_context.as_deref(),
+            };
+            crate::cluster::connect(context).await.map_err(|e| e.to_string())
+        }
+    };
+    let prometheus = match options.prometheus_url.as_ref().or(gates.prometheus_url.as_ref()) {
+        Some(url) => url::Url::parse(url)
+            .map(|u| Prometheus::at(u, gates.tenant.clone()))
+            .map_err(|e| format!("{url} is not a URL: {e}")),
+        None => cluster.clone().map(Gates::in_cluster),
+    };
+    let pins_at = |revision: &str| {
+        let text = git::show(repo, revision, rel).ok()?;
+        let old = manifest::load_str(rel, &text).ok()?;
+        effective(&old.manifest, from)
+    };
+    let overridden = (!options.overrides.is_empty()).then(|| Override {
+        gates: options.overrides.clone(),
+        reason: options.reason.clone().unwrap_or_default(),
+        by: operator(repo),
+    });
+    let source = gates::Source {
+        cluster,
+        prometheus,
+        pins,
+        pins_at: &pins_at,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let report = gates::evaluate(&gates, &source, overridden).await;
+    if report.refusals().next().is_some() {
+        return Err(PromoteError::GatesRefused(Box::new(report)));
+    }
+    Ok(Some(report))
+}
+
+/// Who runs the promotion: the GitHub Actions actor, else Git's user, else the login.
+fn operator(repo: &Path) -> String {
+    if let Some(actor) = std::env::var("GITHUB_ACTOR").ok().filter(|a| !a.is_empty()) {
+        return format!("@{actor} (GitHub Actions)");
+    }
+    let config = |key: &str| git::git(repo, &["config", key]).ok().filter(|v| !v.is_empty());
+    match (config("user.name"), config("user.email")) {
+        (Some(name), Some(email)) => format!("{name} <{email}>"),
+        (Some(name), None) => name,
+        _ => std::env::var("USER").unwrap_or_else(|_| "an unknown user".into()),
+    }
 }
 
 fn source_pins(

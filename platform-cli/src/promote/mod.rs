@@ -6,6 +6,7 @@
 
 pub mod edit;
 pub mod flow;
+pub mod gates;
 pub mod git;
 pub mod github;
 pub mod pins;
@@ -34,6 +35,14 @@ pub enum PromoteError {
     #[error("nothing to promote from: pass --from ENV, or --revision REV to roll back")]
     #[diagnostic(code(promote::no_source), help("e.g. platform promote --from staging --to prod"))]
     NoSource,
+    #[error("refusing to promote {} into {}:{}", .0.from, .0.to, .0.refusal_text())]
+    #[diagnostic(
+        code(promote::gates),
+        help(
+            "nothing was pushed. Fix the source or wait, then promote again; a person who accepts the risk passes --override-gate NAME --reason TEXT, which the pull request records"
+        )
+    )]
+    GatesRefused(Box<gates::Report>),
     #[error("refusing to promote: {0}")]
     #[diagnostic(
         code(promote::unverified),

@@ -24,6 +24,7 @@ mod pure {
     mod metrics_contract;
     mod policies;
     mod promote_edit;
+    mod promotion_gates;
     mod render;
     mod schema;
     mod secrets;
@@ -35,6 +36,7 @@ mod pure {
 mod tools {
     mod man;
     mod promote_flow;
+    mod promotion_gates;
     mod reachability;
     mod verify_keyless;
     mod verify_registry;

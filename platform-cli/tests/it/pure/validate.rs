@@ -56,6 +56,11 @@ fn unknown_keys_wrong_types_and_enum_typos_are_all_reported() {
 }
 
 #[test]
+fn promotion_gates_that_guard_nothing_or_cannot_be_measured_are_refused() {
+    invalid("promotion-gates");
+}
+
+#[test]
 fn environments_named_after_hand_written_observability_folders_are_refused() {
     invalid("reserved-names");
 }

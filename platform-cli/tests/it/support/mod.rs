@@ -4,6 +4,7 @@ pub mod apiserver;
 pub mod cli;
 pub mod github;
 pub mod keyless;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};

@@ -122,7 +122,10 @@ impl World {
             .args(["--trusted-root", &self.sigstore.trusted_root.to_string_lossy()])
             .args(args)
             .env_remove("GITHUB_TOKEN")
-            .env_remove("GITHUB_API_URL");
+            .env_remove("GITHUB_API_URL")
+            .env_remove("GITHUB_ACTOR")
+            // No cluster is reachable from the tests: gates that need one must say so.
+            .env("KUBECONFIG", "/nonexistent/kubeconfig");
         if let Some(token) = token {
             cmd.env("GITHUB_TOKEN", token);
         }
@@ -386,6 +389,135 @@ fn every_github_request_follows_githubs_api_contract() {
     let refused: Vec<&str> = log.lines().filter(|l| l.contains("Violation: request")).collect();
     assert!(passed >= 2, "list and create or update were validated:\n{log}");
     assert!(refused.is_empty(), "{refused:#?}");
+}
+
+#[test]
+fn a_promotion_into_production_waits_for_its_gates_and_an_override_goes_on_the_record() {
+    let w = world();
+    let staging = w.image(&w.signed_v2);
+    let (repo, origin) = w.repo(&w.manifest(&staging, Some(&staging)));
+    let github = GitHubStandIn::start(TOKEN);
+    let promote = ["--from", "staging", "--to", "prod"];
+
+    // Staging's cluster cannot be read: every gate refuses, nothing leaves the machine.
+    let (code, out, err) = w.promote(&repo, &github.url, Some(TOKEN), &promote);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("refusing to promote staging into prod:"), "{err}");
+    for gate in [
+        "healthy",
+        "soak",
+        "burn-rate (availability)",
+        "burn-rate (latency)",
+        "alerts",
+    ] {
+        assert!(
+            err.contains(&format!("gate {gate}: cannot load the kubeconfig (context staging)")),
+            "{gate}: {err}"
+        );
+    }
+    assert!(err.contains("--override-gate NAME --reason TEXT"), "{err}");
+    assert!(remote_branch(&origin, "promote/prod").is_none());
+    assert!(github.prs.lock().expect("lock").is_empty());
+
+    // An override needs a reason.
+    let (code, _, err) = w.promote(
+        &repo,
+        &github.url,
+        Some(TOKEN),
+        &[&promote[..], &["--override-gate", "soak"]].concat(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--reason <TEXT>"), "{err}");
+
+    // A person overrides every gate: the promotion proceeds, and the pull request says who and why.
+    let overrides = [
+        "--override-gate",
+        "healthy",
+        "--override-gate",
+        "soak",
+        "--override-gate",
+        "burn-rate",
+        "--override-gate",
+        "alerts",
+        "--reason",
+        "staging's cluster is being rebuilt; prod needs the fix now",
+    ];
+    let prism = start_prism();
+    let api = format!("http://127.0.0.1:{}", prism.1);
+    let (code, out, err) = w.promote(&repo, &api, Some(TOKEN), &[&promote[..], &overrides[..]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("gate soak: no answer (overridden: cannot load the kubeconfig"),
+        "{out}"
+    );
+    let log = std::fs::read_to_string(&prism.2).expect("prism log");
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("Violation: request")).collect();
+    assert!(
+        refused.is_empty(),
+        "GitHub's contract holds with the gates in the body: {refused:#?}"
+    );
+
+    let (code, out, err) = w.promote(
+        &repo,
+        &github.url,
+        Some(TOKEN),
+        &[&promote[..], &overrides[..]].concat(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let prs = github.prs.lock().expect("lock");
+    let body = &prs[0].body;
+    assert!(
+        body.contains(
+            "**Gates overridden** (healthy, soak, burn-rate, alerts) by platform tests <platform@example.com>: \
+             staging's cluster is being rebuilt; prod needs the fix now"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("### Gates: evidence from staging (Prometheus: none)"),
+        "{body}"
+    );
+    assert!(body.contains("| soak | `Argo CD Applications' sync history"), "{body}");
+    assert!(
+        body.contains("**overridden: cannot load the kubeconfig (context staging)"),
+        "{body}"
+    );
+    assert!(remote_branch(&origin, "promote/prod").is_some());
+}
+
+#[test]
+fn the_workflow_check_of_a_promotion_pull_request_reads_only_the_gates() {
+    let w = world();
+    let staging = w.image(&w.signed_v2);
+    let (repo, origin) = w.repo(&w.manifest(&staging, Some(&staging)));
+    // No token needed: nothing is pushed or opened.
+    let (code, out, err) = w.promote(
+        &repo,
+        "http://127.0.0.1:9",
+        None,
+        &["--from", "dev", "--to", "staging", "--gates-only"],
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "no gates: nothing is checked before promoting into staging\n"),
+        "{err}"
+    );
+    let (code, _, err) = w.promote(
+        &repo,
+        "http://127.0.0.1:9",
+        None,
+        &["--from", "staging", "--to", "prod", "--gates-only"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("refusing to promote staging into prod:"), "{err}");
+    assert!(
+        err.contains("gate healthy: cannot load the kubeconfig (context staging)"),
+        "{err}"
+    );
+    let (code, _, err) = w.promote(&repo, "http://127.0.0.1:9", None, &["--to", "prod", "--gates-only"]);
+    assert_eq!(code, 2, "--gates-only needs --from: {err}");
+    assert!(remote_branch(&origin, "promote/prod").is_none());
+    assert!(remote_branch(&origin, "promote/staging").is_none());
 }
 
 #[test]
