@@ -37,7 +37,8 @@ use uuid::Uuid;
 mod support;
 
 use support::stamped::Stamped;
-use support::{Error, Tool, call, env_u64, free_port, percentile, start_replica};
+use support::{Error, Tool, call, env_u64, percentile, start_replica};
+use test_support::free_port;
 
 fn now_us() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000
@@ -399,7 +400,7 @@ fn stop_group(group: u32) {
 const NCHAN_MODULE: &str = "/usr/lib/nginx/modules/ngx_nchan_module.so";
 
 async fn start_nginx(dir: &std::path::Path, name: &str) -> Result<(Nginx, u16), Error> {
-    let port = free_port()?;
+    let port = free_port();
     let conf = dir.join(format!("{name}.conf"));
     std::fs::create_dir_all(dir.join(name))?;
     std::fs::write(

@@ -20,13 +20,9 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-pub fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// Starts an `app serve` (release build) on a free loopback port; returns it and its address.
 pub async fn start_replica(database: &str, max_connections: u32) -> Result<(Child, String), Error> {
-    let port = free_port()?;
+    let port = test_support::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_app"))
         .arg("serve")
         .env("APP_LISTEN", format!("127.0.0.1:{port}"))

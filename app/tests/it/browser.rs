@@ -37,7 +37,7 @@ impl Drop for Driver {
 }
 
 async fn chromedriver() -> (Driver, String) {
-    let port = crate::support::free_port();
+    let port = test_support::free_port();
     let child = tokio::process::Command::new(chromedriver_path())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

@@ -2,7 +2,6 @@
 //! that a group runs alone (`cargo test -p app --test it -- services::`). The app's unit tests
 //! (`cargo test -p app --lib`) need nothing.
 //!
-//! - `pure`: the source alone (the module graph).
 //! - `services`: the real PostgreSQL (a fresh database per test) and Redis on loopback, each app
 //!   instance the real server on a loopback port.
 //! - `faults`: a PostgreSQL cluster and a `redis-server` of the test's own, stopped and restarted
@@ -13,10 +12,6 @@ mod support;
 
 mod browser;
 mod faults;
-
-mod pure {
-    mod module_graph;
-}
 
 mod services {
     mod api;

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cluster::{applications, bootstrap};
-use crate::manifest::model::SecretStore;
 use crate::manifest::resolve;
+use crate::model::SecretStore;
 use crate::secrets::{EnvSecrets, push, store};
 
 use super::{ClusterArg, EnvArg};
@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     let env = super::environment(&loaded, &args.target.env)?;
     let objects = bootstrap::objects_for(&loaded, &args.target.env)?;
     let resolved = resolve::resolve_environment(&loaded.manifest, env).map_err(|e| miette::miette!("{e}"))?;
-    let secrets = EnvSecrets::new(env, &resolved);
+    let secrets = resolved.secret_table(&loaded.manifest, env);
     let mut options = bootstrap::Options {
         dry_run: args.dry_run,
         wait: true,

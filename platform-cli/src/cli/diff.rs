@@ -98,7 +98,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
 
 /// Drift between the committed objects of `env` and the cluster's.
 fn live(
-    env: &crate::manifest::model::Environment,
+    env: &crate::model::Environment,
     root: &Path,
     context: Option<String>,
     output: Output,

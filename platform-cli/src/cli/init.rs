@@ -11,7 +11,7 @@ use crate::init::{
     draft::{Draft, SigningMode},
     examples,
 };
-use crate::manifest::model::Provider;
+use crate::model::Provider;
 
 #[derive(Debug, clap::Args)]
 #[command(

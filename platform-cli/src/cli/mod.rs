@@ -93,7 +93,7 @@ struct ClusterArg {
 }
 
 impl ClusterArg {
-    fn context_for(&self, env: &manifest::model::Environment) -> Option<String> {
+    fn context_for(&self, env: &crate::model::Environment) -> Option<String> {
         self.context.clone().or_else(|| env.cluster.kubeconfig_context.clone())
     }
 
@@ -102,7 +102,7 @@ impl ClusterArg {
     async fn connect_checked(
         &self,
         loaded: &LoadedManifest,
-        env: &manifest::model::Environment,
+        env: &crate::model::Environment,
     ) -> miette::Result<kube::Client> {
         let expected = cluster::identity::Expected::of(&loaded.manifest.metadata.name, env).ok_or_else(|| {
             miette::miette!(
@@ -162,7 +162,7 @@ fn color() -> bool {
 }
 
 /// The named environment of a loaded manifest, or an error listing the ones there are.
-fn environment<'a>(loaded: &'a LoadedManifest, name: &str) -> miette::Result<&'a manifest::model::Environment> {
+fn environment<'a>(loaded: &'a LoadedManifest, name: &str) -> miette::Result<&'a crate::model::Environment> {
     Ok(loaded.manifest.environment(name)?)
 }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::cluster;
 use crate::manifest::LoadedManifest;
-use crate::manifest::model::SecretStore;
 use crate::manifest::resolve;
+use crate::model::SecretStore;
 use crate::secrets::catalog::{Birth, Maker};
 use crate::secrets::external::remote_name;
 use crate::secrets::store::{self, Live};
@@ -95,7 +95,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
 fn env_secrets(loaded: &LoadedManifest, name: &str) -> miette::Result<EnvSecrets> {
     let env = super::environment(loaded, name)?;
     let resolved = resolve::resolve_environment(&loaded.manifest, env).map_err(|e| miette::miette!("{e}"))?;
-    Ok(EnvSecrets::new(env, &resolved))
+    Ok(resolved.secret_table(&loaded.manifest, env))
 }
 
 fn run_list(args: &ListArgs) -> miette::Result<ExitCode> {

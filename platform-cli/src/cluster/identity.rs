@@ -15,8 +15,8 @@
 
 use kube::config::Kubeconfig;
 
-use crate::manifest::model::{Environment, Provider};
 use crate::manifest::resolve;
+use crate::model::{Environment, Provider};
 
 /// The cluster an environment's manifest describes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::manifest::Manifest;
-use crate::manifest::model::{ComponentPins, Environment, Pin};
+use crate::model::{ComponentPins, Environment, Pin};
 use crate::render::{EnvironmentRenderer, RenderError};
 
 use super::objects::{ObjectKey, Objects};

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::answers::{Answers, Question, default_region, questions};
 use super::draft::Draft;
-use crate::manifest::model::Provider;
+use crate::model::Provider;
 
 /// The random parts one typed answer is made of.
 #[derive(Debug, Clone)]

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::manifest::{self, Diagnostic, ci, cloud_limits, model::Provider};
+use crate::manifest::{self, Diagnostic, ci};
+use crate::model::{Provider, cloud_limits};
 
 /// Everything a new manifest is made from; what is not here gets a default.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +194,7 @@ pub fn registry_host(registry: &str) -> &str {
 
 /// The registry a GitHub repository's workflow pushes to without any login: GHCR of its owner.
 pub fn default_registry(repo_url: &str) -> Option<String> {
-    let repo = ci::github_repository(repo_url)?;
+    let repo = crate::model::github_repository(repo_url)?;
     let owner = repo.split('/').next()?;
     Some(format!("ghcr.io/{}", owner.to_ascii_lowercase()))
 }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::manifest::{ci, model::Provider};
+use crate::manifest::ci;
+use crate::model::Provider;
 
 use super::answers::{self, Answers, EnvAnswers, PrivateKey, Question, Signing};
 
@@ -80,7 +81,7 @@ impl Draft {
                 registry_login.insert((*key).to_string(), value);
             }
         }
-        let github = ci::github_repository(&repo_url).is_some();
+        let github = crate::model::github_repository(&repo_url).is_some();
         let mode = self
             .signing
             .unwrap_or(if github { SigningMode::Keyless } else { SigningMode::Key });

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::manifest::model::DnsRecords;
 use crate::manifest::{self, Diagnostics};
+use crate::model::DnsRecords;
 use crate::render::{self, Layout, RenderError, output};
 
 use answers::Problem;
@@ -210,20 +210,19 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         .image
         .ends_with(&format!("@sha256:{}", "0".repeat(64)));
     let environments: Vec<String> = loaded.manifest.environments.iter().map(|e| e.name.clone()).collect();
-    let dns =
-        loaded
-            .manifest
-            .environments
-            .first()
-            .map_or(FirstDns::Updated, |e| match manifest::resolve::dns_records(e) {
-                DnsRecords::Cloud => FirstDns::Delegate {
-                    zone: e.dns.zone.clone().unwrap_or_else(|| e.domain.clone()),
-                },
-                DnsRecords::Rfc2136 => FirstDns::Updated,
-                DnsRecords::Manual => FirstDns::Manual {
-                    domain: e.domain.clone(),
-                },
-            });
+    let dns = loaded
+        .manifest
+        .environments
+        .first()
+        .map_or(FirstDns::Updated, |e| match e.dns_records() {
+            DnsRecords::Cloud => FirstDns::Delegate {
+                zone: e.dns.zone.clone().unwrap_or_else(|| e.domain.clone()),
+            },
+            DnsRecords::Rfc2136 => FirstDns::Updated,
+            DnsRecords::Manual => FirstDns::Manual {
+                domain: e.domain.clone(),
+            },
+        });
     let readme = ReadmeView {
         name: &loaded.manifest.metadata.name,
         version: env!("CARGO_PKG_VERSION"),

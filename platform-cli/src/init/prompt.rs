@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use dialoguer::{Input, Select, theme::ColorfulTheme};
 
-use crate::manifest::{ci, model::Provider, rules::is_dns_label};
+use crate::manifest::{ci, rules::text::is_dns_label};
+use crate::model::Provider;
 
 use super::InitError;
 use super::answers::{self, Answers, Question, Signing};
@@ -55,7 +56,7 @@ impl Prompter {
     fn ask(&mut self, q: Question) -> Result<(), InitError> {
         match q {
             Question::Signing => {
-                let github = ci::github_repository(&self.answers.repo_url).is_some();
+                let github = crate::model::github_repository(&self.answers.repo_url).is_some();
                 let current = usize::from(matches!(self.answers.signing, Signing::Key { .. }) || !github);
                 self.choose(
                     q,

@@ -5,10 +5,8 @@
 
 use serde::Serialize;
 
-use super::model::{Manifest, PrivateKeyRef};
+use crate::model::{Manifest, PrivateKeyRef, github_repository};
 
-/// The OIDC issuer of GitHub Actions, the only CI the platform renders workflows for.
-pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
 /// The workflow that builds, pushes and signs the app (`render::plan` renders it here).
 pub const APP_WORKFLOW: &str = ".github/workflows/app.yaml";
 /// GitHub Actions secrets the workflow reads when the manifest names none.
@@ -111,8 +109,8 @@ impl RegistryKind {
     }
 
     /// The cluster provider of the same cloud, whose state storage the CI root shares.
-    pub fn provider(&self) -> Option<super::model::Provider> {
-        use super::model::Provider;
+    pub fn provider(&self) -> Option<crate::model::Provider> {
+        use crate::model::Provider;
         match self {
             RegistryKind::Ecr { .. } => Some(Provider::Eks),
             RegistryKind::Acr { .. } => Some(Provider::Aks),
@@ -124,22 +122,6 @@ impl RegistryKind {
     /// Whether logging in takes the job's OIDC token (`id-token: write`).
     pub fn federated(&self) -> bool {
         self.provider().is_some()
-    }
-}
-
-/// `OWNER/REPO` of a GitHub repository URL (`https://github.com/OWNER/REPO[.git]` or
-/// `git@github.com:OWNER/REPO[.git]`); `None` for any other host.
-pub fn github_repository(url: &str) -> Option<String> {
-    // `http://` is refused on its own by validation; the repository it names is still GitHub's.
-    let path = url
-        .strip_prefix("https://github.com/")
-        .or_else(|| url.strip_prefix("http://github.com/"))
-        .or_else(|| url.strip_prefix("git@github.com:"))?;
-    let path = path.trim_end_matches('/');
-    let path = path.strip_suffix(".git").unwrap_or(path);
-    match path.split('/').collect::<Vec<_>>()[..] {
-        [owner, repo] if !owner.is_empty() && !repo.is_empty() => Some(format!("{owner}/{repo}")),
-        _ => None,
     }
 }
 
@@ -382,7 +364,7 @@ pub fn infra(m: &Manifest) -> Option<CiInfraView> {
             let aks = m
                 .environments
                 .iter()
-                .find(|e| e.cluster.provider == super::model::Provider::Aks);
+                .find(|e| e.cluster.provider == crate::model::Provider::Aks);
             view.azure = Some(AzureCi {
                 registry: name,
                 location: aks.and_then(|e| e.cluster.region.clone()),

@@ -1,13 +1,12 @@
 //! Whether an environment's platform fits its node pool at `nodes.min`: the requests of every
-//! component it runs (components/sizing.rs) against what that many nodes of its size leave after
+//! component it runs (model/sizing.rs) against what that many nodes of its size leave after
 //! the kubelet's reserve and the cloud's own agents. A platform that does not fit leaves pods
 //! Pending on the first deploy; `platform validate` refuses it, naming the biggest consumers.
 
-use super::cloud_limits;
-use super::model::Environment;
-use super::resolve::{runs, shape};
-use crate::components::Component;
-use crate::components::sizing::{Placement, Workload};
+use crate::model::Environment;
+use crate::model::cloud_limits;
+use crate::model::components::Component;
+use crate::model::sizing::{Placement, Workload};
 
 /// What the cloud runs on every node before the platform (kube-proxy, the CNI and CSI node
 /// agents, the log and metrics agents): (millicores, MiB). An estimate from their published
@@ -68,8 +67,8 @@ pub fn misfits(e: &Environment) -> Vec<Misfit> {
         return Vec::new();
     };
     let nodes = cluster.nodes.min;
-    let shape = shape(e);
-    let runs = runs(e);
+    let shape = e.shape();
+    let runs = e.runs();
     let workloads: Vec<(Component, Vec<Workload>)> = Component::all()
         .filter(|c| c.needed(&runs))
         .map(|c| (c, c.workloads(&shape)))

@@ -5,22 +5,18 @@
 //! Every stage reports all of its problems with `FILE:LINE:COL` before anything is written.
 
 pub mod ci;
-pub mod cloud_limits;
 pub mod diagnostic;
 pub mod fit;
-pub mod kubernetes_support;
-pub mod model;
 pub mod pins;
 pub mod resolve;
 pub mod rules;
 pub mod source;
 pub mod structure;
-mod suggest;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::model::Manifest;
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use model::Manifest;
 pub use resolve::{ResolvedEnvironment, resolve};
 pub use source::{Source, SpanIndex};
 

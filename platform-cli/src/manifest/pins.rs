@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::Manifest;
-use super::model::Environment;
-use crate::components::Component;
+use crate::model::Environment;
+use crate::model::components::Component;
 
 /// The effective pins of one environment (its own, else the top-level defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]

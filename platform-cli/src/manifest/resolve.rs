@@ -10,14 +10,14 @@ use platform_contracts::tenancy::{DEFAULT_DENY, ISOLATION_READY_LABEL, ORG_LABEL
 use serde::Serialize;
 
 use super::ci::{self, CiInfraView, NoSigningIdentity, RegistryLoginView, SigningView};
-use super::cloud_limits;
-use super::model::{
-    self, Challenge, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, PolicyMode, Provider, SecretStore,
+use super::pins::Pins;
+use crate::model::cloud_limits;
+use crate::model::components::{Component, Folder, Runs, Source};
+use crate::model::sizing::Workload;
+use crate::model::{
+    self, Challenge, DatabaseMode, DnsRecords, Manifest, ObservabilityMode, Provider, RepoAuth, SecretStore, SsoKind,
     TsigAlgorithm,
 };
-use super::pins::Pins;
-use crate::components::sizing::{Shape, Workload};
-use crate::components::{Component, Folder, Runs, Source};
 use crate::secrets::EnvSecrets;
 use crate::secrets::catalog::{SecretId, TSIG_SECRET_KEY, VALKEY_USERS};
 use crate::secrets::external::{self, ExternalSecretView};
@@ -45,7 +45,7 @@ pub struct ResolvedEnvironment {
     /// The facts that decide which components (and which of their files) the environment runs.
     #[serde(skip)]
     pub runs: Runs,
-    /// Component name → workload → what its containers request (components/sizing.rs).
+    /// Component name → workload → what its containers request (model/sizing.rs).
     pub sizing: BTreeMap<&'static str, BTreeMap<&'static str, WorkloadView>>,
     /// Components in sync-wave order: operators and CRDs before their users.
     pub components: Vec<ComponentView>,
@@ -59,37 +59,6 @@ pub struct GitOpsView {
     pub sso: Option<SsoView>,
     /// How Argo CD authenticates to a private repository; none: the repository is public.
     pub credentials: Option<RepoAuth>,
-}
-
-/// How Argo CD reads a private GitOps repository: a row of the secrets table each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RepoAuth {
-    /// A GitHub App installed on the repository (github.com).
-    GithubApp,
-    /// A user name and a token or password (any other host).
-    Password,
-}
-
-/// `gitops.private`'s credentials: a GitHub App on github.com, a user and token elsewhere.
-pub fn repo_auth(m: &Manifest) -> Option<RepoAuth> {
-    m.gitops.private.then(|| {
-        if ci::github_repository(&m.gitops.repo_url).is_some() {
-            RepoAuth::GithubApp
-        } else {
-            RepoAuth::Password
-        }
-    })
-}
-
-/// Which single sign-on Argo CD offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SsoKind {
-    /// Dex's GitHub connector.
-    Github,
-    /// An OpenID Connect issuer, without Dex.
-    Oidc,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,32 +76,48 @@ pub struct SsoView {
 }
 
 /// The manifest's `gitops.sso`, or GitHub for the members of the repository's owner when the
-/// repository is on github.com and the manifest names none.
+/// repository is on github.com and the manifest names none ([`Manifest::sso_kind`]).
 pub fn sso(m: &Manifest) -> Option<SsoView> {
-    let github = |organization: String, admin_team: Option<String>| SsoView {
-        kind: SsoKind::Github,
-        organization: Some(organization),
-        admin_team,
+    let view = |kind| SsoView {
+        kind,
+        organization: None,
+        admin_team: None,
         issuer: None,
         client_id: None,
         admin_group: None,
-        secret: SecretId::ArgocdDexGithub.spec().name,
+        secret: match kind {
+            SsoKind::Github => SecretId::ArgocdDexGithub.spec().name,
+            SsoKind::Oidc => SecretId::ArgocdOidc.spec().name,
+        },
     };
-    match &m.gitops.sso {
-        Some(model::Sso { github: Some(g), .. }) => Some(github(g.organization.clone(), g.admin_team.clone())),
-        Some(model::Sso { oidc: Some(o), .. }) => Some(SsoView {
-            kind: SsoKind::Oidc,
-            organization: None,
-            admin_team: None,
-            issuer: Some(o.issuer.clone()),
-            client_id: Some(o.client_id.clone()),
-            admin_group: o.admin_group.clone(),
-            secret: SecretId::ArgocdOidc.spec().name,
-        }),
-        Some(_) => None,
-        None => ci::github_repository(&m.gitops.repo_url)
-            .and_then(|repo| repo.split_once('/').map(|(owner, _)| owner.to_string()))
-            .map(|owner| github(owner, None)),
+    let configured = m.gitops.sso.as_ref();
+    match m.sso_kind()? {
+        SsoKind::Github => {
+            let (organization, admin_team) = match configured.and_then(|s| s.github.as_ref()) {
+                Some(g) => (g.organization.clone(), g.admin_team.clone()),
+                None => (
+                    model::github_repository(&m.gitops.repo_url)?
+                        .split_once('/')?
+                        .0
+                        .to_string(),
+                    None,
+                ),
+            };
+            Some(SsoView {
+                organization: Some(organization),
+                admin_team,
+                ..view(SsoKind::Github)
+            })
+        }
+        SsoKind::Oidc => {
+            let o = configured.and_then(|s| s.oidc.as_ref())?;
+            Some(SsoView {
+                issuer: Some(o.issuer.clone()),
+                client_id: Some(o.client_id.clone()),
+                admin_group: o.admin_group.clone(),
+                ..view(SsoKind::Oidc)
+            })
+        }
     }
 }
 
@@ -309,31 +294,8 @@ impl From<Workload> for WorkloadView {
     }
 }
 
-/// The facts of `e` that decide which components it runs.
-pub fn runs(e: &model::Environment) -> Runs {
-    Runs {
-        provider: e.cluster.provider,
-        database_in_cluster: e.database.mode != DatabaseMode::Managed,
-        observability_in_cluster: e.observability.mode != ObservabilityMode::Central,
-        metallb: !e.cluster.load_balancer_addresses.is_empty(),
-        dns_records: dns_records(e),
-        challenge: e.dns.challenge,
-        secret_store: e.secrets.store,
-    }
-}
-
-/// `dns.records`, or its default: the cloud's DNS on a cloud, the RFC 2136 server where one is
-/// given, else a person.
-pub fn dns_records(e: &model::Environment) -> DnsRecords {
-    e.dns.records.unwrap_or(match (e.cluster.provider, &e.dns.rfc2136) {
-        (Provider::Existing, Some(_)) => DnsRecords::Rfc2136,
-        (Provider::Existing, None) => DnsRecords::Manual,
-        _ => DnsRecords::Cloud,
-    })
-}
-
 fn dns(platform: &str, e: &model::Environment) -> DnsView {
-    let records = dns_records(e);
+    let records = e.dns_records();
     let zone = e.dns.zone.clone().unwrap_or_else(|| e.domain.clone());
     let cloud = |p: Provider| records == DnsRecords::Cloud && e.cluster.provider == p;
     let rfc2136 = e.dns.rfc2136.as_ref().filter(|_| records == DnsRecords::Rfc2136);
@@ -373,21 +335,6 @@ fn dns(platform: &str, e: &model::Environment) -> DnsView {
         gcp_zone_name: cloud(Provider::Gke).then(|| zone.replace('.', "-")),
         zone,
     }
-}
-
-/// The facts of `e` that sizing depends on.
-pub fn shape(e: &model::Environment) -> Shape {
-    Shape {
-        production: e.production,
-        enforce: policy_enforced(e),
-        db_instances: e.database.instances,
-        app_replicas: e.replicas.min,
-    }
-}
-
-/// Whether Kyverno enforces (rather than audits) in `e`: production does unless told otherwise.
-fn policy_enforced(e: &model::Environment) -> bool {
-    e.policy.mode.map_or(e.production, |m| m == PolicyMode::Enforce)
 }
 
 /// `secrets.store` and what External Secrets Operator needs of it; with `kubernetes`, only
@@ -660,7 +607,7 @@ pub fn resolve_platform(manifest: &Manifest) -> Result<ResolvedPlatform, NoSigni
             repo_url: manifest.gitops.repo_url.clone(),
             target_revision: manifest.gitops.target_revision.clone(),
             sso: sso(manifest),
-            credentials: repo_auth(manifest),
+            credentials: manifest.repo_auth(),
         },
         registry: ci::registry_login(manifest, &signing),
         signing,
@@ -832,7 +779,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
     let sizing = components
         .iter()
         .map(|c| {
-            let workloads = c.component.workloads(&shape(e));
+            let workloads = c.component.workloads(&e.shape());
             (c.name, workloads.into_iter().map(|w| (w.name, w.into())).collect())
         })
         .collect();
@@ -842,13 +789,13 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         (id, email)
     });
     let mut resolved = ResolvedEnvironment {
-        runs: runs(e),
+        runs: e.runs(),
         secrets: SecretsView::default(),
         gitops: GitOpsView {
             repo_url: m.gitops.repo_url.clone(),
             target_revision: m.gitops.target_revision.clone(),
             sso: sso(m),
-            credentials: repo_auth(m),
+            credentials: m.repo_auth(),
         },
         signing,
         env: EnvView {
@@ -944,7 +891,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             namespace: "monitoring",
         },
         policy: {
-            let enforce = policy_enforced(e);
+            let enforce = e.policy_enforced();
             PolicyView {
                 enforce,
                 action: if enforce { "Deny" } else { "Audit" },
@@ -990,7 +937,7 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             client_secret: "valkey-client-tls",
             persistent: e.production,
             maxmemory_mib: Component::Valkey
-                .workloads(&shape(e))
+                .workloads(&e.shape())
                 .iter()
                 .find(|w| w.name == "valkey")
                 .map_or(0, |w| w.memory_limit_mib * 3 / 4),
@@ -1006,18 +953,30 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
         components,
         platform,
     };
-    resolved.secrets = secrets(e, &resolved);
+    resolved.secrets = secrets(m, e, &resolved);
     Ok(resolved)
+}
+
+impl ResolvedEnvironment {
+    /// The Secrets of `e` (this environment of `m`) and the names their values depend on.
+    pub fn secret_table(&self, m: &Manifest, e: &model::Environment) -> EnvSecrets {
+        let hosts = crate::secrets::values::Hosts {
+            valkey: self.valkey.host.clone(),
+            postgres: format!("{}-rw.{}.svc", self.database.cluster_name, self.database.namespace),
+            gitops_repo: self.gitops.repo_url.clone(),
+        };
+        EnvSecrets::new(m, e, hosts, self.cluster.name.clone())
+    }
 }
 
 /// Where the table's Secrets live and, with a secret store, what External Secrets Operator
 /// reads and writes there. Made from the rest of the view: the table depends on it.
-fn secrets(e: &model::Environment, resolved: &ResolvedEnvironment) -> SecretsView {
+fn secrets(m: &Manifest, e: &model::Environment, resolved: &ResolvedEnvironment) -> SecretsView {
     let store = e.secrets.store;
     if store == SecretStore::Kubernetes {
         return SecretsView::default();
     }
-    let table = EnvSecrets::new(e, resolved);
+    let table = resolved.secret_table(m, e);
     let prefix = resolved.cluster.name.clone();
     let external_secrets = external::external_secrets(&prefix, &table);
     // And the controller's own, where `platform` pushes values.
@@ -1153,11 +1112,11 @@ fn ratio(value: f64) -> String {
     if text.is_empty() { "0".into() } else { text.into() }
 }
 
-/// The environment's components, from the table in [`crate::components`], in table order.
+/// The environment's components, from the table in [`crate::model::components`], in table order.
 fn components(pins: &Pins, e: &model::Environment) -> Vec<ComponentView> {
     let env = &e.name;
     Component::all()
-        .filter(|c| c.needed(&runs(e)))
+        .filter(|c| c.needed(&e.runs()))
         .map(|component| {
             let spec = component.spec();
             let name = spec.name;

@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use super::diagnostic::{Code, Diagnostic};
 use super::source::{Position, Source, SpanIndex, escape};
-use super::suggest::closest;
+use crate::model::suggest::closest;
 
 /// The manifest's JSON Schema, generated from the Rust types.
 pub fn schema() -> &'static Value {
     static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
-        let mut schema = schemars::schema_for!(super::model::Manifest).to_value();
+        let mut schema = schemars::schema_for!(crate::model::Manifest).to_value();
         if let Some(object) = schema.as_object_mut() {
             object.insert(
                 "$id".into(),

@@ -288,7 +288,8 @@ pub async fn check_gates(
 ) -> Result<Option<gates::Report>, PromoteError> {
     let manifest = &loaded.manifest;
     let (source, target) = (manifest.environment(from)?, manifest.environment(&request.to)?);
-    let Some(gates) = Gates::of(manifest, source, target) else {
+    let gates = Gates::of(manifest, source, target).map_err(|e| PromoteError::Render(Box::new(e.into())))?;
+    let Some(gates) = gates else {
         return Ok(None);
     };
     let options = &request.gates;

@@ -18,7 +18,7 @@ use crate::manifest::Manifest;
 pub enum PromoteError {
     #[error(transparent)]
     #[diagnostic(transparent)]
-    UnknownEnvironment(#[from] crate::manifest::model::UnknownEnvironment),
+    UnknownEnvironment(#[from] crate::model::UnknownEnvironment),
     #[error("\"{to}\" is promoted from {}, not from \"{from}\"", .expected.as_deref().map_or("no environment".to_string(), |e| format!("\"{e}\"")))]
     #[diagnostic(
         code(promote::chain),

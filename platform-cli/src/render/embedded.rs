@@ -50,7 +50,7 @@ fn collect(dir: &'static Dir<'static>, prefix: &str, out: &mut Vec<(String, &'st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::rules::RESERVED_ENVIRONMENT_NAMES;
+    use crate::model::RESERVED_ENVIRONMENT_NAMES;
 
     #[test]
     fn the_app_chart_version_is_read_from_the_embedded_chart() {

@@ -1,8 +1,8 @@
 //! Which template renders which file: the whole map from resolved environment to paths.
 
-use crate::components::Source;
 use crate::manifest::ResolvedEnvironment;
 use crate::manifest::resolve::ResolvedPlatform;
+use crate::model::components::Source;
 
 /// One file to render: a template, its output path, and the component it is for (if any).
 #[derive(Debug, Clone)]

@@ -8,9 +8,9 @@ use serde::Serialize;
 use strum::{IntoStaticStr, VariantArray};
 
 use crate::cluster::rollout::Workload;
-use crate::components::{Component, Runs};
-use crate::manifest::model::{Challenge, DnsRecords, Provider};
-use crate::manifest::resolve::{AppView, GitOpsView, RepoAuth, SsoKind};
+use crate::model::components::{Component, Runs};
+use crate::model::{Challenge, DnsRecords, Provider};
+use crate::model::{Manifest, RepoAuth, SsoKind};
 
 /// A Secret of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, IntoStaticStr, VariantArray)]
@@ -519,16 +519,15 @@ impl SecretId {
         maker_of(self.keys(runs))
     }
 
-    /// Whether an environment like `runs`, whose Argo CD reads `gitops` and whose app is
-    /// `app`, needs it.
-    pub fn needed(self, runs: &Runs, gitops: &GitOpsView, app: &AppView) -> bool {
+    /// Whether an environment like `runs` of `m` needs it.
+    pub fn needed(self, runs: &Runs, m: &Manifest) -> bool {
         match self.spec().needs {
             Needs::Always => true,
             Needs::InClusterDatabase => runs.database_in_cluster,
             Needs::StaticBackupKeys => runs.database_in_cluster && runs.provider == Provider::Existing,
-            Needs::Sso(kind) => gitops.sso.as_ref().map(|s| s.kind) == Some(kind),
-            Needs::PrivateRepository(auth) => gitops.credentials == Some(auth),
-            Needs::PrivateRegistry => app.pull_secret.is_some(),
+            Needs::Sso(kind) => m.sso_kind() == Some(kind),
+            Needs::PrivateRepository(auth) => m.repo_auth() == Some(auth),
+            Needs::PrivateRegistry => m.registry.private,
             Needs::Rfc2136 => runs.dns_records == DnsRecords::Rfc2136,
             Needs::Rfc2136Challenge => runs.dns_records == DnsRecords::Rfc2136 && runs.challenge == Challenge::Dns01,
         }
@@ -748,8 +747,8 @@ mod tests {
     #[test]
     fn docs_secrets_md_says_how_each_secret_rotates() {
         use super::Rotation;
-        use crate::components::Runs;
-        use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
+        use crate::model::components::Runs;
+        use crate::model::{Challenge, DnsRecords, Provider, SecretStore};
         let runs = Runs {
             provider: Provider::Eks,
             database_in_cluster: true,

@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::EnvSecrets;
 use super::catalog::{Birth, Key, SecretId};
 use super::values::{Hosts, Part, parts};
-use crate::components::{Component, Runs};
-use crate::manifest::model::SecretStore;
+use crate::model::SecretStore;
+use crate::model::components::{Component, Runs};
 
 /// The ClusterSecretStore every ExternalSecret reads and every push writes.
 pub const STORE: &str = "platform";
@@ -173,8 +173,8 @@ mod tests {
     /// share a name in any store.
     #[test]
     fn every_stored_key_has_a_name_of_its_own_that_every_store_accepts() {
-        use crate::components::Runs;
-        use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
+        use crate::model::components::Runs;
+        use crate::model::{Challenge, DnsRecords, Provider, SecretStore};
         let prefix = "a-forty-character-platform-name-and-env";
         for database_in_cluster in [true, false] {
             let runs = Runs {

@@ -9,9 +9,8 @@ pub mod rotate;
 pub mod store;
 pub mod values;
 
-use crate::components::Runs;
-use crate::manifest::model::{Environment, SecretStore};
-use crate::manifest::resolve::{self, ResolvedEnvironment};
+use crate::model::components::Runs;
+use crate::model::{Environment, Manifest, SecretStore};
 use catalog::{Birth, SecretId};
 use values::Hosts;
 
@@ -30,24 +29,17 @@ pub struct EnvSecrets {
 }
 
 impl EnvSecrets {
-    pub fn new(e: &Environment, resolved: &ResolvedEnvironment) -> Self {
-        let runs = resolve::runs(e);
+    /// The Secrets of `e`, an environment of `m`, whose servers are at `hosts` and whose names
+    /// in a secret store start with `prefix` (`ResolvedEnvironment::secret_table` gives both).
+    pub fn new(m: &Manifest, e: &Environment, hosts: Hosts, prefix: String) -> Self {
+        let runs = e.runs();
         EnvSecrets {
             environment: e.name.clone(),
             runs,
-            hosts: Hosts {
-                valkey: resolved.valkey.host.clone(),
-                postgres: format!(
-                    "{}-rw.{}.svc",
-                    resolved.database.cluster_name, resolved.database.namespace
-                ),
-                gitops_repo: resolved.gitops.repo_url.clone(),
-            },
-            secrets: SecretId::all()
-                .filter(|s| s.needed(&runs, &resolved.gitops, &resolved.app))
-                .collect(),
+            hosts,
+            secrets: SecretId::all().filter(|s| s.needed(&runs, m)).collect(),
             store: e.secrets.store,
-            prefix: resolved.cluster.name.clone(),
+            prefix,
         }
     }
 

@@ -21,7 +21,7 @@ use super::store::FIELD_MANAGER;
 use super::store::{self, Outcome};
 use super::values::{self, Data, ValueError};
 use crate::cluster::{ClusterError, api_error};
-use crate::manifest::model::SecretStore;
+use crate::model::SecretStore;
 
 /// What the store does with a name that already holds a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

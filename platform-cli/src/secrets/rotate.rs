@@ -25,8 +25,8 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 
 use crate::cluster::rollout::{self, Workload};
 use crate::cluster::{ClusterError, api_error};
-use crate::components::Component;
-use crate::manifest::model::SecretStore;
+use crate::model::SecretStore;
+use crate::model::components::Component;
 
 /// How long to wait for each rollout, and how often to look.
 #[derive(Debug, Clone, Copy)]
@@ -441,7 +441,7 @@ async fn new_login(
     }
 }
 
-fn random_bytes(id: SecretId, key: &str, runs: &crate::components::Runs) -> usize {
+fn random_bytes(id: SecretId, key: &str, runs: &crate::model::components::Runs) -> usize {
     match id.key(runs, key).map(|k| k.birth) {
         Some(Birth::Random { bytes }) => bytes,
         _ => 48,

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use super::catalog::{Birth, SecretId};
-use crate::components::Runs;
+use crate::model::components::Runs;
 
 /// A Secret's data: key → value.
 pub type Data = BTreeMap<String, String>;
@@ -174,8 +174,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::{Data, Hosts, SecretId, fill};
-    use crate::components::Runs;
-    use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
+    use crate::model::components::Runs;
+    use crate::model::{Challenge, DnsRecords, Provider, SecretStore};
 
     fn runs(database_in_cluster: bool) -> Runs {
         Runs {

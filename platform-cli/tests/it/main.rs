@@ -22,6 +22,7 @@ mod pure {
     mod init;
     mod loader_props;
     mod metrics_contract;
+    mod module_graph;
     mod policies;
     mod promote_edit;
     mod promotion_gates;

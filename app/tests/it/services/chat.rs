@@ -173,7 +173,7 @@ async fn fifty_concurrent_opens_on_two_replicas_leave_the_three_newest(_: PgPool
 
 #[sqlx::test(migrator = "app::db::MIGRATOR")]
 async fn actions_fan_out_across_replicas_with_the_assistants_reply(_: PgPoolOptions, options: PgConnectOptions) {
-    let port = crate::support::free_port();
+    let port = test_support::free_port();
     let mut mock = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-ai"))
         .env("MOCK_AI_LISTEN", format!("127.0.0.1:{port}"))
         .kill_on_drop(true)

@@ -10,35 +10,17 @@ use app::orgs::gate::IsolationGate;
 use app::orgs::idempotency::{self, Begin};
 use app::orgs::kubernetes::{self, KubernetesGate};
 use app::orgs::saga::{NoProbe, Saga};
-use http::{Request, Response, StatusCode};
+use http::{Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use test_support::apiserver::{self, Handle, reply, status};
 use uuid::Uuid;
 
-type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
-
 fn gate(timeout: Duration) -> (KubernetesGate, Handle) {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "default");
+    let (client, handle) = apiserver::scripted();
     (KubernetesGate::new(client, timeout, Duration::from_millis(10)), handle)
-}
-
-fn reply(status: StatusCode, body: &Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(serde_json::to_vec(body).expect("json")))
-        .expect("response")
-}
-
-fn status(code: u16, reason: &str, message: &str) -> Response<Body> {
-    reply(
-        StatusCode::from_u16(code).expect("code"),
-        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": message, "reason": reason, "code": code}),
-    )
 }
 
 fn not_found(kind: &str, name: &str) -> Response<Body> {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::io::AsyncReadExt;
 
-use crate::support::free_port;
+use test_support::free_port;
 
 const JWT_SECRET: &str = "process-test-secret-of-32-bytes-or-more";
 const ADMIN_TOKEN: &str = "process-test-admin-credential-xyz";

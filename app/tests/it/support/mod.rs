@@ -24,14 +24,6 @@ pub mod servers;
 pub const JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
 pub const ADMIN_TOKEN: &str = "platform-admin-credential-for-tests";
 
-/// A free loopback port for a helper process.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port()
-}
-
 /// Waits (up to 5 s) until `url` answers at all.
 pub async fn wait_until_up(url: &str) {
     for _ in 0..250 {

@@ -41,7 +41,7 @@ impl PgCluster {
         let mut failures = Vec::new();
         for _ in 0..5 {
             let name = format!("faults{}x{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
-            let port = super::free_port();
+            let port = test_support::free_port();
             let output = Command::new("pg_createcluster")
                 .args([
                     &version,
@@ -110,7 +110,7 @@ pub struct OwnRedis {
 impl OwnRedis {
     pub fn start() -> Self {
         let mut redis = Self {
-            port: super::free_port(),
+            port: test_support::free_port(),
             dir: tempfile::tempdir().expect("a directory"),
             child: None,
         };
@@ -182,7 +182,7 @@ pub struct Balancer {
 impl Balancer {
     pub fn start(replicas: &[std::net::SocketAddr]) -> Self {
         let dir = tempfile::tempdir().expect("balancer folder");
-        let port = super::free_port();
+        let port = test_support::free_port();
         let servers: String = replicas.iter().map(|r| format!("server {r}; ")).collect();
         let root = dir.path().display();
         let conf = format!(

@@ -6,8 +6,8 @@ use kube::api::DynamicObject;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::components::Component;
 use crate::manifest::pins::Pins;
+use crate::model::components::Component;
 
 /// The Argo CD Application of the app (its values carry the image and chart pins).
 const APP: &str = Component::App.spec().name;

@@ -15,11 +15,12 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::cluster::applications::{NAMESPACE, application_resource};
-use crate::components::Component;
 use crate::manifest::Manifest;
-use crate::manifest::model::{BlockingAlerts, Environment};
+use crate::manifest::ci::NoSigningIdentity;
 use crate::manifest::pins::Pins;
-use crate::manifest::resolve::SloView;
+use crate::manifest::resolve::{SliView, SloView};
+use crate::model::components::Component;
+use crate::model::{BlockingAlerts, Environment};
 
 pub use prometheus::{Prometheus, PrometheusError};
 
@@ -69,13 +70,17 @@ pub struct Gates {
 impl Gates {
     /// The gates of promoting `source` into `target`; `None` when no gate applies (none set,
     /// and `target` is not production).
-    pub fn of(manifest: &Manifest, source: &Environment, target: &Environment) -> Option<Self> {
+    pub fn of(
+        manifest: &Manifest,
+        source: &Environment,
+        target: &Environment,
+    ) -> Result<Option<Self>, NoSigningIdentity> {
         let (set, production) = (&target.promotion, target.production);
         if !set.gated(production) {
-            return None;
+            return Ok(None);
         }
-        let resolved = crate::manifest::resolve::resolve_environment(manifest, source).ok()?;
-        Some(Self {
+        let resolved = crate::manifest::resolve::resolve_environment(manifest, source)?;
+        Ok(Some(Self {
             from: source.name.clone(),
             to: target.name.clone(),
             soak: set.effective_soak(production),
@@ -85,7 +90,7 @@ impl Gates {
             slo: resolved.slo,
             prometheus_url: set.prometheus_url.clone(),
             tenant: resolved.observability.central.then_some(resolved.observability.tenant),
-        })
+        }))
     }
 
     /// The in-cluster Prometheus of kube-prometheus-stack, as its chart names its Service.
@@ -273,7 +278,6 @@ impl std::fmt::Debug for Source<'_> {
 /// Every gate of `gates`, read from `source`; overridden gates are read too, so the pull
 /// request shows what was overridden.
 pub async fn evaluate(gates: &Gates, source: &Source<'_>, overridden: Option<Override>) -> Report {
-    let mut rows = Vec::new();
     let apps = match &source.cluster {
         Ok(client) => {
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &application_resource());
@@ -284,81 +288,17 @@ pub async fn evaluate(gates: &Gates, source: &Source<'_>, overridden: Option<Ove
         }
         Err(e) => Err(e.clone()),
     };
-    rows.push(healthy(&apps, source));
+    let mut rows = vec![healthy(&apps, source)];
     if let Some((text, soak)) = &gates.soak {
         rows.push(soak_row(&apps, source, text, *soak));
     }
-    let prometheus = match &source.prometheus {
-        Ok(p) => p.describe(),
-        Err(_) => "none".to_string(),
-    };
     if let (Some(ceiling), Some((window, _))) = (gates.max_burn_rate, &gates.soak) {
         for sli in &gates.slo.indicators {
-            let query = format!("({}) / {}", gates.ratio_query(sli.ratio, window), sli.budget);
-            let (observed, verdict) = match ask(source, &query).await {
-                Err(e) => ("no answer".to_string(), Verdict::Refuse(e)),
-                Ok(samples) => match samples.first().map(|s| s.value).filter(|v| !v.is_nan()) {
-                    None => (
-                        "no requests".to_string(),
-                        Verdict::Refuse(format!(
-                            "no {} requests in the last {window}: nothing to judge the SLO by",
-                            gates.from
-                        )),
-                    ),
-                    Some(rate) if rate > ceiling => (
-                        format!("{rate:.2}"),
-                        Verdict::Refuse(format!(
-                            "burn rate {rate:.2} is above {ceiling}: the {} budget went {rate:.1}× as fast as it accrues",
-                            sli.name.to_lowercase()
-                        )),
-                    ),
-                    Some(rate) => (format!("{rate:.2}"), Verdict::Pass),
-                },
-            };
-            rows.push(Evidence {
-                gate: GateName::BurnRate,
-                subject: sli.name.to_lowercase(),
-                query,
-                observed,
-                threshold: format!("≤ {ceiling}"),
-                window: window.clone(),
-                verdict,
-            });
+            rows.push(burn_rate_row(gates, source, sli, window, ceiling).await);
         }
     }
     if let Some(query) = gates.alerts_query() {
-        let (observed, verdict) = match ask(source, &query).await {
-            Err(e) => ("no answer".to_string(), Verdict::Refuse(e)),
-            Ok(samples) if samples.is_empty() => ("none firing".to_string(), Verdict::Pass),
-            Ok(samples) => {
-                let mut firing: Vec<String> = samples
-                    .iter()
-                    .map(|s| {
-                        let label = |k: &str| s.labels.get(k).map_or("", String::as_str).to_string();
-                        let ns = label("namespace");
-                        let at = if ns.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" in {ns}")
-                        };
-                        format!("{} ({}{at})", label("alertname"), label("severity"))
-                    })
-                    .collect();
-                firing.sort();
-                firing.dedup();
-                let list = firing.join(", ");
-                (list.clone(), Verdict::Refuse(format!("firing: {list}")))
-            }
-        };
-        rows.push(Evidence {
-            gate: GateName::Alerts,
-            subject: String::new(),
-            query,
-            observed,
-            threshold: "none firing".into(),
-            window: "now".into(),
-            verdict,
-        });
+        rows.push(alerts_row(source, query).await);
     }
     if let Some(o) = &overridden {
         for row in &mut rows {
@@ -370,9 +310,83 @@ pub async fn evaluate(gates: &Gates, source: &Source<'_>, overridden: Option<Ove
     Report {
         from: gates.from.clone(),
         to: gates.to.clone(),
-        prometheus,
+        prometheus: source
+            .prometheus
+            .as_ref()
+            .map_or("none".to_string(), Prometheus::describe),
         rows,
         overridden,
+    }
+}
+
+/// One SLI's burn rate over the soak window against the ceiling; no requests at all is no
+/// evidence, so it refuses.
+async fn burn_rate_row(gates: &Gates, source: &Source<'_>, sli: &SliView, window: &str, ceiling: f64) -> Evidence {
+    let query = format!("({}) / {}", gates.ratio_query(sli.ratio, window), sli.budget);
+    let (observed, verdict) = match ask(source, &query).await {
+        Err(e) => ("no answer".to_string(), Verdict::Refuse(e)),
+        Ok(samples) => match samples.first().map(|s| s.value).filter(|v| !v.is_nan()) {
+            None => (
+                "no requests".to_string(),
+                Verdict::Refuse(format!(
+                    "no {} requests in the last {window}: nothing to judge the SLO by",
+                    gates.from
+                )),
+            ),
+            Some(rate) if rate > ceiling => (
+                format!("{rate:.2}"),
+                Verdict::Refuse(format!(
+                    "burn rate {rate:.2} is above {ceiling}: the {} budget went {rate:.1}× as fast as it accrues",
+                    sli.name.to_lowercase()
+                )),
+            ),
+            Some(rate) => (format!("{rate:.2}"), Verdict::Pass),
+        },
+    };
+    Evidence {
+        gate: GateName::BurnRate,
+        subject: sli.name.to_lowercase(),
+        query,
+        observed,
+        threshold: format!("≤ {ceiling}"),
+        window: window.to_string(),
+        verdict,
+    }
+}
+
+/// The blocking alerts firing now, each named with its severity and namespace.
+async fn alerts_row(source: &Source<'_>, query: String) -> Evidence {
+    let (observed, verdict) = match ask(source, &query).await {
+        Err(e) => ("no answer".to_string(), Verdict::Refuse(e)),
+        Ok(samples) if samples.is_empty() => ("none firing".to_string(), Verdict::Pass),
+        Ok(samples) => {
+            let mut firing: Vec<String> = samples
+                .iter()
+                .map(|s| {
+                    let label = |k: &str| s.labels.get(k).map_or("", String::as_str).to_string();
+                    let ns = label("namespace");
+                    let at = if ns.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in {ns}")
+                    };
+                    format!("{} ({}{at})", label("alertname"), label("severity"))
+                })
+                .collect();
+            firing.sort();
+            firing.dedup();
+            let list = firing.join(", ");
+            (list.clone(), Verdict::Refuse(format!("firing: {list}")))
+        }
+    };
+    Evidence {
+        gate: GateName::Alerts,
+        subject: String::new(),
+        query,
+        observed,
+        threshold: "none firing".into(),
+        window: "now".into(),
+        verdict,
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use http::{Request, Response, StatusCode};
+use http::{Response, StatusCode};
 use kube::client::Body;
 use platform_cli::cluster::applications::{self, AppStatus};
 use platform_cli::cluster::bootstrap::{self, BootstrapObjects, Options};
@@ -14,13 +14,10 @@ use platform_cli::cluster::{ClusterError, FIELD_MANAGER};
 use platform_cli::manifest;
 use serde_json::{Value, json};
 
-use crate::support::apiserver::reply;
-
-type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+use test_support::apiserver::{self, Handle, reply};
 
 fn client() -> (kube::Client, Handle) {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    (kube::Client::new(service, "default"), handle)
+    apiserver::scripted()
 }
 
 fn objects() -> BootstrapObjects {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use platform_cli::components::{Component, Source};
+use platform_cli::model::components::{Component, Source};
 
 use crate::support::cli::{assert_output, platform};
 

@@ -34,7 +34,7 @@ fn environments() -> Vec<(Manifest, Env)> {
             let enforce_expected = env
                 .policy
                 .mode
-                .map_or(env.production, |m| m == manifest::model::PolicyMode::Enforce);
+                .map_or(env.production, |m| m == platform_cli::model::PolicyMode::Enforce);
             out.push((
                 loaded.manifest.clone(),
                 Env {

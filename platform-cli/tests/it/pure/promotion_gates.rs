@@ -18,7 +18,7 @@ fn load(example: &str) -> LoadedManifest {
 
 fn gates(loaded: &LoadedManifest, from: &str, to: &str) -> Option<Gates> {
     let m = &loaded.manifest;
-    Gates::of(m, m.environment(from).expect("from"), m.environment(to).expect("to"))
+    Gates::of(m, m.environment(from).expect("from"), m.environment(to).expect("to")).expect("resolves")
 }
 
 #[test]

@@ -31,15 +31,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
-use platform_cli::manifest::model::SecretStore;
 use platform_cli::manifest::{self, resolve};
+use platform_cli::model::SecretStore;
 use platform_cli::secrets::EnvSecrets;
 use platform_cli::secrets::catalog::{Birth, SecretId};
 use platform_cli::secrets::store::{self, FIELD_MANAGER};
 use platform_cli::secrets::{push, rotate};
 use serde_json::{Value, json};
 
-use crate::support::apiserver::reply;
+use test_support::apiserver::reply;
 
 #[derive(Debug, Default)]
 struct Cluster {
@@ -434,7 +434,7 @@ fn environment(example: &str, env: &str) -> EnvSecrets {
         .find(|e| e.name == env)
         .expect("environment");
     let resolved = resolve::resolve_environment(&loaded.manifest, e).expect("resolves");
-    EnvSecrets::new(e, &resolved)
+    resolved.secret_table(&loaded.manifest, e)
 }
 
 fn data_of(state: &Arc<Mutex<Cluster>>, id: SecretId) -> BTreeMap<String, String> {

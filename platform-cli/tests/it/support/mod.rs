@@ -1,13 +1,12 @@
 //! Shared by the signature tests: a real OCI registry (Debian's `docker-registry`) on a loopback
 //! port, pushes with `oci-client`, and cosign-layout signatures made by the `openssl` CLI.
-pub mod apiserver;
 pub mod cli;
 pub mod github;
 pub mod keyless;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process};
 use std::time::{Duration, Instant};
@@ -35,13 +34,7 @@ impl Drop for Registry {
     }
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use test_support::free_port;
 
 pub fn start_registry() -> Registry {
     let dir = tempfile::tempdir().expect("tempdir");

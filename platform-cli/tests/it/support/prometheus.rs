@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use super::free_port;
+use test_support::free_port;
 
 /// A Prometheus process over a temporary TSDB; stopped on drop.
 pub struct PrometheusServer {

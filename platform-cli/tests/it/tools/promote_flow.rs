@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::github::{GitHubStandIn, openapi_description};
 use crate::support::keyless::{IDENTITY, ISSUER, LocalSigstore, REPOSITORY, local_sigstore, push_keyless_signed};
-use crate::support::{Pushed, Registry, free_port, start_registry};
+use crate::support::{Pushed, Registry, start_registry};
 use assert_cmd::Command;
+use test_support::free_port;
 
 const TOKEN: &str = "ghp_test_token";
 

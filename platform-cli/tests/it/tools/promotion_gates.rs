@@ -13,9 +13,9 @@ use platform_cli::promote::gates::{self, GateName, Gates, Override, Prometheus, 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::support::apiserver::reply;
-use crate::support::free_port;
 use crate::support::prometheus::{History, PrometheusServer, rule_files};
+use test_support::apiserver::reply;
+use test_support::free_port;
 
 const PROXY: &str = "/api/v1/namespaces/monitoring/services/http:kube-prometheus-stack-prometheus:9090/proxy";
 /// A day and two hours of history: the 24h soak window and a little before it.
@@ -39,6 +39,7 @@ fn gates(loaded: &LoadedManifest) -> Gates {
         m.environment("staging").expect("staging"),
         m.environment("prod").expect("prod"),
     )
+    .expect("resolves")
     .expect("promotions into production are gated")
 }
 
@@ -62,7 +63,7 @@ fn applications(pins: &Pins, now: OffsetDateTime, deployed_hours: i64, degraded:
             .format(&time::format_description::well_known::Rfc3339)
             .expect("time")
     };
-    let valkey = &pins.components[&platform_cli::components::Component::Valkey];
+    let valkey = &pins.components[&platform_cli::model::components::Component::Valkey];
     let health = |name: &str| if Some(name) == degraded { "Degraded" } else { "Healthy" };
     json!({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationList", "metadata": { "resourceVersion": "1" },

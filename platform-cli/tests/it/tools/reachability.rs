@@ -14,7 +14,7 @@ use platform_cli::cluster::reachability::{self, Dns, Target};
 use platform_cli::manifest::{self, resolve};
 use serde_json::{Value, json};
 
-use crate::support::apiserver::reply;
+use test_support::apiserver::reply;
 
 const GATEWAY_IP: &str = "192.0.2.10";
 

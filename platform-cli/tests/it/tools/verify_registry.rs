@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    Pushed, Registry, free_port, keypair, path, payload, push_image, push_signature, sign, start_registry,
-    write_manifest,
+    Pushed, Registry, keypair, path, payload, push_image, push_signature, sign, start_registry, write_manifest,
 };
 use assert_cmd::Command;
 use base64::Engine as _;
+use test_support::free_port;
 
 fn verify_image(image: &str, key: &Path, extra: &[&str]) -> (i32, String) {
     let out = Command::cargo_bin("platform")

@@ -67,7 +67,8 @@ const fn on_distinct_nodes(name: &'static str, replicas: u32, cpu_millis: u32, m
 
 impl Component {
     /// The containers this component runs in an environment of shape `s` (Jobs and hooks, which
-    /// finish, are left out). Components whose objects are not workloads run none.
+    /// finish, are left out). Components whose objects are not workloads run none. Long as a
+    /// table is: one arm per component, read row by row.
     pub fn workloads(self, s: &Shape) -> Vec<Workload> {
         use Component as C;
         let two_in_production = if s.production { 2 } else { 1 };
@@ -175,7 +176,7 @@ impl Component {
 #[cfg(test)]
 mod tests {
     use super::{Component, Shape};
-    use crate::components::Source;
+    use crate::model::components::Source;
     use crate::render::embedded::TEMPLATES;
 
     /// The fit check adds up this table: a workload no template renders would be counted

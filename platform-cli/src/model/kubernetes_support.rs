@@ -9,7 +9,7 @@
 use time::Date;
 use time::macros::date;
 
-use super::model::Provider;
+use super::Provider;
 
 /// The version new manifests get: the newest minor every provider below supports.
 pub const DEFAULT_VERSION: &str = "1.35";

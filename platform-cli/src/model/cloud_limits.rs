@@ -6,7 +6,7 @@
 
 use ipnet::Ipv4Net;
 
-use super::model::Provider;
+use super::Provider;
 
 /// AKS (Azure CNI overlay): the pod range, outside the VNet; each node takes a /24 of it.
 pub const AKS_POD_CIDR: &str = "100.64.0.0/14";
@@ -119,6 +119,7 @@ pub struct BuiltName {
 }
 
 /// The names of `provider`'s modules that grow with the cluster's name, tightest limit first.
+/// Long as a table is: one row per name a module builds.
 pub fn built_names(provider: Provider) -> &'static [BuiltName] {
     const fn name(
         what: &'static str,

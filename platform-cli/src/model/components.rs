@@ -2,12 +2,10 @@
 //! the resolver's Argo CD Applications, the render plan and the table in docs/components.md all
 //! derive from [`Component::spec`]; adding a component is a variant, its entry and its templates.
 
-pub mod sizing;
-
 use serde::{Deserialize, Serialize};
 use strum::{IntoStaticStr, VariantArray};
 
-use crate::manifest::model::{Challenge, DnsRecords, Provider, SecretStore};
+use super::{Challenge, DnsRecords, Provider, SecretStore};
 
 /// A component of the platform, in the order its Argo CD Applications are listed.
 #[derive(

@@ -3,6 +3,17 @@
 //! Every struct denies unknown fields so a typo never passes silently; the JSON Schema that
 //! `platform schema` prints is generated from these types, and doc comments become its
 //! descriptions (what an editor shows on hover).
+//!
+//! This is the floor of the crate: it imports nothing above it. Beside the input types are the
+//! tables the input is defaulted and checked against: the component keys and table
+//! ([`components`]), each workload's requests ([`sizing`]), the clouds' limits
+//! ([`cloud_limits`]) and Kubernetes' support windows ([`kubernetes_support`]).
+
+pub mod cloud_limits;
+pub mod components;
+pub mod kubernetes_support;
+pub mod sizing;
+pub(crate) mod suggest;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -10,7 +21,7 @@ use std::collections::BTreeMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-use crate::components::Component;
+pub use components::Component;
 
 /// A platform: one GitOps repository, one app, an ordered list of environments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -251,6 +262,49 @@ pub struct App {
     pub slo: Slo,
 }
 
+/// How Argo CD reads a private GitOps repository: a row of the secrets table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RepoAuth {
+    /// A GitHub App installed on the repository (github.com).
+    GithubApp,
+    /// A user name and a token or password (any other host).
+    Password,
+}
+
+/// Which single sign-on Argo CD offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SsoKind {
+    /// Dex's GitHub connector.
+    Github,
+    /// An OpenID Connect issuer, without Dex.
+    Oidc,
+}
+
+/// `OWNER/REPO` of a GitHub repository URL (`https://github.com/OWNER/REPO[.git]` or
+/// `git@github.com:OWNER/REPO[.git]`); `None` for any other host.
+pub fn github_repository(url: &str) -> Option<String> {
+    // `http://` is refused on its own by validation; the repository it names is still GitHub's.
+    let path = url
+        .strip_prefix("https://github.com/")
+        .or_else(|| url.strip_prefix("http://github.com/"))
+        .or_else(|| url.strip_prefix("git@github.com:"))?;
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    match path.split('/').collect::<Vec<_>>()[..] {
+        [owner, repo] if !owner.is_empty() && !repo.is_empty() => Some(format!("{owner}/{repo}")),
+        _ => None,
+    }
+}
+
+/// Names an environment may not have: `observability/<env>/` would be a hand-written folder
+/// (`render::embedded` keeps this list equal to the hand-written trees there).
+pub const RESERVED_ENVIRONMENT_NAMES: [&str; 2] = ["dashboards", "tests"];
+
+/// The OIDC issuer of GitHub Actions, the only CI the platform renders workflows for.
+pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
 /// The app's SLO burn-rate alerts: fast and slow for availability, then for latency. The rules
 /// template names its alerts from here, and promotion gates block on them by default.
 pub const SLO_ALERTS: [&str; 4] = [
@@ -306,7 +360,7 @@ impl Default for LatencySlo {
 
 /// Chart versions pinned in the manifest, by component; a component not listed uses its
 /// default (top level) or the top level's pin (in an environment). Which keys exist comes from
-/// the component table ([`crate::components`]), so the schema is written by hand below.
+/// the component table ([`components`]), so the schema is written by hand below.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ComponentPins(pub BTreeMap<Component, Pin>);
@@ -372,7 +426,7 @@ pub struct AppPins {
 pub struct Environment {
     /// Environment name; a DNS label, unique in the manifest, other than the hand-written
     /// observability folders' names.
-    #[schemars(extend("not" = { "enum": crate::manifest::rules::RESERVED_ENVIRONMENT_NAMES }))]
+    #[schemars(extend("not" = { "enum": RESERVED_ENVIRONMENT_NAMES }))]
     pub name: String,
     /// The environment whose pinned versions are promoted into this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -416,6 +470,48 @@ pub struct Environment {
     /// Pins of the platform components in this environment.
     #[serde(default)]
     pub components: ComponentPins,
+}
+
+impl Environment {
+    /// The facts of this environment that decide which components it runs.
+    pub fn runs(&self) -> components::Runs {
+        components::Runs {
+            provider: self.cluster.provider,
+            database_in_cluster: self.database.mode != DatabaseMode::Managed,
+            observability_in_cluster: self.observability.mode != ObservabilityMode::Central,
+            metallb: !self.cluster.load_balancer_addresses.is_empty(),
+            dns_records: self.dns_records(),
+            challenge: self.dns.challenge,
+            secret_store: self.secrets.store,
+        }
+    }
+
+    /// The facts of this environment that sizing depends on.
+    pub fn shape(&self) -> sizing::Shape {
+        sizing::Shape {
+            production: self.production,
+            enforce: self.policy_enforced(),
+            db_instances: self.database.instances,
+            app_replicas: self.replicas.min,
+        }
+    }
+
+    /// `dns.records`, or its default: the cloud's DNS on a cloud, the RFC 2136 server where one
+    /// is given, else a person.
+    pub fn dns_records(&self) -> DnsRecords {
+        self.dns
+            .records
+            .unwrap_or(match (self.cluster.provider, &self.dns.rfc2136) {
+                (Provider::Existing, Some(_)) => DnsRecords::Rfc2136,
+                (Provider::Existing, None) => DnsRecords::Manual,
+                _ => DnsRecords::Cloud,
+            })
+    }
+
+    /// Whether Kyverno enforces (rather than audits) here: production does unless told otherwise.
+    pub fn policy_enforced(&self) -> bool {
+        self.policy.mode.map_or(self.production, |m| m == PolicyMode::Enforce)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -935,7 +1031,7 @@ pub mod limits {
 /// The cloud limits on a cluster's region, node size and network size depend on its provider:
 /// one `if provider … then …` per provider, from the same patterns `validate` matches.
 fn cluster_shapes_per_provider(schema: &mut Schema) {
-    use super::cloud_limits::{network_pattern, node_size_pattern, region_pattern};
+    use crate::model::cloud_limits::{network_pattern, node_size_pattern, region_pattern};
     let rules: Vec<serde_json::Value> = [Provider::Eks, Provider::Aks, Provider::Gke]
         .into_iter()
         .map(|provider| {
@@ -969,7 +1065,7 @@ pub mod defaults {
     /// The burn-rate ceiling into production: the budget spent no faster than it accrues.
     pub const PRODUCTION_MAX_BURN_RATE: f64 = 1.0;
     pub fn blocking_alert_names() -> Vec<String> {
-        crate::manifest::model::SLO_ALERTS.map(String::from).to_vec()
+        super::SLO_ALERTS.map(String::from).to_vec()
     }
     pub fn blocking_severities() -> Vec<String> {
         vec!["critical".into()]
@@ -978,10 +1074,10 @@ pub mod defaults {
         "main".into()
     }
     pub fn github_actions_issuer() -> String {
-        crate::manifest::ci::GITHUB_ACTIONS_ISSUER.into()
+        super::GITHUB_ACTIONS_ISSUER.into()
     }
     pub fn kubernetes_version() -> String {
-        crate::manifest::kubernetes_support::DEFAULT_VERSION.into()
+        super::kubernetes_support::DEFAULT_VERSION.into()
     }
     pub fn dns_port() -> u16 {
         53
@@ -1038,6 +1134,28 @@ pub struct UnknownEnvironment {
 }
 
 impl Manifest {
+    /// How Argo CD authenticates to the GitOps repository (`gitops.private`): a GitHub App on
+    /// github.com, a user and token elsewhere; none for a public repository.
+    pub fn repo_auth(&self) -> Option<RepoAuth> {
+        self.gitops
+            .private
+            .then(|| match github_repository(&self.gitops.repo_url) {
+                Some(_) => RepoAuth::GithubApp,
+                None => RepoAuth::Password,
+            })
+    }
+
+    /// Which single sign-on Argo CD offers: `gitops.sso`, or GitHub (for the members of the
+    /// repository's owner) when the repository is on github.com and the manifest names none.
+    pub fn sso_kind(&self) -> Option<SsoKind> {
+        match &self.gitops.sso {
+            Some(Sso { github: Some(_), .. }) => Some(SsoKind::Github),
+            Some(Sso { oidc: Some(_), .. }) => Some(SsoKind::Oidc),
+            Some(_) => None,
+            None => github_repository(&self.gitops.repo_url).map(|_| SsoKind::Github),
+        }
+    }
+
     /// The environment called `name`.
     pub fn environment(&self, name: &str) -> Result<&Environment, UnknownEnvironment> {
         self.environments
@@ -1051,7 +1169,7 @@ impl Manifest {
     pub fn unknown_environment(&self, name: &str) -> UnknownEnvironment {
         let names: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
         let mut help = format!("environments in the manifest: {}", names.join(", "));
-        if let Some(close) = super::suggest::closest(name, names.iter().copied()) {
+        if let Some(close) = suggest::closest(name, names.iter().copied()) {
             help = format!("did you mean \"{close}\"? {help}");
         }
         UnknownEnvironment {
