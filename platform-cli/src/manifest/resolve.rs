@@ -61,6 +61,17 @@ pub struct GitOpsView {
     pub credentials: Option<RepoAuth>,
 }
 
+impl GitOpsView {
+    pub fn of(m: &Manifest) -> Self {
+        Self {
+            repo_url: m.gitops.repo_url.clone(),
+            target_revision: m.gitops.target_revision.clone(),
+            sso: sso(m),
+            credentials: m.repo_auth(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SsoView {
     pub kind: SsoKind,
@@ -132,6 +143,20 @@ pub struct EnvView {
     pub replicas_max: u32,
 }
 
+impl EnvView {
+    pub fn of(e: &model::Environment) -> Self {
+        Self {
+            name: e.name.clone(),
+            production: e.production,
+            promoted_from: e.promoted_from.clone(),
+            domain: e.domain.clone(),
+            acme_email: e.acme_email.clone(),
+            replicas_min: e.replicas.min,
+            replicas_max: e.replicas.max,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterView {
     pub provider: &'static str,
@@ -160,6 +185,40 @@ pub struct ClusterView {
     pub lb_controller: Option<ServiceAccountView>,
     /// EKS: Karpenter, which Terraform gives its IAM roles and interruption queue.
     pub karpenter: Option<KarpenterView>,
+}
+
+impl ClusterView {
+    pub fn of(platform: &str, e: &model::Environment) -> Self {
+        let name = cluster_name(platform, &e.name);
+        let eks = e.cluster.provider == Provider::Eks;
+        let aks = e.cluster.provider == Provider::Aks;
+        Self {
+            provider: e.cluster.provider.key(),
+            region: e.cluster.region.clone(),
+            kubernetes_version: e.cluster.kubernetes_version.clone(),
+            node_size: e.cluster.node_size.clone(),
+            nodes_min: e.cluster.nodes.min,
+            nodes_max: e.cluster.nodes.max,
+            network_cidr: e.cluster.network_cidr.clone(),
+            arm: eks
+                && e.cluster
+                    .node_size
+                    .as_deref()
+                    .is_some_and(cloud_limits::is_arm_instance_type),
+            pod_cidr: aks.then_some(cloud_limits::AKS_POD_CIDR),
+            service_cidr: aks.then_some(cloud_limits::AKS_SERVICE_CIDR),
+            gcp_project: e.cluster.gcp_project.clone(),
+            kubeconfig_context: e.cluster.kubeconfig_context.clone(),
+            load_balancer_addresses: e.cluster.load_balancer_addresses.clone(),
+            control_plane_metrics: e.cluster.control_plane_metrics,
+            karpenter: eks.then(|| karpenter(&name, e)),
+            lb_controller: eks.then(|| ServiceAccountView {
+                namespace: Component::AwsLoadBalancerController.spec().namespace,
+                name: "aws-load-balancer-controller",
+            }),
+            name,
+        }
+    }
 }
 
 /// What Terraform and Karpenter's values and node classes agree on.
@@ -200,6 +259,23 @@ pub struct AppView {
     /// `registry.private`: the Secrets (secrets table) the app's pods and Kyverno pull with.
     pub pull_secret: Option<&'static str>,
     pub kyverno_pull_secret: Option<&'static str>,
+}
+
+impl AppView {
+    pub fn of(m: &Manifest, e: &model::Environment, pins: &Pins) -> Self {
+        let (repository, digest, tag) = split_image(&pins.app_image);
+        Self {
+            image: pins.app_image.clone(),
+            repository,
+            digest,
+            tag,
+            chart_version: pins.app_chart_version.clone(),
+            host: format!("app.{}", e.domain),
+            namespace: "app",
+            pull_secret: m.registry.private.then(|| SecretId::AppRegistryPull.spec().name),
+            kyverno_pull_secret: m.registry.private.then(|| SecretId::KyvernoRegistryPull.spec().name),
+        }
+    }
 }
 
 /// The one public entry point: a Gateway API `Gateway` served by NGINX Gateway Fabric, with an
@@ -405,6 +481,25 @@ pub struct ValkeyView {
     pub maxmemory_mib: u32,
 }
 
+impl ValkeyView {
+    pub fn of(e: &model::Environment) -> Self {
+        Self {
+            namespace: "data",
+            host: "valkey.data.svc".into(),
+            users_secret: SecretId::ValkeyUsers.spec().name,
+            app_users: VALKEY_USERS,
+            tls_secret: "valkey-tls",
+            client_secret: "valkey-client-tls",
+            persistent: e.production,
+            maxmemory_mib: Component::Valkey
+                .workloads(&e.shape())
+                .iter()
+                .find(|w| w.name == "valkey")
+                .map_or(0, |w| w.memory_limit_mib * 3 / 4),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseView {
     pub managed: bool,
@@ -414,6 +509,19 @@ pub struct DatabaseView {
     pub namespace: &'static str,
     /// Secret (in the app namespace) holding the app's connection URI; never rendered.
     pub app_secret: &'static str,
+}
+
+impl DatabaseView {
+    pub fn of(e: &model::Environment) -> Self {
+        Self {
+            managed: e.database.mode == DatabaseMode::Managed,
+            instances: e.database.instances,
+            storage_gib: e.database.storage_gib,
+            cluster_name: crate::secrets::catalog::DATABASE_CLUSTER,
+            namespace: "data",
+            app_secret: SecretId::AppDatabase.spec().name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -434,6 +542,37 @@ pub struct BackupView {
     /// GKE: account id and email of the Google service account the PostgreSQL pods write as.
     pub gcp_writer_id: Option<String>,
     pub gcp_writer_email: Option<String>,
+}
+
+impl BackupView {
+    pub fn of(platform: &str, e: &model::Environment) -> Self {
+        // Azure storage accounts allow no '-'; buckets elsewhere keep the readable name.
+        let bucket = match e.cluster.provider {
+            Provider::Aks => storage_account_name(&format!("{platform}{}backups", e.name)),
+            _ => format!("{platform}-{}-backups", e.name),
+        };
+        let gcp_writer = e.cluster.gcp_project.as_ref().map(|project| {
+            let id = gcp_account_id(&format!("{platform}-{}-pg-backup", e.name));
+            let email = format!("{id}@{project}.iam.gserviceaccount.com");
+            (id, email)
+        });
+        Self {
+            rpo_minutes: e.backup.rpo_minutes,
+            retention_days: e.backup.retention_days,
+            archive_timeout: format!("{}min", e.backup.rpo_minutes),
+            destination_path: match e.cluster.provider {
+                Provider::Aks => format!("https://{bucket}.blob.core.windows.net/postgres"),
+                Provider::Gke => format!("gs://{bucket}/postgres"),
+                Provider::Eks | Provider::Existing => format!("s3://{bucket}/postgres"),
+            },
+            object_store: "postgres-backup",
+            bucket,
+            s3_endpoint: e.backup.s3_endpoint.clone(),
+            identity_config_map: (e.cluster.provider == Provider::Aks).then_some("postgres-backup-identity"),
+            gcp_writer_id: gcp_writer.as_ref().map(|(id, _)| id.clone()),
+            gcp_writer_email: gcp_writer.map(|(_, email)| email),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -478,6 +617,26 @@ pub struct ObservabilityView {
     pub namespace: &'static str,
 }
 
+impl ObservabilityView {
+    pub fn of(platform: &str, e: &model::Environment) -> Self {
+        Self {
+            central: e.observability.mode == ObservabilityMode::Central,
+            mimir_url: e.observability.mimir_url.clone(),
+            loki_url: e.observability.loki_url.clone(),
+            tempo_url: e.observability.tempo_url.clone(),
+            tenant: e
+                .observability
+                .tenant
+                .clone()
+                .unwrap_or_else(|| format!("{platform}-{}", e.name)),
+            metrics_days: e.observability.retention.metrics_days,
+            logs_days: e.observability.retention.logs_days,
+            traces_days: e.observability.retention.traces_days,
+            namespace: "monitoring",
+        }
+    }
+}
+
 /// Kyverno behaviour: production blocks, other environments may only report.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyView {
@@ -486,6 +645,17 @@ pub struct PolicyView {
     pub action: &'static str,
     /// Webhook `failurePolicy`: Fail when enforcing (fail closed), else Ignore.
     pub failure_policy: &'static str,
+}
+
+impl PolicyView {
+    pub fn of(e: &model::Environment) -> Self {
+        let enforce = e.policy_enforced();
+        Self {
+            enforce,
+            action: if enforce { "Deny" } else { "Audit" },
+            failure_policy: if enforce { "Fail" } else { "Ignore" },
+        }
+    }
 }
 
 /// SLO targets as the PromQL expressions need them (ratios, not percentages).
@@ -501,6 +671,39 @@ pub struct SloView {
     pub latency_le: String,
     /// One entry per SLI, each getting a fast- and a slow-burn alert.
     pub indicators: Vec<SliView>,
+}
+
+impl SloView {
+    pub fn of(m: &Manifest) -> Self {
+        let slo = &m.app.slo;
+        Self {
+            indicators: vec![
+                SliView {
+                    name: "Availability",
+                    ratio: "errors",
+                    budget: ratio(1.0 - slo.availability / 100.0),
+                    bad: "failing with 5xx (with AppDependencyUnavailable firing too, PostgreSQL or Redis is why)"
+                        .into(),
+                    fast_alert: model::SLO_ALERTS[0],
+                    slow_alert: model::SLO_ALERTS[1],
+                },
+                SliView {
+                    name: "Latency",
+                    ratio: "slow",
+                    budget: ratio(1.0 - slo.latency.target / 100.0),
+                    bad: format!("slower than {} ms", slo.latency.threshold_ms),
+                    fast_alert: model::SLO_ALERTS[2],
+                    slow_alert: model::SLO_ALERTS[3],
+                },
+            ],
+            availability: slo.availability,
+            error_budget: ratio(1.0 - slo.availability / 100.0),
+            latency_target: slo.latency.target,
+            latency_budget: ratio(1.0 - slo.latency.target / 100.0),
+            latency_threshold_ms: slo.latency.threshold_ms,
+            latency_le: ratio(f64::from(slo.latency.threshold_ms) / 1000.0),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -530,6 +733,20 @@ pub struct TenancyView {
     pub ingress_namespace: &'static str,
     /// Namespaces no admission policy applies to (control plane, Kyverno, node agents).
     pub system_namespaces: Vec<&'static str>,
+}
+
+/// The contracts crate's labels and the namespaces policies leave alone.
+impl Default for TenancyView {
+    fn default() -> Self {
+        Self {
+            tenant_label: TENANT_LABEL,
+            org_label: ORG_LABEL,
+            isolation_ready_label: ISOLATION_READY_LABEL,
+            default_deny: DEFAULT_DENY,
+            ingress_namespace: GATEWAY_NAMESPACE,
+            system_namespaces: SYSTEM_NAMESPACES.to_vec(),
+        }
+    }
 }
 
 /// How Argo CD gets a component's manifests.
@@ -762,112 +979,19 @@ pub fn cluster_name(platform: &str, environment: &str) -> String {
 }
 
 pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<ResolvedEnvironment, NoSigningIdentity> {
-    let signing = ci::signing(m)?;
     let platform = m.metadata.name.clone();
-    let provider = e.cluster.provider.key();
     let pins = super::pins::of(m, e);
-    let image = pins.app_image.clone();
-    let (repository, digest, tag) = split_image(&image);
-    let managed_db = e.database.mode == DatabaseMode::Managed;
-    // Azure storage accounts allow no '-'; buckets elsewhere keep the readable name.
-    let bucket = match e.cluster.provider {
-        Provider::Aks => storage_account_name(&format!("{platform}{}backups", e.name)),
-        _ => format!("{platform}-{}-backups", e.name),
-    };
-    let cluster_name = cluster_name(&platform, &e.name);
     let components = components(&pins, e);
-    let sizing = components
-        .iter()
-        .map(|c| {
-            let workloads = c.component.workloads(&e.shape());
-            (c.name, workloads.into_iter().map(|w| (w.name, w.into())).collect())
-        })
-        .collect();
-    let gcp_writer = e.cluster.gcp_project.as_ref().map(|project| {
-        let id = gcp_account_id(&format!("{platform}-{}-pg-backup", e.name));
-        let email = format!("{id}@{project}.iam.gserviceaccount.com");
-        (id, email)
-    });
     let mut resolved = ResolvedEnvironment {
         runs: e.runs(),
         secrets: SecretsView::default(),
-        gitops: GitOpsView {
-            repo_url: m.gitops.repo_url.clone(),
-            target_revision: m.gitops.target_revision.clone(),
-            sso: sso(m),
-            credentials: m.repo_auth(),
-        },
-        signing,
-        env: EnvView {
-            name: e.name.clone(),
-            production: e.production,
-            promoted_from: e.promoted_from.clone(),
-            domain: e.domain.clone(),
-            acme_email: e.acme_email.clone(),
-            replicas_min: e.replicas.min,
-            replicas_max: e.replicas.max,
-        },
-        cluster: ClusterView {
-            provider,
-            name: cluster_name.clone(),
-            region: e.cluster.region.clone(),
-            kubernetes_version: e.cluster.kubernetes_version.clone(),
-            node_size: e.cluster.node_size.clone(),
-            nodes_min: e.cluster.nodes.min,
-            nodes_max: e.cluster.nodes.max,
-            network_cidr: e.cluster.network_cidr.clone(),
-            arm: e.cluster.provider == Provider::Eks
-                && e.cluster
-                    .node_size
-                    .as_deref()
-                    .is_some_and(cloud_limits::is_arm_instance_type),
-            pod_cidr: (e.cluster.provider == Provider::Aks).then_some(cloud_limits::AKS_POD_CIDR),
-            service_cidr: (e.cluster.provider == Provider::Aks).then_some(cloud_limits::AKS_SERVICE_CIDR),
-            gcp_project: e.cluster.gcp_project.clone(),
-            kubeconfig_context: e.cluster.kubeconfig_context.clone(),
-            load_balancer_addresses: e.cluster.load_balancer_addresses.clone(),
-            control_plane_metrics: e.cluster.control_plane_metrics,
-            karpenter: (e.cluster.provider == Provider::Eks).then(|| karpenter(&cluster_name, e)),
-            lb_controller: (e.cluster.provider == Provider::Eks).then(|| ServiceAccountView {
-                namespace: Component::AwsLoadBalancerController.spec().namespace,
-                name: "aws-load-balancer-controller",
-            }),
-        },
-        app: AppView {
-            image,
-            repository,
-            digest,
-            tag,
-            chart_version: pins.app_chart_version.clone(),
-            host: format!("app.{}", e.domain),
-            namespace: "app",
-            pull_secret: m.registry.private.then(|| SecretId::AppRegistryPull.spec().name),
-            kyverno_pull_secret: m.registry.private.then(|| SecretId::KyvernoRegistryPull.spec().name),
-        },
-        database: DatabaseView {
-            managed: managed_db,
-            instances: e.database.instances,
-            storage_gib: e.database.storage_gib,
-            cluster_name: crate::secrets::catalog::DATABASE_CLUSTER,
-            namespace: "data",
-            app_secret: SecretId::AppDatabase.spec().name,
-        },
-        backup: BackupView {
-            rpo_minutes: e.backup.rpo_minutes,
-            retention_days: e.backup.retention_days,
-            archive_timeout: format!("{}min", e.backup.rpo_minutes),
-            destination_path: match e.cluster.provider {
-                Provider::Aks => format!("https://{bucket}.blob.core.windows.net/postgres"),
-                Provider::Gke => format!("gs://{bucket}/postgres"),
-                Provider::Eks | Provider::Existing => format!("s3://{bucket}/postgres"),
-            },
-            object_store: "postgres-backup",
-            bucket,
-            s3_endpoint: e.backup.s3_endpoint.clone(),
-            identity_config_map: (e.cluster.provider == Provider::Aks).then_some("postgres-backup-identity"),
-            gcp_writer_id: gcp_writer.as_ref().map(|(id, _)| id.clone()),
-            gcp_writer_email: gcp_writer.map(|(_, email)| email),
-        },
+        gitops: GitOpsView::of(m),
+        signing: ci::signing(m)?,
+        env: EnvView::of(e),
+        cluster: ClusterView::of(&platform, e),
+        app: AppView::of(m, e, &pins),
+        database: DatabaseView::of(e),
+        backup: BackupView::of(&platform, e),
         state: state_storage(
             m,
             e.cluster.provider,
@@ -875,86 +999,33 @@ pub fn resolve_environment(m: &Manifest, e: &model::Environment) -> Result<Resol
             format!("envs/{}/terraform.tfstate", e.name),
             Home::default(),
         ),
-        observability: ObservabilityView {
-            central: e.observability.mode == ObservabilityMode::Central,
-            mimir_url: e.observability.mimir_url.clone(),
-            loki_url: e.observability.loki_url.clone(),
-            tempo_url: e.observability.tempo_url.clone(),
-            tenant: e
-                .observability
-                .tenant
-                .clone()
-                .unwrap_or_else(|| format!("{platform}-{}", e.name)),
-            metrics_days: e.observability.retention.metrics_days,
-            logs_days: e.observability.retention.logs_days,
-            traces_days: e.observability.retention.traces_days,
-            namespace: "monitoring",
-        },
-        policy: {
-            let enforce = e.policy_enforced();
-            PolicyView {
-                enforce,
-                action: if enforce { "Deny" } else { "Audit" },
-                failure_policy: if enforce { "Fail" } else { "Ignore" },
-            }
-        },
-        slo: SloView {
-            indicators: vec![
-                SliView {
-                    name: "Availability",
-                    ratio: "errors",
-                    budget: ratio(1.0 - m.app.slo.availability / 100.0),
-                    bad: "failing with 5xx (with AppDependencyUnavailable firing too, PostgreSQL or Redis is why)"
-                        .into(),
-                    fast_alert: model::SLO_ALERTS[0],
-                    slow_alert: model::SLO_ALERTS[1],
-                },
-                SliView {
-                    name: "Latency",
-                    ratio: "slow",
-                    budget: ratio(1.0 - m.app.slo.latency.target / 100.0),
-                    bad: format!("slower than {} ms", m.app.slo.latency.threshold_ms),
-                    fast_alert: model::SLO_ALERTS[2],
-                    slow_alert: model::SLO_ALERTS[3],
-                },
-            ],
-            availability: m.app.slo.availability,
-            error_budget: ratio(1.0 - m.app.slo.availability / 100.0),
-            latency_target: m.app.slo.latency.target,
-            latency_budget: ratio(1.0 - m.app.slo.latency.target / 100.0),
-            latency_threshold_ms: m.app.slo.latency.threshold_ms,
-            latency_le: ratio(f64::from(m.app.slo.latency.threshold_ms) / 1000.0),
-        },
+        observability: ObservabilityView::of(&platform, e),
+        policy: PolicyView::of(e),
+        slo: SloView::of(m),
         gateway: gateway(&e.domain),
         dns: dns(&platform, e),
-        sizing,
-        valkey: ValkeyView {
-            namespace: "data",
-            host: "valkey.data.svc".into(),
-            users_secret: SecretId::ValkeyUsers.spec().name,
-            app_users: VALKEY_USERS,
-            tls_secret: "valkey-tls",
-            client_secret: "valkey-client-tls",
-            persistent: e.production,
-            maxmemory_mib: Component::Valkey
-                .workloads(&e.shape())
-                .iter()
-                .find(|w| w.name == "valkey")
-                .map_or(0, |w| w.memory_limit_mib * 3 / 4),
-        },
-        tenancy: TenancyView {
-            tenant_label: TENANT_LABEL,
-            org_label: ORG_LABEL,
-            isolation_ready_label: ISOLATION_READY_LABEL,
-            default_deny: DEFAULT_DENY,
-            ingress_namespace: GATEWAY_NAMESPACE,
-            system_namespaces: SYSTEM_NAMESPACES.to_vec(),
-        },
+        sizing: sizing(&components, e),
+        valkey: ValkeyView::of(e),
+        tenancy: TenancyView::default(),
         components,
         platform,
     };
     resolved.secrets = secrets(m, e, &resolved);
     Ok(resolved)
+}
+
+/// Component name → workload → what its containers request, for every component `e` runs.
+fn sizing(
+    components: &[ComponentView],
+    e: &model::Environment,
+) -> BTreeMap<&'static str, BTreeMap<&'static str, WorkloadView>> {
+    components
+        .iter()
+        .map(|c| {
+            let workloads = c.component.workloads(&e.shape());
+            (c.name, workloads.into_iter().map(|w| (w.name, w.into())).collect())
+        })
+        .collect()
 }
 
 impl ResolvedEnvironment {
