@@ -151,16 +151,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
     let text = edited.source.text.as_str();
     let verification = verify_gate(&edited, &source, request).await?;
 
-    // The tree the target would have: the edited manifest, rendered in full.
-    let tree = render::render(&edited, &[]).map_err(|e| PromoteError::Render(Box::new(e)))?;
-    let mut diff = unified(&loaded.source.text, text, &rel);
-    let mut files = vec![summary::stat(&rel, &diff)];
-    for drift in output::check(&tree, &repo).map_err(|e| PromoteError::Output(Box::new(e)))? {
-        if let output::Drift::Changed { path, diff: d } | output::Drift::Missing { path, diff: d } = drift {
-            files.push(summary::stat(&path, &d));
-            diff.push_str(&d);
-        }
-    }
+    let (tree, diff, files) = render_edited(&loaded, &edited, &repo, &rel)?;
     let comparison = compare_target(&loaded, &edited, to, &tree, &repo)?;
     let report_path = summary::report_path(to);
     let report = crate::diff::report::markdown(&comparison, usize::MAX, &report_path);
@@ -181,17 +172,71 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
         return Ok(outcome);
     }
 
-    // Commit on promote/<to> in a temporary work tree, push, open or update the PR.
     let base = loaded.manifest.gitops.target_revision.clone();
-    let worktree = git::Worktree::create(&repo, &outcome.branch, &base)?;
-    let manifest_file = worktree.path.join(&rel);
-    std::fs::write(&manifest_file, text).map_err(|source| PromoteError::Write {
+    commit_and_push(&repo, &base, &rel, text, &tree, &report_path, &outcome)?;
+    let (api, token) = request
+        .github
+        .clone()
+        .ok_or(PromoteError::GitHub(Box::new(github::GitHubError::NoToken)))?;
+    let (owner, name) =
+        github::owner_repo(&loaded.manifest.gitops.repo_url).map_err(|e| PromoteError::GitHub(Box::new(e)))?;
+    let pr = github::upsert(
+        &api,
+        &token,
+        &owner,
+        &name,
+        &outcome.branch,
+        &base,
+        &outcome.title,
+        &outcome.body,
+    )
+    .await
+    .map_err(|e| PromoteError::GitHub(Box::new(e)))?;
+    outcome.pull_request = Some(pr);
+    Ok(outcome)
+}
+
+/// The tree the target would have (the edited manifest, rendered in full), and how it and the
+/// manifest differ from what the repository holds: one unified diff, and per-file counts.
+fn render_edited(
+    loaded: &LoadedManifest,
+    edited: &LoadedManifest,
+    repo: &Path,
+    rel: &str,
+) -> Result<(render::Tree, String, Vec<FileStat>), PromoteError> {
+    let tree = render::render(edited, &[]).map_err(|e| PromoteError::Render(Box::new(e)))?;
+    let mut diff = unified(&loaded.source.text, &edited.source.text, rel);
+    let mut files = vec![summary::stat(rel, &diff)];
+    for drift in output::check(&tree, repo).map_err(|e| PromoteError::Output(Box::new(e)))? {
+        if let output::Drift::Changed { path, diff: d } | output::Drift::Missing { path, diff: d } = drift {
+            files.push(summary::stat(&path, &d));
+            diff.push_str(&d);
+        }
+    }
+    Ok((tree, diff, files))
+}
+
+/// Commits the edited manifest, its rendered tree and the full comparison on the outcome's
+/// branch in a temporary work tree based on `base` (the user's checkout is untouched), and
+/// pushes it.
+fn commit_and_push(
+    repo: &Path,
+    base: &str,
+    rel: &str,
+    manifest: &str,
+    tree: &render::Tree,
+    report_path: &str,
+    outcome: &Outcome,
+) -> Result<(), PromoteError> {
+    let worktree = git::Worktree::create(repo, &outcome.branch, base)?;
+    let manifest_file = worktree.path.join(rel);
+    std::fs::write(&manifest_file, manifest).map_err(|source| PromoteError::Write {
         path: manifest_file.clone(),
         source,
     })?;
-    output::write(&tree, &worktree.path).map_err(|e| PromoteError::Output(Box::new(e)))?;
+    output::write(tree, &worktree.path).map_err(|e| PromoteError::Output(Box::new(e)))?;
     // The full comparison, which the body may only summarise, travels with the branch.
-    let report_file = worktree.path.join(&report_path);
+    let report_file = worktree.path.join(report_path);
     std::fs::create_dir_all(report_file.parent().unwrap_or(&worktree.path))
         .and_then(|()| std::fs::write(&report_file, &outcome.report))
         .map_err(|source| PromoteError::Write {
@@ -214,26 +259,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
         &worktree.path,
         &["push", "--quiet", "--force-with-lease", "origin", &outcome.branch],
     )?;
-    let (api, token) = request
-        .github
-        .clone()
-        .ok_or(PromoteError::GitHub(Box::new(github::GitHubError::NoToken)))?;
-    let (owner, name) =
-        github::owner_repo(&loaded.manifest.gitops.repo_url).map_err(|e| PromoteError::GitHub(Box::new(e)))?;
-    let pr = github::upsert(
-        &api,
-        &token,
-        &owner,
-        &name,
-        &outcome.branch,
-        &base,
-        &outcome.title,
-        &outcome.body,
-    )
-    .await
-    .map_err(|e| PromoteError::GitHub(Box::new(e)))?;
-    outcome.pull_request = Some(pr);
-    Ok(outcome)
+    Ok(())
 }
 
 /// The target environment as committed against the target after the promotion, object by
