@@ -12,108 +12,125 @@ use ipnet::Ipv4Net;
 pub(super) fn check_cluster(c: &mut Checker<'_>, p: &str, env: &crate::model::Environment) {
     let cl = &env.cluster;
     let p = format!("{p}/cluster");
-    let managed = cl.provider != Provider::Existing;
-    let provider = cl.provider.in_prose();
-    if managed {
-        match &cl.region {
-            None => c.missing(&p, "region", format!("the {provider} region"), region_hint(cl.provider)),
-            Some(region) if !cloud_limits::is_region(cl.provider, region) => c.invalid(
-                &format!("{p}/region"),
-                format!("\"{region}\" is not a region name"),
-                format!("the {provider} region"),
-                region_hint(cl.provider),
-            ),
-            Some(_) => {}
-        }
-        match cl.node_size.as_deref() {
-            None => c.missing(
-                &p,
-                "nodeSize",
-                format!("the {provider} worker node size"),
-                node_size_hint(cl.provider),
-            ),
-            Some(size) if !cloud_limits::is_node_size(cl.provider, size) => c.invalid(
-                &format!("{p}/nodeSize"),
-                format!("\"{size}\" is not a node size on {provider}"),
-                format!("the {provider} worker node size"),
-                node_size_hint(cl.provider),
-            ),
-            Some(size) if cl.provider == Provider::Gke && cloud_limits::is_gke_arm_machine_type(size) => c.invalid(
-                &format!("{p}/nodeSize"),
-                format!("\"{size}\" is an ARM machine type, which GKE taints kubernetes.io/arch=arm64:NoSchedule"),
-                "an x86 GCE machine type",
-                "the platform's components do not tolerate that taint; use e.g. e2-standard-4 or n2d-standard-4",
-            ),
-            Some(_) => {}
-        }
-        if cl.kubeconfig_context.is_some() {
-            c.invalid(
-                &format!("{p}/kubeconfigContext"),
-                format!("`kubeconfigContext` has no effect on {provider}"),
-                "kubeconfigContext only with provider: existing",
-                "remove it: Terraform creates the cluster and its credentials",
-            );
-        }
-        if !cl.load_balancer_addresses.is_empty() {
-            c.invalid(
-                &format!("{p}/loadBalancerAddresses"),
-                format!("`loadBalancerAddresses` has no effect on {provider}"),
-                "loadBalancerAddresses only with provider: existing",
-                format!("remove it: {provider} provides load balancers"),
-            );
-        }
-        if cl.control_plane_metrics {
-            c.invalid(
-                &format!("{p}/controlPlaneMetrics"),
-                format!("`controlPlaneMetrics` has no effect on {provider}"),
-                "controlPlaneMetrics only with provider: existing",
-                format!("remove it: {provider} runs the control plane where Prometheus cannot scrape it"),
-            );
-        }
+    if cl.provider == Provider::Existing {
+        check_existing(c, &p, cl);
     } else {
-        if cl.kubeconfig_context.as_deref().is_none_or(|s| s.trim().is_empty()) {
-            c.missing(
-                &p,
-                "kubeconfigContext",
-                "the kubeconfig context of the existing cluster",
-                "run `kubectl config get-contexts` and use the NAME column",
-            );
-        }
-        let nodes_network = cl.network_cidr.parse::<ipnet::IpNet>().ok();
-        for (i, addresses) in cl.load_balancer_addresses.iter().enumerate() {
-            let pointer = format!("{p}/loadBalancerAddresses/{i}");
-            match cloud_limits::parse_address_range(addresses) {
-                Err(why) => c.invalid(
-                    &pointer,
-                    format!("\"{addresses}\" is not an address range: {why}"),
-                    "a CIDR (192.168.1.240/28) or a range first-last (192.168.1.240-192.168.1.250)",
-                    "use free addresses of the nodes' network that no DHCP server hands out",
-                ),
-                Ok((first, last)) => {
-                    if let Some(net) = nodes_network.filter(|n| !(n.contains(&first) && n.contains(&last))) {
-                        c.invalid(
-                            &pointer,
-                            format!("\"{addresses}\" is outside the nodes' network {net}"),
-                            format!("addresses inside {net}"),
-                            "MetalLB announces them over layer 2, which only reaches the nodes' own network",
-                        );
-                    }
+        check_managed(c, &p, cl);
+    }
+    check_gcp_project(c, &p, cl);
+    check_kubernetes_version(c, &p, cl);
+    check_nodes_and_network(c, &p, cl);
+}
+
+/// A cluster Terraform makes: where, how big, and none of an existing cluster's fields.
+fn check_managed(c: &mut Checker<'_>, p: &str, cl: &crate::model::Cluster) {
+    let provider = cl.provider.in_prose();
+    match &cl.region {
+        None => c.missing(p, "region", format!("the {provider} region"), region_hint(cl.provider)),
+        Some(region) if !cloud_limits::is_region(cl.provider, region) => c.invalid(
+            &format!("{p}/region"),
+            format!("\"{region}\" is not a region name"),
+            format!("the {provider} region"),
+            region_hint(cl.provider),
+        ),
+        Some(_) => {}
+    }
+    match cl.node_size.as_deref() {
+        None => c.missing(
+            p,
+            "nodeSize",
+            format!("the {provider} worker node size"),
+            node_size_hint(cl.provider),
+        ),
+        Some(size) if !cloud_limits::is_node_size(cl.provider, size) => c.invalid(
+            &format!("{p}/nodeSize"),
+            format!("\"{size}\" is not a node size on {provider}"),
+            format!("the {provider} worker node size"),
+            node_size_hint(cl.provider),
+        ),
+        Some(size) if cl.provider == Provider::Gke && cloud_limits::is_gke_arm_machine_type(size) => c.invalid(
+            &format!("{p}/nodeSize"),
+            format!("\"{size}\" is an ARM machine type, which GKE taints kubernetes.io/arch=arm64:NoSchedule"),
+            "an x86 GCE machine type",
+            "the platform's components do not tolerate that taint; use e.g. e2-standard-4 or n2d-standard-4",
+        ),
+        Some(_) => {}
+    }
+    if cl.kubeconfig_context.is_some() {
+        c.invalid(
+            &format!("{p}/kubeconfigContext"),
+            format!("`kubeconfigContext` has no effect on {provider}"),
+            "kubeconfigContext only with provider: existing",
+            "remove it: Terraform creates the cluster and its credentials",
+        );
+    }
+    if !cl.load_balancer_addresses.is_empty() {
+        c.invalid(
+            &format!("{p}/loadBalancerAddresses"),
+            format!("`loadBalancerAddresses` has no effect on {provider}"),
+            "loadBalancerAddresses only with provider: existing",
+            format!("remove it: {provider} provides load balancers"),
+        );
+    }
+    if cl.control_plane_metrics {
+        c.invalid(
+            &format!("{p}/controlPlaneMetrics"),
+            format!("`controlPlaneMetrics` has no effect on {provider}"),
+            "controlPlaneMetrics only with provider: existing",
+            format!("remove it: {provider} runs the control plane where Prometheus cannot scrape it"),
+        );
+    }
+}
+
+/// A cluster that exists: how to reach it, MetalLB's addresses, and none of a cloud's fields.
+fn check_existing(c: &mut Checker<'_>, p: &str, cl: &crate::model::Cluster) {
+    if cl.kubeconfig_context.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        c.missing(
+            p,
+            "kubeconfigContext",
+            "the kubeconfig context of the existing cluster",
+            "run `kubectl config get-contexts` and use the NAME column",
+        );
+    }
+    let nodes_network = cl.network_cidr.parse::<ipnet::IpNet>().ok();
+    for (i, addresses) in cl.load_balancer_addresses.iter().enumerate() {
+        let pointer = format!("{p}/loadBalancerAddresses/{i}");
+        match cloud_limits::parse_address_range(addresses) {
+            Err(why) => c.invalid(
+                &pointer,
+                format!("\"{addresses}\" is not an address range: {why}"),
+                "a CIDR (192.168.1.240/28) or a range first-last (192.168.1.240-192.168.1.250)",
+                "use free addresses of the nodes' network that no DHCP server hands out",
+            ),
+            Ok((first, last)) => {
+                if let Some(net) = nodes_network.filter(|n| !(n.contains(&first) && n.contains(&last))) {
+                    c.invalid(
+                        &pointer,
+                        format!("\"{addresses}\" is outside the nodes' network {net}"),
+                        format!("addresses inside {net}"),
+                        "MetalLB announces them over layer 2, which only reaches the nodes' own network",
+                    );
                 }
             }
         }
-        for (field, set) in [("region", cl.region.is_some()), ("nodeSize", cl.node_size.is_some())] {
-            if set {
-                c.invalid(
-                    &format!("{p}/{field}"),
-                    format!("`{field}` has no effect on an existing cluster"),
-                    format!("{field} only with provider eks, aks or gke"),
-                    "remove it: the cluster already exists",
-                );
-            }
+    }
+    for (field, set) in [("region", cl.region.is_some()), ("nodeSize", cl.node_size.is_some())] {
+        if set {
+            c.invalid(
+                &format!("{p}/{field}"),
+                format!("`{field}` has no effect on an existing cluster"),
+                format!("{field} only with provider eks, aks or gke"),
+                "remove it: the cluster already exists",
+            );
         }
     }
+}
+
+/// `gcpProject`: required on GKE, a project id, and nowhere else.
+fn check_gcp_project(c: &mut Checker<'_>, p: &str, cl: &crate::model::Cluster) {
+    let provider = cl.provider.in_prose();
     match (cl.provider, &cl.gcp_project) {
-        (Provider::Gke, None) => c.missing(&p, "gcpProject", "the GCP project id", "e.g. acme-platform-prod"),
+        (Provider::Gke, None) => c.missing(p, "gcpProject", "the GCP project id", "e.g. acme-platform-prod"),
         (Provider::Gke, Some(project)) if !is_gcp_project(project) => c.invalid(
             &format!("{p}/gcpProject"),
             format!("\"{project}\" is not a GCP project id"),
@@ -128,7 +145,10 @@ pub(super) fn check_cluster(c: &mut Checker<'_>, p: &str, env: &crate::model::En
             "remove it",
         ),
     }
-    check_kubernetes_version(c, &p, cl);
+}
+
+/// The node bounds and the nodes' network.
+fn check_nodes_and_network(c: &mut Checker<'_>, p: &str, cl: &crate::model::Cluster) {
     if cl.nodes.min == 0 || cl.nodes.min > cl.nodes.max {
         c.invalid(
             &format!("{p}/nodes"),
@@ -166,7 +186,7 @@ pub(super) fn check_cluster(c: &mut Checker<'_>, p: &str, env: &crate::model::En
             "a private (RFC 1918) range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16",
             "pick a range that does not overlap your other networks, e.g. 10.20.0.0/16",
         ),
-        Ok(net) => check_network_size(c, &p, cl, &net),
+        Ok(net) => check_network_size(c, p, cl, &net),
     }
 }
 
