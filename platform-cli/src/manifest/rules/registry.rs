@@ -73,61 +73,7 @@ pub(super) fn check_registry_login(c: &mut Checker<'_>, m: &Manifest) {
             );
             continue;
         }
-        match key {
-            "awsRoleArn" => {
-                let account = match &kind {
-                    ci::RegistryKind::Ecr { account, .. } => account.as_str(),
-                    _ => "",
-                };
-                let role = value.strip_prefix(&format!("arn:aws:iam::{account}:role/"));
-                if !role.is_some_and(|r| !r.is_empty() && r.len() <= 64) {
-                    c.invalid(
-                        &pointer,
-                        format!("\"{value}\" is not an IAM role of account {account}"),
-                        format!("arn:aws:iam::{account}:role/NAME (the registry's account)"),
-                        login_hint(key),
-                    );
-                }
-            }
-            "azureClientId" | "azureTenantId" | "azureSubscriptionId" => {
-                if !is_guid(value) {
-                    c.invalid(
-                        &pointer,
-                        format!("\"{value}\" is not an Azure id"),
-                        "a GUID such as 00000000-0000-0000-0000-000000000000",
-                        login_hint(key),
-                    );
-                }
-            }
-            "gcpWorkloadIdentityProvider" => {
-                let parts: Vec<&str> = value.split('/').collect();
-                let ok = matches!(
-                    parts[..],
-                    ["projects", number, "locations", "global", "workloadIdentityPools", pool, "providers", provider]
-                        if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
-                            && !pool.is_empty() && !provider.is_empty()
-                );
-                if !ok {
-                    c.invalid(
-                        &pointer,
-                        format!("\"{value}\" is not a workload identity provider"),
-                        "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
-                        login_hint(key),
-                    );
-                }
-            }
-            "gcpServiceAccount" => {
-                if !(is_email(value) && value.ends_with(".iam.gserviceaccount.com")) {
-                    c.invalid(
-                        &pointer,
-                        format!("\"{value}\" is not a service account"),
-                        "NAME@PROJECT.iam.gserviceaccount.com",
-                        login_hint(key),
-                    );
-                }
-            }
-            _ => c.secret_name(&pointer, value),
-        }
+        check_login_value(c, &kind, &pointer, key, value);
     }
     if kind.federated() && crate::model::github_repository(&m.gitops.repo_url).is_none() {
         c.invalid(
@@ -165,6 +111,65 @@ pub(super) fn check_registry_login(c: &mut Checker<'_>, m: &Manifest) {
                 "a workflow's GITHUB_TOKEN writes only packages of its own repository's owner",
             );
         }
+    }
+}
+
+/// One login field's value: an identity of the registry's cloud, or a secret's name.
+fn check_login_value(c: &mut Checker<'_>, kind: &ci::RegistryKind, pointer: &str, key: &str, value: &str) {
+    match key {
+        "awsRoleArn" => {
+            let account = match kind {
+                ci::RegistryKind::Ecr { account, .. } => account.as_str(),
+                _ => "",
+            };
+            let role = value.strip_prefix(&format!("arn:aws:iam::{account}:role/"));
+            if !role.is_some_and(|r| !r.is_empty() && r.len() <= 64) {
+                c.invalid(
+                    pointer,
+                    format!("\"{value}\" is not an IAM role of account {account}"),
+                    format!("arn:aws:iam::{account}:role/NAME (the registry's account)"),
+                    login_hint(key),
+                );
+            }
+        }
+        "azureClientId" | "azureTenantId" | "azureSubscriptionId" => {
+            if !is_guid(value) {
+                c.invalid(
+                    pointer,
+                    format!("\"{value}\" is not an Azure id"),
+                    "a GUID such as 00000000-0000-0000-0000-000000000000",
+                    login_hint(key),
+                );
+            }
+        }
+        "gcpWorkloadIdentityProvider" => {
+            let parts: Vec<&str> = value.split('/').collect();
+            let ok = matches!(
+                parts[..],
+                ["projects", number, "locations", "global", "workloadIdentityPools", pool, "providers", provider]
+                    if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+                        && !pool.is_empty() && !provider.is_empty()
+            );
+            if !ok {
+                c.invalid(
+                    pointer,
+                    format!("\"{value}\" is not a workload identity provider"),
+                    "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
+                    login_hint(key),
+                );
+            }
+        }
+        "gcpServiceAccount" => {
+            if !(is_email(value) && value.ends_with(".iam.gserviceaccount.com")) {
+                c.invalid(
+                    pointer,
+                    format!("\"{value}\" is not a service account"),
+                    "NAME@PROJECT.iam.gserviceaccount.com",
+                    login_hint(key),
+                );
+            }
+        }
+        _ => c.secret_name(pointer, value),
     }
 }
 
