@@ -95,7 +95,7 @@ pub fn misfits(e: &Environment) -> Vec<Misfit> {
         memory: node.memory.saturating_sub(per_node.memory),
     };
 
-    let mut by_component: Vec<(Component, Requests)> = workloads
+    let by_component: Vec<(Component, Requests)> = workloads
         .iter()
         .map(|(c, ws)| {
             let sum = ws
@@ -117,46 +117,94 @@ pub fn misfits(e: &Environment) -> Vec<Misfit> {
         cpu: free.cpu * u64::from(nodes),
         memory: free.memory * u64::from(nodes),
     };
-    if total.cpu > capacity.cpu || total.memory > capacity.memory {
-        by_component.sort_by_key(|(_, r)| std::cmp::Reverse(r.memory * 1000 / node.memory + r.cpu * 1000 / node.cpu));
-        let biggest: Vec<String> = by_component
-            .iter()
-            .take(3)
-            .map(|(c, r)| format!("{} ({})", c.spec().name, r.describe()))
-            .collect();
-        let short = [
-            (total.cpu > capacity.cpu).then(|| format!("{:.1} CPU", (total.cpu - capacity.cpu) as f64 / 1000.0)),
-            (total.memory > capacity.memory)
-                .then(|| format!("{:.1} GiB", (total.memory - capacity.memory) as f64 / 1024.0)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" and ");
-        let needed = if free.cpu == 0 || free.memory == 0 {
-            None
-        } else {
-            Some(total.cpu.div_ceil(free.cpu).max(total.memory.div_ceil(free.memory)))
-        };
-        out.push(Misfit {
-            field: "nodes",
-            message: format!(
-                "the platform requests {}, more than {nodes} × {size} leave it ({}): short by {short}",
-                total.describe(),
-                capacity.describe(),
-            ),
-            expected: match needed {
-                Some(n) => format!("nodes.min of at least {n}, or a larger nodeSize"),
-                None => "a larger nodeSize".into(),
-            },
-            hint: format!(
-                "the biggest requests are {}; each {size} keeps {} for the kubelet, the system, the cloud's agents and the platform's per-node agents",
-                biggest.join(", "),
-                per_node.describe()
-            ),
-        });
+    if let Some(misfit) = too_small(
+        by_component,
+        total,
+        capacity,
+        Fit {
+            nodes,
+            size,
+            node,
+            free,
+            per_node,
+        },
+    ) {
+        out.push(misfit);
     }
-    for (c, ws) in &workloads {
+    out.extend(spread_too_thin(&workloads, nodes));
+    out
+}
+
+/// What the nodes are and leave free, for the message of a misfit.
+struct Fit<'a> {
+    nodes: u32,
+    size: &'a str,
+    node: Requests,
+    free: Requests,
+    per_node: Requests,
+}
+
+/// The platform's requests exceed what the nodes leave free: by how much, the biggest
+/// requesters, and how many nodes would do.
+fn too_small(
+    mut by_component: Vec<(Component, Requests)>,
+    total: Requests,
+    capacity: Requests,
+    fit: Fit<'_>,
+) -> Option<Misfit> {
+    let Fit {
+        nodes,
+        size,
+        node,
+        free,
+        per_node,
+    } = fit;
+    if total.cpu <= capacity.cpu && total.memory <= capacity.memory {
+        return None;
+    }
+    by_component.sort_by_key(|(_, r)| std::cmp::Reverse(r.memory * 1000 / node.memory + r.cpu * 1000 / node.cpu));
+    let biggest: Vec<String> = by_component
+        .iter()
+        .take(3)
+        .map(|(c, r)| format!("{} ({})", c.spec().name, r.describe()))
+        .collect();
+    let short = [
+        (total.cpu > capacity.cpu).then(|| format!("{:.1} CPU", (total.cpu - capacity.cpu) as f64 / 1000.0)),
+        (total.memory > capacity.memory)
+            .then(|| format!("{:.1} GiB", (total.memory - capacity.memory) as f64 / 1024.0)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" and ");
+    let needed = if free.cpu == 0 || free.memory == 0 {
+        None
+    } else {
+        Some(total.cpu.div_ceil(free.cpu).max(total.memory.div_ceil(free.memory)))
+    };
+    Some(Misfit {
+        field: "nodes",
+        message: format!(
+            "the platform requests {}, more than {nodes} × {size} leave it ({}): short by {short}",
+            total.describe(),
+            capacity.describe(),
+        ),
+        expected: match needed {
+            Some(n) => format!("nodes.min of at least {n}, or a larger nodeSize"),
+            None => "a larger nodeSize".into(),
+        },
+        hint: format!(
+            "the biggest requests are {}; each {size} keeps {} for the kubelet, the system, the cloud's agents and the platform's per-node agents",
+            biggest.join(", "),
+            per_node.describe()
+        ),
+    })
+}
+
+/// Workloads whose pods each need a node of their own, more of them than there are nodes.
+fn spread_too_thin(workloads: &[(Component, Vec<Workload>)], nodes: u32) -> Vec<Misfit> {
+    let mut out = Vec::new();
+    for (c, ws) in workloads {
         let spread: Vec<&Workload> = ws
             .iter()
             .filter(|w| w.placement == Placement::DistinctNodes && w.replicas > nodes)
