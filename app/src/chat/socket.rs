@@ -334,24 +334,8 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
         Ok(parsed) => parsed,
         Err((reason, detail)) => return Some(refuse(state, refusals, reason, detail)),
     };
-    // Every accepted frame, snapshot requests included, draws from the user's one bucket; while
-    // it is known to be empty, this socket does not ask again.
-    let per_minute = f64::from(catalog::RATE_LIMIT_PER_MINUTE.get(&state.configs, peer.org));
-    let now = tokio::time::Instant::now();
-    if refusals.limited_until.is_some_and(|until| now < until) {
-        return rate_limited(state, refusals, per_minute);
-    }
-    match limit::take(&state.redis, peer.project, peer.user, per_minute).await {
-        Verdict::Allowed => *refusals = Refusals::default(),
-        Verdict::Limited { retry_after } => {
-            refusals.limited_until = Some(now + retry_after);
-            return rate_limited(state, refusals, per_minute);
-        }
-        Verdict::Unavailable => {
-            return Some(text(&ServerFrame::Unavailable {
-                detail: "the server cannot check its rate limit right now; retry".to_owned(),
-            }));
-        }
+    if let Some(answer) = draw(state, peer, refusals).await {
+        return Some(answer);
     }
     if parsed == ClientFrame::Snapshot {
         return match store::membership(&state.db, peer.org, peer.project, peer.user).await {
@@ -381,19 +365,56 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
         ClientFrame::Vote { poll, choice } => (String::new(), Some((*poll, choice.as_str())), format!("vote:{choice}")),
         ClientFrame::Snapshot => return None,
     };
+    if let Some(answer) = count(state, peer, refusals, metric, vote).await {
+        return answer;
+    }
+    echo_later(state, peer, label);
+    None
+}
+
+/// Every accepted frame, snapshot requests included, draws from the user's one bucket; while it
+/// is known to be empty, this socket does not ask again. The answer to send instead, if any.
+async fn draw(state: &AppState, peer: &Peer, refusals: &mut Refusals) -> Option<Utf8Bytes> {
+    let per_minute = f64::from(catalog::RATE_LIMIT_PER_MINUTE.get(&state.configs, peer.org));
+    let now = tokio::time::Instant::now();
+    if refusals.limited_until.is_some_and(|until| now < until) {
+        return rate_limited(state, refusals, per_minute);
+    }
+    match limit::take(&state.redis, peer.project, peer.user, per_minute).await {
+        Verdict::Allowed => {
+            *refusals = Refusals::default();
+            None
+        }
+        Verdict::Limited { retry_after } => {
+            refusals.limited_until = Some(now + retry_after);
+            rate_limited(state, refusals, per_minute)
+        }
+        Verdict::Unavailable => Some(text(&ServerFrame::Unavailable {
+            detail: "the server cannot check its rate limit right now; retry".to_owned(),
+        })),
+    }
+}
+
+/// Counts an action or a vote and fans the new value out. `Some` when the frame ends here: with
+/// the answer for this socket, or none (the user is no longer a member).
+async fn count(
+    state: &AppState,
+    peer: &Peer,
+    refusals: &mut Refusals,
+    metric: String,
+    vote: Option<(Uuid, &str)>,
+) -> Option<Option<Utf8Bytes>> {
     match store::count(&state.db, peer.org, peer.project, peer.user, &metric, vote).await {
         Ok(Counted::NotMember) => {
             removed(state, peer);
-            return None;
+            Some(None)
         }
-        Ok(Counted::UnknownChoice) => {
-            return Some(refuse(
-                state,
-                refusals,
-                Refusal::UnknownChoice,
-                "no such poll in this project, or no such choice in it".to_owned(),
-            ));
-        }
+        Ok(Counted::UnknownChoice) => Some(Some(refuse(
+            state,
+            refusals,
+            Refusal::UnknownChoice,
+            "no such poll in this project, or no such choice in it".to_owned(),
+        ))),
         Ok(Counted::Done { value, seq }) => {
             let metric = match vote {
                 Some((poll, choice)) => format!("poll:{poll}:{choice}"),
@@ -406,16 +427,21 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
                 sent_at_us: protocol::now_us(),
             };
             hub::publish(&state.redis, Topic::Project(peer.project), text(&counter).as_str()).await;
+            None
         }
         Err(e) => {
             tracing::warn!(error = %e, "chat counter update failed");
             // The frame was fine; the server could not record it. Not a refusal of the client's.
-            return Some(text(&ServerFrame::Unavailable {
+            Some(Some(text(&ServerFrame::Unavailable {
                 detail: "the action could not be recorded right now; retry".to_owned(),
-            }));
+            })))
         }
     }
-    // The assistant may take its time; the socket does not wait for it.
+}
+
+/// The assistant's answer to `label`, to the sender's session: the assistant may take its time,
+/// and the socket does not wait for it.
+fn echo_later(state: &AppState, peer: &Peer, label: String) {
     let (state, peer) = (state.clone(), peer.clone());
     tokio::spawn(async move {
         let reply = state.assistant.reply(&label).await;
@@ -439,5 +465,4 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
         .await;
         tracing::debug!(user = %peer.user_key, "chat action handled");
     });
-    None
 }
