@@ -14,10 +14,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::key::Spec;
+use super::rows::{self, HistoryEntry};
 use super::store::ConfigEntry;
 use super::{catalog, sync};
 use crate::auth::Principal;
-use crate::db::{self, Tenant};
 use crate::domain::{ConfigKey, Reason};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
@@ -149,10 +149,6 @@ pub struct PutConfig {
     pub reason: Reason,
 }
 
-/// Changes of one key the history keeps: the newest, so an org writing in a loop cannot grow
-/// the table without bound.
-pub const HISTORY_KEPT: i32 = 100;
-
 /// `If-Match: "7"` (or `7`): the version the change was based on.
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
@@ -200,97 +196,25 @@ pub async fn put_config(
     };
     let expected = if_match(&headers)?;
     spec.check(&body.value).map_err(ApiError::Unprocessable)?;
-
-    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
-    // A guest's token names its own org; the platform admin may name any id.
-    if principal.is_platform_admin() {
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM organizations WHERE id = $1")
-            .bind(org)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(ApiError::NotFound(format!("org {org} not found")));
-        }
-    }
-    let current: Option<(Value, i64)> =
-        sqlx::query_as("SELECT value_json, version FROM service_configs WHERE org_id = $1 AND key = $2 FOR UPDATE")
-            .bind(org)
-            .bind(key.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (old, version) = match (current, expected) {
-        (None, None) => (None, 1),
-        (None, Some(_)) => {
-            return Err(ApiError::PreconditionFailed(format!(
-                "config {key} does not exist yet; send the PUT without If-Match to create it"
-            )));
-        }
-        (Some((_, current)), None) => {
-            return Err(ApiError::PreconditionRequired(format!(
-                "send If-Match: \"{current}\" (the version your change is based on) to change {key}"
-            )));
-        }
-        (Some((_, current)), Some(expected)) if current != expected => {
-            return Err(ApiError::PreconditionFailed(format!(
-                "config {key} is at version {current}, not {expected}; read it again, reapply your change and retry"
-            )));
-        }
-        (Some((old, current)), Some(_)) => (Some(old), current + 1),
+    let change = rows::Change {
+        org,
+        key: key.as_str(),
+        value: &body.value,
+        expected,
+        actor: &actor,
+        reason: body.reason.as_str(),
+        check_org: principal.is_platform_admin(),
     };
-    let row: (OffsetDateTime,) = sqlx::query_as(
-        "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (org_id, key) DO UPDATE SET value_json = EXCLUDED.value_json, version = EXCLUDED.version,
-             updated_by = EXCLUDED.updated_by, updated_at = now()
-         RETURNING updated_at",
-    )
-    .bind(org)
-    .bind(key.as_str())
-    .bind(&body.value)
-    .bind(version)
-    .bind(&actor)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO config_history (org_id, key, old_json, new_json, version, actor, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(org)
-    .bind(key.as_str())
-    .bind(old)
-    .bind(&body.value)
-    .bind(version)
-    .bind(&actor)
-    .bind(body.reason.as_str())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("SELECT app_trim_config_history($1, $2)")
-        .bind(key.as_str())
-        .bind(HISTORY_KEPT)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-
-    let entry = ConfigEntry {
-        value: body.value,
-        version,
-        updated_by: actor,
-        updated_at: row.0,
-    };
+    let entry = rows::put(&state.db, change).await.map_err(|refused| match refused {
+        rows::Refused::NoOrg(_) => ApiError::NotFound(refused.to_string()),
+        rows::Refused::NotYet(_) | rows::Refused::Stale { .. } => ApiError::PreconditionFailed(refused.to_string()),
+        rows::Refused::VersionRequired { .. } => ApiError::PreconditionRequired(refused.to_string()),
+        rows::Refused::Database(e) => e.into(),
+    })?;
     state.configs.apply(org, key.as_str(), entry.clone());
-    state.metrics.config_version_served(key.as_str(), version);
-    sync::publish(&state.redis, org, key.as_str(), version).await;
+    state.metrics.config_version_served(key.as_str(), entry.version);
+    sync::publish(&state.redis, org, key.as_str(), entry.version).await;
     Ok(Config::of(key.to_string(), &entry).into_response_with_etag())
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-pub struct HistoryEntry {
-    pub version: i64,
-    pub old_value: Option<Value>,
-    pub new_value: Value,
-    pub actor: String,
-    pub reason: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -303,7 +227,7 @@ pub struct HistoryQuery {
     pub limit: Option<i64>,
 }
 
-/// A config's change history, newest first (org admin); the newest [`HISTORY_KEPT`] are kept.
+/// A config's change history, newest first (org admin); the newest [`rows::HISTORY_KEPT`] are kept.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/configs/{key}/history", tag = "configs",
     params(("org" = Uuid, Path), ("key" = catalog::KeyName, Path), HistoryQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 400, body = crate::error::Problem),
@@ -321,16 +245,5 @@ pub async fn config_history(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::BadRequest(format!("limit is {limit}; it must be 1-200")));
     }
-    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
-    let rows = sqlx::query_as::<_, HistoryEntry>(
-        "SELECT version, old_json AS old_value, new_json AS new_value, actor, reason, ts AS at
-           FROM config_history WHERE org_id = $1 AND key = $2 ORDER BY version DESC, id DESC LIMIT $3",
-    )
-    .bind(org)
-    .bind(key.as_str())
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Json(rows))
+    Ok(Json(rows::history(&state.db, org, key.as_str(), limit).await?))
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::gate::IsolationGate;
 use super::idempotency;
 use super::org::{COLUMNS, Org, OrgStatus, Step};
-use crate::configs::{catalog, sync};
+use crate::configs::{catalog, rows, sync};
 use crate::db::{self, Tenant};
 use crate::domain::Slug;
 
@@ -164,26 +164,7 @@ impl Saga<'_> {
         let mut published = Vec::new();
         for spec in catalog::KEYS {
             let (key, value) = (spec.name(), spec.default_value());
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ($1, $2, $3, 1, 'system')
-                 ON CONFLICT (org_id, key) DO NOTHING RETURNING version",
-            )
-            .bind(org)
-            .bind(key)
-            .bind(&value)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(version) = inserted {
-                sqlx::query(
-                    "INSERT INTO config_history (org_id, key, old_json, new_json, version, actor, reason)
-                     VALUES ($1, $2, NULL, $3, $4, 'system', 'org defaults')",
-                )
-                .bind(org)
-                .bind(key)
-                .bind(&value)
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
+            if let Some(version) = rows::insert_default(&mut tx, org, key, &value).await? {
                 published.push((key, version));
             }
         }
