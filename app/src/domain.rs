@@ -251,30 +251,14 @@ impl OrgRole {
     }
 }
 
-/// A user's role in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// A user's role in a project: `project_members.role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum ProjectRole {
     /// Manages the project's members.
     Owner,
     Member,
-}
-
-impl ProjectRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Member => "member",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "owner" => Some(Self::Owner),
-            "member" => Some(Self::Member),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

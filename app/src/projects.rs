@@ -95,10 +95,11 @@ pub async fn create_project(
         )),
         _ => e.into(),
     })?;
-    sqlx::query("INSERT INTO project_members (org_id, project_id, user_id, role) VALUES ($1, $2, $3, 'owner')")
+    sqlx::query("INSERT INTO project_members (org_id, project_id, user_id, role) VALUES ($1, $2, $3, $4)")
         .bind(org)
         .bind(project.id)
         .bind(admin.user)
+        .bind(ProjectRole::Owner)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -127,12 +128,24 @@ pub async fn get_project(
         .ok_or_else(|| ApiError::NotFound(format!("project {project} not found")))
 }
 
+/// `user`'s role in `project`, if they are a member: the one query of it, which chat asks too.
+pub async fn role_of(
+    conn: &mut sqlx::PgConnection,
+    project: Uuid,
+    user: Uuid,
+) -> Result<Option<ProjectRole>, sqlx::Error> {
+    sqlx::query_scalar("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
+        .bind(project)
+        .bind(user)
+        .fetch_optional(conn)
+        .await
+}
+
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ProjectMember {
     pub user_id: Uuid,
     pub user_key: String,
-    #[schema(value_type = ProjectRole)]
-    pub role: String,
+    pub role: ProjectRole,
 }
 
 /// A project's members (any member of the org).
@@ -180,13 +193,7 @@ async fn may_manage(
     if member.role == OrgRole::Admin {
         return Ok(());
     }
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
-            .bind(project)
-            .bind(member.user)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if role.as_deref() == Some(ProjectRole::Owner.as_str()) {
+    if role_of(tx, project, member.user).await? == Some(ProjectRole::Owner) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
@@ -229,7 +236,7 @@ pub async fn put_member(
     .bind(org)
     .bind(project)
     .bind(&user_key)
-    .bind(body.role.as_str())
+    .bind(body.role)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| ApiError::NotFound(format!("user {user_key} not found in this org")))?;

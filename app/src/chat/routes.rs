@@ -49,7 +49,7 @@ async fn chatter_with_role(
     principal: &Principal,
     org: Uuid,
     project: Uuid,
-) -> ApiResult<(Member, String)> {
+) -> ApiResult<(Member, ProjectRole)> {
     let member = principal.member_of(org)?;
     match store::membership(&state.db, org, project, member.user).await? {
         Some(role) => Ok((member, role)),
@@ -176,7 +176,7 @@ pub async fn delete_poll(
     PathParams((org, project, poll)): PathParams<(Uuid, Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let (member, role) = chatter_with_role(&state, &principal, org, project).await?;
-    let owner = role == ProjectRole::Owner.as_str();
+    let owner = role == ProjectRole::Owner;
     if !owner && member.role != OrgRole::Admin {
         return Err(ApiError::Forbidden(
             "only the project's owner or an org admin may delete a poll".to_owned(),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::configs::quotas::Quota;
 use crate::db::{self, Tenant};
+use crate::domain::ProjectRole;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -31,13 +32,14 @@ async fn tenant(pool: &PgPool, org: Uuid, project: Uuid) -> Result<Transaction<'
 }
 
 /// The user's role in the project, if they are a member (only members chat).
-pub async fn membership(pool: &PgPool, org: Uuid, project: Uuid, user: Uuid) -> Result<Option<String>, sqlx::Error> {
+pub async fn membership(
+    pool: &PgPool,
+    org: Uuid,
+    project: Uuid,
+    user: Uuid,
+) -> Result<Option<ProjectRole>, sqlx::Error> {
     let mut tx = tenant(pool, org, project).await?;
-    let role = sqlx::query_scalar("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
-        .bind(project)
-        .bind(user)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let role = crate::projects::role_of(&mut tx, project, user).await?;
     tx.commit().await?;
     Ok(role)
 }
