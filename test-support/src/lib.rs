@@ -5,6 +5,12 @@
 pub mod apiserver;
 pub mod module_graph;
 
+/// The repository's root (the workspace's), where the examples, the rendered tree and `docs/`
+/// are, whichever crate's test asks.
+pub fn repository_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// A free loopback port, for a server a test starts.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

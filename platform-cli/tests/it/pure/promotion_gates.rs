@@ -2,15 +2,10 @@
 //! sets, the queries' agreement with the rendered SLO rules, and the workflow job that checks
 //! them on promotion pull requests. Against a real Prometheus: `tools::promotion_gates`.
 
-use std::path::{Path, PathBuf};
-
 use platform_cli::manifest::{self, LoadedManifest};
 use platform_cli::promote::gates::Gates;
 use serde_json::Value;
-
-fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use test_support::repository_root;
 
 fn load(example: &str) -> LoadedManifest {
     manifest::load(&repository_root().join(example)).expect("valid")

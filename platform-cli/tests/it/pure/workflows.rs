@@ -4,11 +4,11 @@
 //! signing step that produces exactly what the rendered Kyverno ImageValidatingPolicy admits.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use platform_cli::render::{self, Layout, STANDALONE_TOOLKIT_DIR};
 use platform_cli::{manifest, manifest::LoadedManifest};
 use serde_json::Value;
+use test_support::repository_root;
 
 const EXAMPLES: [&str; 5] = [
     "platform.yaml",
@@ -17,10 +17,6 @@ const EXAMPLES: [&str; 5] = [
     "examples/existing-cluster.yaml",
     "examples/gke-central-mimir.yaml",
 ];
-
-fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn load(example: &str) -> LoadedManifest {
     manifest::load(&repository_root().join(example)).expect("valid")

@@ -3,7 +3,6 @@
 //! the stand-in API server's service proxy as `platform promote` reaches it through a cluster's.
 //! Argo CD's side is the stand-in's Application list, shaped as Argo CD reports it.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use http::{Request, Response, StatusCode};
@@ -15,21 +14,17 @@ use time::OffsetDateTime;
 
 use crate::support::prometheus::{History, PrometheusServer, rule_files};
 use test_support::apiserver::reply;
-use test_support::free_port;
+use test_support::{free_port, repository_root};
 
 const PROXY: &str = "/api/v1/namespaces/monitoring/services/http:kube-prometheus-stack-prometheus:9090/proxy";
 /// A day and two hours of history: the 24h soak window and a little before it.
 const MINUTES: i64 = 26 * 60;
 const PER_MINUTE: f64 = 600.0;
 
-fn repository() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
 /// The repository's own manifest: staging is promoted into prod, a production environment
 /// with the default gates.
 fn manifest() -> LoadedManifest {
-    manifest::load(&repository().join("platform.yaml")).expect("platform.yaml is valid")
+    manifest::load(&repository_root().join("platform.yaml")).expect("platform.yaml is valid")
 }
 
 fn gates(loaded: &LoadedManifest) -> Gates {
@@ -45,7 +40,7 @@ fn gates(loaded: &LoadedManifest) -> Gates {
 
 /// Staging's Prometheus: its rendered rules, over `history`.
 fn prometheus(history: &History) -> PrometheusServer {
-    history.serve(&rule_files(&repository().join("observability/staging/rules")))
+    history.serve(&rule_files(&repository_root().join("observability/staging/rules")))
 }
 
 /// A quiet day: 600 requests a minute, one in 10,000 failing, one in 1,000 slow.
