@@ -344,6 +344,7 @@ impl Answers {
     /// Takes the answer to `question` as typed (a choice by its key: `eks`, `keyless`, `none` ...).
     /// Only a value that cannot be an answer at all is refused here (an unknown choice, a public
     /// key that is not PEM); what the manifest rules refuse, [`Answers::problems_with`] reports.
+    /// Long as a table is: one arm per question.
     pub fn set(&mut self, question: Question, value: &str) -> Result<(), String> {
         let value = value.trim();
         let text = value.to_string();

@@ -58,6 +58,7 @@ impl Draft {
         self.answers(&mut Vec::new())
     }
 
+    /// Long as a table is: one line per question, each with its stand-in.
     fn answers(&self, missing: &mut Vec<Question>) -> Answers {
         let mut need =
             |q: Question, value: Option<String>, stand_in: &str| required(missing, q, value, stand_in.to_string());
