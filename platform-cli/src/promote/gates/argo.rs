@@ -25,8 +25,14 @@ pub struct Health {
     pub problems: Vec<String>,
 }
 
-pub fn health(apps: &[DynamicObject], pins: &Pins, pins_at: &PinsAt<'_>) -> Health {
-    let mut problems = Vec::new();
+/// Checks the source's Applications against `expected`, the Applications it should run (its
+/// resolved components), and the app's and each pinned component's revision against `pins`.
+pub fn health(apps: &[DynamicObject], expected: &[&str], pins: &Pins, pins_at: &PinsAt<'_>) -> Health {
+    let mut problems: Vec<String> = expected
+        .iter()
+        .filter(|e| !apps.iter().any(|a| name(a) == **e))
+        .map(|e| format!("no Application `{e}`, which the source should run"))
+        .collect();
     let mut ready = 0;
     for app in apps {
         let status = &app.data["status"];
@@ -40,21 +46,19 @@ pub fn health(apps: &[DynamicObject], pins: &Pins, pins_at: &PinsAt<'_>) -> Heal
             problems.push(format!("{} is {sync} and {health}", name(app)));
         }
     }
-    match apps.iter().find(|a| name(a) == APP) {
-        None => problems.push(format!("no Application `{APP}`")),
-        Some(app) => {
-            let revision = app.data["status"]["sync"]["revision"].as_str().unwrap_or_default();
-            if !carries(pins_at, revision, pins) {
-                problems.push(format!(
-                    "{APP} is synced at {}, a revision that does not carry the pins promoted (or that this clone lacks: git fetch)",
-                    short(revision)
-                ));
-            }
+    if let Some(app) = apps.iter().find(|a| name(a) == APP) {
+        let revision = app.data["status"]["sync"]["revision"].as_str().unwrap_or_default();
+        if !carries(pins_at, revision, pins) {
+            problems.push(format!(
+                "{APP} is synced at {}, a revision that does not carry the pins promoted (or that this clone lacks: git fetch)",
+                short(revision)
+            ));
         }
     }
     for (component, version) in &pins.components {
+        // A pinned component the source does not run (the component table's `needs`) has none.
         let Some(app) = apps.iter().find(|a| name(a) == component.spec().name) else {
-            continue; // not deployed in the source (the component table's `needs`)
+            continue;
         };
         if !revisions(&app.data["status"]["sync"]).iter().any(|r| r == version) {
             problems.push(format!("{} does not run chart {version}", name(app)));

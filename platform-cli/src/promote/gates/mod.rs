@@ -62,6 +62,8 @@ pub struct Gates {
     pub namespaces: Vec<&'static str>,
     /// The source's SLOs, as its rendered alerts have them.
     pub slo: SloView,
+    /// The Argo CD Applications the source should run: its resolved components.
+    pub applications: Vec<&'static str>,
     pub prometheus_url: Option<String>,
     /// `X-Scope-OrgID` for a central query API, when the source ships its metrics there.
     pub tenant: Option<String>,
@@ -88,6 +90,7 @@ impl Gates {
             alerts: set.effective_alerts(production),
             namespaces: vec![Component::App.spec().namespace, Component::Valkey.spec().namespace],
             slo: resolved.slo,
+            applications: resolved.components.iter().map(|c| c.name).collect(),
             prometheus_url: set.prometheus_url.clone(),
             tenant: resolved.observability.central.then_some(resolved.observability.tenant),
         }))
@@ -288,7 +291,7 @@ pub async fn evaluate(gates: &Gates, source: &Source<'_>, overridden: Option<Ove
         }
         Err(e) => Err(e.clone()),
     };
-    let mut rows = vec![healthy(&apps, source)];
+    let mut rows = vec![healthy(&apps, &gates.applications, source)];
     if let Some((text, soak)) = &gates.soak {
         rows.push(soak_row(&apps, source, text, *soak));
     }
@@ -397,11 +400,11 @@ async fn ask(source: &Source<'_>, query: &str) -> Result<Vec<prometheus::Sample>
     }
 }
 
-fn healthy(apps: &Result<Vec<DynamicObject>, String>, source: &Source<'_>) -> Evidence {
+fn healthy(apps: &Result<Vec<DynamicObject>, String>, expected: &[&str], source: &Source<'_>) -> Evidence {
     let (observed, verdict) = match apps {
         Err(e) => ("no answer".to_string(), Verdict::Refuse(e.clone())),
         Ok(apps) => {
-            let health = argo::health(apps, source.pins, source.pins_at);
+            let health = argo::health(apps, expected, source.pins, source.pins_at);
             let observed = format!("{} of {} Synced and Healthy", health.ready, health.total);
             if health.problems.is_empty() {
                 (observed, Verdict::Pass)

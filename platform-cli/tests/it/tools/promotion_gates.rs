@@ -50,36 +50,55 @@ fn healthy_traffic(now: i64) -> History {
     history
 }
 
-/// What Argo CD reports in staging: the app deployed `deployed_hours` ago at revision `rev-now`
-/// (after `rev-old`, other pins), Valkey at its pinned chart, `degraded` Degraded.
-fn applications(pins: &Pins, now: OffsetDateTime, deployed_hours: i64, degraded: Option<&str>) -> Value {
+/// What Argo CD reports in staging: every Application staging runs, Synced and Healthy (but
+/// `degraded`, and without `missing`): the app deployed `deployed_hours` ago at revision
+/// `rev-now` (after `rev-old`, other pins), each pinned component at its chart for 50 hours.
+fn applications(
+    pins: &Pins,
+    now: OffsetDateTime,
+    deployed_hours: i64,
+    degraded: Option<&str>,
+    missing: Option<&str>,
+) -> Value {
     let at = |hours: i64| {
         (now - time::Duration::hours(hours))
             .format(&time::format_description::well_known::Rfc3339)
             .expect("time")
     };
-    let valkey = &pins.components[&platform_cli::model::components::Component::Valkey];
-    let health = |name: &str| if Some(name) == degraded { "Degraded" } else { "Healthy" };
-    json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationList", "metadata": { "resourceVersion": "1" },
-        "items": [
-            { "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-              "metadata": { "name": "app", "namespace": "argocd" },
-              "status": {
-                  "sync": { "status": "Synced", "revision": "rev-now" },
-                  "health": { "status": health("app") },
-                  "history": [
-                      { "id": 1, "revision": "rev-old", "deployedAt": at(60) },
-                      { "id": 2, "revision": "rev-now", "deployedAt": at(deployed_hours) },
-                  ] } },
-            { "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-              "metadata": { "name": "valkey", "namespace": "argocd" },
-              "status": {
-                  "sync": { "status": "Synced", "revisions": [valkey, "rev-now"] },
-                  "health": { "status": health("valkey") },
-                  "history": [{ "id": 1, "revisions": [valkey, "rev-old"], "deployedAt": at(50) }] } },
-        ]
-    })
+    let loaded = manifest();
+    let items: Vec<Value> = gates(&loaded)
+        .applications
+        .into_iter()
+        .filter(|name| Some(*name) != missing)
+        .map(|name| {
+            let health = if Some(name) == degraded { "Degraded" } else { "Healthy" };
+            let chart = pins
+                .components
+                .iter()
+                .find(|(c, _)| c.spec().name == name)
+                .map(|(_, v)| v);
+            let (sync, history) = match (name, chart) {
+                ("app", _) => (
+                    json!({ "status": "Synced", "revision": "rev-now" }),
+                    json!([{ "id": 1, "revision": "rev-old", "deployedAt": at(60) },
+                           { "id": 2, "revision": "rev-now", "deployedAt": at(deployed_hours) }]),
+                ),
+                (_, Some(chart)) => (
+                    json!({ "status": "Synced", "revisions": [chart, "rev-now"] }),
+                    json!([{ "id": 1, "revisions": [chart, "rev-old"], "deployedAt": at(50) }]),
+                ),
+                (_, None) => (
+                    json!({ "status": "Synced", "revision": "rev-now" }),
+                    json!([{ "id": 1, "revision": "rev-old", "deployedAt": at(50) }]),
+                ),
+            };
+            json!({ "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                    "metadata": { "name": name, "namespace": "argocd" },
+                    "status": { "sync": sync, "health": { "status": health }, "history": history } })
+        })
+        .collect();
+    json!({ "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationList", "metadata": { "resourceVersion": "1" },
+            "items": items })
 }
 
 /// The stand-in API server: Argo CD's Applications, and the service proxy to `prometheus`
@@ -183,7 +202,7 @@ async fn a_healthy_source_passes_every_gate() {
     let (now, seconds) = now();
     let server = prometheus(&healthy_traffic(seconds));
     let pins = staging_pins();
-    let cluster = api_server(applications(&pins, now, 30, None), Some(server.url.clone()));
+    let cluster = api_server(applications(&pins, now, 30, None, None), Some(server.url.clone()));
     let report = evaluate(cluster, None, &pins, now, None).await;
     let labels: Vec<String> = report.rows.iter().map(gates::Evidence::label).collect();
     assert_eq!(
@@ -236,7 +255,7 @@ async fn an_error_burst_in_the_window_refuses_with_the_burn_rate() {
     );
     let server = prometheus(&history);
     let pins = staging_pins();
-    let cluster = api_server(applications(&pins, now, 30, None), Some(server.url.clone()));
+    let cluster = api_server(applications(&pins, now, 30, None, None), Some(server.url.clone()));
     let report = evaluate(cluster, None, &pins, now, None).await;
     let why = refusal(&report, "burn-rate (availability)");
     // 90 minutes at 10% in 24 hours: 0.00635 of requests failed, 6.3 times the budget of 0.001.
@@ -280,7 +299,7 @@ async fn a_firing_critical_alert_refuses_naming_it() {
     );
     let server = prometheus(&history);
     let pins = staging_pins();
-    let cluster = api_server(applications(&pins, now, 30, None), Some(server.url.clone()));
+    let cluster = api_server(applications(&pins, now, 30, None, None), Some(server.url.clone()));
     let report = evaluate(cluster, None, &pins, now, None).await;
     assert_eq!(
         refusal(&report, "alerts"),
@@ -296,7 +315,7 @@ async fn a_source_younger_than_the_soak_refuses_with_the_time_left() {
     let (now, seconds) = now();
     let server = prometheus(&healthy_traffic(seconds));
     let pins = staging_pins();
-    let cluster = api_server(applications(&pins, now, 3, None), Some(server.url.clone()));
+    let cluster = api_server(applications(&pins, now, 3, None, None), Some(server.url.clone()));
     let report = evaluate(cluster, None, &pins, now, None).await;
     assert_eq!(refusal(&report, "soak"), "21h left of the 24h soak");
     let row = report.rows.iter().find(|r| r.label() == "soak").expect("row");
@@ -310,13 +329,26 @@ async fn an_application_that_is_not_healthy_or_not_at_the_pins_refuses() {
     let (now, seconds) = now();
     let server = prometheus(&healthy_traffic(seconds));
     let pins = staging_pins();
-    let cluster = api_server(applications(&pins, now, 30, Some("valkey")), Some(server.url.clone()));
+    let cluster = api_server(
+        applications(&pins, now, 30, Some("valkey"), None),
+        Some(server.url.clone()),
+    );
     let report = evaluate(cluster, None, &pins, now, None).await;
     assert_eq!(refusal(&report, "healthy"), "valkey is Synced and Degraded");
+    // An Application the source should run is not there at all.
+    let cluster = api_server(
+        applications(&pins, now, 30, None, Some("loki")),
+        Some(server.url.clone()),
+    );
+    let report = evaluate(cluster, None, &pins, now, None).await;
+    assert_eq!(
+        refusal(&report, "healthy"),
+        "no Application `loki`, which the source should run"
+    );
     // Staging runs other pins than those promoted (the manifest moved on since its last sync).
     let mut newer = pins.clone();
     newer.app_chart_version = "0.2.0".into();
-    let cluster = api_server(applications(&pins, now, 30, None), Some(server.url.clone()));
+    let cluster = api_server(applications(&pins, now, 30, None, None), Some(server.url.clone()));
     let report = evaluate(cluster, None, &newer, now, None).await;
     let why = refusal(&report, "healthy");
     assert!(
@@ -335,7 +367,7 @@ async fn prometheus_unreachable_or_answering_garbage_refuses_never_passes() {
     let pins = staging_pins();
     // No endpoints behind the Service: the API server's 503.
     let report = evaluate(
-        api_server(applications(&pins, now, 30, None), None),
+        api_server(applications(&pins, now, 30, None, None), None),
         None,
         &pins,
         now,
@@ -354,7 +386,7 @@ async fn prometheus_unreachable_or_answering_garbage_refuses_never_passes() {
         url::Url::parse(&format!("http://127.0.0.1:{}/", free_port())).expect("url"),
         None,
     );
-    let cluster = api_server(applications(&pins, now, 30, None), None);
+    let cluster = api_server(applications(&pins, now, 30, None, None), None);
     let report = evaluate(cluster, Some(closed), &pins, now, None).await;
     assert!(refusal(&report, "alerts").contains("did not answer"), "{report:#?}");
     // A web server that is not Prometheus (a login page in front of it, say).
@@ -378,7 +410,7 @@ async fn prometheus_unreachable_or_answering_garbage_refuses_never_passes() {
         url::Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url"),
         None,
     );
-    let cluster = api_server(applications(&pins, now, 30, None), None);
+    let cluster = api_server(applications(&pins, now, 30, None, None), None);
     let report = evaluate(cluster, Some(garbage), &pins, now, None).await;
     for label in ["burn-rate (availability)", "burn-rate (latency)", "alerts"] {
         let why = refusal(&report, label);
@@ -394,7 +426,7 @@ async fn an_overridden_gate_is_read_and_recorded_not_skipped() {
     let (now, seconds) = now();
     let server = prometheus(&healthy_traffic(seconds));
     let pins = staging_pins();
-    let cluster = api_server(applications(&pins, now, 3, None), Some(server.url.clone()));
+    let cluster = api_server(applications(&pins, now, 3, None, None), Some(server.url.clone()));
     let overridden = Override {
         gates: vec![GateName::Soak],
         reason: "hotfix for incident 42".into(),
