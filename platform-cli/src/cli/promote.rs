@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long = "override-gate", value_name = "GATE", requires = "reason")]
     override_gate: Vec<GateName>,
     /// Why the overridden gates may be skipped.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", requires = "override_gate")]
     reason: Option<String>,
     /// kubeconfig context of the source environment's cluster, where the gates read Argo CD
     /// and Prometheus (default: its kubeconfigContext, else the current one).
