@@ -12,7 +12,6 @@ pub(super) fn check_dns(c: &mut Checker<'_>, p: &str, env: &crate::model::Enviro
     let dns = &env.dns;
     let env_pointer = p;
     let p = format!("{p}/dns");
-    let provider = env.cluster.provider.in_prose();
     let records = env.dns_records();
     if let Some(zone) = &dns.zone
         && !(is_domain(zone) && (env.domain == *zone || env.domain.ends_with(&format!(".{zone}"))))
@@ -49,22 +48,7 @@ pub(super) fn check_dns(c: &mut Checker<'_>, p: &str, env: &crate::model::Enviro
         );
     }
     if let Some(server) = &dns.rfc2136 {
-        if server.server.trim().is_empty() || server.server.contains(char::is_whitespace) {
-            c.invalid(
-                &format!("{p}/rfc2136/server"),
-                format!("\"{}\" is not a server address", server.server),
-                "an IP address or a host name the cluster's pods resolve",
-                "the primary name server of the zone, which must accept updates signed with the key",
-            );
-        }
-        if !is_domain(server.key_name.trim_end_matches('.')) {
-            c.invalid(
-                &format!("{p}/rfc2136/keyName"),
-                format!("\"{}\" is not a TSIG key name", server.key_name),
-                "the key's name as the server's configuration spells it, e.g. external-dns",
-                "BIND: the name after `key` in named.conf",
-            );
-        }
+        check_rfc2136_server(c, &p, server);
     }
     if !dns.create_zone && records != DnsRecords::Cloud {
         c.invalid(
@@ -74,7 +58,40 @@ pub(super) fn check_dns(c: &mut Checker<'_>, p: &str, env: &crate::model::Enviro
             "remove it: only the cloud's zone is made or looked up by Terraform",
         );
     }
-    match dns.challenge {
+    check_challenge(c, env_pointer, &p, env, records);
+}
+
+/// The RFC 2136 server external-dns updates: an address, and a TSIG key name.
+fn check_rfc2136_server(c: &mut Checker<'_>, p: &str, server: &crate::model::Rfc2136) {
+    if server.server.trim().is_empty() || server.server.contains(char::is_whitespace) {
+        c.invalid(
+            &format!("{p}/rfc2136/server"),
+            format!("\"{}\" is not a server address", server.server),
+            "an IP address or a host name the cluster's pods resolve",
+            "the primary name server of the zone, which must accept updates signed with the key",
+        );
+    }
+    if !is_domain(server.key_name.trim_end_matches('.')) {
+        c.invalid(
+            &format!("{p}/rfc2136/keyName"),
+            format!("\"{}\" is not a TSIG key name", server.key_name),
+            "the key's name as the server's configuration spells it, e.g. external-dns",
+            "BIND: the name after `key` in named.conf",
+        );
+    }
+}
+
+/// How Let's Encrypt validates the certificates: a path that can succeed where the environment
+/// is reachable from.
+fn check_challenge(
+    c: &mut Checker<'_>,
+    env_pointer: &str,
+    p: &str,
+    env: &crate::model::Environment,
+    records: DnsRecords,
+) {
+    let provider = env.cluster.provider.in_prose();
+    match env.dns.challenge {
         Challenge::Dns01 if records == DnsRecords::Manual => c.invalid(
             &format!("{p}/challenge"),
             "DNS-01 needs a DNS that cert-manager can write",
