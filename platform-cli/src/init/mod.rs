@@ -189,6 +189,54 @@ pub enum FirstDns {
     Manual { domain: String },
 }
 
+/// What the first environment's DNS needs from a person once Terraform ran.
+fn first_dns(m: &crate::model::Manifest) -> FirstDns {
+    m.environments
+        .first()
+        .map_or(FirstDns::Updated, |e| match e.dns_records() {
+            DnsRecords::Cloud => FirstDns::Delegate {
+                zone: e.dns.zone.clone().unwrap_or_else(|| e.domain.clone()),
+            },
+            DnsRecords::Rfc2136 => FirstDns::Updated,
+            DnsRecords::Manual => FirstDns::Manual {
+                domain: e.domain.clone(),
+            },
+        })
+}
+
+/// Writes the manifest at `path` only if nothing is there (`create_new`: a manifest that
+/// appeared since the first check is not overwritten either).
+fn write_new(path: &Path, text: &str) -> Result<(), InitError> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => InitError::ManifestExists {
+                path: path.to_path_buf(),
+            },
+            _ => InitError::Write {
+                path: path.to_path_buf(),
+                source,
+            },
+        })
+}
+
+/// Writes each file into `dir` unless one is there already; the names of those kept.
+fn write_unless_there(dir: &Path, files: [(&'static str, String); 2]) -> Result<Vec<&'static str>, InitError> {
+    let mut kept = Vec::new();
+    for (file, body) in files {
+        let path = dir.join(file);
+        if path.exists() {
+            kept.push(file);
+            continue;
+        }
+        fs::write(&path, body).map_err(|source| InitError::Write { path, source })?;
+    }
+    Ok(kept)
+}
+
 /// Creates the repository in `dir` from the manifest `text`: checked, then written (the
 /// manifest first, never over an existing one), then rendered.
 pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
@@ -210,19 +258,7 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         .image
         .ends_with(&format!("@sha256:{}", "0".repeat(64)));
     let environments: Vec<String> = loaded.manifest.environments.iter().map(|e| e.name.clone()).collect();
-    let dns = loaded
-        .manifest
-        .environments
-        .first()
-        .map_or(FirstDns::Updated, |e| match e.dns_records() {
-            DnsRecords::Cloud => FirstDns::Delegate {
-                zone: e.dns.zone.clone().unwrap_or_else(|| e.domain.clone()),
-            },
-            DnsRecords::Rfc2136 => FirstDns::Updated,
-            DnsRecords::Manual => FirstDns::Manual {
-                domain: e.domain.clone(),
-            },
-        });
+    let dns = first_dns(&loaded.manifest);
     let readme = ReadmeView {
         name: &loaded.manifest.metadata.name,
         version: env!("CARGO_PKG_VERSION"),
@@ -256,21 +292,7 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         move |source| InitError::Write { path, source }
     };
     fs::create_dir_all(dir).map_err(write_err(dir))?;
-    // `create_new`: a manifest that appeared since the check above is not overwritten either.
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&manifest_path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|source| match source.kind() {
-            std::io::ErrorKind::AlreadyExists => InitError::ManifestExists {
-                path: manifest_path.clone(),
-            },
-            _ => InitError::Write {
-                path: manifest_path.clone(),
-                source,
-            },
-        })?;
+    write_new(&manifest_path, text)?;
     output::write(&tree, dir)?;
 
     let schema_path = dir.join(SCHEMA_FILE);
@@ -278,15 +300,7 @@ pub fn create(dir: &Path, text: &str) -> Result<Created, InitError> {
         .and_then(|s| fs::write(&schema_path, s + "\n"))
         .map_err(write_err(&schema_path))?;
 
-    let mut kept = Vec::new();
-    for (file, body) in [("README.md", readme), (".gitignore", gitignore)] {
-        let path = dir.join(file);
-        if path.exists() {
-            kept.push(file);
-            continue;
-        }
-        fs::write(&path, body).map_err(write_err(&path))?;
-    }
+    let kept = write_unless_there(dir, [("README.md", readme), (".gitignore", gitignore)])?;
     Ok(Created {
         dns,
         environments,
