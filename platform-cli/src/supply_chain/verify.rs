@@ -9,7 +9,7 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use sigstore::cosign::bundle_content::BundleContent;
 use sigstore::cosign::signature_layers::{CertificateSubject, SignatureLayer};
-use sigstore::cosign::{ClientBuilder, CosignCapabilities};
+use sigstore::cosign::{Client, ClientBuilder, CosignCapabilities};
 use sigstore::registry::{Auth, ClientConfig, ClientProtocol, OciReference};
 use sigstore::trust::TrustRoot;
 use sigstore::trust::sigstore::SigstoreTrustRoot;
@@ -150,30 +150,7 @@ pub async fn verify_image(
         // The crate's verify_constraints accepts an empty constraint list; we do not.
         return Err(VerifyError::NoConstraints { image: image.into() });
     }
-    let keyless = matches!(policy, TrustPolicy::Keyless { .. });
-    let root = load_trust_root(policy, image, keyless)?;
-
-    let mut builder = ClientBuilder::default().with_oci_client_config(ClientConfig {
-        protocol: if registry.allow_http {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        },
-        ..ClientConfig::default()
-    });
-    if let Some(root) = &root {
-        builder = builder
-            .with_trust_repository(root)
-            .map_err(|e| VerifyError::BadTrustRoot {
-                image: image.into(),
-                path: policy
-                    .trusted_root()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                reason: e.to_string(),
-            })?;
-    }
-    let mut client = builder.build().map_err(|e| registry_error(image, &e))?;
+    let mut client = client(policy, image, registry)?;
     let auth = registry_auth(image, reference.registry())?;
 
     // 1. Resolve the reference (tag or digest) to the digest the registry serves now.
@@ -228,6 +205,35 @@ pub async fn verify_image(
         digest,
         signatures: passed,
     })
+}
+
+/// A cosign client that trusts the policy's roots (Fulcio and Rekor for keyless) and talks to
+/// the registry as `registry` says.
+fn client(policy: &TrustPolicy, image: &str, registry: &RegistryOptions) -> Result<Client, VerifyError> {
+    let keyless = matches!(policy, TrustPolicy::Keyless { .. });
+    let root = load_trust_root(policy, image, keyless)?;
+
+    let mut builder = ClientBuilder::default().with_oci_client_config(ClientConfig {
+        protocol: if registry.allow_http {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        ..ClientConfig::default()
+    });
+    if let Some(root) = &root {
+        builder = builder
+            .with_trust_repository(root)
+            .map_err(|e| VerifyError::BadTrustRoot {
+                image: image.into(),
+                path: policy
+                    .trusted_root()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                reason: e.to_string(),
+            })?;
+    }
+    builder.build().map_err(|e| registry_error(image, &e))
 }
 
 fn registry_error(image: &str, e: &sigstore::errors::SigstoreError) -> VerifyError {
