@@ -96,29 +96,38 @@ pub struct WrongCluster {
     pub fix: String,
 }
 
-/// Checks that `context` (or the current context) of `kubeconfig` reaches `expected`; returns
-/// the context's name.
-pub fn check(kubeconfig: &Kubeconfig, context: Option<&str>, expected: &Expected) -> Result<String, WrongCluster> {
-    let wrong = |context: &str, found: String| WrongCluster {
-        context: context.to_string(),
-        expected: expected.describe(),
-        found,
-        fix: expected.fix(),
-    };
+/// `context` (or the current one) and its entry; else the context's name and what is wrong.
+fn context_entry<'a>(
+    kubeconfig: &'a Kubeconfig,
+    context: Option<&str>,
+) -> Result<(String, &'a kube::config::Context), (String, String)> {
     let Some(name) = context
         .map(str::to_string)
         .or_else(|| kubeconfig.current_context.clone())
     else {
-        return Err(wrong("(none)", "the kubeconfig has no current context".into()));
+        return Err(("(none)".into(), "the kubeconfig has no current context".into()));
     };
-    let Some(entry) = kubeconfig
+    match kubeconfig
         .contexts
         .iter()
         .find(|c| c.name == name)
         .and_then(|c| c.context.as_ref())
-    else {
-        return Err(wrong(&name, "the kubeconfig has no such context".into()));
-    };
+    {
+        Some(entry) => Ok((name, entry)),
+        None => Err((name, "the kubeconfig has no such context".into())),
+    }
+}
+
+/// What a context points at: its API server, that server's host, its cluster entry's name,
+/// and the arguments of its credential plugin (where EKS names its cluster).
+struct Reached<'a> {
+    server: String,
+    host: String,
+    cluster_entry: &'a str,
+    exec_args: Vec<String>,
+}
+
+fn reached<'a>(kubeconfig: &'a Kubeconfig, entry: &'a kube::config::Context) -> Reached<'a> {
     let cluster_entry = entry.cluster.as_str();
     let server = kubeconfig
         .clusters
@@ -135,7 +144,7 @@ pub fn check(kubeconfig: &Kubeconfig, context: Option<&str>, expected: &Expected
         .next()
         .unwrap_or_default()
         .to_string();
-    let exec_args: Vec<String> = entry
+    let exec_args = entry
         .user
         .as_deref()
         .and_then(|user| kubeconfig.auth_infos.iter().find(|a| a.name == user))
@@ -143,6 +152,30 @@ pub fn check(kubeconfig: &Kubeconfig, context: Option<&str>, expected: &Expected
         .and_then(|a| a.exec.as_ref())
         .and_then(|e| e.args.clone())
         .unwrap_or_default();
+    Reached {
+        server,
+        host,
+        cluster_entry,
+        exec_args,
+    }
+}
+
+/// Checks that `context` (or the current context) of `kubeconfig` reaches `expected`; returns
+/// the context's name.
+pub fn check(kubeconfig: &Kubeconfig, context: Option<&str>, expected: &Expected) -> Result<String, WrongCluster> {
+    let wrong = |context: &str, found: String| WrongCluster {
+        context: context.to_string(),
+        expected: expected.describe(),
+        found,
+        fix: expected.fix(),
+    };
+    let (name, entry) = context_entry(kubeconfig, context).map_err(|(context, why)| wrong(&context, why))?;
+    let Reached {
+        server,
+        host,
+        cluster_entry,
+        exec_args,
+    } = reached(kubeconfig, entry);
 
     let found = match expected {
         Expected::Eks { name: want, region } => {
