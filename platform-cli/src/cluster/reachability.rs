@@ -164,25 +164,7 @@ pub async fn check(
 
     let mut out = Vec::new();
     for target in targets {
-        let dns = if gateway_ips.is_empty() {
-            Dns::NoGatewayAddress
-        } else {
-            match resolver.lookup_ip(format!("{}.", target.host)).await {
-                Ok(found) => {
-                    let addresses: Vec<IpAddr> = found.iter().collect::<BTreeSet<_>>().into_iter().collect();
-                    if addresses.iter().any(|a| gateway_ips.contains(a)) {
-                        Dns::Gateway { addresses }
-                    } else {
-                        Dns::Elsewhere {
-                            addresses,
-                            gateway: gateway_ips.iter().copied().collect(),
-                        }
-                    }
-                }
-                Err(e) if e.is_nx_domain() || e.is_no_records_found() => Dns::NotFound,
-                Err(e) => Dns::Failed { message: e.to_string() },
-            }
-        };
+        let dns = resolve_host(resolver, &target.host, &gateway_ips).await;
         let certificate = match certificates.get_opt(&target.certificate).await.map_err(|e| {
             api_error(
                 e,
@@ -206,6 +188,28 @@ pub async fn check(
         });
     }
     Ok(out)
+}
+
+/// Where `host` resolves, against the Gateway's addresses.
+async fn resolve_host(resolver: &TokioResolver, host: &str, gateway_ips: &BTreeSet<IpAddr>) -> Dns {
+    if gateway_ips.is_empty() {
+        return Dns::NoGatewayAddress;
+    }
+    match resolver.lookup_ip(format!("{host}.")).await {
+        Ok(found) => {
+            let addresses: Vec<IpAddr> = found.iter().collect::<BTreeSet<_>>().into_iter().collect();
+            if addresses.iter().any(|a| gateway_ips.contains(a)) {
+                Dns::Gateway { addresses }
+            } else {
+                Dns::Elsewhere {
+                    addresses,
+                    gateway: gateway_ips.iter().copied().collect(),
+                }
+            }
+        }
+        Err(e) if e.is_nx_domain() || e.is_no_records_found() => Dns::NotFound,
+        Err(e) => Dns::Failed { message: e.to_string() },
+    }
 }
 
 fn resource(group: &str, version: &str, kind: &str) -> ApiResource {
