@@ -73,6 +73,22 @@ struct Peer {
     expires_at: u64,
 }
 
+impl Peer {
+    /// The socket as the hub knows it: whose chat, and the token it holds.
+    fn owner(&self) -> Owner {
+        Owner {
+            org: self.org,
+            project: self.project,
+            session: self.session,
+            token: Held {
+                jti: self.jti.clone(),
+                user: self.user,
+                issued_at: self.issued_at,
+            },
+        }
+    }
+}
+
 /// `GET /api/v1/orgs/{org}/projects/{project}/chats/{session}/ws`, offering the subprotocols
 /// `chat.v1` and `access_token.<JWT>`.
 pub async fn connect(
@@ -226,19 +242,7 @@ async fn run(state: AppState, upgraded: Upgraded, peer: Peer) {
     let (read, write) = upgraded.socket.into_split();
     // Registered before the snapshot is read, so no frame published after it is missed; what
     // is fanned out meanwhile waits in the outbox until the snapshot is written.
-    let mut registered = state.hub.register(
-        Owner {
-            org: peer.org,
-            project: peer.project,
-            session: peer.session,
-            token: Held {
-                jti: peer.jti.clone(),
-                user: peer.user,
-                issued_at: peer.issued_at,
-            },
-        },
-        write,
-    );
+    let mut registered = state.hub.register(peer.owner(), write);
     let conn = Arc::clone(&registered.conn);
     state.metrics.chat_connected(1);
     let io = ClientIo {

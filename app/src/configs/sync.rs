@@ -248,21 +248,7 @@ pub async fn run(state: AppState, client: redis::Client, every: Duration, mut sh
         loop {
             tokio::select! {
                 message = stream.next() => match message {
-                    Some(message) => {
-                        let payload: String = message.get_payload().unwrap_or_default();
-                        match parse_event(message.get_channel_name(), &payload) {
-                            Some((org, key, version)) => {
-                                if !on_event(&state, org, &key, version).await {
-                                    if dirty.is_empty() {
-                                        retry.as_mut().reset(tokio::time::Instant::now() + dirty.wait(false));
-                                    }
-                                    let announced = dirty.keys.entry((org, key)).or_default();
-                                    *announced = (*announced).max(version);
-                                }
-                            }
-                            None => tracing::warn!(channel = message.get_channel_name(), "ignoring a malformed config event"),
-                        }
-                    }
+                    Some(message) => on_message(&state, &mut dirty, retry.as_mut(), &message).await,
                     None => {
                         state.config_events.store(false, Ordering::Release);
                         tracing::warn!("config subscription lost; resubscribing");
@@ -287,6 +273,31 @@ pub async fn run(state: AppState, client: redis::Client, every: Duration, mut sh
                 _ = shutdown.changed() => return,
             }
         }
+    }
+}
+
+/// Applies one published event; one this replica could not apply yet is remembered in `dirty`
+/// for the retry, which starts counting with the first.
+async fn on_message(
+    state: &AppState,
+    dirty: &mut Dirty,
+    retry: std::pin::Pin<&mut tokio::time::Sleep>,
+    message: &redis::Msg,
+) {
+    let payload: String = message.get_payload().unwrap_or_default();
+    let Some((org, key, version)) = parse_event(message.get_channel_name(), &payload) else {
+        tracing::warn!(
+            channel = message.get_channel_name(),
+            "ignoring a malformed config event"
+        );
+        return;
+    };
+    if !on_event(state, org, &key, version).await {
+        if dirty.is_empty() {
+            retry.reset(tokio::time::Instant::now() + dirty.wait(false));
+        }
+        let announced = dirty.keys.entry((org, key)).or_default();
+        *announced = (*announced).max(version);
     }
 }
 
