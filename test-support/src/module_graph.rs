@@ -148,16 +148,13 @@ pub fn cycles(edges: &Graph) -> Vec<String> {
 /// The `src` folder of each member of the workspace whose root is `root` (its `Cargo.toml`'s
 /// `members`), so a new crate is checked without anyone adding it here.
 pub fn workspace_sources(root: &Path) -> Vec<(String, PathBuf)> {
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("the workspace's Cargo.toml");
-    let members = manifest
-        .split("members = [")
-        .nth(1)
-        .and_then(|rest| rest.split(']').next())
-        .expect("a members list");
-    members
-        .split(',')
-        .map(|m| m.trim().trim_matches('"'))
-        .filter(|m| !m.is_empty())
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).expect("the workspace's Cargo.toml");
+    let manifest: toml::Table = text.parse().expect("the workspace's Cargo.toml is TOML");
+    manifest["workspace"]["members"]
+        .as_array()
+        .expect("a members list")
+        .iter()
+        .filter_map(toml::Value::as_str)
         .map(|m| (m.to_string(), root.join(m).join("src")))
         .collect()
 }
