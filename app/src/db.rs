@@ -52,6 +52,7 @@ pub async fn runtime_pool(options: PgConnectOptions, max_connections: u32) -> Re
         .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
+                // Not compile-checked: a role name cannot be a bind parameter.
                 sqlx::query(&format!("SET ROLE {RUNTIME_ROLE}")).execute(conn).await?;
                 Ok(())
             })

@@ -93,21 +93,21 @@ impl Denylist {
             Revoked::Token(jti) => (Some(jti), None, None),
             Revoked::User { user, before } => (None, Some(user), Some(before as i64)),
         };
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO revocations (jti, user_id, revoked_before, expires_at, revoked_by, reason)
-         VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)",
+             VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)",
+            jti,
+            user,
+            before,
+            ENTRY_TTL.as_secs_f64(),
+            by,
+            reason
         )
-        .bind(jti)
-        .bind(user)
-        .bind(before)
-        .bind(ENTRY_TTL.as_secs_f64())
-        .bind(by)
-        .bind(reason)
         .execute(&self.db)
         .await?;
         // Rows that can name no valid token any more go as new ones come: the table stays as small
         // as the last few minutes of revocations.
-        sqlx::query("DELETE FROM revocations WHERE expires_at < now()")
+        sqlx::query!("DELETE FROM revocations WHERE expires_at < now()")
             .execute(&self.db)
             .await?;
         let mut conn = self.redis.clone();
@@ -205,7 +205,7 @@ impl Denylist {
 }
 
 /// A revocation that can still name a valid token.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Live {
     jti: Option<String>,
     user_id: Option<Uuid>,
@@ -216,9 +216,10 @@ struct Live {
 /// Every revocation that can still name a valid token, a user's latest last (it is the one
 /// Redis must keep).
 async fn live(db: &PgPool) -> Result<Vec<Live>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT jti, user_id, revoked_before, extract(epoch FROM expires_at - now())::float8 AS secs_left
-           FROM revocations WHERE expires_at > now() ORDER BY revoked_before NULLS FIRST",
+    sqlx::query_as!(
+        Live,
+        r#"SELECT jti, user_id, revoked_before, extract(epoch FROM expires_at - now())::float8 AS "secs_left!"
+             FROM revocations WHERE expires_at > now() ORDER BY revoked_before NULLS FIRST"#
     )
     .fetch_all(db)
     .await

@@ -76,10 +76,12 @@ pub async fn mint(
     let mut secret = [0u8; SECRET_LEN];
     getrandom::fill(&mut secret).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
-    let status: Option<OrgStatus> = sqlx::query_scalar("SELECT status FROM organizations WHERE id = $1")
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let status = sqlx::query_scalar!(
+        r#"SELECT status AS "status: OrgStatus" FROM organizations WHERE id = $1"#,
+        org
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     match status {
         None => return Err(ApiError::NotFound(format!("org {org} not found"))),
         Some(OrgStatus::Committed) => {}
@@ -91,27 +93,27 @@ pub async fn mint(
         }
     }
     // Spent and expired invites redeem nothing: dropped, so the table holds at most the quota.
-    sqlx::query("DELETE FROM invites WHERE uses_left = 0 OR expires_at <= now()")
+    sqlx::query!("DELETE FROM invites WHERE uses_left = 0 OR expires_at <= now()")
         .execute(&mut *tx)
         .await?;
     Quota::Invites.check(&mut tx, state, org, org).await?;
-    let (id, expires_at): (Uuid, OffsetDateTime) = sqlx::query_as(
+    let minted = sqlx::query!(
         "INSERT INTO invites (org_id, secret_sha256, role, uses_left, expires_at, created_by)
          VALUES ($1, $2, $3, $4, now() + $5 * interval '1 second', $6) RETURNING id, expires_at",
+        org,
+        sha256(&secret),
+        role.as_str(),
+        i32::try_from(uses).unwrap_or(i32::MAX),
+        ttl.whole_seconds() as f64,
+        created_by
     )
-    .bind(org)
-    .bind(sha256(&secret))
-    .bind(role.as_str())
-    .bind(i32::try_from(uses).unwrap_or(i32::MAX))
-    .bind(ttl.whole_seconds() as f64)
-    .bind(created_by)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(Minted {
-        id,
+        id: minted.id,
         code: encode(&state.tokens, org, &secret),
-        expires_at,
+        expires_at: minted.expires_at,
     })
 }
 
@@ -136,40 +138,42 @@ const GUESTS_DROPPED_PER_SIGN_IN: i64 = 100;
 /// `org` and `secret` come from [`decode`].
 pub async fn redeem(state: &AppState, org: Uuid, secret: &[u8; SECRET_LEN]) -> Result<Guest, ApiError> {
     let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
-    let role: Option<String> = sqlx::query_scalar(
+    let role = sqlx::query_scalar!(
         "UPDATE invites SET uses_left = uses_left - 1
           WHERE secret_sha256 = $1 AND uses_left > 0 AND expires_at > now() RETURNING role",
+        sha256(secret)
     )
-    .bind(sha256(secret))
     .fetch_optional(&mut *tx)
     .await?;
     let role = role.as_deref().and_then(OrgRole::parse).ok_or_else(refused)?;
     // The row lock on the org serializes numbering; the unique (org_id, user_key) backs it up.
-    let seq: Option<i32> = sqlx::query_scalar(
+    let seq = sqlx::query_scalar!(
         "UPDATE organizations SET guest_seq = guest_seq + 1 WHERE id = $1 AND status = $2 RETURNING guest_seq",
+        org,
+        OrgStatus::Committed as _
     )
-    .bind(org)
-    .bind(OrgStatus::Committed)
     .fetch_optional(&mut *tx)
     .await?;
     let seq = seq.ok_or_else(refused)?;
     let lifetime = state.tokens.ttl().as_secs_f64();
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM users WHERE id IN (SELECT id FROM users WHERE created_at < now() - make_interval(secs => $1)
                                           ORDER BY created_at LIMIT $2)",
+        lifetime + GUEST_RETENTION.as_seconds_f64(),
+        GUESTS_DROPPED_PER_SIGN_IN
     )
-    .bind(lifetime + GUEST_RETENTION.as_seconds_f64())
-    .bind(GUESTS_DROPPED_PER_SIGN_IN)
     .execute(&mut *tx)
     .await?;
     Quota::Guests.check(&mut tx, state, org, org).await?;
     let user_key = format!("guest-{seq:04}");
-    let user: Uuid = sqlx::query_scalar("INSERT INTO users (org_id, user_key, role) VALUES ($1, $2, $3) RETURNING id")
-        .bind(org)
-        .bind(&user_key)
-        .bind(role.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
+    let user = sqlx::query_scalar!(
+        "INSERT INTO users (org_id, user_key, role) VALUES ($1, $2, $3) RETURNING id",
+        org,
+        &user_key,
+        role.as_str()
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Guest { user, user_key, role })
 }
@@ -221,7 +225,7 @@ mod tests {
 }
 
 /// An invite as its org's admins see it: never the code, which only its holder has.
-#[derive(Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Listed {
     pub id: Uuid,
     pub role: String,
@@ -236,9 +240,10 @@ pub struct Listed {
 /// The org's invites that can still be redeemed, newest first.
 pub async fn list(pool: &PgPool, org: Uuid) -> Result<Vec<Listed>, ApiError> {
     let mut tx = db::begin(pool, Tenant::org(org)).await?;
-    let rows = sqlx::query_as::<_, Listed>(
+    let rows = sqlx::query_as!(
+        Listed,
         "SELECT id, role, uses_left, expires_at, created_by, created_at FROM invites
-          WHERE uses_left > 0 AND expires_at > now() ORDER BY created_at DESC, id",
+          WHERE uses_left > 0 AND expires_at > now() ORDER BY created_at DESC, id"
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -250,8 +255,7 @@ pub async fn list(pool: &PgPool, org: Uuid) -> Result<Vec<Listed>, ApiError> {
 /// with that id.
 pub async fn revoke(pool: &PgPool, org: Uuid, invite: Uuid) -> Result<bool, ApiError> {
     let mut tx = db::begin(pool, Tenant::org(org)).await?;
-    let deleted = sqlx::query("DELETE FROM invites WHERE id = $1")
-        .bind(invite)
+    let deleted = sqlx::query!("DELETE FROM invites WHERE id = $1", invite)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -262,8 +266,7 @@ pub async fn revoke(pool: &PgPool, org: Uuid, invite: Uuid) -> Result<bool, ApiE
 /// The id of the org's user `user_key`, if there is one.
 pub async fn user_id(pool: &PgPool, org: Uuid, user_key: &str) -> Result<Option<Uuid>, ApiError> {
     let mut tx = db::begin(pool, Tenant::org(org)).await?;
-    let user = sqlx::query_scalar("SELECT id FROM users WHERE user_key = $1")
-        .bind(user_key)
+    let user = sqlx::query_scalar!("SELECT id FROM users WHERE user_key = $1", user_key)
         .fetch_optional(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -1,6 +1,6 @@
 //! Project chat of canned actions, never free text (protocol: docs/chat-protocol.md).
 //!
-//! - [`store`]: sessions under the cap of 3 (FIFO), counters and polls in SQL.
+//! - [`store`]: the rows, a store each: sessions under the cap of 3 (FIFO), counters, polls.
 //! - [`protocol`]: the frames; only canned actions parse, everything else is refused.
 //! - [`socket`]: one WebSocket, opened by [`upgrade`], written through its [`outbox`].
 //!   [`hub`]: this replica's sockets and publishing to the other replicas; [`subscriber`]: what

@@ -17,7 +17,8 @@ use super::hub;
 use super::protocol::ServerFrame;
 use super::protocol::now_us;
 use super::socket;
-use super::store::{self, Session};
+use super::store::polls;
+use super::store::sessions::{self, Session};
 use super::topic::Topic;
 use crate::auth::{Member, Principal};
 use crate::configs::catalog;
@@ -51,7 +52,7 @@ async fn chatter_with_role(
     project: Uuid,
 ) -> ApiResult<(Member, ProjectRole)> {
     let member = principal.member_of(org)?;
-    match store::membership(&state.db, org, project, member.user).await? {
+    match sessions::membership(&state.db, org, project, member.user).await? {
         Some(role) => Ok((member, role)),
         None => Err(ApiError::NotFound(format!(
             "project {project} not found, or you are not one of its members"
@@ -70,9 +71,7 @@ pub async fn list_chats(
     PathParams((org, project)): PathParams<(Uuid, Uuid)>,
 ) -> ApiResult<Json<Vec<Session>>> {
     let member = chatter(&state, &principal, org, project).await?;
-    Ok(Json(
-        store::active_sessions(&state.db, org, project, member.user).await?,
-    ))
+    Ok(Json(sessions::active(&state.db, org, project, member.user).await?))
 }
 
 /// Open a chat. With 3 already active, the oldest is closed (its sockets get a close frame).
@@ -87,7 +86,7 @@ pub async fn open_chat(
 ) -> ApiResult<(StatusCode, Json<Session>)> {
     let member = chatter(&state, &principal, org, project).await?;
     let cap = catalog::MAX_SESSIONS.get(&state.configs, org);
-    let (session, closed) = store::open_session(&state.db, org, project, member.user, cap).await?;
+    let (session, closed) = sessions::open(&state.db, org, project, member.user, cap).await?;
     for id in closed {
         hub::publish(&state.redis, Topic::Closed, &id.to_string()).await;
     }
@@ -104,7 +103,7 @@ pub async fn close_chat(
     PathParams((org, project, session)): PathParams<(Uuid, Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
     let member = chatter(&state, &principal, org, project).await?;
-    if !store::close_session(&state.db, org, project, member.user, session).await? {
+    if !sessions::close(&state.db, org, project, member.user, session).await? {
         return Err(ApiError::NotFound(format!(
             "no open chat {session} of yours in this project"
         )));
@@ -142,7 +141,7 @@ pub async fn list_polls(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::BadRequest(format!("limit is {limit}; it must be 1-100")));
     }
-    let mut polls = store::polls_page(&state.db, org, project, limit + 1, query.before)
+    let mut polls = polls::page(&state.db, org, project, limit + 1, query.before)
         .await?
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
@@ -182,7 +181,7 @@ pub async fn delete_poll(
             "only the project's owner or an org admin may delete a poll".to_owned(),
         ));
     }
-    if !store::delete_poll(&state.db, org, project, poll).await? {
+    if !polls::delete(&state.db, org, project, poll).await? {
         return Err(ApiError::NotFound(format!("project {project} has no poll {poll}")));
     }
     let frame = ServerFrame::PollDeleted {
@@ -227,7 +226,7 @@ pub async fn open_poll(
         ))
     })?;
     let choices = serde_json::json!(template.choices);
-    let poll = store::create_poll(&state, org, project, &template.id, &template.question, &choices).await?;
+    let poll = polls::create(&state, org, project, &template.id, &template.question, &choices).await?;
     let frame = ServerFrame::Poll {
         poll: poll.clone(),
         sent_at_us: now_us(),

@@ -25,7 +25,8 @@ use super::hub::{self, Conn, Full, Owner};
 use super::limit;
 use super::outbox::{self, Pushed};
 use super::protocol::{self, ClientFrame, Refusal, ServerFrame};
-use super::store::{self, Counted};
+use super::store::counters::{self, Counted};
+use super::store::sessions;
 use super::topic::{CloseReason, Topic};
 use super::upgrade::{Upgrade, Upgraded};
 use crate::auth::denylist::Held;
@@ -120,12 +121,15 @@ pub async fn connect(
             "this server holds as many chat sockets as it takes; retry, another replica may have room".to_owned(),
         ),
     })?;
-    if store::membership(&state.db, org, project, member.user).await?.is_none() {
+    if sessions::membership(&state.db, org, project, member.user)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound(format!(
             "project {project} not found, or you are not one of its members"
         )));
     }
-    if !store::session_is_open(&state.db, org, project, member.user, session).await? {
+    if !sessions::is_open(&state.db, org, project, member.user, session).await? {
         return Err(ApiError::Conflict(format!(
             "chat session {session} is closed or not yours; open a new chat"
         )));
@@ -223,7 +227,7 @@ fn text(frame: &ServerFrame) -> Utf8Bytes {
 }
 
 async fn snapshot(state: &AppState, peer: &Peer) -> Option<Utf8Bytes> {
-    match store::snapshot(&state.db, peer.org, peer.project).await {
+    match counters::snapshot(&state.db, peer.org, peer.project).await {
         Ok((seq, counters, polls)) => Some(text(&ServerFrame::Snapshot { seq, counters, polls })),
         Err(e) => {
             tracing::warn!(error = %e, "chat snapshot failed");
@@ -342,7 +346,7 @@ async fn on_frame(state: &AppState, peer: &Peer, refusals: &mut Refusals, frame:
         return Some(answer);
     }
     if parsed == ClientFrame::Snapshot {
-        return match store::membership(&state.db, peer.org, peer.project, peer.user).await {
+        return match sessions::membership(&state.db, peer.org, peer.project, peer.user).await {
             Ok(Some(_)) => snapshot(state, peer).await,
             Ok(None) => {
                 removed(state, peer);
@@ -408,7 +412,7 @@ async fn count(
     metric: String,
     vote: Option<(Uuid, &str)>,
 ) -> Option<Option<Utf8Bytes>> {
-    match store::count(&state.db, peer.org, peer.project, peer.user, &metric, vote).await {
+    match counters::count(&state.db, peer.org, peer.project, peer.user, &metric, vote).await {
         Ok(Counted::NotMember) => {
             removed(state, peer);
             Some(None)

@@ -116,7 +116,7 @@ async fn close_revoked(state: AppState) {
 /// they were closed) or whose user left the project, while the event could not reach this replica.
 async fn close_closed_sessions(state: AppState) {
     for ((org, project), sessions) in state.hub.sessions() {
-        match store::live_sessions(&state.db, org, project, &sessions).await {
+        match store::sessions::live(&state.db, org, project, &sessions).await {
             Ok(live) => {
                 let removed = state.hub.close_where(CloseReason::Removed, |o| {
                     o.project == project && live.removed.contains(&o.session)

@@ -87,33 +87,41 @@ impl Quota {
     /// limit. Call inside the transaction that adds one; the lock lasts until it ends.
     pub async fn check(self, tx: &mut PgConnection, state: &AppState, org: Uuid, scope: Uuid) -> Result<(), ApiError> {
         let limit = self.limit(&state.configs, org);
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("quota/{}/{scope}", self.field()))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            format!("quota/{}/{scope}", self.field())
+        )
+        .execute(&mut *tx)
+        .await?;
         // Row-level security scopes every count to the transaction's tenant.
         let held: i64 = match self {
             Self::Projects => {
-                sqlx::query_scalar("SELECT count(*) FROM projects")
+                sqlx::query_scalar!(r#"SELECT count(*) AS "held!" FROM projects"#)
                     .fetch_one(&mut *tx)
                     .await?
             }
             Self::Guests => {
-                sqlx::query_scalar("SELECT count(*) FROM users WHERE created_at > now() - make_interval(secs => $1)")
-                    .bind(state.tokens.ttl().as_secs_f64())
-                    .fetch_one(&mut *tx)
-                    .await?
+                sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "held!" FROM users WHERE created_at > now() - make_interval(secs => $1)"#,
+                    state.tokens.ttl().as_secs_f64()
+                )
+                .fetch_one(&mut *tx)
+                .await?
             }
             Self::Invites => {
-                sqlx::query_scalar("SELECT count(*) FROM invites WHERE uses_left > 0 AND expires_at > now()")
-                    .fetch_one(&mut *tx)
-                    .await?
+                sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "held!" FROM invites WHERE uses_left > 0 AND expires_at > now()"#
+                )
+                .fetch_one(&mut *tx)
+                .await?
             }
             Self::PollsPerProject => {
-                sqlx::query_scalar("SELECT count(*) FROM chat_polls WHERE project_id = $1")
-                    .bind(scope)
-                    .fetch_one(&mut *tx)
-                    .await?
+                sqlx::query_scalar!(
+                    r#"SELECT count(*) AS "held!" FROM chat_polls WHERE project_id = $1"#,
+                    scope
+                )
+                .fetch_one(&mut *tx)
+                .await?
             }
         };
         if held < limit {

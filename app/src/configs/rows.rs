@@ -17,7 +17,7 @@ use crate::db::{self, Tenant};
 pub const HISTORY_KEPT: i32 = 100;
 
 /// One change of a config, as `GET …/history` lists it.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
     pub version: i64,
     pub old_value: Option<Value>,
@@ -31,13 +31,14 @@ pub struct HistoryEntry {
 /// The newest `limit` changes of `key`, newest first.
 pub async fn history(pool: &PgPool, org: Uuid, key: &str, limit: i64) -> Result<Vec<HistoryEntry>, sqlx::Error> {
     let mut tx = db::begin(pool, Tenant::org(org)).await?;
-    let rows = sqlx::query_as::<_, HistoryEntry>(
+    let rows = sqlx::query_as!(
+        HistoryEntry,
         "SELECT version, old_json AS old_value, new_json AS new_value, actor, reason, ts AS at
            FROM config_history WHERE org_id = $1 AND key = $2 ORDER BY version DESC, id DESC LIMIT $3",
+        org,
+        key,
+        limit
     )
-    .bind(org)
-    .bind(key)
-    .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -79,20 +80,21 @@ pub enum Refused {
 pub async fn put(pool: &PgPool, change: Change<'_>) -> Result<ConfigEntry, Refused> {
     let mut tx = db::begin(pool, Tenant::org(change.org)).await?;
     if change.check_org {
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM organizations WHERE id = $1")
-            .bind(change.org)
+        let exists = sqlx::query_scalar!(r#"SELECT 1 AS "exists!" FROM organizations WHERE id = $1"#, change.org)
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
             return Err(Refused::NoOrg(change.org));
         }
     }
-    let current: Option<(Value, i64)> =
-        sqlx::query_as("SELECT value_json, version FROM service_configs WHERE org_id = $1 AND key = $2 FOR UPDATE")
-            .bind(change.org)
-            .bind(change.key)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let current = sqlx::query!(
+        "SELECT value_json, version FROM service_configs WHERE org_id = $1 AND key = $2 FOR UPDATE",
+        change.org,
+        change.key
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|row| (row.value_json, row.version));
     let key = change.key.to_owned();
     let (old, version) = match (current, change.expected) {
         (None, None) => (None, 1),
@@ -103,17 +105,17 @@ pub async fn put(pool: &PgPool, change: Change<'_>) -> Result<ConfigEntry, Refus
         }
         (Some((old, current)), Some(_)) => (Some(old), current + 1),
     };
-    let (updated_at,): (OffsetDateTime,) = sqlx::query_as(
+    let updated_at = sqlx::query_scalar!(
         "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (org_id, key) DO UPDATE SET value_json = EXCLUDED.value_json, version = EXCLUDED.version,
              updated_by = EXCLUDED.updated_by, updated_at = now()
          RETURNING updated_at",
+        change.org,
+        change.key,
+        change.value,
+        version,
+        change.actor
     )
-    .bind(change.org)
-    .bind(change.key)
-    .bind(change.value)
-    .bind(version)
-    .bind(change.actor)
     .fetch_one(&mut *tx)
     .await?;
     let history = History {
@@ -126,10 +128,8 @@ pub async fn put(pool: &PgPool, change: Change<'_>) -> Result<ConfigEntry, Refus
         reason: change.reason,
     };
     history.write(&mut tx).await?;
-    sqlx::query("SELECT app_trim_config_history($1, $2)")
-        .bind(change.key)
-        .bind(HISTORY_KEPT)
-        .execute(&mut *tx)
+    sqlx::query!("SELECT app_trim_config_history($1, $2)", change.key, HISTORY_KEPT)
+        .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
     Ok(ConfigEntry {
@@ -149,14 +149,14 @@ pub async fn insert_default(
     value: &Value,
 ) -> Result<Option<i64>, sqlx::Error> {
     const SYSTEM: &str = "system";
-    let inserted: Option<i64> = sqlx::query_scalar(
+    let inserted = sqlx::query_scalar!(
         "INSERT INTO service_configs (org_id, key, value_json, version, updated_by) VALUES ($1, $2, $3, 1, $4)
          ON CONFLICT (org_id, key) DO NOTHING RETURNING version",
+        org,
+        key,
+        value,
+        SYSTEM
     )
-    .bind(org)
-    .bind(key)
-    .bind(value)
-    .bind(SYSTEM)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(version) = inserted {
@@ -174,6 +174,13 @@ pub async fn insert_default(
     Ok(inserted)
 }
 
+/// Deletes every config of the org (a failed org's compensation); the keys it deleted.
+pub async fn delete_all(tx: &mut PgConnection, org: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!("DELETE FROM service_configs WHERE org_id = $1 RETURNING key", org)
+        .fetch_all(tx)
+        .await
+}
+
 /// One row of `config_history`.
 struct History<'a> {
     org: Uuid,
@@ -187,17 +194,17 @@ struct History<'a> {
 
 impl History<'_> {
     async fn write(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO config_history (org_id, key, old_json, new_json, version, actor, reason)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            self.org,
+            self.key,
+            self.old,
+            self.new,
+            self.version,
+            self.actor,
+            self.reason
         )
-        .bind(self.org)
-        .bind(self.key)
-        .bind(self.old)
-        .bind(self.new)
-        .bind(self.version)
-        .bind(self.actor)
-        .bind(self.reason)
         .execute(tx)
         .await?;
         Ok(())

@@ -41,7 +41,6 @@ fn parse_event(channel: &str, payload: &str) -> Option<(Uuid, String, i64)> {
     Some((org.parse().ok()?, key.to_owned(), version))
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     key: String,
     value_json: serde_json::Value,
@@ -67,12 +66,13 @@ impl From<Row> for (String, ConfigEntry) {
 /// The org's configs (all of them, or one key) as the database has them now.
 pub async fn fetch(pool: &PgPool, org: Uuid, key: Option<&str>) -> Result<Vec<(String, ConfigEntry)>, sqlx::Error> {
     let mut tx = db::begin(pool, Tenant::org(org)).await?;
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Row,
         "SELECT key, value_json, version, updated_by, updated_at FROM service_configs
           WHERE org_id = $1 AND ($2::text IS NULL OR key = $2)",
+        org,
+        key
     )
-    .bind(org)
-    .bind(key)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -175,9 +175,13 @@ impl Dirty {
 /// Brings the whole copy up to the database: reads the (org, key, version) index, fetches
 /// the orgs with anything newer, and drops keys that no longer exist.
 pub async fn reconcile(state: &AppState) -> Result<(), sqlx::Error> {
-    let index: Vec<(Uuid, String, i64)> = sqlx::query_as("SELECT org_id, key, version FROM app_config_index()")
-        .fetch_all(&state.db)
-        .await?;
+    let index: Vec<(Uuid, String, i64)> =
+        sqlx::query!(r#"SELECT org_id AS "org_id!", key AS "key!", version AS "version!" FROM app_config_index()"#)
+            .fetch_all(&state.db)
+            .await?
+            .into_iter()
+            .map(|row| (row.org_id, row.key, row.version))
+            .collect();
     let mut behind: Vec<Uuid> = index
         .iter()
         .filter(|(org, key, version)| state.configs.version(*org, key) < *version)

@@ -36,7 +36,7 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let database = async { sqlx::query("SELECT 1").execute(&state.db).await.is_ok() };
+    let database = async { sqlx::query_scalar!("SELECT 1 AS up").fetch_one(&state.db).await.is_ok() };
     let redis = async {
         let mut conn = state.redis.clone();
         redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()

@@ -12,7 +12,6 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::org::{Org, OrgStatus};
-use crate::db::{self, Tenant};
 use crate::error::ApiError;
 
 pub const HEADER: &str = "idempotency-key";
@@ -60,53 +59,55 @@ pub fn check_key(raw: Option<&HeaderValue>) -> Result<String, ApiError> {
     Ok(key.to_owned())
 }
 
-/// A stored record: fingerprint, state, response status and body.
-type Record = (Vec<u8>, String, Option<i16>, Option<Value>);
-
 /// Looks the key up, claiming it when it is new.
 pub async fn begin(pool: &PgPool, key: &str, fingerprint: Vec<u8>) -> Result<Begin, sqlx::Error> {
     // The insert waits for a concurrent claim of the same key to commit or roll back, so of
     // many identical requests exactly one claims it.
-    let claimed =
-        sqlx::query("INSERT INTO idempotency_keys (key, request_sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(key)
-            .bind(&fingerprint)
-            .execute(pool)
-            .await?
-            .rows_affected()
-            == 1;
+    let claimed = sqlx::query!(
+        "INSERT INTO idempotency_keys (key, request_sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        key,
+        &fingerprint
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1;
     if claimed {
         return Ok(Begin::Claimed(Claimed {
             key: key.to_owned(),
             fingerprint,
         }));
     }
-    let row: Option<Record> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT request_sha256, state, response_status, response_body FROM idempotency_keys WHERE key = $1",
+        key
     )
-    .bind(key)
     .fetch_optional(pool)
     .await?;
     Ok(match row {
         // Released between our insert and this read (the first request created nothing).
         None => Begin::InFlight,
-        Some((stored, _, _, _)) if stored != fingerprint => Begin::Mismatch,
-        Some((_, state, Some(status), Some(body))) if state == "done" => {
-            Begin::Replay(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), body)
-        }
-        Some(_) => Begin::InFlight,
+        Some(record) if record.request_sha256 != fingerprint => Begin::Mismatch,
+        Some(record) => match (record.state.as_str(), record.response_status, record.response_body) {
+            ("done", Some(status), Some(body)) => {
+                Begin::Replay(StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK), body)
+            }
+            _ => Begin::InFlight,
+        },
     })
 }
 
 impl Claimed {
     /// Ties the key to the org being created, in the org's creating transaction.
     pub async fn link(&self, tx: &mut Transaction<'static, Postgres>, org: Uuid) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE idempotency_keys SET created_org = $2 WHERE key = $1 AND request_sha256 = $3")
-            .bind(&self.key)
-            .bind(org)
-            .bind(&self.fingerprint)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE idempotency_keys SET created_org = $2 WHERE key = $1 AND request_sha256 = $3",
+            &self.key,
+            org,
+            &self.fingerprint
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -117,22 +118,29 @@ impl Claimed {
 
     /// Frees the key of a request that created nothing, so a retry may run again.
     pub async fn release(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND state = 'in_flight' AND created_org IS NULL")
-            .bind(&self.key)
-            .execute(pool)
-            .await?;
-        Ok(())
+        release(pool, &self.key).await
     }
 }
 
+/// Frees `key` if it is still in flight and created nothing.
+async fn release(pool: &PgPool, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE key = $1 AND state = 'in_flight' AND created_org IS NULL",
+        key
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 async fn store(pool: &PgPool, key: &str, status: StatusCode, body: &Value) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET state = 'done', response_status = $2, response_body = $3
           WHERE key = $1 AND state = 'in_flight'",
+        key,
+        status.as_u16() as i16,
+        body
     )
-    .bind(key)
-    .bind(status.as_u16() as i16)
-    .bind(body)
     .execute(pool)
     .await?;
     Ok(())
@@ -153,11 +161,12 @@ pub fn final_response(org: &Org) -> (StatusCode, Value) {
 
 /// Completes the records of requests whose org finished after they stopped waiting.
 pub async fn complete_for_org(pool: &PgPool, org: &Org) -> Result<(), sqlx::Error> {
-    let keys: Vec<String> =
-        sqlx::query_scalar("SELECT key FROM idempotency_keys WHERE created_org = $1 AND state = 'in_flight'")
-            .bind(org.id)
-            .fetch_all(pool)
-            .await?;
+    let keys = sqlx::query_scalar!(
+        "SELECT key FROM idempotency_keys WHERE created_org = $1 AND state = 'in_flight'",
+        org.id
+    )
+    .fetch_all(pool)
+    .await?;
     let (status, body) = final_response(org);
     for key in keys {
         store(pool, &key, status, &body).await?;
@@ -168,24 +177,20 @@ pub async fn complete_for_org(pool: &PgPool, org: &Org) -> Result<(), sqlx::Erro
 /// Settles records left `in_flight` longer than a lease: released when they created nothing,
 /// completed when their org has since finished.
 pub async fn settle_stale(pool: &PgPool, lease: Duration) -> Result<(), sqlx::Error> {
-    let stale: Vec<(String, Option<Uuid>)> = sqlx::query_as(
+    let stale = sqlx::query!(
         "SELECT key, created_org FROM idempotency_keys
           WHERE state = 'in_flight' AND created_at < now() - $1 * interval '1 second'",
+        lease.as_secs_f64()
     )
-    .bind(lease.as_secs_f64())
     .fetch_all(pool)
     .await?;
-    for (key, org) in stale {
-        let Some(org) = org else {
-            sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND state = 'in_flight' AND created_org IS NULL")
-                .bind(&key)
-                .execute(pool)
-                .await?;
+    for record in stale {
+        let key = record.key;
+        let Some(org) = record.created_org else {
+            release(pool, &key).await?;
             continue;
         };
-        let mut tx = db::begin(pool, Tenant::org(org)).await?;
-        let row = Org::find(&mut tx, org).await?;
-        tx.commit().await?;
+        let row = Org::find(pool, org).await?;
         if let Some(row) = row.filter(|o| o.status != OrgStatus::Pending) {
             let (status, body) = final_response(&row);
             store(pool, &key, status, &body).await?;

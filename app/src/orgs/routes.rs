@@ -14,7 +14,6 @@ use super::idempotency::{self, Begin};
 use super::org::Org;
 use super::saga::{Saga, SagaError};
 use crate::auth::Principal;
-use crate::db::{self, Tenant};
 use crate::domain::{Name, Slug};
 use crate::error::{ApiError, ApiResult, JsonBody, PathParams};
 use crate::state::AppState;
@@ -125,9 +124,7 @@ pub async fn get_org(
     if !principal.is_platform_admin() {
         principal.member_of(org)?;
     }
-    let mut tx = db::begin(&state.db, Tenant::org(org)).await?;
-    let row = Org::find(&mut tx, org).await?;
-    tx.commit().await?;
+    let row = Org::find(&state.db, org).await?;
     row.map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("org {org} not found")))
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::gate::IsolationGate;
 use super::idempotency;
-use super::org::{COLUMNS, Org, OrgStatus, Step};
+use super::org::{Org, OrgStatus, Step};
 use crate::configs::{catalog, rows, sync};
 use crate::db::{self, Tenant};
 use crate::domain::Slug;
@@ -92,16 +92,7 @@ impl Saga<'_> {
         key: &idempotency::Claimed,
     ) -> Result<Org, SagaError> {
         let mut tx = db::begin(self.db, Tenant::org(id)).await?;
-        let inserted = sqlx::query_as::<_, Org>(&format!(
-            "INSERT INTO organizations (id, slug, name, lease_until) VALUES ($1, $2, $3, now() + $4 * interval '1 second')
-             RETURNING {COLUMNS}"
-        ))
-        .bind(id)
-        .bind(slug.as_str())
-        .bind(name)
-        .bind(self.lease_secs())
-        .fetch_one(&mut *tx)
-        .await;
+        let inserted = Org::insert(&mut tx, id, slug.as_str(), name, self.lease_secs()).await;
         let org = match inserted {
             Ok(org) => org,
             Err(e) if is_unique_violation(&e) => return Err(SagaError::SlugTaken(slug.to_string())),
@@ -177,23 +168,7 @@ impl Saga<'_> {
 
     async fn advance(&self, org: Uuid, from: Step, to: Step) -> Result<Option<Org>, sqlx::Error> {
         let mut tx = db::begin(self.db, Tenant::org(org)).await?;
-        let status = if to == Step::Committed {
-            OrgStatus::Committed
-        } else {
-            OrgStatus::Pending
-        };
-        let moved = sqlx::query_as::<_, Org>(&format!(
-            "UPDATE organizations SET saga_step = $2, status = $3, lease_until = now() + $4 * interval '1 second'
-              WHERE id = $1 AND status = $6 AND saga_step = $5 RETURNING {COLUMNS}"
-        ))
-        .bind(org)
-        .bind(to)
-        .bind(status)
-        .bind(self.lease_secs())
-        .bind(from)
-        .bind(OrgStatus::Pending)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let moved = Org::advance(&mut tx, org, from, to, self.lease_secs()).await?;
         tx.commit().await?;
         Ok(moved)
     }
@@ -207,21 +182,8 @@ impl Saga<'_> {
             return Err(SagaError::GateRelease(e.to_string()));
         }
         let mut tx = db::begin(self.db, Tenant::org(org)).await?;
-        let removed: Vec<String> = sqlx::query_scalar("DELETE FROM service_configs WHERE org_id = $1 RETURNING key")
-            .bind(org)
-            .fetch_all(&mut *tx)
-            .await?;
-        let failed = sqlx::query_as::<_, Org>(&format!(
-            "UPDATE organizations SET status = $3, saga_step = $4, failure = $2
-              WHERE id = $1 AND status = $5 RETURNING {COLUMNS}"
-        ))
-        .bind(org)
-        .bind(reason)
-        .bind(OrgStatus::Failed)
-        .bind(Step::Compensated)
-        .bind(OrgStatus::Pending)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let removed = rows::delete_all(&mut tx, org).await?;
+        let failed = Org::fail(&mut tx, org, reason).await?;
         tx.commit().await?;
         for key in removed {
             sync::publish(self.redis, org, &key, 0).await;
@@ -233,30 +195,17 @@ impl Saga<'_> {
     }
 
     async fn load(&self, org: Uuid) -> Result<Option<Org>, sqlx::Error> {
-        let mut tx = db::begin(self.db, Tenant::org(org)).await?;
-        let row = Org::find(&mut tx, org).await?;
-        tx.commit().await?;
-        Ok(row)
+        Org::find(self.db, org).await
     }
 
     /// Takes over every PENDING org whose lease ran out, drives it to an end, and completes
     /// the idempotency record of the request that started it. Returns how many it finished.
     pub async fn recover_once(&self) -> Result<usize, SagaError> {
-        let ids: Vec<Uuid> = sqlx::query_scalar("SELECT app_orgs_to_recover()")
-            .fetch_all(self.db)
-            .await?;
+        let ids = Org::to_recover(self.db).await?;
         let mut finished = 0;
         for id in ids {
             let mut tx = db::begin(self.db, Tenant::org(id)).await?;
-            let claimed = sqlx::query_as::<_, Org>(&format!(
-                "UPDATE organizations SET lease_until = now() + $2 * interval '1 second'
-                  WHERE id = $1 AND status = $3 AND lease_until < now() RETURNING {COLUMNS}"
-            ))
-            .bind(id)
-            .bind(self.lease_secs())
-            .bind(OrgStatus::Pending)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let claimed = Org::claim_expired(&mut tx, id, self.lease_secs()).await?;
             tx.commit().await?;
             let Some(org) = claimed else { continue };
             tracing::info!(org = %id, step = ?org.saga_step, "recovering an interrupted org saga");

@@ -403,7 +403,7 @@ async fn polls_page_newest_first_and_a_snapshot_carries_the_newest_twenty(_: PgP
     );
 
     // What every socket gets first: the newest twenty, oldest of them first.
-    let (_, _, snapshot) = app::chat::store::snapshot(&app.state.db, org, project)
+    let (_, _, snapshot) = app::chat::store::counters::snapshot(&app.state.db, org, project)
         .await
         .expect("snapshot");
     assert_eq!(ids(&Value::Array(snapshot)), opened[5..]);
