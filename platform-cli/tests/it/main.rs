@@ -28,6 +28,7 @@ mod pure {
     mod promotion_gates;
     mod render;
     mod schema;
+    mod scripts;
     mod secrets;
     mod validate;
     mod verify_fixtures;
