@@ -53,6 +53,10 @@ pub enum Source {
         repository: &'static str,
         chart: &'static str,
         version: &'static str,
+        /// The chart versions the values template is written for, as a semver requirement:
+        /// from the release the upstream checks run on up to the next breaking one (the next
+        /// major, or the next minor of a 0.x chart); `platform validate` refuses a pin outside it.
+        supported: &'static str,
     },
     /// A folder of plain manifests in an upstream Git repository, at the tag `v<version>` of
     /// another component's chart: what that chart's release was built and tested against.
@@ -223,7 +227,12 @@ impl Component {
                 "external-secrets",
                 "external-secrets",
                 -6,
-                chart("https://charts.external-secrets.io", "external-secrets", "2.9.0"),
+                chart(
+                    "https://charts.external-secrets.io",
+                    "external-secrets",
+                    "2.9.0",
+                    ">=2.9.0, <3.0.0",
+                ),
                 Needs::SecretStore,
             ),
             // The store External Secrets Operator reads, and one ExternalSecret per Secret of
@@ -242,7 +251,12 @@ impl Component {
                 "argo-cd",
                 "argocd",
                 -5,
-                chart("https://argoproj.github.io/argo-helm", "argo-cd", "10.1.1"),
+                chart(
+                    "https://argoproj.github.io/argo-helm",
+                    "argo-cd",
+                    "10.1.1",
+                    ">=10.1.1, <11.0.0",
+                ),
                 Needs::Always,
             ),
             C::KubePrometheusStack => (
@@ -253,6 +267,7 @@ impl Component {
                     "https://prometheus-community.github.io/helm-charts",
                     "kube-prometheus-stack",
                     "88.5.3",
+                    ">=88.5.3, <89.0.0",
                 ),
                 Needs::Always,
             ),
@@ -261,21 +276,36 @@ impl Component {
                 "kyverno",
                 "kyverno",
                 -4,
-                chart("https://kyverno.github.io/kyverno/", "kyverno", "3.9.0"),
+                chart(
+                    "https://kyverno.github.io/kyverno/",
+                    "kyverno",
+                    "3.9.0",
+                    ">=3.9.0, <4.0.0",
+                ),
                 Needs::Always,
             ),
             C::CertManager => (
                 "cert-manager",
                 "cert-manager",
                 -4,
-                chart("https://charts.jetstack.io", "cert-manager", "v1.21.1"),
+                chart(
+                    "https://charts.jetstack.io",
+                    "cert-manager",
+                    "v1.21.1",
+                    ">=1.21.1, <2.0.0",
+                ),
                 Needs::Always,
             ),
             C::CloudnativePg => (
                 "cloudnative-pg",
                 "cnpg-system",
                 -4,
-                chart("https://cloudnative-pg.github.io/charts", "cloudnative-pg", "0.29.0"),
+                chart(
+                    "https://cloudnative-pg.github.io/charts",
+                    "cloudnative-pg",
+                    "0.29.0",
+                    ">=0.29.0, <0.30.0",
+                ),
                 Needs::InClusterDatabase,
             ),
             // The Gateway's LoadBalancer Service becomes an NLB only through this controller on
@@ -288,6 +318,7 @@ impl Component {
                     "https://aws.github.io/eks-charts",
                     "aws-load-balancer-controller",
                     "3.5.0",
+                    ">=3.5.0, <4.0.0",
                 ),
                 Needs::Eks,
             ),
@@ -297,7 +328,7 @@ impl Component {
                 "karpenter",
                 "kube-system",
                 -4,
-                chart("public.ecr.aws/karpenter", "karpenter", "1.14.1"),
+                chart("public.ecr.aws/karpenter", "karpenter", "1.14.1", ">=1.14.1, <2.0.0"),
                 Needs::Eks,
             ),
             // LoadBalancer Services on a cluster that has no load balancer of its own: addresses
@@ -306,7 +337,12 @@ impl Component {
                 "metallb",
                 "metallb-system",
                 -4,
-                chart("https://metallb.github.io/metallb", "metallb", "0.16.1"),
+                chart(
+                    "https://metallb.github.io/metallb",
+                    "metallb",
+                    "0.16.1",
+                    ">=0.16.1, <0.17.0",
+                ),
                 Needs::Metallb,
             ),
             // OCI only: Argo CD reads `ghcr.io/nginx/charts` as an OCI Helm repository through the
@@ -315,7 +351,12 @@ impl Component {
                 "nginx-gateway-fabric",
                 "nginx-gateway",
                 -4,
-                chart("ghcr.io/nginx/charts", "nginx-gateway-fabric", "2.6.7"),
+                chart(
+                    "ghcr.io/nginx/charts",
+                    "nginx-gateway-fabric",
+                    "2.6.7",
+                    ">=2.6.7, <3.0.0",
+                ),
                 Needs::Always,
             ),
             // The Gateway's hostnames in DNS: records for its HTTPRoutes, pointing at the
@@ -328,6 +369,7 @@ impl Component {
                     "https://kubernetes-sigs.github.io/external-dns",
                     "external-dns",
                     "1.21.1",
+                    ">=1.21.1, <2.0.0",
                 ),
                 Needs::DnsRecords,
             ),
@@ -340,6 +382,7 @@ impl Component {
                     "https://cloudnative-pg.github.io/charts",
                     "plugin-barman-cloud",
                     "0.7.0",
+                    ">=0.7.0, <0.8.0",
                 ),
                 Needs::InClusterDatabase,
             ),
@@ -393,7 +436,12 @@ impl Component {
                 "valkey",
                 "data",
                 -1,
-                chart("https://valkey.io/valkey-helm/", "valkey", "0.11.0"),
+                chart(
+                    "https://valkey.io/valkey-helm/",
+                    "valkey",
+                    "0.11.0",
+                    ">=0.11.0, <0.12.0",
+                ),
                 Needs::Always,
             ),
             C::Postgres => (
@@ -416,21 +464,26 @@ impl Component {
                 "loki",
                 "monitoring",
                 -2,
-                chart(GRAFANA_COMMUNITY, "loki", "18.11.0"),
+                chart(GRAFANA_COMMUNITY, "loki", "18.11.0", ">=18.11.0, <19.0.0"),
                 Needs::InClusterObservability,
             ),
             C::Tempo => (
                 "tempo",
                 "monitoring",
                 -2,
-                chart(GRAFANA_COMMUNITY, "tempo", "2.2.4"),
+                chart(GRAFANA_COMMUNITY, "tempo", "2.2.4", ">=2.2.4, <3.0.0"),
                 Needs::InClusterObservability,
             ),
             C::Alloy => (
                 "alloy",
                 "monitoring",
                 -2,
-                chart("https://grafana.github.io/helm-charts", "alloy", "1.11.1"),
+                chart(
+                    "https://grafana.github.io/helm-charts",
+                    "alloy",
+                    "1.11.1",
+                    ">=1.11.1, <2.0.0",
+                ),
                 Needs::Always,
             ),
             C::Observability => (
@@ -473,6 +526,16 @@ impl Component {
         }
     }
 
+    /// The chart versions the component's values template is written for; `None` for what
+    /// has no chart of its own.
+    pub fn supported(self) -> Option<semver::VersionReq> {
+        match self.spec().source {
+            // The table's requirements are literals a unit test parses.
+            Source::Chart { supported, .. } => semver::VersionReq::parse(supported).ok(),
+            Source::Git { .. } | Source::Manifests { .. } | Source::AppChart => None,
+        }
+    }
+
     /// Every component, in table order.
     pub fn all() -> impl Iterator<Item = Component> {
         Self::VARIANTS.iter().copied()
@@ -487,16 +550,18 @@ impl Component {
 /// The component table as Markdown, the copy docs/components.md holds (a test keeps them equal).
 pub fn markdown_table() -> String {
     let mut table = String::from(
-        "| component | `components:` key | source | default version | namespace | sync wave | runs where |\n\
-         | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| component | `components:` key | source | default version | supported | namespace | sync wave | runs where |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for c in Component::all() {
         let spec = c.spec();
+        let supported = c.supported().map_or_else(|| "-".to_string(), |r| format!("`{r}`"));
         let (key, source, version) = match spec.source {
             Source::Chart {
                 repository,
                 chart,
                 version,
+                ..
             } => (
                 format!("`{}`", c.key()),
                 format!("chart `{chart}` from {repository}"),
@@ -526,18 +591,24 @@ pub fn markdown_table() -> String {
             Needs::SecretStore => "`secrets.store` other than `kubernetes`",
         };
         table += &format!(
-            "| {} | {key} | {source} | {version} | {} | {} | {needs} |\n",
+            "| {} | {key} | {source} | {version} | {supported} | {} | {} | {needs} |\n",
             spec.name, spec.namespace, spec.wave
         );
     }
     table
 }
 
-const fn chart(repository: &'static str, chart: &'static str, version: &'static str) -> Source {
+const fn chart(
+    repository: &'static str,
+    chart: &'static str,
+    version: &'static str,
+    supported: &'static str,
+) -> Source {
     Source::Chart {
         repository,
         chart,
         version,
+        supported,
     }
 }
 
@@ -595,6 +666,28 @@ mod tests {
             super::markdown_table(),
             "regenerate the table in docs/components.md from components::markdown_table()"
         );
+    }
+
+    #[test]
+    fn every_chart_supports_its_default_from_the_default_up() {
+        for c in Component::pinnable() {
+            let Source::Chart { version, supported, .. } = c.spec().source else {
+                panic!("{c:?} is pinnable without a chart");
+            };
+            let range = semver::VersionReq::parse(supported).expect("the table's ranges parse");
+            let default = semver::Version::parse(version.trim_start_matches('v')).expect("a semver default");
+            assert!(range.matches(&default), "{c:?}: {version} is outside {supported}");
+            assert_eq!(
+                range.comparators.first().map(|f| (f.op, f.major, f.minor, f.patch)),
+                Some((
+                    semver::Op::GreaterEq,
+                    default.major,
+                    Some(default.minor),
+                    Some(default.patch)
+                )),
+                "{c:?}: the range starts at the default, the release the upstream checks run on"
+            );
+        }
     }
 
     #[test]

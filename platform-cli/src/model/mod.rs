@@ -7,13 +7,15 @@
 //! This is the floor of the crate: it imports nothing above it. Beside the input types are the
 //! tables the input is defaulted and checked against: the component keys and table
 //! ([`components`]), each workload's requests ([`sizing`]), the clouds' limits
-//! ([`cloud_limits`]) and Kubernetes' support windows ([`kubernetes_support`]).
+//! ([`cloud_limits`]), Kubernetes' support windows ([`kubernetes_support`]) and the Terraform
+//! providers' pins ([`terraform`]).
 
 pub mod cloud_limits;
 pub mod components;
 pub mod kubernetes_support;
 pub mod sizing;
 pub(crate) mod suggest;
+pub mod terraform;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

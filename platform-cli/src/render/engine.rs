@@ -16,6 +16,7 @@ pub fn engine() -> Result<Tera, RenderError> {
     tera.autoescape_on(vec![]);
     tera.register_filter("hcl", hcl);
     tera.register_filter("yaml", yaml);
+    tera.register_function("terraform_provider", terraform_provider);
     Ok(tera)
 }
 
@@ -49,6 +50,21 @@ fn yaml(value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
         Value::String(s) => serde_json::to_string(s)?,
         other => other.to_string(),
     }))
+}
+
+/// `terraform_provider(name="aws")`: the provider's registry address and version constraint
+/// from [`crate::model::terraform::PROVIDERS`], so every root pins it alike.
+fn terraform_provider(args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let name = args
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| tera::Error::msg("terraform_provider takes name=\"<provider>\""))?;
+    let pin = crate::model::terraform::provider(name).ok_or_else(|| {
+        tera::Error::msg(format!(
+            "no pin for the Terraform provider {name:?} in model::terraform"
+        ))
+    })?;
+    Ok(serde_json::json!({ "source": pin.source, "version": pin.version }))
 }
 
 #[cfg(test)]

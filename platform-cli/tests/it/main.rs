@@ -30,6 +30,7 @@ mod pure {
     mod schema;
     mod scripts;
     mod secrets;
+    mod supported_ranges;
     mod validate;
     mod verify_fixtures;
     mod workflows;

@@ -21,6 +21,7 @@ use oci_spec::distribution::Reference;
 use super::diagnostic::{Code, Diagnostic};
 use super::source::{Source, SpanIndex};
 use crate::model::cloud_limits;
+use crate::model::components::Component;
 use crate::model::{ComponentPins, Manifest, Provider, RESERVED_ENVIRONMENT_NAMES};
 use cluster::{check_cluster, check_policy, check_replicas};
 use data::{check_database_and_backup, check_secrets, check_state};
@@ -83,6 +84,29 @@ impl Checker<'_> {
                 format!("\"{value}\" is not a semantic version"),
                 "a chart version such as 1.2.3 (a leading 'v' is allowed)",
                 "pin an exact chart version: ranges and 'latest' make renders non-reproducible",
+            );
+        }
+    }
+
+    /// A pin the component's values template was not written for: the chart would ignore or
+    /// refuse what it does not know, in silence or at sync.
+    fn chart_supported(&mut self, pointer: &str, component: Component, value: &str) {
+        let (Some(range), Some(default)) = (component.supported(), component.default_version()) else {
+            return;
+        };
+        let Ok(version) = semver::Version::parse(value.strip_prefix('v').unwrap_or(value)) else {
+            return;
+        };
+        if !range.matches(&version) {
+            let name = component.spec().name;
+            self.invalid(
+                pointer,
+                format!("{name} {value} is not a release the platform's {name} values are written for"),
+                format!("a chart version of {name} in {range}"),
+                format!(
+                    "pin {default}, the nearest supported release (the one the upstream checks run on), or leave the \
+                     pin out; `platform outdated` lists the newest release in {range}"
+                ),
             );
         }
     }
@@ -208,10 +232,9 @@ pub fn check(manifest: &Manifest, source: &Source, spans: &SpanIndex) -> Vec<Dia
 
 fn check_component_pins(c: &mut Checker<'_>, pointer: &str, pins: &ComponentPins) {
     for (component, pin) in pins.iter() {
-        c.chart_version(
-            &format!("{pointer}/{}/chartVersion", component.key()),
-            &pin.chart_version,
-        );
+        let pointer = format!("{pointer}/{}/chartVersion", component.key());
+        c.chart_version(&pointer, &pin.chart_version);
+        c.chart_supported(&pointer, component, &pin.chart_version);
     }
 }
 

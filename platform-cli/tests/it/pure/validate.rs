@@ -56,6 +56,11 @@ fn unknown_keys_wrong_types_and_enum_typos_are_all_reported() {
 }
 
 #[test]
+fn chart_pins_outside_the_range_the_values_are_written_for_are_refused_with_the_nearest_supported() {
+    invalid("unsupported-pins");
+}
+
+#[test]
 fn promotion_gates_that_guard_nothing_or_cannot_be_measured_are_refused() {
     invalid("promotion-gates");
 }
