@@ -14,6 +14,7 @@ pub mod diff;
 pub mod init;
 pub mod manifest;
 pub mod model;
+pub mod outdated;
 pub mod promote;
 pub mod render;
 pub mod secrets;

@@ -5,6 +5,7 @@ mod completions;
 mod diff;
 mod init;
 mod man;
+mod outdated;
 mod promote;
 mod render;
 mod schema;
@@ -54,6 +55,10 @@ enum Command {
     Diff(diff::Args),
     /// Carry an environment's pinned versions into the next one, as a pull request.
     Promote(promote::Args),
+    /// Every pin (charts, Kubernetes, Terraform providers and modules, the workflows' actions)
+    /// against its newest release inside the supported range and at all, with its support
+    /// status (exit 1 when anything is past its support, 2 when a source could not be read).
+    Outdated(outdated::Args),
     /// Apply the AppProject and root Application and wait until Argo CD reports everything healthy.
     Bootstrap(bootstrap::Args),
     /// The environment's Secrets: list them (with --live, as the cluster has them) and set the
@@ -135,6 +140,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Render(args) => render::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Promote(args) => promote::run(&args),
+        Command::Outdated(args) => outdated::run(&args),
         Command::Bootstrap(args) => bootstrap::run(&args),
         Command::Secrets(args) => secrets::run(&args),
         Command::Status(args) => status::run(&args),
@@ -147,7 +153,12 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
 
 /// Loads the manifest; on invalid input prints every diagnostic and returns the exit code.
 fn load(file: &Path) -> miette::Result<Result<LoadedManifest, ExitCode>> {
-    match manifest::load(file) {
+    loaded_or_exit(manifest::load(file))
+}
+
+/// The loaded manifest, or every diagnostic printed and the exit code.
+fn loaded_or_exit(loaded: Result<LoadedManifest, LoadError>) -> miette::Result<Result<LoadedManifest, ExitCode>> {
+    match loaded {
         Ok(loaded) => Ok(Ok(loaded)),
         Err(LoadError::Invalid { diagnostics, .. }) => {
             eprint!("{}", diagnostics.render(color()));

@@ -14,6 +14,9 @@ pub enum Code {
     MissingField,
     WrongType,
     InvalidValue,
+    /// A version past its support window or outside what the platform is written for:
+    /// `platform outdated` reports these instead of refusing the manifest.
+    Unsupported,
 }
 
 impl Code {
@@ -24,6 +27,7 @@ impl Code {
             Code::MissingField => "manifest::missing-field",
             Code::WrongType => "manifest::wrong-type",
             Code::InvalidValue => "manifest::invalid-value",
+            Code::Unsupported => "manifest::unsupported",
         }
     }
 }
@@ -142,6 +146,7 @@ fn short_label(code: Code) -> &'static str {
         Code::MissingField => "missing a field",
         Code::WrongType => "wrong type",
         Code::InvalidValue => "invalid value",
+        Code::Unsupported => "unsupported version",
     }
 }
 

@@ -64,8 +64,27 @@ pub fn load(path: &Path) -> Result<LoadedManifest, LoadError> {
     })
 }
 
+/// Like [`load`], but a version past its support or outside the supported range
+/// ([`Code::Unsupported`]) does not refuse the manifest: `platform outdated` reports it.
+pub fn load_for_report(path: &Path) -> Result<LoadedManifest, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    load_checked(&name, &text, |d| d.code != Code::Unsupported).map_err(|diagnostics| LoadError::Invalid {
+        file: name,
+        diagnostics,
+    })
+}
+
 /// Checks a manifest held in memory. Never panics, whatever the input.
 pub fn load_str(name: &str, text: &str) -> Result<LoadedManifest, Diagnostics> {
+    load_checked(name, text, |_| true)
+}
+
+/// Checks a manifest, refusing it for the meaning diagnostics `refuses` keeps.
+fn load_checked(name: &str, text: &str, refuses: impl Fn(&Diagnostic) -> bool) -> Result<LoadedManifest, Diagnostics> {
     let source = Source::new(name, text);
     let document: serde_json::Value = match yaml_serde::from_str(text) {
         Ok(value) => value,
@@ -88,7 +107,10 @@ pub fn load_str(name: &str, text: &str) -> Result<LoadedManifest, Diagnostics> {
             return Err(Diagnostics(vec![d]));
         }
     };
-    let meaning = rules::check(&manifest, &source, &spans);
+    let meaning: Vec<Diagnostic> = rules::check(&manifest, &source, &spans)
+        .into_iter()
+        .filter(|d| refuses(d))
+        .collect();
     if !meaning.is_empty() {
         return Err(sorted(meaning));
     }

@@ -252,7 +252,7 @@ pub(super) fn check_kubernetes_version(c: &mut Checker<'_>, p: &str, cl: &crate:
             "\"1.MINOR\", quoted, e.g. \"1.35\"",
             "quote it: an unquoted 1.30 is the number 1.3",
         ),
-        Err(Unsupported::Ended { ended, supported }) => c.invalid(
+        Err(Unsupported::Ended { ended, supported }) => c.unsupported(
             &pointer,
             format!("Kubernetes {version} reached the end of {provider} support on {ended}"),
             listed(supported),
@@ -261,7 +261,7 @@ pub(super) fn check_kubernetes_version(c: &mut Checker<'_>, p: &str, cl: &crate:
                 calendar.window, calendar.source
             ),
         ),
-        Err(Unsupported::Unknown { supported }) => c.invalid(
+        Err(Unsupported::Unknown { supported }) => c.unsupported(
             &pointer,
             format!("Kubernetes {version} is not in the {provider} support table (checked {checked})"),
             listed(supported),

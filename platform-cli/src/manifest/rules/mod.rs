@@ -54,6 +54,20 @@ impl Checker<'_> {
             .push(Diagnostic::at(Code::InvalidValue, self.source, position, pointer).build(message, expected, hint));
     }
 
+    /// Like [`Self::invalid`], for a version past its support or outside what the platform is
+    /// written for ([`Code::Unsupported`]).
+    fn unsupported(
+        &mut self,
+        pointer: &str,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let position = self.spans.nearest(pointer).label();
+        self.out
+            .push(Diagnostic::at(Code::Unsupported, self.source, position, pointer).build(message, expected, hint));
+    }
+
     fn missing(&mut self, pointer: &str, field: &str, expected: impl Into<String>, hint: impl Into<String>) {
         let position = self.spans.nearest(pointer).label();
         let child = format!("{pointer}/{field}");
@@ -99,7 +113,7 @@ impl Checker<'_> {
         };
         if !range.matches(&version) {
             let name = component.spec().name;
-            self.invalid(
+            self.unsupported(
                 pointer,
                 format!("{name} {value} is not a release the platform's {name} values are written for"),
                 format!("a chart version of {name} in {range}"),
