@@ -31,17 +31,32 @@ const AT_ONCE: usize = 8;
 pub enum Support {
     /// Supported; until `until` where a calendar says.
     Supported {
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none", serialize_with = "some_day")]
         until: Option<Date>,
     },
     /// Its support ended on `ended`.
-    Ended { ended: Date },
+    Ended {
+        #[serde(serialize_with = "day")]
+        ended: Date,
+    },
     /// Outside the releases the platform is written for.
     OutsideRange { range: String },
     /// Not in its provider's calendar (never offered, or newer than the table).
     Unknown,
     /// No support window is published for it.
     NotJudged,
+}
+
+/// A date as JSON says it to people and programs alike: `2026-11-26`.
+fn day<S: serde::Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&date)
+}
+
+fn some_day<S: serde::Serializer>(date: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+    match date {
+        Some(date) => serializer.collect_str(date),
+        None => serializer.serialize_none(),
+    }
 }
 
 impl Support {

@@ -144,14 +144,21 @@ impl Fetcher {
         })
     }
 
-    /// The source's content: releases by chart for a Helm index, else one list.
+    /// The source's content: releases by chart for a Helm index, else one list. An answer is
+    /// kept in the cache only once it parsed.
     pub async fn fetch(&self, key: &Key) -> Result<Fetched, FetchError> {
         match key {
-            Key::HelmIndex(url) => helm_index(url, &self.get(url).await?),
+            Key::HelmIndex(url) => {
+                let (body, fresh) = self.get(url).await?;
+                let fetched = helm_index(url, &body)?;
+                self.keep(url, &body, fresh);
+                Ok(fetched)
+            }
             Key::OciTags(url) => Ok(Fetched::One(releases(self.oci_tags(url).await?))),
             Key::TerraformModule(url) => {
-                let list: ModuleVersions =
-                    parse_json(url, &self.get(url).await?, "a Terraform registry module version list")?;
+                let (body, fresh) = self.get(url).await?;
+                let list: ModuleVersions = parse_json(url, &body, "a Terraform registry module version list")?;
+                self.keep(url, &body, fresh);
                 let versions = list
                     .modules
                     .into_iter()
@@ -160,8 +167,9 @@ impl Fetcher {
                 Ok(Fetched::One(releases(versions)))
             }
             Key::TerraformProvider(url) => {
-                let list: ProviderVersions =
-                    parse_json(url, &self.get(url).await?, "a Terraform registry provider version list")?;
+                let (body, fresh) = self.get(url).await?;
+                let list: ProviderVersions = parse_json(url, &body, "a Terraform registry provider version list")?;
+                self.keep(url, &body, fresh);
                 Ok(Fetched::One(releases(
                     list.versions.into_iter().map(|v| (v.version, None)),
                 )))
@@ -172,10 +180,17 @@ impl Fetcher {
         }
     }
 
-    /// GET `url` as text, from the cache while it is fresh.
-    async fn get(&self, url: &str) -> Result<String, FetchError> {
+    /// Keeps a freshly read answer that parsed.
+    fn keep(&self, url: &str, body: &str, fresh: bool) {
+        if fresh {
+            self.cache.put(url, body);
+        }
+    }
+
+    /// GET `url` as text, from the cache while it is fresh; `true` when read afresh.
+    async fn get(&self, url: &str) -> Result<(String, bool), FetchError> {
         if let Some(body) = self.cache.get(url) {
-            return Ok(body);
+            return Ok((body, false));
         }
         let unreachable = |e: reqwest::Error| FetchError::Unreachable {
             url: url.to_string(),
@@ -201,8 +216,7 @@ impl Fetcher {
             });
         }
         let body = response.text().await.map_err(unreachable)?;
-        self.cache.put(url, &body);
-        Ok(body)
+        Ok((body, true))
     }
 
     /// Every tag of an OCI repository (`oci://host/path`, or `http://host/path` for a registry

@@ -38,6 +38,7 @@ mod pure {
 
 mod tools {
     mod man;
+    mod outdated;
     mod promote_flow;
     mod promotion_gates;
     mod reachability;

@@ -25,13 +25,14 @@ pub fn assert_output(actual: &str, expected_file: &str) {
 }
 
 /// The subcommands a user sees in `--help`, completions and the man page.
-pub const SUBCOMMANDS: [&str; 13] = [
+pub const SUBCOMMANDS: [&str; 14] = [
     "init",
     "validate",
     "schema",
     "render",
     "diff",
     "promote",
+    "outdated",
     "bootstrap",
     "status",
     "secrets",
