@@ -19,3 +19,4 @@ pub mod promote;
 pub mod render;
 pub mod secrets;
 pub mod supply_chain;
+pub mod update;

@@ -11,6 +11,7 @@ mod render;
 mod schema;
 mod secrets;
 mod status;
+mod update;
 mod validate;
 mod verify;
 mod verify_image;
@@ -59,6 +60,10 @@ enum Command {
     /// against its newest release inside the supported range and at all, with its support
     /// status (exit 1 when anything is past its support, 2 when a source could not be read).
     Outdated(outdated::Args),
+    /// Bump chart pins in the first environment of the promotion chain (or --env), each
+    /// proven against the new release (values checked, tree rendered, change explained)
+    /// before its pull request opens.
+    Update(update::Args),
     /// Apply the AppProject and root Application and wait until Argo CD reports everything healthy.
     Bootstrap(bootstrap::Args),
     /// The environment's Secrets: list them (with --live, as the cluster has them) and set the
@@ -141,6 +146,7 @@ pub fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Diff(args) => diff::run(&args),
         Command::Promote(args) => promote::run(&args),
         Command::Outdated(args) => outdated::run(&args),
+        Command::Update(args) => update::run(&args),
         Command::Bootstrap(args) => bootstrap::run(&args),
         Command::Secrets(args) => secrets::run(&args),
         Command::Status(args) => status::run(&args),

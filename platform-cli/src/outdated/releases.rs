@@ -180,6 +180,55 @@ impl Fetcher {
         }
     }
 
+    /// A Helm repository's index as text, kept in the cache once it parsed.
+    pub async fn text(&self, index_url: &str) -> Result<String, FetchError> {
+        let (body, fresh) = self.get(index_url).await?;
+        helm_index(index_url, &body)?;
+        self.keep(index_url, &body, fresh);
+        Ok(body)
+    }
+
+    /// The bytes at `url` (a chart archive), at most `limit` of them; never cached.
+    pub async fn bytes(&self, url: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        let response = self.response(url).await?;
+        if response.content_length().is_some_and(|l| l > limit) {
+            return Err(FetchError::Malformed {
+                url: url.to_string(),
+                what: "a chart archive",
+                reason: format!("larger than {limit} bytes"),
+            });
+        }
+        let bytes = response.bytes().await.map_err(|e| FetchError::Unreachable {
+            url: url.to_string(),
+            reason: error_chain(&e),
+        })?;
+        Ok(bytes.to_vec())
+    }
+
+    /// The one layer of type `media_type` of the OCI artifact `url:tag` (`oci://host/path`, or
+    /// `http://host/path` for a registry served without TLS).
+    pub async fn oci_layer(&self, url: &str, tag: &str, media_type: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        let (client, reference) = oci_client_for(url, tag)?;
+        let image = client
+            .pull(
+                &reference,
+                &oci_client::secrets::RegistryAuth::Anonymous,
+                vec![media_type],
+            )
+            .await
+            .map_err(|e| oci_error(url, &e))?;
+        image
+            .layers
+            .into_iter()
+            .find(|l| l.media_type == media_type && (l.data.len() as u64) <= limit)
+            .map(|l| l.data.to_vec())
+            .ok_or_else(|| FetchError::Malformed {
+                url: format!("{url}:{tag}"),
+                what: "a Helm chart artifact",
+                reason: format!("no {media_type} layer"),
+            })
+    }
+
     /// Keeps a freshly read answer that parsed.
     fn keep(&self, url: &str, body: &str, fresh: bool) {
         if fresh {
@@ -192,11 +241,21 @@ impl Fetcher {
         if let Some(body) = self.cache.get(url) {
             return Ok((body, false));
         }
+        let response = self.response(url).await?;
         let unreachable = |e: reqwest::Error| FetchError::Unreachable {
             url: url.to_string(),
             reason: error_chain(&e),
         };
-        let response = self.http.get(url).send().await.map_err(unreachable)?;
+        let body = response.text().await.map_err(unreachable)?;
+        Ok((body, true))
+    }
+
+    /// A successful answer to GET `url`; a refusal as its error.
+    async fn response(&self, url: &str) -> Result<reqwest::Response, FetchError> {
+        let response = self.http.get(url).send().await.map_err(|e| FetchError::Unreachable {
+            url: url.to_string(),
+            reason: error_chain(&e),
+        })?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let retry_after = response
@@ -215,8 +274,7 @@ impl Fetcher {
                 status: status.as_u16(),
             });
         }
-        let body = response.text().await.map_err(unreachable)?;
-        Ok((body, true))
+        Ok(response)
     }
 
     /// Every tag of an OCI repository (`oci://host/path`, or `http://host/path` for a registry
@@ -229,28 +287,7 @@ impl Fetcher {
                 .map(|t| (t, None))
                 .collect());
         }
-        let (plain_http, rest) = match url.split_once("://") {
-            Some(("http", rest)) => (true, rest),
-            Some((_, rest)) => (false, rest),
-            None => (false, url),
-        };
-        let malformed = |reason: String| FetchError::Malformed {
-            url: url.to_string(),
-            what: "an OCI repository",
-            reason,
-        };
-        let reference: oci_client::Reference = format!("{rest}:latest")
-            .parse()
-            .map_err(|e| malformed(format!("{e}")))?;
-        let protocol = if plain_http {
-            oci_client::client::ClientProtocol::HttpsExcept(vec![reference.registry().to_string()])
-        } else {
-            oci_client::client::ClientProtocol::Https
-        };
-        let client = oci_client::Client::new(oci_client::client::ClientConfig {
-            protocol,
-            ..Default::default()
-        });
+        let (client, reference) = oci_client_for(url, "latest")?;
         let mut tags = Vec::new();
         let mut last: Option<String> = None;
         const PAGE: usize = 1000;
@@ -303,6 +340,31 @@ impl Fetcher {
         self.cache.put(&url, &serde_json::to_string(&tags).unwrap_or_default());
         Ok(tags)
     }
+}
+
+/// A client for the OCI repository `url` (`oci://host/path`, or `http://host/path` for a
+/// registry served without TLS), and the reference of its tag `tag`.
+fn oci_client_for(url: &str, tag: &str) -> Result<(oci_client::Client, oci_client::Reference), FetchError> {
+    let (plain_http, rest) = match url.split_once("://") {
+        Some(("http", rest)) => (true, rest),
+        Some((_, rest)) => (false, rest),
+        None => (false, url),
+    };
+    let reference: oci_client::Reference = format!("{rest}:{tag}").parse().map_err(|e| FetchError::Malformed {
+        url: url.to_string(),
+        what: "an OCI repository",
+        reason: format!("{e}"),
+    })?;
+    let protocol = if plain_http {
+        oci_client::client::ClientProtocol::HttpsExcept(vec![reference.registry().to_string()])
+    } else {
+        oci_client::client::ClientProtocol::Https
+    };
+    let client = oci_client::Client::new(oci_client::client::ClientConfig {
+        protocol,
+        ..Default::default()
+    });
+    Ok((client, reference))
 }
 
 /// What a source holds.

@@ -88,15 +88,14 @@ impl Outcome {
 }
 
 /// The manifest, its repository, and its path inside it.
-fn locate(request: &Request) -> Result<(LoadedManifest, PathBuf, String), PromoteError> {
-    let loaded = manifest::load(&request.manifest).map_err(|e| PromoteError::Manifest(Box::new(e)))?;
-    let dir = request
-        .manifest
+pub(crate) fn locate(manifest_path: &Path) -> Result<(LoadedManifest, PathBuf, String), PromoteError> {
+    let loaded = manifest::load(manifest_path).map_err(|e| PromoteError::Manifest(Box::new(e)))?;
+    let dir = manifest_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let repo = git::toplevel(dir)?;
-    let manifest_in_repo = std::fs::canonicalize(&request.manifest)
+    let manifest_in_repo = std::fs::canonicalize(manifest_path)
         .ok()
         .and_then(|p| {
             p.strip_prefix(std::fs::canonicalize(&repo).ok()?)
@@ -104,7 +103,7 @@ fn locate(request: &Request) -> Result<(LoadedManifest, PathBuf, String), Promot
                 .map(Path::to_path_buf)
         })
         .ok_or_else(|| PromoteError::OutsideRepository {
-            manifest: request.manifest.clone(),
+            manifest: manifest_path.to_path_buf(),
             repository: repo.clone(),
         })?;
     let rel = manifest_in_repo.to_string_lossy().replace('\\', "/");
@@ -114,7 +113,7 @@ fn locate(request: &Request) -> Result<(LoadedManifest, PathBuf, String), Promot
 /// Only the gates of promoting `request.from` into `request.to`, as the rendered workflow
 /// checks them on a promotion pull request: the report, or the refusal.
 pub async fn gates_only(request: &Request) -> Result<Option<gates::Report>, PromoteError> {
-    let (loaded, repo, rel) = locate(request)?;
+    let (loaded, repo, rel) = locate(&request.manifest)?;
     let from = request.from.as_deref().ok_or(PromoteError::NoSource)?;
     check_chain(&loaded.manifest, from, &request.to)?;
     let pins = effective(&loaded.manifest, from).ok_or_else(|| unknown(&loaded, from))?;
@@ -122,7 +121,7 @@ pub async fn gates_only(request: &Request) -> Result<Option<gates::Report>, Prom
 }
 
 pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
-    let (loaded, repo, rel) = locate(request)?;
+    let (loaded, repo, rel) = locate(&request.manifest)?;
     let to = request.to.as_str();
     let (label, source) = source_pins(request, &loaded, &repo, &rel)?;
     let target = effective(&loaded.manifest, to).ok_or_else(|| unknown(&loaded, to))?;
@@ -198,7 +197,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
 
 /// The tree the target would have (the edited manifest, rendered in full), and how it and the
 /// manifest differ from what the repository holds: one unified diff, and per-file counts.
-fn render_edited(
+pub(crate) fn render_edited(
     loaded: &LoadedManifest,
     edited: &LoadedManifest,
     repo: &Path,
@@ -219,7 +218,7 @@ fn render_edited(
 /// Commits the edited manifest, its rendered tree and the full comparison on the outcome's
 /// branch in a temporary work tree based on `base` (the user's checkout is untouched), and
 /// pushes it.
-fn commit_and_push(
+pub(crate) fn commit_and_push(
     repo: &Path,
     base: &str,
     rel: &str,
@@ -264,7 +263,7 @@ fn commit_and_push(
 
 /// The target environment as committed against the target after the promotion, object by
 /// object, each difference explained (by the pins promoted, or not at all).
-fn compare_target(
+pub(crate) fn compare_target(
     loaded: &LoadedManifest,
     edited: &LoadedManifest,
     to: &str,

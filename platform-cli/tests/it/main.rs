@@ -31,14 +31,15 @@ mod pure {
     mod scripts;
     mod secrets;
     mod supported_ranges;
+    mod update_check;
     mod validate;
     mod verify_fixtures;
     mod workflows;
 }
 
 mod tools {
+    mod keeping_current;
     mod man;
-    mod outdated;
     mod promote_flow;
     mod promotion_gates;
     mod reachability;

@@ -25,7 +25,7 @@ pub fn assert_output(actual: &str, expected_file: &str) {
 }
 
 /// The subcommands a user sees in `--help`, completions and the man page.
-pub const SUBCOMMANDS: [&str; 14] = [
+pub const SUBCOMMANDS: [&str; 15] = [
     "init",
     "validate",
     "schema",
@@ -33,6 +33,7 @@ pub const SUBCOMMANDS: [&str; 14] = [
     "diff",
     "promote",
     "outdated",
+    "update",
     "bootstrap",
     "status",
     "secrets",

@@ -1,4 +1,4 @@
-//! `platform outdated` against real sources on loopback: Helm repositories served by a real
+//! `platform outdated` and `platform update` against real sources on loopback: Helm repositories served by a real
 //! HTTP server (Python's `http.server`) from the vendored charts of `../shared/upstream` with
 //! their real metadata and archives, charts pushed as OCI artifacts to the real registry
 //! (`docker-registry`), and two stand-ins, each serving only the one endpoint it plays: the
@@ -20,12 +20,13 @@ use axum::routing::get;
 use oci_client::client::{Config, ImageLayer};
 use oci_client::secrets::RegistryAuth;
 use platform_cli::model::components::{Component, Source};
+use regex::Regex;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use test_support::free_port;
 
 use crate::support::cli::platform;
-use crate::support::github::openapi_description;
+use crate::support::github::{GitHubStandIn, openapi_description};
 use crate::support::{Registry, client, runtime, start_registry};
 
 fn upstream() -> PathBuf {
@@ -48,7 +49,12 @@ struct Faults {
     missing_chart: bool,
     /// GitHub and the Terraform registry refuse for the rate limit.
     rate_limited: bool,
+    /// argo-cd 10.5.0 is published with its `dex` values renamed `dexServer`.
+    renamed_key: bool,
 }
+
+/// A release that renamed a top-level key: (chart, version, date, old key, new key).
+const RENAMED: (&str, &str, &str, &str, &str) = ("argo-cd", "10.5.0", "2026-11-02", "dex", "dexServer");
 
 /// The sources, on loopback, and the flags that point `platform outdated` at them.
 struct World {
@@ -92,6 +98,9 @@ impl World {
                     .filter(|(c, ..)| *c == chart)
                     .map(|(_, v, d)| (v.to_string(), d.to_string())),
             );
+            if faults.renamed_key && chart == RENAMED.0 {
+                releases.push((RENAMED.1.to_string(), RENAMED.2.to_string()));
+            }
             if repository.contains("://") {
                 let count = http_repositories.len();
                 let (folder, entries) = http_repositories.entry(repository).or_insert_with(|| {
@@ -250,6 +259,9 @@ fn package(chart: &str, vendored: &str, as_version: &str, dir: &Path) -> String 
     let mut meta = chart_yaml(chart, vendored);
     meta["version"] = json!(as_version);
     std::fs::write(copy.join("Chart.yaml"), yaml_serde::to_string(&meta).expect("yaml")).expect("write Chart.yaml");
+    if (chart, as_version) == (RENAMED.0, RENAMED.1) {
+        rename_key(&copy, RENAMED.3, RENAMED.4);
+    }
     let status = Process::new("tar")
         .arg("czf")
         .arg(dir.join(&name))
@@ -260,6 +272,27 @@ fn package(chart: &str, vendored: &str, as_version: &str, dir: &Path) -> String 
         .expect("tar runs");
     assert!(status.success());
     name
+}
+
+/// Renames the top-level values key `from` to `to` in a chart folder: in values.yaml and in
+/// every template that reads it, as a release that renamed it would.
+fn rename_key(chart: &Path, from: &str, to: &str) {
+    let values = chart.join("values.yaml");
+    let text = std::fs::read_to_string(&values).expect("values.yaml");
+    let renamed = text.replace(&format!("\n{from}:"), &format!("\n{to}:"));
+    assert_ne!(text, renamed, "values.yaml declares {from}");
+    std::fs::write(&values, renamed).expect("write values.yaml");
+    for entry in walkdir::WalkDir::new(chart.join("templates")) {
+        let entry = entry.expect("entry");
+        if entry.file_type().is_file() {
+            let text = std::fs::read_to_string(entry.path()).expect("template");
+            let renamed = Regex::new(&format!(r"\.Values\.{from}\b"))
+                .expect("pattern")
+                .replace_all(&text, format!(".Values.{to}").as_str())
+                .into_owned();
+            std::fs::write(entry.path(), renamed).expect("write template");
+        }
+    }
 }
 
 /// Pushes a chart archive as Helm pushes one to an OCI registry: its Chart.yaml as the config
@@ -565,6 +598,7 @@ fn a_malformed_index_a_missing_chart_and_rate_limits_are_named_and_exit_2() {
         malformed_index: true,
         missing_chart: true,
         rate_limited: true,
+        renamed_key: false,
     });
     let (code, out, err) = world.outdated(&manifest(), &["--output", "text"]);
     assert_eq!(code, 2, "{out}{err}");
@@ -657,4 +691,189 @@ fn a_pin_past_its_support_is_reported_where_validate_refuses_it_and_exits_1() {
     assert_eq!(rows["kubernetes (eks)"]["used_by"], json!(["dev"]));
     let (_, _, err) = world.outdated(&file, &["--env", "qa"]);
     assert!(err.contains("no environment named \"qa\""), "{err}");
+}
+
+const TOKEN: &str = "ghp_update_tests";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Process::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A GitOps repository holding `platform.yaml` and its rendered tree, pushed to a bare `origin`.
+fn gitops_repo(work: &Path) -> (PathBuf, PathBuf) {
+    let origin = work.join("origin.git");
+    let repo = work.join("repo");
+    git(
+        work,
+        &["init", "--quiet", "--bare", "-b", "main", &origin.to_string_lossy()],
+    );
+    git(work, &["init", "--quiet", "-b", "main", &repo.to_string_lossy()]);
+    git(&repo, &["config", "user.email", "platform@example.com"]);
+    git(&repo, &["config", "user.name", "platform tests"]);
+    git(&repo, &["remote", "add", "origin", &origin.to_string_lossy()]);
+    std::fs::copy(manifest(), repo.join("platform.yaml")).expect("copy platform.yaml");
+    let render = platform()
+        .current_dir(&repo)
+        .args(["render", "-f", "platform.yaml"])
+        .output()
+        .expect("render");
+    assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
+    git(&repo, &["add", "--all"]);
+    git(&repo, &["commit", "--quiet", "-m", "platform"]);
+    git(&repo, &["push", "--quiet", "origin", "main"]);
+    (repo, origin)
+}
+
+impl World {
+    /// `platform update` in `repo`, with the sources mirrored: (exit code, stdout, stderr).
+    fn update(&self, repo: &Path, api: &str, token: Option<&str>, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = platform();
+        cmd.current_dir(repo)
+            .env("PLATFORM_TODAY", "2026-12-04")
+            .env("PLATFORM_CACHE_DIR", self.cache.path())
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITHUB_API_URL")
+            .args(["update", "-f", "platform.yaml", "--github-api-url", api]);
+        if let Some(token) = token {
+            cmd.env("GITHUB_TOKEN", token);
+        }
+        for mirror in &self.mirrors {
+            cmd.args(["--mirror", mirror]);
+        }
+        let out = cmd.args(args).output().expect("runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn remote_branches(origin: &Path) -> String {
+    git(origin, &["branch", "--list"])
+}
+
+#[test]
+fn an_update_whose_new_chart_renamed_a_key_the_values_use_is_refused_naming_the_key() {
+    let world = World::start(Faults {
+        renamed_key: true,
+        ..Faults::default()
+    });
+    let work = tempfile::tempdir().expect("temp dir");
+    let (repo, origin) = gitops_repo(work.path());
+    let github = GitHubStandIn::start(TOKEN);
+    let (code, out, err) = world.update(&repo, &github.url, Some(TOKEN), &["argoCd@10.5.0"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("refusing argo-cd 10.5.0 for dev: the new chart would ignore or refuse 1 of its values:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dex: neither the chart's values.yaml declares it nor a template reads it: Helm ignores it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("move the values template (templates/helm/argo-cd.yaml.tera) to what 10.5.0 reads"),
+        "{err}"
+    );
+    // Without a version, the newest in the range is that same release: refused alike.
+    let (code, _, err) = world.update(&repo, &github.url, Some(TOKEN), &["argoCd", "--dry-run"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refusing argo-cd 10.5.0 for dev"), "{err}");
+    // A release past the range, and one that does not exist.
+    let (code, _, err) = world.update(&repo, &github.url, Some(TOKEN), &["argoCd@11.0.0"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("argo-cd 11.0.0 is outside the range the platform's values are written for (>=10.1.1, <11.0.0)"),
+        "{err}"
+    );
+    let (code, _, err) = world.update(&repo, &github.url, Some(TOKEN), &["argoCd@10.9.9"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("argo-cd has no release 10.9.9 at https://argoproj.github.io/argo-helm"),
+        "{err}"
+    );
+    let (code, _, err) = world.update(&repo, &github.url, Some(TOKEN), &["argoCdd"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("\"argoCdd\" is not a component with a chart; one of: externalSecrets, argoCd,"),
+        "{err}"
+    );
+    // Nothing changed: no commit, no branch, no pull request, the checkout untouched.
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert_eq!(remote_branches(&origin), "* main");
+    assert!(github.prs.lock().expect("lock").is_empty());
+}
+
+#[test]
+fn a_clean_update_opens_a_pull_request_that_explains_every_rendered_difference_by_the_pin() {
+    let mut world = World::start(Faults::default());
+    let work = tempfile::tempdir().expect("temp dir");
+    let (repo, origin) = gitops_repo(work.path());
+    let github = GitHubStandIn::start(TOKEN);
+
+    // A dry run of every component: argo-cd (a Helm repository) and nginx-gateway-fabric (an
+    // OCI registry) have newer releases in their ranges; the rest are current.
+    let (code, out, err) = world.update(&repo, &github.url, None, &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let titles: Vec<&str> = out.lines().filter(|l| l.starts_with("Update ")).collect();
+    assert_eq!(
+        titles,
+        [
+            "Update argo-cd 10.1.1 → 10.4.0 in dev",
+            "Update nginx-gateway-fabric 2.6.7 → 2.7.1 in dev"
+        ],
+        "{out}"
+    );
+    assert!(github.prs.lock().expect("lock").is_empty());
+
+    let (code, out, err) = world.update(&repo, &github.url, Some(TOKEN), &["argoCd@10.4.0"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("pull request #1"), "{out}");
+    let prs = github.prs.lock().expect("lock").clone();
+    assert_eq!(prs.len(), 1);
+    let pr = &prs[0];
+    assert_eq!((pr.head.as_str(), pr.base.as_str()), ("update/dev/argoCd", "main"));
+    assert_eq!(pr.title, "Update argo-cd 10.1.1 → 10.4.0 in dev");
+    for expected in [
+        "| `components/argoCd/chartVersion` | `10.1.1` | `10.4.0` |",
+        // The release's own changelog (its Chart.yaml's artifacthub.io/changes).
+        "- fixed: Apply applicationSet NetworkPolicy webhook rule for httproute",
+        "### Checks\n\n`helm/values/dev/argo-cd.yaml` checked against argo-cd 10.4.0: every key is one the chart declares or a template reads",
+        "0 unexplained",
+    ] {
+        assert!(pr.body.contains(expected), "{expected}\n{}", pr.body);
+    }
+    assert!(
+        !pr.body.contains("0 pins not yet promoted"),
+        "the pin explains the differences:\n{}",
+        pr.body
+    );
+    // The branch holds the pin and the tree rendered from it; the checkout is untouched.
+    let pushed = git(&origin, &["show", "update/dev/argoCd:platform.yaml"]);
+    let dev = &pushed[pushed.find("- name: dev").expect("dev")..pushed.find("- name: staging").expect("staging")];
+    assert!(dev.contains("chartVersion: 10.4.0"), "{dev}");
+    let application = git(&origin, &["show", "update/dev/argoCd:argocd/dev/apps/argo-cd.yaml"]);
+    assert!(application.contains("targetRevision: \"10.4.0\""), "{application}");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+
+    // An unreachable repository: a clear error, nothing pushed.
+    world.stop();
+    let (code, _, err) = world.update(&repo, &github.url, Some(TOKEN), &["argoCd@10.4.0", "--env", "staging"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(".tgz: unreachable ("),
+        "the index is cached, the archive is not: {err}"
+    );
+    assert_eq!(remote_branches(&origin), "* main\n  update/dev/argoCd");
 }
