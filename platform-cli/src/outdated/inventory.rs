@@ -198,8 +198,8 @@ fn registry_modules() -> Vec<(String, String, String)> {
     out
 }
 
-/// The actions the rendered workflows use: (workflow template, `owner/repo`, the tag in the
-/// comment beside the commit they are pinned to).
+/// The actions the rendered workflows use: (workflow, `owner/repo`, the tag in the comment
+/// beside the commit they are pinned to).
 fn actions() -> Vec<(String, String, String)> {
     let uses = Regex::new(r"uses:\s*([\w.-]+/[\w.-]+)[^@\s]*@[0-9a-f]{40}\s*#\s*(\S+)").expect("a valid pattern");
     let mut out = Vec::new();
@@ -207,7 +207,13 @@ fn actions() -> Vec<(String, String, String)> {
         return out;
     };
     for file in github.files() {
-        let path = format!("templates/{}", file.path().display());
+        // The workflow the template renders; a partial's steps go into several.
+        let template = file.path().file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let path = match template {
+            "app.yaml.tera" => crate::manifest::ci::APP_WORKFLOW.to_string(),
+            t if t.starts_with('_') => "the rendered workflows".to_string(),
+            t => format!(".github/workflows/{}", t.trim_end_matches(".tera")),
+        };
         for caps in uses.captures_iter(file.contents_utf8().unwrap_or_default()) {
             out.push((path.clone(), caps[1].to_string(), caps[2].to_string()));
         }

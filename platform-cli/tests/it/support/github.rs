@@ -1,18 +1,20 @@
 //! A stateful local stand-in for the three GitHub pull-request endpoints promotion uses
 //! (list open, create, update), for flows that need memory: no GitHub is reachable here, and
-//! Prism (which validates requests against GitHub's real contract, see promote_flow.rs) keeps
-//! no state. Responses are GitHub's own pull-request example from @octokit/openapi, with the
+//! [`Prism`] (which validates requests against GitHub's real contract) keeps no state. Responses are GitHub's own pull-request example from @octokit/openapi, with the
 //! fields that matter filled in.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::process::{Child, Command as Process};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use test_support::free_port;
 
 /// Where scripts/test installs GitHub's OpenAPI description (npm @octokit/openapi).
 pub fn openapi_description() -> PathBuf {
@@ -171,4 +173,53 @@ async fn update(
         pr.body = text.into();
     }
     Ok(Json(render(&shared, &owner, &repo, pr)))
+}
+
+/// Prism serving GitHub's OpenAPI description: it validates every request against the
+/// contract (an invalid one gets an error status, so the promotion would fail) and logs its
+/// verdict, which the test reads. (Not `--errors`: GitHub's own examples do not always match
+/// GitHub's response schemas, and that flag fails those responses too.)
+pub struct Prism {
+    child: Child,
+    pub port: u16,
+    /// Its log: each request's validation verdict.
+    pub log: PathBuf,
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Prism {
+    pub fn start() -> Self {
+        let spec = openapi_description();
+        let prism = spec
+            .ancestors()
+            .find(|p| p.ends_with("node_modules"))
+            .map(|p| p.join(".bin/prism"))
+            .expect("prism next to @octokit/openapi (scripts/test installs both)");
+        let port = free_port();
+        let log_path = std::env::temp_dir().join(format!("prism-{port}.log"));
+        let log = std::fs::File::create(&log_path).expect("log");
+        let child = Process::new(prism)
+            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(&spec)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("prism runs");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "prism did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Self {
+            child,
+            port,
+            log: log_path,
+        }
+    }
 }

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use test_support::free_port;
 
 use crate::support::cli::platform;
-use crate::support::github::{GitHubStandIn, openapi_description};
+use crate::support::github::{GitHubStandIn, Prism, openapi_description};
 use crate::support::{Registry, client, runtime, start_registry};
 
 fn upstream() -> PathBuf {
@@ -181,6 +181,29 @@ impl World {
             github,
             cache: tempfile::tempdir().expect("temp dir"),
             _repos: repos,
+        }
+    }
+
+    /// No source at all: every one mirrored to a closed loopback port.
+    fn closed() -> Self {
+        let closed = "http://127.0.0.1:9";
+        Self {
+            helm: None,
+            registry: None,
+            stand_ins: None,
+            mirrors: Component::pinnable()
+                .filter_map(|c| match c.spec().source {
+                    Source::Chart { repository, .. } if repository.contains("://") => {
+                        Some(format!("{}={closed}", repository.trim_end_matches('/')))
+                    }
+                    Source::Chart { repository, .. } => Some(format!("oci://{repository}={closed}")),
+                    _ => None,
+                })
+                .chain([format!("https://registry.terraform.io={closed}")])
+                .collect(),
+            github: closed.into(),
+            cache: tempfile::tempdir().expect("temp dir"),
+            _repos: tempfile::tempdir().expect("temp dir"),
         }
     }
 
@@ -662,25 +685,8 @@ fn a_pin_past_its_support_is_reported_where_validate_refuses_it_and_exits_1() {
         .expect("runs");
     assert_eq!(validate.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&validate.stderr).contains("manifest::unsupported"));
-    // Only dev pins 1.31; every source mirrored to a closed loopback port.
-    let world = World {
-        helm: None,
-        registry: None,
-        stand_ins: None,
-        mirrors: Component::pinnable()
-            .filter_map(|c| match c.spec().source {
-                Source::Chart { repository, .. } if repository.contains("://") => {
-                    Some(format!("{}=http://127.0.0.1:9", repository.trim_end_matches('/')))
-                }
-                Source::Chart { repository, .. } => Some(format!("oci://{repository}=http://127.0.0.1:9")),
-                _ => None,
-            })
-            .chain(["https://registry.terraform.io=http://127.0.0.1:9".to_string()])
-            .collect(),
-        github: "http://127.0.0.1:9".into(),
-        cache: tempfile::tempdir().expect("temp dir"),
-        _repos: tempfile::tempdir().expect("temp dir"),
-    };
+    // Only dev pins 1.31.
+    let world = World::closed();
     let (code, out, err) = world.outdated(&file, &["--env", "dev", "--output", "json"]);
     assert_eq!(code, 1, "{out}{err}");
     let rows = rows(&out);
@@ -691,6 +697,34 @@ fn a_pin_past_its_support_is_reported_where_validate_refuses_it_and_exits_1() {
     assert_eq!(rows["kubernetes (eks)"]["used_by"], json!(["dev"]));
     let (_, _, err) = world.outdated(&file, &["--env", "qa"]);
     assert!(err.contains("no environment named \"qa\""), "{err}");
+}
+
+#[test]
+fn the_tags_request_follows_githubs_api_contract() {
+    let prism = Prism::start();
+    let mut world = World::closed();
+    world.github = format!("http://127.0.0.1:{}", prism.port);
+    let (_, out, err) = world.outdated(&manifest(), &["--output", "json"]);
+    let rows = rows(&out);
+    // Prism answers GitHub's example, a tag `v0.1` that is no version: no release, no error.
+    let checkout = &rows["action actions/checkout"];
+    assert_eq!(
+        (checkout.get("error"), &checkout["newest"]),
+        (None, &Value::Null),
+        "{out}{err}"
+    );
+    let log = std::fs::read_to_string(&prism.log).expect("prism log");
+    let actions = rows.keys().filter(|w| w.starts_with("action ")).count();
+    let passed = log
+        .lines()
+        .filter(|l| l.contains("The request passed the validation rules"))
+        .count();
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("Violation: request")).collect();
+    assert!(
+        passed >= actions && actions > 0,
+        "{passed} of {actions} tag requests validated:\n{log}"
+    );
+    assert!(refused.is_empty(), "{refused:#?}");
 }
 
 const TOKEN: &str = "ghp_update_tests";

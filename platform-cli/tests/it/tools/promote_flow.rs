@@ -4,16 +4,13 @@
 //! (`crate::support::github`) for flows that need memory, and Prism with GitHub's own OpenAPI
 //! description to validate every request against the real API contract.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process};
-use std::time::{Duration, Instant};
+use std::process::Command as Process;
 
-use crate::support::github::{GitHubStandIn, openapi_description};
+use crate::support::github::{GitHubStandIn, Prism};
 use crate::support::keyless::{IDENTITY, ISSUER, LocalSigstore, REPOSITORY, local_sigstore, push_keyless_signed};
 use crate::support::{Pushed, Registry, start_registry};
 use assert_cmd::Command;
-use test_support::free_port;
 
 const TOKEN: &str = "ghp_test_token";
 
@@ -333,55 +330,17 @@ fn a_missing_remote_is_explained() {
     );
 }
 
-/// Prism serving GitHub's OpenAPI description: it validates every request against the
-/// contract (an invalid one gets an error status, so the promotion would fail) and logs its
-/// verdict, which the test reads. (Not `--errors`: GitHub's own examples do not always match
-/// GitHub's response schemas, and that flag fails those responses too.)
-struct Prism(Child, u16, PathBuf);
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_prism() -> Prism {
-    let spec = openapi_description();
-    let prism = spec
-        .ancestors()
-        .find(|p| p.ends_with("node_modules"))
-        .map(|p| p.join(".bin/prism"))
-        .expect("prism next to @octokit/openapi (scripts/test installs both)");
-    let port = free_port();
-    let log_path = std::env::temp_dir().join(format!("prism-{port}.log"));
-    let log = std::fs::File::create(&log_path).expect("log");
-    let child = Process::new(prism)
-        .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-        .arg(&spec)
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("prism runs");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "prism did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Prism(child, port, log_path)
-}
-
 #[test]
 fn every_github_request_follows_githubs_api_contract() {
     let w = world();
     let (repo, origin) = w.repo(&w.manifest(&w.image(&w.signed_v2), None));
-    let prism = start_prism();
-    let api = format!("http://127.0.0.1:{}", prism.1);
+    let prism = Prism::start();
+    let api = format!("http://127.0.0.1:{}", prism.port);
     let (code, out, err) = w.promote(&repo, &api, Some(TOKEN), &["--from", "dev", "--to", "staging"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("pull request #"), "{out}");
     assert!(remote_branch(&origin, "promote/staging").is_some());
-    let log = std::fs::read_to_string(&prism.2).expect("prism log");
+    let log = std::fs::read_to_string(&prism.log).expect("prism log");
     // Our requests, not GitHub's own example responses (which miss some schema fields).
     let passed = log
         .lines()
@@ -443,15 +402,15 @@ fn a_promotion_into_production_waits_for_its_gates_and_an_override_goes_on_the_r
         "--reason",
         "staging's cluster is being rebuilt; prod needs the fix now",
     ];
-    let prism = start_prism();
-    let api = format!("http://127.0.0.1:{}", prism.1);
+    let prism = Prism::start();
+    let api = format!("http://127.0.0.1:{}", prism.port);
     let (code, out, err) = w.promote(&repo, &api, Some(TOKEN), &[&promote[..], &overrides[..]].concat());
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("gate soak: no answer (overridden: cannot load the kubeconfig"),
         "{out}"
     );
-    let log = std::fs::read_to_string(&prism.2).expect("prism log");
+    let log = std::fs::read_to_string(&prism.log).expect("prism log");
     let refused: Vec<&str> = log.lines().filter(|l| l.contains("Violation: request")).collect();
     assert!(
         refused.is_empty(),
