@@ -10,7 +10,7 @@ use semver::VersionReq;
 
 use crate::manifest::pins;
 use crate::model::components::{Component, Source};
-use crate::model::{Manifest, Provider, terraform};
+use crate::model::{Manifest, Provider, SecretStore, terraform};
 use crate::render::embedded;
 
 /// What a pin names, and where its releases are published.
@@ -83,7 +83,9 @@ pub fn gather(manifest: &Manifest, envs: &[String]) -> Vec<Pinned> {
         }
     };
     let mut providers = Vec::new();
+    let mut vault = false;
     for env in &environments {
+        vault |= env.secrets.store == SecretStore::Vault;
         let runs = env.runs();
         let pins = pins::of(manifest, env);
         for (component, version) in &pins.components {
@@ -114,6 +116,7 @@ pub fn gather(manifest: &Manifest, envs: &[String]) -> Vec<Pinned> {
             "aws" => providers.contains(&Provider::Eks),
             "azurerm" | "azuread" => providers.contains(&Provider::Aks),
             "google" => providers.contains(&Provider::Gke),
+            "vault" => vault,
             _ => !providers.is_empty(),
         };
         if used {

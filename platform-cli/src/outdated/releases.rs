@@ -254,7 +254,8 @@ impl Fetcher {
     async fn response(&self, url: &str) -> Result<reqwest::Response, FetchError> {
         let response = self.http.get(url).send().await.map_err(|e| FetchError::Unreachable {
             url: url.to_string(),
-            reason: error_chain(&e),
+            // reqwest's own first line only repeats the address.
+            reason: error_chain(&e).replace(&format!("error sending request for url ({url}): "), ""),
         })?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
