@@ -129,6 +129,29 @@ impl ClusterArg {
     }
 }
 
+/// GitHub's API; shared by the commands that talk to it.
+#[derive(Debug, clap::Args)]
+struct GitHubArg {
+    /// GitHub API base URL (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    github_api_url: String,
+}
+
+/// Where releases are read; shared by `outdated` and `update`.
+#[derive(Debug, clap::Args)]
+struct MirrorArg {
+    /// Read what is published under FROM at TO instead (a mirror): a prefix of a chart
+    /// repository (`https://charts.jetstack.io`), of an OCI one (`oci://ghcr.io/nginx/charts`)
+    /// or of the Terraform registry (`https://registry.terraform.io`). Repeat for several.
+    #[arg(long, value_name = "FROM=TO")]
+    mirror: Vec<crate::outdated::releases::Mirror>,
+}
+
 /// Where the manifest comes from; shared by every subcommand.
 #[derive(Debug, clap::Args)]
 struct ManifestArg {

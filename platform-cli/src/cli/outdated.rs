@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::model::kubernetes_support;
 use crate::outdated::cache::Cache;
-use crate::outdated::releases::{Fetcher, Mirror};
+use crate::outdated::releases::Fetcher;
 use crate::outdated::{self, report};
 
 use super::ManifestArg;
@@ -28,19 +28,10 @@ pub struct Args {
     /// How to print the report.
     #[arg(long, value_enum, default_value = "text")]
     output: Output,
-    /// Read what is published under FROM at TO instead (a mirror): a prefix of a chart
-    /// repository (`https://charts.jetstack.io`), of an OCI one (`oci://ghcr.io/nginx/charts`)
-    /// or of the Terraform registry (`https://registry.terraform.io`). Repeat for several.
-    #[arg(long, value_name = "FROM=TO")]
-    mirror: Vec<Mirror>,
-    /// GitHub API base URL, for the actions' tags (GitHub Enterprise: https://HOST/api/v3).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "GITHUB_API_URL",
-        default_value = "https://api.github.com"
-    )]
-    github_api_url: String,
+    #[command(flatten)]
+    mirror: super::MirrorArg,
+    #[command(flatten)]
+    github: super::GitHubArg,
     /// How long what a source answered is reused, in minutes (0: read everything again).
     #[arg(long, value_name = "MINUTES", default_value_t = 60)]
     cache_minutes: u64,
@@ -58,7 +49,12 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
     let cache = Cache::new(Cache::default_dir(), Duration::from_secs(args.cache_minutes * 60));
     // A token only raises GitHub's rate limit: tags are public.
     let token = std::env::var("GITHUB_TOKEN").ok().filter(|t| !t.is_empty());
-    let fetcher = Fetcher::new(args.mirror.clone(), cache, args.github_api_url.clone(), token);
+    let fetcher = Fetcher::new(
+        args.mirror.mirror.clone(),
+        cache,
+        args.github.github_api_url.clone(),
+        token,
+    );
     let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     if !std::io::stderr().is_terminal() {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());

@@ -32,14 +32,8 @@ pub struct Args {
     /// Talk plain HTTP to the image registry (a loopback test registry).
     #[arg(long)]
     allow_http_registry: bool,
-    /// GitHub API base URL (GitHub Enterprise: https://HOST/api/v3).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "GITHUB_API_URL",
-        default_value = "https://api.github.com"
-    )]
-    github_api_url: String,
+    #[command(flatten)]
+    github: super::GitHubArg,
     /// Proceed although this gate refuses (repeat for several); needs --reason, and the pull
     /// request records both and who ran it.
     #[arg(long = "override-gate", value_name = "GATE", requires = "reason")]
@@ -83,7 +77,7 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         registry: RegistryOptions {
             allow_http: args.allow_http_registry,
         },
-        github: token.map(|t| (args.github_api_url.clone(), t)),
+        github: token.map(|t| (args.github.github_api_url.clone(), t)),
         gates: GateOptions {
             overrides: args.override_gate.clone(),
             reason: args.reason.clone(),

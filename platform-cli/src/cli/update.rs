@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::outdated::cache::Cache;
-use crate::outdated::releases::{Fetcher, Mirror};
+use crate::outdated::releases::Fetcher;
 use crate::update::{self, Bump, Request};
 
 use super::ManifestArg;
@@ -24,17 +24,10 @@ pub struct Args {
     /// Fetch, check, render and explain each bump; push nothing, open nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Read what is published under FROM at TO instead (a mirror); as `platform outdated`.
-    #[arg(long, value_name = "FROM=TO")]
-    mirror: Vec<Mirror>,
-    /// GitHub API base URL (GitHub Enterprise: https://HOST/api/v3).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "GITHUB_API_URL",
-        default_value = "https://api.github.com"
-    )]
-    github_api_url: String,
+    #[command(flatten)]
+    mirror: super::MirrorArg,
+    #[command(flatten)]
+    github: super::GitHubArg,
 }
 
 pub fn run(args: &Args) -> miette::Result<ExitCode> {
@@ -44,12 +37,12 @@ pub fn run(args: &Args) -> miette::Result<ExitCode> {
         env: args.env.clone(),
         bumps: args.bumps.clone(),
         dry_run: args.dry_run,
-        github: token.clone().map(|t| (args.github_api_url.clone(), t)),
+        github: token.clone().map(|t| (args.github.github_api_url.clone(), t)),
         // The release lists as `outdated` reads them (its cache included); archives are read afresh.
         fetcher: Fetcher::new(
-            args.mirror.clone(),
+            args.mirror.mirror.clone(),
             Cache::new(Cache::default_dir(), Duration::from_secs(3600)),
-            args.github_api_url.clone(),
+            args.github.github_api_url.clone(),
             token,
         ),
     };

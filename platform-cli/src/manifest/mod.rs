@@ -53,26 +53,22 @@ pub enum LoadError {
 
 /// Reads and checks the manifest at `path`; diagnostics name the file as given.
 pub fn load(path: &Path) -> Result<LoadedManifest, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let name = path.display().to_string();
-    load_str(&name, &text).map_err(|diagnostics| LoadError::Invalid {
-        file: name,
-        diagnostics,
-    })
+    load_file(path, |_| true)
 }
 
 /// Like [`load`], but a version past its support or outside the supported range
 /// ([`Code::Unsupported`]) does not refuse the manifest: `platform outdated` reports it.
 pub fn load_for_report(path: &Path) -> Result<LoadedManifest, LoadError> {
+    load_file(path, |d| d.code != Code::Unsupported)
+}
+
+fn load_file(path: &Path, refuses: impl Fn(&Diagnostic) -> bool) -> Result<LoadedManifest, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     let name = path.display().to_string();
-    load_checked(&name, &text, |d| d.code != Code::Unsupported).map_err(|diagnostics| LoadError::Invalid {
+    load_checked(&name, &text, refuses).map_err(|diagnostics| LoadError::Invalid {
         file: name,
         diagnostics,
     })

@@ -171,28 +171,41 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
         return Ok(outcome);
     }
 
-    let base = loaded.manifest.gitops.target_revision.clone();
-    commit_and_push(&repo, &base, &rel, text, &tree, &report_path, &outcome)?;
-    let (api, token) = request
-        .github
-        .clone()
-        .ok_or(PromoteError::GitHub(Box::new(github::GitHubError::NoToken)))?;
+    commit_and_push(
+        &repo,
+        &loaded.manifest.gitops.target_revision,
+        &rel,
+        text,
+        &tree,
+        &report_path,
+        &outcome,
+    )?;
+    outcome.pull_request = Some(open_pull_request(request.github.as_ref(), &loaded, &outcome).await?);
+    Ok(outcome)
+}
+
+/// Opens (or updates) the pull request of `outcome`'s pushed branch into the GitOps
+/// repository's tracked revision.
+pub(crate) async fn open_pull_request(
+    github: Option<&(String, String)>,
+    loaded: &LoadedManifest,
+    outcome: &Outcome,
+) -> Result<PullRequest, PromoteError> {
+    let (api, token) = github.ok_or(PromoteError::GitHub(Box::new(github::GitHubError::NoToken)))?;
     let (owner, name) =
         github::owner_repo(&loaded.manifest.gitops.repo_url).map_err(|e| PromoteError::GitHub(Box::new(e)))?;
-    let pr = github::upsert(
-        &api,
-        &token,
+    github::upsert(
+        api,
+        token,
         &owner,
         &name,
         &outcome.branch,
-        &base,
+        &loaded.manifest.gitops.target_revision,
         &outcome.title,
         &outcome.body,
     )
     .await
-    .map_err(|e| PromoteError::GitHub(Box::new(e)))?;
-    outcome.pull_request = Some(pr);
-    Ok(outcome)
+    .map_err(|e| PromoteError::GitHub(Box::new(e)))
 }
 
 /// The tree the target would have (the edited manifest, rendered in full), and how it and the

@@ -18,9 +18,9 @@ use crate::manifest::LoadedManifest;
 use crate::model::components::{Component, Source};
 use crate::outdated::inventory::Subject;
 use crate::outdated::releases::{FetchError, Fetcher, Release};
-use crate::promote::flow::{Outcome, commit_and_push, compare_target, locate, render_edited};
+use crate::promote::flow::{Outcome, commit_and_push, compare_target, locate, open_pull_request, render_edited};
 use crate::promote::pins::{Change, effective};
-use crate::promote::{PromoteError, edit, github};
+use crate::promote::{PromoteError, edit};
 use crate::render;
 
 /// One bump: a component, to the newest release in its supported range or to `version`.
@@ -284,27 +284,16 @@ async fn one(
     if request.dry_run {
         return Ok(outcome);
     }
-    let base = loaded.manifest.gitops.target_revision.clone();
-    commit_and_push(repo, &base, rel, &edited.source.text, &tree, &report_path, &outcome)?;
-    let (api, token) = request
-        .github
-        .clone()
-        .ok_or_else(|| PromoteError::GitHub(Box::new(github::GitHubError::NoToken)))?;
-    let (owner, name) =
-        github::owner_repo(&loaded.manifest.gitops.repo_url).map_err(|e| PromoteError::GitHub(Box::new(e)))?;
-    let pr = github::upsert(
-        &api,
-        &token,
-        &owner,
-        &name,
-        &outcome.branch,
-        &base,
-        &outcome.title,
-        &outcome.body,
-    )
-    .await
-    .map_err(|e| PromoteError::GitHub(Box::new(e)))?;
-    outcome.pull_request = Some(pr);
+    commit_and_push(
+        repo,
+        &loaded.manifest.gitops.target_revision,
+        rel,
+        &edited.source.text,
+        &tree,
+        &report_path,
+        &outcome,
+    )?;
+    outcome.pull_request = Some(open_pull_request(request.github.as_ref(), loaded, &outcome).await?);
     Ok(outcome)
 }
 

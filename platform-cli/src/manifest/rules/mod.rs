@@ -49,9 +49,13 @@ impl Checker<'_> {
         expected: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let position = self.spans.nearest(pointer).label();
-        self.out
-            .push(Diagnostic::at(Code::InvalidValue, self.source, position, pointer).build(message, expected, hint));
+        self.at(
+            Code::InvalidValue,
+            pointer,
+            message.into(),
+            expected.into(),
+            hint.into(),
+        );
     }
 
     /// Like [`Self::invalid`], for a version past its support or outside what the platform is
@@ -63,9 +67,13 @@ impl Checker<'_> {
         expected: impl Into<String>,
         hint: impl Into<String>,
     ) {
+        self.at(Code::Unsupported, pointer, message.into(), expected.into(), hint.into());
+    }
+
+    fn at(&mut self, code: Code, pointer: &str, message: String, expected: String, hint: String) {
         let position = self.spans.nearest(pointer).label();
         self.out
-            .push(Diagnostic::at(Code::Unsupported, self.source, position, pointer).build(message, expected, hint));
+            .push(Diagnostic::at(code, self.source, position, pointer).build(message, expected, hint));
     }
 
     fn missing(&mut self, pointer: &str, field: &str, expected: impl Into<String>, hint: impl Into<String>) {

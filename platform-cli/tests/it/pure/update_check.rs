@@ -5,36 +5,21 @@
 //! key the chart does not know is refused by name.
 
 use std::path::Path;
-use std::process::Command;
 
 use platform_cli::model::components::{Component, Source};
 use platform_cli::update::{chart, check};
+
+use crate::support::charts::package;
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// The vendored chart, packed (`<chart>/…`, gzip) and read as `platform update` reads a release.
+/// The vendored chart, packed as Helm packs it and read as `platform update` reads a release.
 fn release(name: &str, version: &str) -> chart::Chart {
     let work = tempfile::tempdir().expect("temp dir");
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(root().join("../shared/upstream").join(name).join(version))
-        .arg(work.path().join(name))
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    let archive = work.path().join("chart.tgz");
-    let status = Command::new("tar")
-        .arg("czf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(work.path())
-        .arg(name)
-        .status()
-        .expect("tar");
-    assert!(status.success());
-    chart::read(&std::fs::read(&archive).expect("archive")).unwrap_or_else(|e| panic!("{name}: {e}"))
+    let archive = package(name, version, version, work.path(), |_| {});
+    chart::read(&std::fs::read(work.path().join(archive)).expect("archive")).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]

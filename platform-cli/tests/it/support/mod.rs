@@ -1,5 +1,6 @@
 //! Shared by the signature tests: a real OCI registry (Debian's `docker-registry`) on a loopback
 //! port, pushes with `oci-client`, and cosign-layout signatures made by the `openssl` CLI.
+pub mod charts;
 pub mod cli;
 pub mod github;
 pub mod keyless;
@@ -254,4 +255,20 @@ pub fn write_manifest(dir: &Path, port: u16, signing: &str, image: &str) -> Path
     );
     std::fs::write(&manifest, text).expect("write manifest");
     manifest
+}
+
+/// `git -C dir ARGS`, which must succeed; its output, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Process::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -25,13 +25,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use test_support::free_port;
 
+use crate::support::charts::{chart_yaml, package, upstream};
 use crate::support::cli::platform;
 use crate::support::github::{GitHubStandIn, Prism, openapi_description};
-use crate::support::{Registry, client, runtime, start_registry};
-
-fn upstream() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/upstream")
-}
+use crate::support::{Registry, client, git, runtime, start_registry};
 
 /// Releases that are not vendored but published in the test's sources: (chart, version, date).
 const NEWER_CHARTS: [(&str, &str, &str); 3] = [
@@ -114,7 +111,7 @@ impl World {
                 let folder = repos.path().join(folder);
                 std::fs::create_dir_all(&folder).expect("repository folder");
                 for (v, date) in releases {
-                    let archive = package(chart, version, &v, &folder);
+                    let archive = package(chart, version, &v, &folder, |copy| renamed(chart, &v, copy));
                     let mut entry = chart_yaml(chart, version);
                     entry["version"] = json!(v);
                     entry["created"] = json!(format!("{date}T00:00:00Z"));
@@ -126,7 +123,7 @@ impl World {
                 let path = repository.split_once('/').map_or("", |(_, p)| p);
                 mirrors.push(format!("oci://{repository}=http://127.0.0.1:{}/{path}", registry.port));
                 for (v, _) in releases {
-                    let archive = package(chart, version, &v, repos.path());
+                    let archive = package(chart, version, &v, repos.path(), |copy| renamed(chart, &v, copy));
                     push_chart(
                         &registry,
                         &format!("{path}/{chart}:{v}"),
@@ -260,41 +257,11 @@ fn released(chart: &str, version: &str) -> String {
         .to_string()
 }
 
-/// The vendored chart's Chart.yaml, as an index entry starts.
-fn chart_yaml(chart: &str, version: &str) -> Value {
-    let text = std::fs::read_to_string(upstream().join(chart).join(version).join("Chart.yaml")).expect("Chart.yaml");
-    yaml_serde::from_str(&text).expect("Chart.yaml parses")
-}
-
-/// A chart archive as `helm package` lays it out (`<chart>/…`), of the vendored chart with
-/// its Chart.yaml at `as_version`; its file name, in `dir`.
-fn package(chart: &str, vendored: &str, as_version: &str, dir: &Path) -> String {
-    let name = format!("{chart}-{as_version}.tgz");
-    let work = tempfile::tempdir().expect("temp dir");
-    let copy = work.path().join(chart);
-    let status = Process::new("cp")
-        .arg("-r")
-        .arg(upstream().join(chart).join(vendored))
-        .arg(&copy)
-        .status()
-        .expect("cp runs");
-    assert!(status.success());
-    let mut meta = chart_yaml(chart, vendored);
-    meta["version"] = json!(as_version);
-    std::fs::write(copy.join("Chart.yaml"), yaml_serde::to_string(&meta).expect("yaml")).expect("write Chart.yaml");
-    if (chart, as_version) == (RENAMED.0, RENAMED.1) {
-        rename_key(&copy, RENAMED.3, RENAMED.4);
+/// The release [`RENAMED`] names gets its key renamed.
+fn renamed(chart: &str, version: &str, copy: &Path) {
+    if (chart, version) == (RENAMED.0, RENAMED.1) {
+        rename_key(copy, RENAMED.3, RENAMED.4);
     }
-    let status = Process::new("tar")
-        .arg("czf")
-        .arg(dir.join(&name))
-        .arg("-C")
-        .arg(work.path())
-        .arg(chart)
-        .status()
-        .expect("tar runs");
-    assert!(status.success());
-    name
 }
 
 /// Renames the top-level values key `from` to `to` in a chart folder: in values.yaml and in
@@ -728,20 +695,6 @@ fn the_tags_request_follows_githubs_api_contract() {
 }
 
 const TOKEN: &str = "ghp_update_tests";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Process::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A GitOps repository holding `platform.yaml` and its rendered tree, pushed to a bare `origin`.
 fn gitops_repo(work: &Path) -> (PathBuf, PathBuf) {

@@ -9,25 +9,10 @@ use std::process::Command as Process;
 
 use crate::support::github::{GitHubStandIn, Prism};
 use crate::support::keyless::{IDENTITY, ISSUER, LocalSigstore, REPOSITORY, local_sigstore, push_keyless_signed};
-use crate::support::{Pushed, Registry, start_registry};
+use crate::support::{Pushed, Registry, git, start_registry};
 use assert_cmd::Command;
 
 const TOKEN: &str = "ghp_test_token";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Process::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A registry with two signed app images and one unsigned, and the trust to check them.
 struct World {
