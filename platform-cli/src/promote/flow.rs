@@ -85,6 +85,22 @@ impl Outcome {
     pub fn is_noop(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// Nothing to change: no files, no pull request.
+    pub(crate) fn noop(branch: String, title: String) -> Self {
+        Self {
+            changes: Vec::new(),
+            files: vec![],
+            diff: String::new(),
+            verification: "not needed: nothing changes".into(),
+            branch,
+            title,
+            body: String::new(),
+            report: String::new(),
+            gates: None,
+            pull_request: None,
+        }
+    }
 }
 
 /// The manifest, its repository, and its path inside it.
@@ -129,18 +145,7 @@ pub async fn promote(request: &Request) -> Result<Outcome, PromoteError> {
     let branch = format!("promote/{to}");
     let title = summary::title(&label, to);
     if changes.is_empty() {
-        return Ok(Outcome {
-            changes,
-            files: vec![],
-            diff: String::new(),
-            verification: "not needed: nothing changes".into(),
-            branch,
-            title,
-            body: String::new(),
-            report: String::new(),
-            gates: None,
-            pull_request: None,
-        });
+        return Ok(Outcome::noop(branch, title));
     }
     let gates = match &request.from {
         Some(from) => check_gates(request, &loaded, from, &source, &repo, &rel).await?,

@@ -21,7 +21,6 @@ use crate::outdated::releases::{FetchError, Fetcher, Release};
 use crate::promote::flow::{Outcome, commit_and_push, compare_target, locate, open_pull_request, render_edited};
 use crate::promote::pins::{Change, effective};
 use crate::promote::{PromoteError, edit};
-use crate::render;
 
 /// One bump: a component, to the newest release in its supported range or to `version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,13 +215,14 @@ async fn one(
     let branch = format!("update/{env}/{}", component.key());
     let title = format!("Update {chart} {pinned} → {version} in {env}");
     if changes.is_empty() {
-        return Ok(noop(changes, branch, title));
+        return Ok(Outcome::noop(branch, title));
     }
 
     let release = chart::fetch(&request.fetcher, repository, chart, &version).await?;
     let edited = edit::apply(loaded, env, &changes, &bumped)?;
     let values_path = format!("helm/values/{env}/{}.yaml", spec.name);
-    let tree = render::render(&edited, &[env.to_string()]).map_err(|e| PromoteError::Render(Box::new(e)))?;
+    // Rendered once: the values checked here are the ones the pull request would carry.
+    let (tree, diff, files) = render_edited(loaded, &edited, repo, rel)?;
     let values = tree
         .files
         .get(&values_path)
@@ -245,7 +245,6 @@ async fn one(
         });
     }
 
-    let (tree, diff, files) = render_edited(loaded, &edited, repo, rel)?;
     let comparison = compare_target(loaded, &edited, env, &tree, repo)?;
     let report_path = format!("updates/{env}/{}.md", component.key());
     let report = crate::diff::report::markdown(&comparison, usize::MAX, &report_path);
@@ -348,21 +347,6 @@ async fn release(
                 version: range.map(|r| format!("in {r}")).unwrap_or_default(),
                 source_url: repository.to_string(),
             }),
-    }
-}
-
-fn noop(changes: Vec<Change>, branch: String, title: String) -> Outcome {
-    Outcome {
-        changes,
-        files: vec![],
-        diff: String::new(),
-        verification: "not needed: nothing changes".into(),
-        branch,
-        title,
-        body: String::new(),
-        report: String::new(),
-        gates: None,
-        pull_request: None,
     }
 }
 
