@@ -2,13 +2,25 @@
 //! HTML escaping, and filters that quote values correctly for each target language.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use tera::{Tera, Value};
 
 use super::RenderError;
 use super::embedded::TEMPLATES;
 
-pub fn engine() -> Result<Tera, RenderError> {
+/// The engine, built once per process: parsing every embedded template is most of a render's
+/// work, and a process that renders many times (`diff`, the tests) would otherwise repeat it.
+pub fn engine() -> Result<&'static Tera, RenderError> {
+    static ENGINE: OnceLock<Tera> = OnceLock::new();
+    if let Some(tera) = ENGINE.get() {
+        return Ok(tera);
+    }
+    let tera = build()?;
+    Ok(ENGINE.get_or_init(|| tera))
+}
+
+fn build() -> Result<Tera, RenderError> {
     let mut tera = Tera::default();
     let mut sources = Vec::new();
     collect(&TEMPLATES, &mut sources)?;
@@ -87,7 +99,7 @@ mod tests {
 
     #[test]
     fn undefined_variables_are_errors_in_the_engine_every_render_uses() {
-        let mut tera = engine().expect("the embedded templates load");
+        let mut tera = build().expect("the embedded templates load");
         tera.add_raw_template("t", "{{ missing | yaml }}")
             .expect("template parses");
         let error = tera.render("t", &tera::Context::new()).expect_err("strict");

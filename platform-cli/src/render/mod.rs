@@ -128,7 +128,7 @@ pub fn render_as(loaded: &LoadedManifest, selected: &[String], layout: Layout) -
         .iter()
         .filter(|r| selected.is_empty() || selected.contains(&r.env.name))
     {
-        render_env(&tera, r, &source_file, &mut tree)?;
+        render_env(tera, r, &source_file, &mut tree)?;
     }
     // Repository-wide files list every environment, so they come with a full render only.
     if selected.is_empty() {
@@ -153,7 +153,7 @@ pub fn render_as(loaded: &LoadedManifest, selected: &[String], layout: Layout) -
 /// uses to learn which field makes which difference. Holds the engine across renders.
 #[derive(Debug)]
 pub struct EnvironmentRenderer {
-    tera: tera::Tera,
+    tera: &'static tera::Tera,
 }
 
 impl EnvironmentRenderer {
@@ -171,7 +171,7 @@ impl EnvironmentRenderer {
     ) -> Result<BTreeMap<String, Vec<u8>>, RenderError> {
         let resolved = resolve::resolve_environment(manifest, env)?;
         let mut tree = Tree::default();
-        render_env(&self.tera, &resolved, "platform.yaml", &mut tree)?;
+        render_env(self.tera, &resolved, "platform.yaml", &mut tree)?;
         Ok(tree.files)
     }
 }
