@@ -193,6 +193,67 @@ impl Drop for Prism {
     }
 }
 
+/// The paths of GitHub's API the toolkit calls: promotion's pull requests and `outdated`'s tags.
+const PATHS_CALLED: [&str; 3] = [
+    "/repos/{owner}/{repo}/pulls",
+    "/repos/{owner}/{repo}/pulls/{pull_number}",
+    "/repos/{owner}/{repo}/tags",
+];
+
+/// GitHub's OpenAPI description cut to [`PATHS_CALLED`] and every component they reference,
+/// written once per test process (in target/tmp). Prism checks a request against the same operation either
+/// way; reading the whole 13 MB description took it about 30 s each start. A call to any other
+/// path gets Prism's 404, so a new endpoint fails the tests until it is listed here.
+fn description_of_paths_called() -> &'static std::path::Path {
+    static CUT: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
+        let whole: Value = serde_json::from_slice(&std::fs::read(openapi_description()).expect("GitHub's description"))
+            .expect("GitHub's description is JSON");
+        let mut paths = serde_json::Map::new();
+        for path in PATHS_CALLED {
+            paths.insert(path.into(), whole["paths"][path].clone());
+        }
+        // Every component reachable from those paths, following `$ref`s to a fixed point.
+        let mut components = json!({});
+        let mut pending: Vec<Value> = paths.values().cloned().collect();
+        while let Some(node) = pending.pop() {
+            match node {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref")
+                        && let Some(["components", kind, name]) = target
+                            .strip_prefix("#/")
+                            .map(|t| t.split('/').collect::<Vec<_>>())
+                            .as_deref()
+                        && components[kind].get(name).is_none()
+                    {
+                        let component = whole["components"][kind][name].clone();
+                        assert!(!component.is_null(), "{target} is in GitHub's description");
+                        components[kind][name] = component.clone();
+                        pending.push(component);
+                    }
+                    pending.extend(map.into_values());
+                }
+                Value::Array(items) => pending.extend(items),
+                _ => {}
+            }
+        }
+        let cut = json!({
+            "openapi": whole["openapi"],
+            "info": whole["info"],
+            "servers": whole["servers"],
+            "paths": paths,
+            "components": components,
+        });
+        // Written aside and renamed: another test process may be reading the last one.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let aside = dir.join(format!("github-paths-called.{}", std::process::id()));
+        std::fs::write(&aside, serde_json::to_vec(&cut).expect("JSON")).expect("write the description");
+        let file = dir.join("github-paths-called.json");
+        std::fs::rename(&aside, &file).expect("rename the description");
+        file
+    });
+    &CUT
+}
+
 impl Prism {
     pub fn start() -> Self {
         let spec = openapi_description();
@@ -206,7 +267,7 @@ impl Prism {
         let log = std::fs::File::create(&log_path).expect("log");
         let child = Process::new(prism)
             .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .arg(&spec)
+            .arg(description_of_paths_called())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
