@@ -52,9 +52,15 @@ pub fn database_url(options: &PgConnectOptions) -> String {
 
 /// The test's own platform-admin credential (both replicas of a test share its database, so
 /// they share it too): wrong guesses spend a bucket named after the credential, and one test's
-/// guesses must not lock out another test running beside it.
+/// guesses must not lock out another test running beside it, nor the same test run again
+/// within the minute (a test's database name is the same in every run, hence the run's own id).
 pub fn admin_credential(options: &PgConnectOptions) -> String {
-    format!("{ADMIN_TOKEN}-{}", options.get_database().unwrap_or("postgres"))
+    static RUN: std::sync::LazyLock<Uuid> = std::sync::LazyLock::new(Uuid::new_v4);
+    format!(
+        "{ADMIN_TOKEN}-{}-{}",
+        options.get_database().unwrap_or("postgres"),
+        RUN.simple()
+    )
 }
 
 pub fn settings(options: &PgConnectOptions, overrides: Value) -> Settings {
