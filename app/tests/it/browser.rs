@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::TestApp;
+use fantoccini::error::{CmdError, ErrorStatus, WebDriver};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::{Method, StatusCode};
@@ -171,7 +172,8 @@ async fn text_until(browser: &Client, css: &str, ok: impl Fn(&str) -> bool) -> S
 }
 
 /// Clicks the element `css` finds, once it is there; when a re-render replaces it between
-/// finding and clicking, finds it again.
+/// finding and clicking, finds it again, and while the page is still laying out (another element
+/// is where it is about to be), clicks again a moment later.
 async fn click(browser: &Client, css: &str) {
     let started = Instant::now();
     loop {
@@ -184,6 +186,10 @@ async fn click(browser: &Client, css: &str) {
         match element.click().await {
             Ok(()) => return,
             Err(e) if e.is_stale_element_reference() && started.elapsed() < Duration::from_secs(10) => continue,
+            Err(CmdError::Standard(WebDriver {
+                error: ErrorStatus::ElementClickIntercepted,
+                ..
+            })) if started.elapsed() < Duration::from_secs(10) => tokio::time::sleep(Duration::from_millis(50)).await,
             Err(e) => panic!("click {css}: {e}"),
         }
     }
