@@ -5,10 +5,12 @@
 //! peer: two nginx instances with the nchan module and a Redis backend (Debian `nginx` and
 //! `libnginx-mod-nchan`), frames published through nchan's HTTP publisher. The publish rate
 //! doubles until the clients no longer all keep up (the publisher fell short, a client dropped,
-//! or under 99% delivered); the last rate that held is the peak. Reported per side: delivered frames per second and per
-//! server CPU-second at the peak (the replicas' or nginx's own CPU time, from /proc), latency
-//! p50/p99 at half of the peak rate and at half of the lower of the two peaks (both sides at one
-//! rate), and resident memory per idle connection. Latency is publish → delivery (the client
+//! or under 99% delivered); the last rate that held is the peak. Reported per side: delivered
+//! frames per second and per server CPU-second at the peak (the replicas' or nginx's own CPU
+//! time, from /proc), latency p50/p99 at half of the peak rate and at half of the lower of the
+//! two peaks (both sides at one rate), the servers' preemptions per 1,000 frames delivered at
+//! that common rate (how often the kernel took a core from a server thread that could still
+//! run), and resident memory per idle connection. Latency is publish → delivery (the client
 //! kernel's receive stamp, see `support::stamped`) and publish → read (when the client's task
 //! read the frame, which adds the bench's own queue).
 //!
@@ -53,6 +55,25 @@ fn cpu_seconds(pid: u32) -> f64 {
         .unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// How often the kernel took a core from a process's threads while they could still run
+/// (nonvoluntary context switches, from /proc): for a server, a fan-out interrupted.
+fn preemptions(pid: u32) -> u64 {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    threads
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("nonvoluntary_ctxt_switches:"))?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
 }
 
 /// Resident memory in KiB, from /proc.
@@ -213,12 +234,16 @@ struct Figures {
 struct Latency {
     delivered: (f64, f64),
     read: (f64, f64),
+    /// Times the servers were preempted, per 1,000 frames delivered.
+    preempted_per_1000: f64,
 }
 
 /// One load step's outcome.
 struct Step {
     delivered_per_s: f64,
     per_cpu_second: f64,
+    /// Times the servers were preempted, per 1,000 frames delivered.
+    preempted_per_1000: f64,
     /// Every client still connected and at least 99% of the frames delivered.
     kept_up: bool,
     /// Why not, when not.
@@ -235,6 +260,7 @@ async fn run_load<S: Side>(
 ) -> Result<Step, Error> {
     let pids = side.pids();
     let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let preempted_before: u64 = pids.iter().map(|p| preemptions(*p)).sum();
     let frames_before = received.frames.load(Ordering::Relaxed);
     received.latencies.lock().await.clear();
     let started = Instant::now();
@@ -253,6 +279,7 @@ async fn run_load<S: Side>(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let delivered = (received.frames.load(Ordering::Relaxed) - frames_before) as f64;
     let cpu: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+    let preempted = pids.iter().map(|p| preemptions(*p)).sum::<u64>() - preempted_before;
     // Kept up: the publisher held the rate (on a loaded machine it may not), no client was
     // dropped, and 99% of the frames arrived.
     let alive = received.alive.load(Ordering::Relaxed);
@@ -269,6 +296,7 @@ async fn run_load<S: Side>(
     Ok(Step {
         delivered_per_s: delivered / secs as f64,
         per_cpu_second: delivered / cpu.max(1e-6),
+        preempted_per_1000: 1000.0 * preempted as f64 / delivered.max(1.0),
         kept_up: shortfall.is_empty(),
         shortfall: shortfall.join(", "),
     })
@@ -288,9 +316,10 @@ async fn measure<S: Side>(side: &mut S, endpoints: &[Endpoint], n: u64, secs: u6
     for rate in RATES {
         let step = run_load(side, rate, secs, n, &received).await?;
         eprintln!(
-            "  {rate} frames/s: {:.0} delivered/s, {:.0} per server CPU-second, {}",
+            "  {rate} frames/s: {:.0} delivered/s, {:.0} per server CPU-second, {:.1} server preemptions per 1,000, {}",
             step.delivered_per_s,
             step.per_cpu_second,
+            step.preempted_per_1000,
             if step.kept_up { "kept up" } else { &step.shortfall }
         );
         if !step.kept_up {
@@ -323,7 +352,7 @@ async fn latency<S: Side>(
     let received = Arc::new(Received::default());
     let tasks = clients(endpoints, n, &received).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    run_load(side, rate, secs, n, &received).await?;
+    let step = run_load(side, rate, secs, n, &received).await?;
     let (mut delivered, mut read): (Vec<f64>, Vec<f64>) = received.latencies.lock().await.iter().copied().unzip();
     for task in tasks {
         task.abort();
@@ -337,6 +366,7 @@ async fn latency<S: Side>(
     Ok(Latency {
         delivered: p50_p99(&delivered),
         read: p50_p99(&read),
+        preempted_per_1000: step.preempted_per_1000,
     })
 }
 
@@ -737,6 +767,12 @@ fn report(n: u64, secs: u64, rounds: &[Round]) {
         &|r| r.app.per_core,
         &|r| r.nchan.per_core,
         0,
+    );
+    ratio_row(
+        "server preemptions per 1,000 frames delivered, at the common rate",
+        &|r| r.app_common.preempted_per_1000,
+        &|r| r.nchan_common.preempted_per_1000,
+        1,
     );
     for (what, app, nchan) in [
         (
