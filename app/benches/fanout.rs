@@ -279,7 +279,12 @@ async fn run_load<S: Side>(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let delivered = (received.frames.load(Ordering::Relaxed) - frames_before) as f64;
     let cpu: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
-    let preempted = pids.iter().map(|p| preemptions(*p)).sum::<u64>() - preempted_before;
+    // A thread that ended meanwhile (a blocking-pool thread) takes its count with it.
+    let preempted = pids
+        .iter()
+        .map(|p| preemptions(*p))
+        .sum::<u64>()
+        .saturating_sub(preempted_before);
     // Kept up: the publisher held the rate (on a loaded machine it may not), no client was
     // dropped, and 99% of the frames arrived.
     let alive = received.alive.load(Ordering::Relaxed);
